@@ -1,0 +1,53 @@
+# Two commands: `make run` serves the demo, `make test` runs lint and the whole suite.
+# Both set up everything they need on a fresh Debian machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test lint system-deps clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-test.txt | $(BIN)/activate
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-test.txt > $(VENV)/pip.log 2>&1 \
+		|| { cat $(VENV)/pip.log; exit 1; }
+	touch $@
+
+run: $(VENV)/.installed
+	$(FLASK) cm init
+	$(FLASK) cm demo
+	@echo "Serving on http://$(HOST):$(PORT)/staff/login  (Ctrl-C to stop)"
+	SCHEDULER_INLINE=1 $(FLASK) run --host $(HOST) --port $(PORT) --no-reload
+
+# Debian's PostgreSQL server and Chromium, installed with apt-get when missing.
+system-deps:
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing:$$missing"; \
+		if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -q >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing >/dev/null; \
+	fi
+
+# axe-core, injected into pages by the browser tests' accessibility checks.
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: system-deps lint node_modules/.installed
+	timeout 1800 $(BIN)/pytest -q --output test-results --screenshot only-on-failure
+
+clean:
+	rm -rf $(VENV) test-results instance

@@ -1,0 +1,35 @@
+"""Error pages: HTML for browsers, the API's JSON shape for JSON clients."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .services.errors import CMError
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best_match(["application/json", "text/html"])
+        == "application/json"
+    )
+
+
+def _http_error(error: HTTPException):
+    if _wants_json():
+        code = (error.name or "error").lower().replace(" ", "_")
+        body = {"error": code, "field": None, "message": error.description}
+        return body, error.code
+    return render_template("errors/error.html", error=error), error.code
+
+
+def _domain_error(error: CMError):
+    if _wants_json():
+        body = {"error": error.code, "field": error.field, "message": error.message}
+        return body, error.status
+    return render_template("errors/error.html", error=error), error.status
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CMError, _domain_error)

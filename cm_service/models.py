@@ -1,0 +1,342 @@
+"""The schema: SQLAlchemy 2 typed models, with named constraints and no business logic.
+
+Events, event voids, ledger entries, draws and audit rows are append-only: the
+`_refuse_changes_to_history` guard below refuses UPDATE and DELETE of them in the ORM,
+and the migrations add database triggers that refuse them in SQL too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from .extensions import db
+
+ROLES = ("admin", "staff", "auditor")
+EVENT_KINDS = ("specimen", "breath", "attendance", "excused", "missed")
+ACCOUNTS = ("points", "draws")
+ENTRY_KINDS = ("award", "bonus", "adjustment", "redemption", "draw", "expiry")
+ENROLLMENT_STATUSES = ("active", "completed", "discharged")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; pass a timezone-aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Clinic(db.Model):
+    __tablename__ = "clinic"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    maker_checker: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(UserMixin, db.Model):
+    """A staff account."""
+
+    __tablename__ = "user"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: deactivated accounts cannot log in
+        return self.active
+
+
+class Participant(db.Model):
+    __tablename__ = "participant"
+    __table_args__ = (UniqueConstraint("clinic_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship()
+
+
+class Protocol(db.Model):
+    """One immutable version of a protocol spec; editing a protocol adds a version."""
+
+    __tablename__ = "protocol"
+    __table_args__ = (UniqueConstraint("clinic_id", "key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    key: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    is_preset: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Enrollment(db.Model):
+    __tablename__ = "enrollment"
+    __table_args__ = (
+        CheckConstraint(_in("status", ENROLLMENT_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id"), index=True
+    )
+    protocol_id: Mapped[int] = mapped_column(ForeignKey("protocol.id"))
+    start_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    # {"<phase index>": [weekday, ...]} overriding the protocol's testing days.
+    testing_days: Mapped[dict[str, list[int]]] = mapped_column(JSON, default=dict)
+    # Target analytes overriding the protocol's; null = the protocol's own.
+    targets: Mapped[list[str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship()
+    participant: Mapped[Participant] = relationship()
+    protocol: Mapped[Protocol] = relationship()
+    exemptions: Mapped[list[Exemption]] = relationship(
+        order_by="Exemption.id", back_populates="enrollment"
+    )
+
+
+class Exemption(db.Model):
+    """A prescription: positives for `analyte` in its dates count as negative."""
+
+    __tablename__ = "exemption"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollment.id"), index=True)
+    analyte: Mapped[str] = mapped_column(String(40))
+    medication: Mapped[str] = mapped_column(String(120))
+    prescriber: Mapped[str | None] = mapped_column(String(120))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+
+    enrollment: Mapped[Enrollment] = relationship(back_populates="exemptions")
+
+
+class Event(db.Model):
+    """Something verified that happened; never edited, a correction voids it."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
+        Index("ix_event_enrollment_collected_on", "enrollment_id", "collected_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id"), index=True
+    )
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollment.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    # The clinic-local day it happened and when it was typed in: late entries show.
+    collected_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    results: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    refused: Mapped[bool] = mapped_column(default=False)
+    # Breath alcohol in thousandths of g/210 L (0.020 -> 20): an integer, never a float.
+    brac_milli: Mapped[int | None] = mapped_column(Integer)
+    session_type: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    void: Mapped[EventVoid | None] = relationship(back_populates="event")
+
+
+class EventVoid(db.Model):
+    __tablename__ = "event_void"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    voided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    event: Mapped[Event] = relationship(back_populates="void")
+
+
+class LedgerEntry(db.Model):
+    """Append-only. Balance = SUM(amount) per participant and account."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        CheckConstraint(_in("account", ACCOUNTS), name="account"),
+        CheckConstraint(_in("kind", ENTRY_KINDS), name="kind"),
+        CheckConstraint("amount <> 0", name="amount_nonzero"),
+        Index("ix_ledger_entry_participant_account", "participant_id", "account"),
+        Index("ix_ledger_entry_enrollment_award_key", "enrollment_id", "award_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    enrollment_id: Mapped[int | None] = mapped_column(ForeignKey("enrollment.id"))
+    account: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(Integer)
+    # Money value of `amount` (points x the protocol's unit_cents; 0 for draw credits).
+    cents: Mapped[int] = mapped_column(Integer, default=0)
+    award_key: Mapped[str | None] = mapped_column(String(120))
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
+    on: Mapped[date | None] = mapped_column(Date)
+    rule: Mapped[str] = mapped_column(Text, default="")
+    memo: Mapped[str | None] = mapped_column(Text)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    posted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class Reward(db.Model):
+    """A clinic's catalogue item: a bowl tier's prize or an item with a point cost."""
+
+    __tablename__ = "reward"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    tier: Mapped[str | None] = mapped_column(String(40))
+    cost_points: Mapped[int | None] = mapped_column(Integer)
+    value_cents: Mapped[int] = mapped_column(Integer, default=0)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (CheckConstraint("stock >= 0", name="stock_nonnegative"),)
+
+
+class Draw(db.Model):
+    """One prize-bowl draw, decided once; the digest lets an auditor replay it."""
+
+    __tablename__ = "draw"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id"), index=True
+    )
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollment.id"))
+    ledger_entry_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_entry.id"), unique=True
+    )
+    reference: Mapped[str] = mapped_column(String(120), unique=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    bowl: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    tier: Mapped[str] = mapped_column(String(40))
+    value_cents: Mapped[int] = mapped_column(Integer)
+    reward_id: Mapped[int | None] = mapped_column(ForeignKey("reward.id"))
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    drawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class AuditLog(db.Model):
+    """Append-only, hash-chained record of every change and every view of a record."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), index=True)
+    actor_type: Mapped[str] = mapped_column(String(16))  # staff | participant | system
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participant.id"), index=True
+    )
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class JobRun(db.Model):
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job", "clinic_id", "run_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
+    run_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+APPEND_ONLY = (Event, EventVoid, LedgerEntry, Draw, AuditLog)
+APPEND_ONLY_TABLES = tuple(model.__tablename__ for model in APPEND_ONLY)
+
+
+class AppendOnlyViolation(RuntimeError):
+    """Raised on an attempt to change or delete history; always a programming error."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_changes_to_history(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, APPEND_ONLY) and (
+            obj in session.deleted or session.is_modified(obj)
+        ):
+            raise AppendOnlyViolation(
+                f"{type(obj).__tablename__} rows are append-only: post a correction"
+            )

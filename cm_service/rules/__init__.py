@@ -1,0 +1,79 @@
+"""The pure rules engine: protocol specs, outcome classification and the award fold.
+
+Owns everything cm-service computes from a protocol and a timeline, and nothing that
+touches a request, a session or a database: it imports only the standard library (a
+test enforces it). The services layer turns rows into `Fact`s and posts the `Award`s.
+"""
+
+from __future__ import annotations
+
+from .days import phase_at, scheduled_days, week_of
+from .draws import Tier, draw_digest, expected_value_cents, pick_tier
+from .escalation import Streak
+from .evaluate import Award, Evaluation, NextNegative, evaluate
+from .facts import EnrollmentFacts, Exemption, Fact
+from .money import format_cents
+from .outcomes import DayOutcome, Outcome, classify_results
+from .presets import load_preset, preset_keys
+from .simulate import (
+    CohortResult,
+    SimulationError,
+    SimulationResult,
+    format_table,
+    simulate_cohort,
+    simulate_outcomes,
+    theoretical_maximum,
+)
+from .spec import (
+    Bonus,
+    Caps,
+    FieldError,
+    Phase,
+    ProtocolSpec,
+    Schedule,
+    SpecError,
+    Targets,
+    bowl_of,
+    validate_spec,
+)
+
+__all__ = [
+    "Award",
+    "Bonus",
+    "Caps",
+    "CohortResult",
+    "DayOutcome",
+    "EnrollmentFacts",
+    "Evaluation",
+    "Exemption",
+    "Fact",
+    "FieldError",
+    "NextNegative",
+    "Outcome",
+    "Phase",
+    "ProtocolSpec",
+    "Schedule",
+    "SimulationError",
+    "SimulationResult",
+    "SpecError",
+    "Streak",
+    "Targets",
+    "Tier",
+    "bowl_of",
+    "classify_results",
+    "draw_digest",
+    "evaluate",
+    "expected_value_cents",
+    "format_cents",
+    "format_table",
+    "load_preset",
+    "phase_at",
+    "pick_tier",
+    "preset_keys",
+    "scheduled_days",
+    "simulate_cohort",
+    "simulate_outcomes",
+    "theoretical_maximum",
+    "validate_spec",
+    "week_of",
+]

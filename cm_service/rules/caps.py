@@ -1,0 +1,127 @@
+"""Money caps across every schedule of a participant.
+
+Owns the scopes of SPEC.md `caps` (per test, ISO week, calendar month, enrollment and
+calendar year, the last spanning enrollments) and the crossing rule. Amounts are whole
+points or draws; money is cents, held as exact Fractions because a draw counted at its
+expected value is worth a fraction of a cent. Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from types import MappingProxyType
+
+from .money import format_cents, round_half_up
+from .spec import Caps
+
+_LABELS = {
+    "per_test_cents": "per test",
+    "per_week_cents": "per week",
+    "per_month_cents": "per month",
+    "per_enrollment_cents": "per enrollment",
+    "per_calendar_year_cents": "per calendar year",
+}
+
+
+@dataclass(frozen=True)
+class CapMeter:
+    """Money counted so far per scope window, e.g. ("year", 2026) -> cents."""
+
+    used: Mapping[Hashable, Fraction] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    year_paid_cents: Mapping[int, int] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def spent(self, window: Hashable) -> Fraction:
+        if window in self.used:
+            return self.used[window]
+        if isinstance(window, tuple) and window[0] == "year":
+            # Money paid in the participant's other enrollments this year counts too.
+            return Fraction(self.year_paid_cents.get(window[1], 0))
+        return Fraction(0)
+
+    def add(self, windows: list[Hashable], cents: Fraction) -> CapMeter:
+        used = dict(self.used)
+        for window in windows:
+            used[window] = self.spent(window) + cents
+        return CapMeter(MappingProxyType(used), self.year_paid_cents)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """What the caps let through: `amount` paid and the money they withheld."""
+
+    amount: int
+    withheld: Fraction
+    note: str = ""
+
+
+def windows(on: date, group: Hashable) -> dict[str, Hashable]:
+    """The window of each scope an award on `on` falls in; `group` is the test."""
+    iso = on.isocalendar()
+    return {
+        "per_test_cents": ("test", group),
+        "per_week_cents": ("week", iso.year, iso.week),
+        "per_month_cents": ("month", on.year, on.month),
+        "per_enrollment_cents": ("enrollment",),
+        "per_calendar_year_cents": ("year", on.year),
+    }
+
+
+def apply_caps(
+    caps: Caps,
+    meter: CapMeter,
+    *,
+    on: date,
+    group: Hashable,
+    amount: int,
+    unit_cents: Fraction | None,
+    account: str = "points",
+) -> tuple[Cut, CapMeter]:
+    """Cap an award of `amount` units worth `unit_cents` each; count what is paid.
+
+    `unit_cents` None means the award is not money for the caps (draws, unless
+    `count_draws_at_expected_value`). `partial` pays the whole units that fit;
+    `none` pays nothing for an award that would cross a cap.
+    """
+    scopes = {
+        scope: window
+        for scope, window in windows(on, group).items()
+        if getattr(caps, scope) is not None
+    }
+    if unit_cents is None or unit_cents == 0 or not scopes:
+        return Cut(amount, Fraction(0)), meter
+    rooms = {
+        scope: getattr(caps, scope) - meter.spent(window)
+        for scope, window in scopes.items()
+    }
+    binding = min(rooms, key=rooms.__getitem__, default=None)
+    paid = amount
+    if binding is not None and amount * unit_cents > rooms[binding]:
+        fits = max(rooms[binding], Fraction(0)) // unit_cents
+        paid = min(amount, int(fits)) if caps.crossing == "partial" else 0
+    cut = Cut(paid, (amount - paid) * unit_cents)
+    if paid < amount:
+        note = _note(caps, binding, paid, amount, unit_cents, account)
+        cut = Cut(paid, cut.withheld, note)
+    return cut, meter.add(list(scopes.values()), paid * unit_cents)
+
+
+def _note(
+    caps: Caps, scope: str | None, paid: int, amount: int, unit: Fraction, account: str
+) -> str:
+    limit = getattr(caps, scope or "", None) or 0
+    label = _LABELS.get(scope or "", "")
+    paid_text = f"paid {_cents(paid * unit)} of {_cents(amount * unit)}"
+    if account == "draws":
+        paid_text = f"paid {paid} of {amount} draws (at their expected value)"
+    return f"capped at {format_cents(limit)} {label}: {paid_text}"
+
+
+def _cents(value: Fraction) -> str:
+    return format_cents(round_half_up(value))

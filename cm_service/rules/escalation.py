@@ -1,0 +1,87 @@
+"""Escalation state: level, run, reset and reset-and-return recovery.
+
+Owns the state machine of SPEC.md "Meaning": `level` ℓ (0-based), `run` (consecutive
+negatives since the last reset), `saved` (the level remembered at a reset) and
+`since_reset`. Each transition is a pure function returning a new Streak. Imports only
+the standard library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from .spec import Schedule
+
+# Without an escalating schedule there is no reset_on; the run shown to the participant
+# still breaks the CM way: missed (and refused) = positive (CRA manual, REFERENCE §6.1).
+DEFAULT_BREAKS = frozenset({"positive", "missed", "refused"})
+
+
+@dataclass(frozen=True)
+class Streak:
+    level: int = 0
+    run: int = 0
+    saved: int | None = None
+    since_reset: int = 0
+    longest: int = 0
+
+    @property
+    def recovering(self) -> bool:
+        return self.saved is not None
+
+
+@dataclass(frozen=True)
+class Step:
+    """A negative's effect: the streak after it and whether it restored the level."""
+
+    streak: Streak
+    restored_to: int | None = None
+
+
+def bonus_due(schedule: Schedule, streak: Streak) -> bool:
+    """A bonus is paid with the negative that makes the run a multiple of `every`."""
+    return schedule.bonus is not None and (streak.run + 1) % schedule.bonus.every == 0
+
+
+def after_negative(schedule: Schedule | None, streak: Streak) -> Step:
+    """The streak after a negative (or an attended session).
+
+    Per-test schedules advance ℓ here; per-week ones at week close. During recovery
+    the negative counts towards `recovery_after`; reaching it sets ℓ = max(ℓ, saved)
+    (reading A of REFERENCE §1.1: the next negative is paid at the restored level).
+    """
+    per_test = schedule is not None and schedule.escalates and schedule.per == "test"
+    run = streak.run + 1
+    moved = replace(
+        streak, level=streak.level + per_test, run=run, longest=max(streak.longest, run)
+    )
+    if not streak.recovering:
+        return Step(moved)
+    moved = replace(moved, since_reset=streak.since_reset + 1)
+    needed = schedule.recovery_after if schedule is not None else None
+    if needed is None or moved.since_reset < needed:
+        return Step(moved)
+    level = max(moved.level, streak.saved or 0)
+    return Step(replace(moved, level=level, saved=None), restored_to=level)
+
+
+def resets(schedule: Schedule | None, outcome: str | None) -> bool:
+    """Whether `outcome` resets the streak under this schedule."""
+    if schedule is not None and schedule.escalates:
+        return outcome in schedule.reset_on
+    return outcome in DEFAULT_BREAKS
+
+
+def after_reset(streak: Streak) -> Streak:
+    """Back to the start; remember the higher of ℓ and any level already remembered
+    (a second lapse during recovery keeps the higher level)."""
+    saved = max(streak.level, streak.saved or 0)
+    return replace(streak, level=0, run=0, saved=saved, since_reset=0)
+
+
+def after_clean_week(schedule: Schedule | None, streak: Streak) -> Streak:
+    """A week closed with every scheduled test negative or excused (and one negative):
+    per-week schedules advance ℓ (REAP: "escalates with continuous weeks")."""
+    if schedule is None or not schedule.escalates or schedule.per != "week":
+        return streak
+    return replace(streak, level=streak.level + 1)

@@ -1,0 +1,409 @@
+"""The fold: a protocol, an enrollment and its events in, every prescribed award out.
+
+Owns `evaluate` (SPEC.md "Meaning"): it walks the enrollment's days in date order, one
+outcome per day, applies each phase's schedules to the carried-over escalation state,
+caps each award in order, and explains every amount in plain language. It also answers
+"what would the next negative pay". Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from fractions import Fraction
+
+from .caps import CapMeter, Cut, apply_caps
+from .days import last_day, phase_at, scheduled_days, week_of
+from .draws import expected_value_cents
+from .escalation import (
+    Step,
+    Streak,
+    after_clean_week,
+    after_negative,
+    after_reset,
+    bonus_due,
+    resets,
+)
+from .facts import EnrollmentFacts, Fact
+from .money import format_cents, ordinal, round_half_up
+from .outcomes import DayOutcome, day_outcomes, targets_of
+from .spec import ProtocolSpec, Schedule
+
+PENDING = (None, "recollect")
+
+
+@dataclass(frozen=True)
+class Award:
+    """One prescribed award. `key` is stable per day (specimen) or per session
+    (attendance), so settling again or re-entering a voided day never pays twice."""
+
+    key: str
+    account: str
+    kind: str
+    amount: int
+    cents: int
+    capped_cents: int
+    on: date
+    event_id: int | None
+    schedule: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class NextNegative:
+    """What a negative on the next scheduled test day would pay, caps applied."""
+
+    points: int
+    draws: int
+    cents: int
+    bonus_points: int
+    bonus_draws: int
+    on: date | None
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    awards: tuple[Award, ...]
+    days: tuple[DayOutcome, ...]
+    run: int
+    level: int
+    longest_run: int
+    next_negative: NextNegative
+    total_points: int
+    total_cents: int
+    total_draws: int
+    capped_cents: int
+
+
+def evaluate(
+    spec: ProtocolSpec, facts: EnrollmentFacts, events: Sequence[Fact], *, as_of: date
+) -> Evaluation:
+    """Every award the protocol prescribes for `events` up to `as_of`, and the state.
+
+    Pure and deterministic: the same inputs give the same awards, in date order, with
+    amounts in points or draws after caps. Events after `as_of`, outside the
+    protocol's weeks or after `facts.ends_on` earn nothing.
+    """
+    days = day_outcomes(spec, facts, events, as_of)
+    state, awards = _fold(spec, facts, events, days, as_of)
+    return Evaluation(
+        awards=tuple(awards),
+        days=tuple(days),
+        run=state.streak.run,
+        level=state.streak.level,
+        longest_run=state.streak.longest,
+        next_negative=_next_negative(spec, facts, events, days, as_of),
+        total_points=sum(a.amount for a in awards if a.account == "points"),
+        total_cents=sum(a.cents for a in awards),
+        total_draws=sum(a.amount for a in awards if a.account == "draws"),
+        capped_cents=sum(a.capped_cents for a in awards),
+    )
+
+
+@dataclass(frozen=True)
+class _WeekTally:
+    """The enrollment week being folded, for per-week escalation."""
+
+    week: int
+    phase: int
+    clean: bool = True
+    negatives: int = 0
+
+
+@dataclass(frozen=True)
+class _State:
+    meter: CapMeter
+    streak: Streak = Streak()
+    sessions: Streak = Streak()
+    tally: _WeekTally | None = None
+
+
+@dataclass(frozen=True)
+class _Offer:
+    """An award before caps."""
+
+    key: str
+    kind: str
+    amount: int
+    rule: str
+
+
+@dataclass(frozen=True)
+class _Where:
+    on: date
+    event_id: int | None
+    schedule: str
+    group: Hashable = field(default=None)
+
+
+def _fold(
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    events: Sequence[Fact],
+    days: Sequence[DayOutcome],
+    as_of: date,
+) -> tuple[_State, list[Award]]:
+    sessions = _sessions(spec, facts, events, as_of)
+    by_day = {day.on: day for day in days}
+    state = _State(meter=CapMeter(year_paid_cents=facts.year_paid_cents))
+    awards: list[Award] = []
+    for on in sorted(by_day.keys() | {s.on for _, s in sessions}):
+        state = _close_week(spec, state, week_of(facts, on))
+        if on in by_day:
+            state, paid = _fold_day(spec, state, by_day[on])
+            awards += paid
+        for phase, session in (item for item in sessions if item[1].on == on):
+            state, paid = _fold_session(spec, state, phase, session)
+            awards += paid
+    return _close_week(spec, state, week_of(facts, as_of)), awards
+
+
+def _close_week(spec: ProtocolSpec, state: _State, week: int) -> _State:
+    """Close the tallied week once the fold is past it (per-week escalation)."""
+    tally = state.tally
+    if tally is None or tally.week >= week:
+        return state
+    streak = state.streak
+    if tally.clean and tally.negatives:
+        streak = after_clean_week(spec.phases[tally.phase].specimen, streak)
+    return replace(state, streak=streak, tally=None)
+
+
+def _tallied(tally: _WeekTally | None, day: DayOutcome) -> _WeekTally:
+    if tally is None or tally.week != day.week:
+        tally = _WeekTally(day.week, day.phase or 0)
+    clean = tally.clean and day.outcome in ("negative", "excused")
+    return replace(
+        tally, clean=clean, negatives=tally.negatives + (day.outcome == "negative")
+    )
+
+
+def _fold_day(
+    spec: ProtocolSpec, state: _State, day: DayOutcome
+) -> tuple[_State, list[Award]]:
+    schedule = spec.phases[day.phase or 0].specimen
+    state = replace(state, tally=_tallied(state.tally, day))
+    if day.outcome == "negative":
+        step = after_negative(schedule, state.streak)
+        if schedule is None:
+            return replace(state, streak=step.streak), []
+        where = _Where(day.on, day.event_id, "specimen", ("specimen", day.on))
+        offers = _specimen_offers(spec, schedule, state.streak, day, step)
+        awards, meter = _pay(spec, schedule, state.meter, offers, where)
+        return replace(state, streak=step.streak, meter=meter), awards
+    if resets(schedule, day.outcome):
+        return replace(state, streak=after_reset(state.streak)), []
+    return state, []
+
+
+def _fold_session(
+    spec: ProtocolSpec, state: _State, phase: int, session: Fact
+) -> tuple[_State, list[Award]]:
+    schedule = spec.phases[phase].attendance
+    if schedule is None:  # _sessions keeps only sessions a schedule pays
+        return state, []
+    before = state.sessions
+    what = f"{ordinal(before.run + 1)} attended {session.session_type} session"
+    offers = [
+        _Offer(
+            f"attendance:{session.event_id}",
+            "award",
+            schedule.value(before.level),
+            f"{what}: {_formula(spec, schedule, before.level)}",
+        )
+    ]
+    if schedule.bonus is not None and bonus_due(schedule, before):
+        text = f"Bonus for {before.run + 1} attended sessions in a row"
+        offers.append(
+            _bonus_offer(spec, schedule, f"attendance-bonus:{session.event_id}", text)
+        )
+    where = _Where(
+        session.on, session.event_id, "attendance", ("attendance", session.event_id)
+    )
+    awards, meter = _pay(spec, schedule, state.meter, offers, where)
+    sessions = after_negative(schedule, before).streak
+    return replace(state, sessions=sessions, meter=meter), awards
+
+
+def _sessions(
+    spec: ProtocolSpec, facts: EnrollmentFacts, events: Sequence[Fact], as_of: date
+) -> list[tuple[int, Fact]]:
+    """Attended sessions of a paid type, in order, each with its phase index."""
+    last = min(as_of, last_day(spec, facts))
+    found = []
+    for event in sorted(events, key=lambda e: (e.on, e.event_id)):
+        where = phase_at(spec, facts, event.on)
+        if event.kind != "attendance" or where is None or event.on > last:
+            continue
+        schedule = where[1].attendance
+        if schedule is not None and event.session_type in schedule.session_types:
+            found.append((where[0], event))
+    return found
+
+
+def _specimen_offers(
+    spec: ProtocolSpec, schedule: Schedule, before: Streak, day: DayOutcome, step: Step
+) -> list[_Offer]:
+    iso = day.on.isoformat()
+    what = "Negative test" if not schedule.escalates else _consecutive(before)
+    what += "" if day.scheduled else " (extra test)"
+    rule = f"{what}: {_formula(spec, schedule, before.level)}"
+    if step.restored_to is not None:
+        rule += (
+            f". Level restored to {step.restored_to} after "
+            f"{schedule.recovery_after} negatives since the reset"
+        )
+    offers = [_Offer(f"specimen:{iso}", "award", schedule.value(before.level), rule)]
+    if schedule.bonus is not None and bonus_due(schedule, before):
+        text = f"Bonus for {before.run + 1} negatives in a row"
+        offers.append(_bonus_offer(spec, schedule, f"bonus:{iso}", text))
+    return offers
+
+
+def _consecutive(before: Streak) -> str:
+    text = f"{ordinal(before.run + 1)} consecutive negative"
+    return text if before.level == before.run else f"{text}, level {before.level}"
+
+
+def _bonus_offer(spec: ProtocolSpec, schedule: Schedule, key: str, text: str) -> _Offer:
+    amount = schedule.bonus.amount if schedule.bonus else 0
+    return _Offer(
+        key, "bonus", amount, f"{text}: {_amount_text(spec, schedule, amount)}"
+    )
+
+
+def _formula(spec: ProtocolSpec, schedule: Schedule, level: int) -> str:
+    """How the value at `level` is computed, e.g. "10 + 2×5 = 20 points ($5.00)"."""
+    value = schedule.value(level)
+    amount = _amount_text(spec, schedule, value)
+    if not schedule.escalates:
+        return amount
+    if level == 0:
+        return f"the starting value, {amount}"
+    if (
+        schedule.max is not None
+        and schedule.start + schedule.step * level > schedule.max
+    ):
+        return f"the maximum, {amount}"
+    return f"{schedule.start} + {level}×{schedule.step} = {amount}"
+
+
+def _amount_text(spec: ProtocolSpec, schedule: Schedule, amount: int) -> str:
+    if schedule.account == "draws":
+        return f"{amount} draw" + ("" if amount == 1 else "s")
+    noun = "point" if amount == 1 else "points"
+    return f"{amount} {noun} ({format_cents(amount * spec.unit_cents)})"
+
+
+def _unit_cents(spec: ProtocolSpec, schedule: Schedule) -> Fraction | None:
+    """Money per unit for the caps; draws count only at their exact expected value
+    and only when the protocol asks (SPEC: count_draws_at_expected_value)."""
+    if schedule.account == "points":
+        return Fraction(spec.unit_cents)
+    if spec.caps.count_draws_at_expected_value:
+        return expected_value_cents(schedule.bowl)
+    return None
+
+
+def _pay(
+    spec: ProtocolSpec,
+    schedule: Schedule,
+    meter: CapMeter,
+    offers: Sequence[_Offer],
+    where: _Where,
+) -> tuple[list[Award], CapMeter]:
+    awards = []
+    unit = _unit_cents(spec, schedule)
+    for offer in offers:
+        if offer.amount <= 0:
+            continue
+        cut, meter = apply_caps(
+            spec.caps,
+            meter,
+            on=where.on,
+            group=where.group,
+            amount=offer.amount,
+            unit_cents=unit,
+            account=schedule.account,
+        )
+        awards.append(_award(spec, schedule, offer, cut, where))
+    return awards, meter
+
+
+def _award(
+    spec: ProtocolSpec, schedule: Schedule, offer: _Offer, cut: Cut, where: _Where
+) -> Award:
+    points = schedule.account == "points"
+    return Award(
+        key=offer.key,
+        account=schedule.account,
+        kind=offer.kind,
+        amount=cut.amount,
+        cents=cut.amount * spec.unit_cents if points else 0,
+        capped_cents=round_half_up(cut.withheld),
+        on=where.on,
+        event_id=where.event_id,
+        schedule=where.schedule,
+        rule=f"{offer.rule}; {cut.note}" if cut.note else offer.rule,
+    )
+
+
+def _next_negative(
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    events: Sequence[Fact],
+    days: Sequence[DayOutcome],
+    as_of: date,
+) -> NextNegative:
+    """Fold again with a negative on the next test day: the very same arithmetic."""
+    on = _next_test_day(spec, facts, days, as_of)
+    if on is None:
+        return NextNegative(0, 0, 0, 0, 0, None, _ended(spec, facts))
+    probe = Fact(-1, "specimen", on, dict.fromkeys(targets_of(spec, facts), "negative"))
+    kept = [event for event in events if event.on <= as_of]
+    probe_days = day_outcomes(spec, facts, [*kept, probe], on)
+    _, awards = _fold(spec, facts, [*kept, probe], probe_days, on)
+    paid = [a for a in awards if a.on == on and a.schedule == "specimen"]
+    return _summarise(paid, on)
+
+
+def _ended(spec: ProtocolSpec, facts: EnrollmentFacts) -> str:
+    end = last_day(spec, facts)
+    if facts.ends_on is not None and end == facts.ends_on:
+        return f"No further awards: discharged on {end.isoformat()}."
+    return "No further awards: the protocol has ended."
+
+
+def _next_test_day(
+    spec: ProtocolSpec, facts: EnrollmentFacts, days: Sequence[DayOutcome], as_of: date
+) -> date | None:
+    # Today's scheduled test counts while it is still undecided (nothing recorded
+    # yet, or a recollection pending): that is the test the participant faces next.
+    today = next((d for d in days if d.on == as_of and d.scheduled), None)
+    if today is not None and today.outcome in PENDING:
+        return as_of
+    ahead = scheduled_days(
+        spec, facts, as_of + timedelta(days=1), last_day(spec, facts)
+    )
+    return ahead[0] if ahead else None
+
+
+def _summarise(paid: Sequence[Award], on: date) -> NextNegative:
+    def total(account: str, kind: str) -> int:
+        return sum(a.amount for a in paid if a.account == account and a.kind == kind)
+
+    when = f"{on:%a} {on.isoformat()}"
+    explanation = f"A negative on {when} earns nothing in this phase."
+    if paid:
+        explanation = f"A negative on {when}: " + "; ".join(a.rule for a in paid) + "."
+    return NextNegative(
+        points=total("points", "award"),
+        draws=total("draws", "award"),
+        cents=sum(a.cents for a in paid),
+        bonus_points=total("points", "bonus"),
+        bonus_draws=total("draws", "bonus"),
+        on=on,
+        explanation=explanation,
+    )

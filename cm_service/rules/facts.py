@@ -1,0 +1,77 @@
+"""What the engine is told about one enrollment: its facts and its verified events.
+
+Owns the input dataclasses of the fold. The services layer builds them from rows
+(verified, non-voided events only); the simulator builds them from tokens. Imports only
+the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+
+EVENT_KINDS = ("specimen", "breath", "attendance", "excused", "missed")
+RESULT_VALUES = (
+    "negative",
+    "positive",
+    "dilute",
+    "invalid",
+    "adulterated",
+    "substituted",
+    "insufficient",
+)
+
+
+def _empty() -> Mapping:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Exemption:
+    """A prescribed medication: a positive for `analyte` on a day in
+    [starts_on, ends_on] counts as negative (the MRO downgrade, REFERENCE §6.4)."""
+
+    analyte: str
+    starts_on: date
+    ends_on: date | None = None
+    note: str = ""
+
+    def covers(self, analyte: str, on: date) -> bool:
+        if self.analyte.casefold() != analyte.casefold() or on < self.starts_on:
+            return False
+        return self.ends_on is None or on <= self.ends_on
+
+
+@dataclass(frozen=True)
+class EnrollmentFacts:
+    """The per-enrollment settings the protocol leaves open.
+
+    `testing_days` maps a phase index to weekdays (0 = Monday) replacing that phase's
+    testing days; `year_paid_cents` is money already paid per calendar year in the
+    participant's other enrollments (the year cap spans enrollments); no award is made
+    for a day after `ends_on` (discharge).
+    """
+
+    start_on: date
+    targets: tuple[str, ...] | None = None
+    testing_days: Mapping[int, tuple[int, ...]] = field(default_factory=_empty)
+    exemptions: tuple[Exemption, ...] = ()
+    year_paid_cents: Mapping[int, int] = field(default_factory=_empty)
+    ends_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One verified, non-voided event as the database holds it.
+
+    `results` maps analyte -> one of RESULT_VALUES; `on` is the clinic-local day.
+    """
+
+    event_id: int
+    kind: str
+    on: date
+    results: Mapping[str, str] = field(default_factory=_empty)
+    refused: bool = False
+    session_type: str | None = None

@@ -1,0 +1,204 @@
+"""Outcome classification: from per-analyte results to one outcome per day.
+
+Owns how a specimen's results become `negative | positive | refused | missed |
+excused | recollect` for a protocol (targets, combine rule, result mapping, medication
+exemptions) and how a day's events merge into the day's single outcome. Imports only
+the standard library.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from .days import last_day, phase_at, scheduled_days, week_of
+from .facts import EnrollmentFacts, Fact
+from .spec import MAPPED_RESULTS, ProtocolSpec
+
+Outcome = Literal["negative", "positive", "refused", "missed", "excused", "recollect"]
+
+# Most severe first wins when targets or specimens disagree (brief: positive >
+# refused > missed > recollect); negative is the absence of all of them.
+SEVERITY: Mapping[str, int] = {
+    "negative": 0,
+    "recollect": 1,
+    "missed": 2,
+    "refused": 3,
+    "positive": 4,
+}
+DECISIVE = frozenset({"negative", "positive", "refused"})
+TEST_KINDS = ("specimen", "breath")
+
+
+@dataclass(frozen=True)
+class DayOutcome:
+    """The outcome of one protocol day.
+
+    One per scheduled day up to as_of (outcome None while nothing is recorded) and one
+    per unscheduled day with a test (an extra test).
+    """
+
+    on: date
+    scheduled: bool
+    outcome: Outcome | None
+    event_id: int | None
+    week: int
+    phase: int | None
+
+
+def targets_of(spec: ProtocolSpec, facts: EnrollmentFacts) -> tuple[str, ...]:
+    """The analytes that decide outcomes for this enrollment."""
+    return facts.targets if facts.targets else spec.targets.substances
+
+
+def classify_results(
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    results: Mapping[str, str],
+    refused: bool,
+    on: date,
+) -> Outcome | None:
+    """The outcome of one specimen for this protocol and enrollment.
+
+    Untargeted analytes are ignored; an exempted analyte's positive on a covered day
+    counts as negative; dilute/invalid/adulterated/substituted follow `spec.results`;
+    refused and insufficient are "refused". A target missing from the panel is
+    "recollect" (pending). Returns None when no target analyte was tested (e.g. a
+    breath test on a stimulant-only protocol). Raises ValueError for an unknown result.
+    """
+    outcome, _ = outcome_of_day(
+        spec, facts, [Fact(0, "specimen", on, results, refused)]
+    )
+    return outcome
+
+
+def analyte_outcome(
+    spec: ProtocolSpec, facts: EnrollmentFacts, analyte: str, result: str, on: date
+) -> Outcome:
+    """The outcome one analyte's result means on `on` (before combining targets)."""
+    if result == "negative":
+        return "negative"
+    if result == "positive":
+        exempt = any(x.covers(analyte, on) for x in facts.exemptions)
+        return "negative" if exempt else "positive"
+    if result in ("insufficient", "refused"):
+        return "refused"
+    if result in MAPPED_RESULTS:
+        return spec.results[result]  # type: ignore[return-value]
+    raise ValueError(f"unknown result {result!r} for {analyte}")
+
+
+def combine(spec: ProtocolSpec, outcomes: Sequence[Outcome]) -> Outcome:
+    """One outcome from the targets' outcomes, by the protocol's combine rule."""
+    if spec.targets.combine == "any" and "negative" in outcomes:
+        return "negative"
+    return max(outcomes, key=SEVERITY.__getitem__)
+
+
+def outcome_of_day(
+    spec: ProtocolSpec, facts: EnrollmentFacts, events: Sequence[Fact]
+) -> tuple[Outcome | None, int | None]:
+    """The day's single outcome and the event that decided it.
+
+    A decisive test result (the most severe of negative/positive/refused over the
+    merged results of the day's specimen and breath events) wins; then an excused
+    event; then missed (a nightly `missed` event or a result mapped to missed);
+    then recollect (pending); else None.
+    """
+    merged, deciders = _merge_tests(spec, facts, events)
+    if merged in DECISIVE:
+        return merged, min(deciders)
+    for kind in ("excused", "missed"):
+        ids = [e.event_id for e in events if e.kind == kind]
+        if ids:
+            return kind, min(ids)  # type: ignore[return-value]
+    if merged is not None:
+        return merged, min(deciders) if deciders else _first_test(events)
+    return None, None
+
+
+def _first_test(events: Iterable[Fact]) -> int | None:
+    return min((e.event_id for e in events if e.kind in TEST_KINDS), default=None)
+
+
+def _merge_tests(
+    spec: ProtocolSpec, facts: EnrollmentFacts, events: Sequence[Fact]
+) -> tuple[Outcome | None, list[int]]:
+    """Merge the day's tests; returns the outcome and the ids of deciding events."""
+    targets = targets_of(spec, facts)
+    tests = [e for e in events if e.kind in TEST_KINDS]
+    refusals = [e.event_id for e in tests if e.refused and _concerns(e, targets)]
+    per_target = _per_target(spec, facts, [e for e in tests if not e.refused], targets)
+    if not per_target and not refusals:
+        return None, []
+    candidates: list[Outcome] = ["refused"] if refusals else []
+    if per_target:
+        # A target the day's panels did not test leaves the day pending.
+        pending: tuple[Outcome, list[int]] = ("recollect", [])
+        candidates.append(
+            combine(spec, [per_target.get(t, pending)[0] for t in targets])
+        )
+    outcome = max(candidates, key=SEVERITY.__getitem__)
+    ids = refusals + [
+        i for o, found in per_target.values() if o in DECISIVE for i in found
+    ]
+    return outcome, sorted(set(ids))
+
+
+def _concerns(event: Fact, targets: Sequence[str]) -> bool:
+    # A refusal says something unless its panel names only untargeted analytes.
+    names = {name.casefold() for name in event.results}
+    return not names or any(t.casefold() in names for t in targets)
+
+
+def _per_target(
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    readings: Sequence[Fact],
+    targets: Sequence[str],
+) -> dict[str, tuple[Outcome, list[int]]]:
+    """Per target analyte: its outcome over the day's readings and the events behind it.
+
+    A decisive result beats a pending one (a valid specimen after a dilute one
+    decides the day); among decisive results the most severe wins.
+    """
+    seen: dict[str, list[tuple[Outcome, int]]] = defaultdict(list)
+    for event in readings:
+        for analyte, result in event.results.items():
+            outcome = analyte_outcome(spec, facts, analyte, result, event.on)
+            seen[analyte.casefold()].append((outcome, event.event_id))
+    merged = {}
+    for target in targets:
+        found = seen.get(target.casefold())
+        if found:
+            decisive = [f for f in found if f[0] in DECISIVE] or found
+            outcome = max((o for o, _ in decisive), key=SEVERITY.__getitem__)
+            merged[target] = (outcome, [i for o, i in decisive if o in DECISIVE])
+    return merged
+
+
+def day_outcomes(
+    spec: ProtocolSpec, facts: EnrollmentFacts, events: Sequence[Fact], as_of: date
+) -> list[DayOutcome]:
+    """Every protocol day up to `as_of` that the fold walks, in date order."""
+    last = min(as_of, last_day(spec, facts))
+    by_day: dict[date, list[Fact]] = defaultdict(list)
+    for event in events:
+        if event.kind != "attendance" and facts.start_on <= event.on <= last:
+            by_day[event.on].append(event)
+    scheduled = set(scheduled_days(spec, facts, facts.start_on, last))
+    days = []
+    for on in sorted(scheduled | by_day.keys()):
+        outcome, event_id = outcome_of_day(spec, facts, by_day.get(on, []))
+        found = phase_at(spec, facts, on)
+        if found is None or (on not in scheduled and outcome in (None, "excused")):
+            continue
+        days.append(
+            DayOutcome(
+                on, on in scheduled, outcome, event_id, week_of(facts, on), found[0]
+            )
+        )
+    return days

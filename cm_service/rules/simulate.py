@@ -1,0 +1,476 @@
+"""The simulator core: timelines from outcome tokens, cohorts, and budget tables.
+
+Owns SPEC.md "The simulator" except argument parsing and printing (the CLI's job). It
+builds Facts from tokens and runs the very same `evaluate` as the service, so a
+simulated total is what a clinic would pay. Money stays in integer cents (exact
+Fractions for draws at expected value); a float appears only in `as_dict` percentages.
+Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from fractions import Fraction
+from typing import Any
+
+from .days import last_day, phase_at, scheduled_days
+from .draws import expected_value_cents
+from .evaluate import Award, Evaluation, evaluate
+from .facts import EnrollmentFacts, Fact
+from .money import format_cents, round_half_up
+from .outcomes import targets_of
+from .spec import ProtocolSpec, bowl_of
+
+FIRST_START = date(2026, 1, 5)
+TOKENS = {
+    "N": "negative",
+    "P": "positive",
+    "M": "missed",
+    "R": "refused",
+    "E": "excused",
+    "D": "dilute",
+}
+# Tokens for which the participant came to the clinic: they also attend the day's
+# session when the phase pays attendance.
+_CAME_IN = frozenset("NPRD")
+
+
+class SimulationError(ValueError):
+    """Bad simulator input, named by the option it came from (e.g. "outcomes")."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
+
+
+@dataclass(frozen=True)
+class SimulatedTest:
+    """One simulated scheduled test and everything it paid (caps included)."""
+
+    n: int
+    on: date
+    token: str
+    outcome: str | None
+    points: int
+    bonus_points: int
+    cents: int
+    draws: int
+    bonus_draws: int
+    capped_cents: int
+    rules: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "on": self.on.isoformat(),
+            "outcome": self.outcome,
+            "points": self.points,
+            "bonus_points": self.bonus_points,
+            "cents": self.cents,
+            "draws": self.draws,
+            "bonus_draws": self.bonus_draws,
+            "capped_cents": self.capped_cents,
+            "explanations": list(self.rules),
+        }
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    protocol: str
+    version: int
+    start: date
+    tests: tuple[SimulatedTest, ...]
+    evaluation: Evaluation
+    expected_prize_cents: Fraction
+
+    @property
+    def percent_negative(self) -> Fraction | None:
+        """Negatives / (tests - excused) x 100, exact; None when nothing counts."""
+        counted = [t for t in self.tests if t.outcome != "excused"]
+        negatives = sum(t.outcome == "negative" for t in counted)
+        return Fraction(100 * negatives, len(counted)) if counted else None
+
+    @property
+    def cost_cents(self) -> Fraction:
+        """Money paid plus draws at the bowl's exact expected value."""
+        return self.evaluation.total_cents + self.expected_prize_cents
+
+    def as_dict(self) -> dict[str, Any]:
+        """The SPEC.md `--json` shape (plus explanations and expected prize cost)."""
+        evaluation = self.evaluation
+        return {
+            "protocol": self.protocol,
+            "version": self.version,
+            "start": self.start.isoformat(),
+            "tests": [test.as_dict() for test in self.tests],
+            "total_points": evaluation.total_points,
+            "total_cents": evaluation.total_cents,
+            "total_draws": evaluation.total_draws,
+            "capped_cents": evaluation.capped_cents,
+            "longest_run": evaluation.longest_run,
+            "percent_negative": _percent(self.percent_negative),
+            "expected_prize_cents": round_half_up(self.expected_prize_cents),
+        }
+
+
+def _percent(value: Fraction | None) -> float | None:
+    # The display edge: one decimal, halves up, from the exact value.
+    return None if value is None else round_half_up(value * 10) / 10
+
+
+def default_start() -> date:
+    """The first Monday on or after 2026-01-05 (SPEC: the simulator's default)."""
+    return FIRST_START + timedelta(days=-FIRST_START.weekday() % 7)
+
+
+def simulate_outcomes(
+    spec: ProtocolSpec, tokens: str, start: date | None = None, *, version: int = 1
+) -> SimulationResult:
+    """Evaluate one token per scheduled test (N P M R E D) from `start`.
+
+    Tokens are whitespace separated, case-insensitive. Fewer tokens than scheduled
+    tests simulate only the first ones. Raises SimulationError("outcomes", ...) for
+    an unknown token, no token at all, or more tokens than scheduled tests.
+    """
+    start = start or default_start()
+    facts = EnrollmentFacts(start_on=start)
+    days = scheduled_days(spec, facts, start, last_day(spec, facts))
+    codes = _parse_tokens(tokens, len(days))
+    events = [
+        event
+        for n, (on, code) in enumerate(zip(days, codes, strict=False), start=1)
+        for event in _events(spec, facts, n, on, code)
+    ]
+    evaluation = evaluate(spec, facts, events, as_of=days[len(codes) - 1])
+    tests = tuple(
+        _test_row(evaluation, n, on, code)
+        for n, (on, code) in enumerate(zip(days, codes, strict=False), start=1)
+    )
+    return SimulationResult(
+        protocol=spec.key,
+        version=version,
+        start=start,
+        tests=tests,
+        evaluation=evaluation,
+        expected_prize_cents=_prize_value(spec, evaluation.total_draws),
+    )
+
+
+def theoretical_maximum(
+    spec: ProtocolSpec, start: date | None = None, *, version: int = 1
+) -> SimulationResult:
+    """The simulation with every scheduled test negative (the budget ceiling)."""
+    start = start or default_start()
+    facts = EnrollmentFacts(start_on=start)
+    count = len(scheduled_days(spec, facts, start, last_day(spec, facts)))
+    return simulate_outcomes(spec, " ".join("N" * count), start, version=version)
+
+
+def _parse_tokens(tokens: str, scheduled: int) -> list[str]:
+    codes = tokens.upper().split()
+    unknown = sorted({code for code in codes if code not in TOKENS})
+    if unknown:
+        raise SimulationError(
+            "outcomes",
+            f"unknown outcome {', '.join(unknown)}: use N, P, M, R, E or D "
+            "(negative, positive, missed, refused, excused, dilute)",
+        )
+    if not codes:
+        raise SimulationError(
+            "outcomes", "give at least one outcome (N, P, M, R, E, D)"
+        )
+    if len(codes) > scheduled:
+        raise SimulationError(
+            "outcomes",
+            f"{len(codes)} outcomes given but the protocol schedules {scheduled} tests",
+        )
+    return codes
+
+
+def _events(
+    spec: ProtocolSpec, facts: EnrollmentFacts, n: int, on: date, code: str
+) -> list[Fact]:
+    """The verified events a token stands for; every event of test n has id n."""
+    targets = targets_of(spec, facts)
+    events = {
+        "N": [Fact(n, "specimen", on, dict.fromkeys(targets, "negative"))],
+        "P": [Fact(n, "specimen", on, dict.fromkeys(targets, "positive"))],
+        "M": [Fact(n, "missed", on)],
+        "R": [Fact(n, "specimen", on, refused=True)],
+        "E": [Fact(n, "excused", on)],
+        # A dilute specimen, and the nightly job's `missed` in case it maps to
+        # recollect and no valid specimen follows that day (SPEC "Meaning").
+        "D": [
+            Fact(n, "specimen", on, dict.fromkeys(targets, "dilute")),
+            Fact(n, "missed", on),
+        ],
+    }[code]
+    found = phase_at(spec, facts, on)
+    attendance = found[1].attendance if found else None
+    if attendance is not None and code in _CAME_IN:
+        events.append(
+            Fact(n, "attendance", on, session_type=attendance.session_types[0])
+        )
+    return events
+
+
+def _test_row(evaluation: Evaluation, n: int, on: date, code: str) -> SimulatedTest:
+    day = next((d for d in evaluation.days if d.on == on), None)
+    paid = [award for award in evaluation.awards if award.on == on]
+    return SimulatedTest(
+        n=n,
+        on=on,
+        token=code,
+        outcome=day.outcome if day else None,
+        points=_sum(paid, "points", "award"),
+        bonus_points=_sum(paid, "points", "bonus"),
+        cents=sum(award.cents for award in paid),
+        draws=_sum(paid, "draws", "award"),
+        bonus_draws=_sum(paid, "draws", "bonus"),
+        capped_cents=sum(award.capped_cents for award in paid),
+        rules=tuple(award.rule for award in paid),
+    )
+
+
+def _sum(awards: Sequence[Award], account: str, kind: str) -> int:
+    return sum(a.amount for a in awards if a.account == account and a.kind == kind)
+
+
+def _prize_value(spec: ProtocolSpec, draws: int) -> Fraction:
+    bowl = bowl_of(spec)
+    return draws * expected_value_cents(bowl) if bowl and draws else Fraction(0)
+
+
+@dataclass(frozen=True)
+class CohortResult:
+    """Cost per participant over a simulated cohort, in cents (draws at exact EV)."""
+
+    protocol: str
+    version: int
+    participants: int
+    p_negative: Fraction
+    seed: int
+    costs_cents: tuple[Fraction, ...]
+    maximum_cents: Fraction
+
+    @property
+    def mean_cents(self) -> int:
+        return round_half_up(sum(self.costs_cents, Fraction(0)) / len(self.costs_cents))
+
+    @property
+    def median_cents(self) -> int:
+        ordered = sorted(self.costs_cents)
+        middle = len(ordered) // 2
+        if len(ordered) % 2:
+            return round_half_up(ordered[middle])
+        return round_half_up((ordered[middle - 1] + ordered[middle]) / 2)
+
+    @property
+    def p90_cents(self) -> int:
+        """The 90th percentile by the nearest-rank method."""
+        ordered = sorted(self.costs_cents)
+        rank = -(-9 * len(ordered) // 10)  # ceil(0.9 n) in integers
+        return round_half_up(ordered[rank - 1])
+
+    @property
+    def max_cents(self) -> int:
+        return round_half_up(max(self.costs_cents))
+
+    @property
+    def mean_proportion(self) -> Fraction:
+        """Mean share of the theoretical maximum earned (REFERENCE §5 measure 7)."""
+        if not self.maximum_cents:
+            return Fraction(0)
+        total = sum(self.costs_cents, Fraction(0))
+        return total / (len(self.costs_cents) * self.maximum_cents)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "protocol": self.protocol,
+            "version": self.version,
+            "participants": self.participants,
+            "p_negative": float(self.p_negative),
+            "seed": self.seed,
+            "mean_cents": self.mean_cents,
+            "median_cents": self.median_cents,
+            "p90_cents": self.p90_cents,
+            "max_cents": self.max_cents,
+            "theoretical_maximum_cents": round_half_up(self.maximum_cents),
+            "mean_percent_of_maximum": _percent(self.mean_proportion * 100),
+        }
+
+
+def simulate_cohort(
+    spec: ProtocolSpec,
+    n: int,
+    p_negative: Fraction | str,
+    seed: int,
+    start: date | None = None,
+    *,
+    version: int = 1,
+) -> CohortResult:
+    """Simulate `n` participants whose scheduled tests are each negative with
+    probability `p_negative` (independently; else positive), seeded for repeatability.
+
+    Raises SimulationError("cohort", ...) for n < 1 and ("p_negative", ...) for a
+    probability that is not a number in [0, 1].
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise SimulationError(
+            "cohort", "must be a whole number of participants, at least 1"
+        )
+    chance = _probability(p_negative)
+    maximum = theoretical_maximum(spec, start)
+    rng = random.Random(seed)  # noqa: S311 - a budget simulation, not a secret
+    costs = tuple(
+        simulate_outcomes(
+            spec, _random_tokens(rng, chance, len(maximum.tests)), start
+        ).cost_cents
+        for _ in range(n)
+    )
+    return CohortResult(spec.key, version, n, chance, seed, costs, maximum.cost_cents)
+
+
+def _probability(value: Fraction | str) -> Fraction:
+    try:
+        chance = Fraction(value)
+    except (ValueError, TypeError, ZeroDivisionError):
+        raise SimulationError("p_negative", "must be a number from 0 to 1") from None
+    if not 0 <= chance <= 1:
+        raise SimulationError("p_negative", "must be a number from 0 to 1")
+    return chance
+
+
+def _random_tokens(rng: random.Random, chance: Fraction, count: int) -> str:
+    # randrange over the exact denominator: no float probability anywhere.
+    draws = (rng.randrange(chance.denominator) < chance.numerator for _ in range(count))
+    return " ".join("N" if negative else "P" for negative in draws)
+
+
+_COLUMNS = (
+    ("n", ">3"),
+    ("date", "<10"),
+    ("day", "<3"),
+    ("outcome", "<9"),
+    ("points", ">6"),
+    ("bonus", ">5"),
+    ("$", ">9"),
+    ("draws", ">5"),
+    ("running $", ">10"),
+)
+
+
+def format_table(result: SimulationResult | CohortResult) -> str:
+    """A readable, aligned text table of a simulation or a cohort, with totals."""
+    if isinstance(result, CohortResult):
+        return _cohort_table(result)
+    return _timeline_table(result)
+
+
+def _line(cells: Sequence[str]) -> str:
+    cells = [f"{cell:{spec}}" for cell, (_, spec) in zip(cells, _COLUMNS, strict=True)]
+    return "  ".join(cells).rstrip()
+
+
+def _count(value: int) -> str:
+    return f"{value:,}" if value else "-"
+
+
+def _timeline_table(result: SimulationResult) -> str:
+    evaluation = result.evaluation
+    header = _line([name for name, _ in _COLUMNS])
+    lines = [
+        f"{result.protocol} v{result.version}, from {result.start:%a %Y-%m-%d}",
+        "",
+        header,
+        "-" * len(header),
+    ]
+    running = 0
+    for test in result.tests:
+        running += test.cents
+        lines.append(
+            _line(
+                [
+                    str(test.n),
+                    test.on.isoformat(),
+                    f"{test.on:%a}",
+                    test.outcome or "-",
+                    _count(test.points),
+                    _count(test.bonus_points),
+                    format_cents(test.cents),
+                    _count(test.draws + test.bonus_draws),
+                    format_cents(running),
+                ]
+            )
+        )
+    lines.append("-" * len(header))
+    lines.append(
+        _line(
+            [
+                "",
+                "Total",
+                "",
+                "",
+                _count(sum(t.points for t in result.tests)),
+                _count(sum(t.bonus_points for t in result.tests)),
+                format_cents(evaluation.total_cents),
+                _count(evaluation.total_draws),
+                "",
+            ]
+        )
+    )
+    return "\n".join([*lines, "", *_timeline_summary(result)])
+
+
+def _timeline_summary(result: SimulationResult) -> list[str]:
+    evaluation = result.evaluation
+    percent = _percent(result.percent_negative)
+    draws = evaluation.total_draws
+    rows = [
+        (
+            "Paid",
+            f"{format_cents(evaluation.total_cents)}"
+            f" ({evaluation.total_points:,} points, {draws:,} draws)",
+        ),
+        ("Withheld by caps", format_cents(evaluation.capped_cents)),
+        ("Longest run", f"{evaluation.longest_run} negatives"),
+        ("Negative", "n/a" if percent is None else f"{percent}% (excused not counted)"),
+    ]
+    if draws:
+        prizes = format_cents(round_half_up(result.expected_prize_cents))
+        rows.append(
+            ("Expected prizes", f"{prizes} ({draws:,} draws at expected value)")
+        )
+    return _labelled(rows)
+
+
+def _labelled(rows: Sequence[tuple[str, str]], *, align: bool = False) -> list[str]:
+    width = max(len(label) for label, _ in rows) + 1
+    values = max(len(value) for _, value in rows) if align else 0
+    return [f"{label + ':':<{width}}  {value:>{values}}" for label, value in rows]
+
+
+def _cohort_table(result: CohortResult) -> str:
+    rows = [
+        ("Mean", format_cents(result.mean_cents)),
+        ("Median", format_cents(result.median_cents)),
+        ("90th percentile", format_cents(result.p90_cents)),
+        ("Maximum", format_cents(result.max_cents)),
+        ("Theoretical maximum", format_cents(round_half_up(result.maximum_cents))),
+        ("Mean share of maximum", f"{_percent(result.mean_proportion * 100)}%"),
+    ]
+    chance = _percent(result.p_negative * 100)
+    who = f"{result.participants:,} participants"
+    return "\n".join(
+        [
+            f"{result.protocol} v{result.version}, {who}",
+            f"Each test negative with probability {chance}% (seed {result.seed})",
+            "Cost per participant, draws at the bowl's expected value:",
+            "",
+            *(f"  {line}" for line in _labelled(rows, align=True)),
+        ]
+    )

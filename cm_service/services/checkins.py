@@ -1,0 +1,270 @@
+"""Recording what happened at a visit: specimens, breath tests, attendance, excuses,
+missed days, and voiding a wrong record. Each records, settles at once and commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Enrollment, Event, EventVoid, LedgerEntry, Participant
+from . import audit
+from .actors import Actor
+from .errors import Conflict, InvalidInput, NotFound
+from .ledger import Balance, balance_of, settle
+from .scope import get_participant
+from .timeline import clinic_today, evaluate_enrollment
+
+# Panels clinics use; results for other names are refused so typos cannot go unpaid.
+ANALYTES = (
+    "cocaine",
+    "amphetamine",
+    "methamphetamine",
+    "mdma",
+    "opiates",
+    "morphine",
+    "heroin",
+    "oxycodone",
+    "fentanyl",
+    "buprenorphine",
+    "methadone",
+    "tramadol",
+    "benzodiazepines",
+    "barbiturates",
+    "cannabis",
+    "pcp",
+    "alcohol",
+    "etg",
+    "nicotine",
+)
+RESULTS = (
+    "negative",
+    "positive",
+    "dilute",
+    "invalid",
+    "adulterated",
+    "substituted",
+    "insufficient",
+)
+SESSION_TYPES = ("individual", "group", "cbt", "family", "twelve_step", "other")
+BRAC_POSITIVE_AT_MILLI = 20  # 0.020 g/210 L, the usual breath-alcohol cutoff
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    """What a check-in did: the event, its postings, where the participant stands."""
+
+    event: Event
+    posted: list[LedgerEntry]
+    balance: Balance
+    run: int
+    next_points: int
+    next_draws: int
+    next_cents: int
+
+
+def record_specimen(
+    actor: Actor,
+    participant_id: int,
+    collected_on: date,
+    results: Mapping[str, str],
+    *,
+    now: datetime,
+    refused: bool = False,
+) -> CheckinResult:
+    """Record a verified urine specimen (per-analyte results, or refused) and settle.
+
+    Raises NotFound outside the actor's clinic, InvalidInput(field) for bad values.
+    """
+    clean = _clean_results(results, refused)
+    return _record(
+        actor,
+        participant_id,
+        collected_on,
+        now,
+        "specimen",
+        results=clean,
+        refused=refused,
+    )
+
+
+def record_breath(
+    actor: Actor,
+    participant_id: int,
+    collected_on: date,
+    brac_milli: int,
+    *,
+    now: datetime,
+) -> CheckinResult:
+    """Record a breath-alcohol test; BrAC in thousandths (0.020 -> 20)."""
+    if (
+        isinstance(brac_milli, bool)
+        or not isinstance(brac_milli, int)
+        or not (0 <= brac_milli <= 600)
+    ):
+        raise InvalidInput("brac", "Enter the BrAC reading, between 0.000 and 0.600.")
+    result = "positive" if brac_milli >= BRAC_POSITIVE_AT_MILLI else "negative"
+    return _record(
+        actor,
+        participant_id,
+        collected_on,
+        now,
+        "breath",
+        results={"alcohol": result},
+        brac_milli=brac_milli,
+    )
+
+
+def record_attendance(
+    actor: Actor, participant_id: int, on: date, session_type: str, *, now: datetime
+) -> CheckinResult:
+    if session_type not in SESSION_TYPES:
+        raise InvalidInput("session_type", "Choose the type of session attended.")
+    return _record(
+        actor, participant_id, on, now, "attendance", session_type=session_type
+    )
+
+
+def excuse_day(
+    actor: Actor, participant_id: int, on: date, reason: str, *, now: datetime
+) -> CheckinResult:
+    """Excuse a scheduled test day: it neither breaks nor extends the run."""
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise InvalidInput("reason", "Say why the day is excused.")
+    return _record(actor, participant_id, on, now, "excused", reason=reason)
+
+
+def record_missed(
+    actor: Actor, participant_id: int, on: date, *, now: datetime
+) -> CheckinResult:
+    """Record that a scheduled test was not given (the nightly job's entry)."""
+    return _record(actor, participant_id, on, now, "missed")
+
+
+def void_event(
+    actor: Actor, event_id: int, reason: str, *, now: datetime
+) -> CheckinResult:
+    """Void a wrong event with a reason; settle posts whatever adjustment follows.
+
+    Nothing is deleted: the event stays, with its void beside it.
+    """
+    actor.require("admin", "staff")
+    event = db.session.get(Event, event_id)
+    if event is None or not actor.may_see_clinic(event.clinic_id):
+        raise NotFound("No such event.", "event")
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise InvalidInput("reason", "Give the reason for the correction.")
+    if db.session.scalar(select(EventVoid.id).where(EventVoid.event_id == event.id)):
+        raise Conflict("already_voided", "This event was already voided.")
+    void = EventVoid(
+        event_id=event.id, reason=reason, voided_by_id=actor.user_id, voided_at=now
+    )
+    db.session.add(void)
+    db.session.flush()
+    enrollment = db.session.get(Enrollment, event.enrollment_id)
+    return _settle_and_commit(
+        actor, enrollment, event, now, "void_event", {"reason": reason}
+    )
+
+
+def _record(
+    actor: Actor, participant_id: int, on: date, now: datetime, kind: str, **fields
+) -> CheckinResult:
+    actor.require("admin", "staff")
+    participant = get_participant(actor, participant_id)
+    enrollment = _enrollment_on(participant, on, now)
+    event = Event(
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+        enrollment_id=enrollment.id,
+        kind=kind,
+        collected_on=on,
+        recorded_at=now,
+        recorded_by_id=actor.user_id,
+        verified_by_id=actor.user_id,
+        verified_at=now,
+        **fields,
+    )
+    db.session.add(event)
+    db.session.flush()
+    detail = {"on": on.isoformat(), **{k: v for k, v in fields.items() if v}}
+    return _settle_and_commit(actor, enrollment, event, now, f"record_{kind}", detail)
+
+
+def _settle_and_commit(
+    actor: Actor,
+    enrollment: Enrollment,
+    event: Event,
+    now: datetime,
+    action: str,
+    detail: dict,
+) -> CheckinResult:
+    posted = settle(enrollment, now=now, actor_id=actor.user_id)
+    detail = {**detail, "posted": [[e.award_key, e.amount] for e in posted]}
+    audit.append(
+        actor,
+        action,
+        "event",
+        event.id,
+        now=now,
+        clinic_id=event.clinic_id,
+        participant_id=event.participant_id,
+        detail=detail,
+    )
+    evaluation = evaluate_enrollment(enrollment, clinic_today(enrollment.clinic, now))
+    db.session.commit()
+    nxt = evaluation.next_negative
+    return CheckinResult(
+        event=event,
+        posted=posted,
+        balance=balance_of(event.participant_id),
+        run=evaluation.run,
+        next_points=nxt.points + nxt.bonus_points,
+        next_draws=nxt.draws + nxt.bonus_draws,
+        next_cents=nxt.cents,
+    )
+
+
+def _enrollment_on(participant: Participant, on: date, now: datetime) -> Enrollment:
+    if not isinstance(on, date) or isinstance(on, datetime):
+        raise InvalidInput("collected_on", "Enter the date as YYYY-MM-DD.")
+    if on > clinic_today(participant.clinic, now):
+        raise InvalidInput("collected_on", "The date cannot be in the future.")
+    enrollment = db.session.scalars(
+        select(Enrollment)
+        .where(
+            Enrollment.participant_id == participant.id,
+            Enrollment.start_on <= on,
+            (Enrollment.ends_on.is_(None)) | (Enrollment.ends_on >= on),
+        )
+        .order_by(Enrollment.start_on.desc(), Enrollment.id.desc())
+    ).first()
+    if enrollment is None:
+        raise InvalidInput(
+            "collected_on", f"{participant.code} was not enrolled on {on.isoformat()}."
+        )
+    return enrollment
+
+
+def _clean_results(results: Mapping[str, str], refused: bool) -> dict[str, str]:
+    if refused:
+        return {}
+    if not results:
+        raise InvalidInput("results", "Enter at least one result, or mark it refused.")
+    clean = {}
+    for analyte, result in results.items():
+        name = str(analyte).strip().lower()
+        if name not in ANALYTES:
+            raise InvalidInput(f"results.{analyte}", f"Unknown analyte '{analyte}'.")
+        if result not in RESULTS:
+            raise InvalidInput(
+                f"results.{analyte}", f"Result must be one of: {', '.join(RESULTS)}."
+            )
+        clean[name] = result
+    return clean

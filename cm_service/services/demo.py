@@ -1,0 +1,96 @@
+"""Demo data for `make run`: a clinic, three logins, a dozen participants with history.
+
+Everything is made through the same services staff use, so the demo cannot hold a
+state the app itself could not reach.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from .. import rules
+from ..extensions import db
+from ..models import Clinic, Protocol
+from . import checkins, clinics, ledger, participants
+from .actors import SYSTEM, staff_actor
+from .timeline import clinic_today, facts_of, spec_of
+
+DEMO_CLINIC = "Riverside Recovery Clinic (demo)"
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    clinic_id: int
+    passwords: dict[
+        str, str
+    ]  # username -> password; empty when the demo was loaded before
+
+
+def load_demo(
+    *, now: datetime, secret: bytes, participants_count: int = 12, seed: int = 7
+) -> DemoLogins:
+    """Load the demo once; a second call finds it and changes nothing."""
+    existing = db.session.scalar(select(Clinic.id).where(Clinic.name == DEMO_CLINIC))
+    if existing is not None:
+        return DemoLogins(clinic_id=existing, passwords={})
+    clinic = clinics.create_clinic(SYSTEM, DEMO_CLINIC, "America/Los_Angeles", now=now)
+    passwords = {
+        name: secrets.token_urlsafe(12) for name in ("admin", "staff", "auditor")
+    }
+    users = {
+        name: clinics.create_staff(SYSTEM, clinic.id, name, name, pw, now=now)
+        for name, pw in passwords.items()
+    }
+    actor = staff_actor(users["staff"])
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo histories, not secrets
+    presets = list(
+        db.session.scalars(
+            select(Protocol)
+            .where(Protocol.clinic_id == clinic.id)
+            .order_by(Protocol.key)
+        )
+    )
+    for n in range(1, participants_count + 1):
+        protocol = presets[(n - 1) % len(presets)]
+        _demo_participant(actor, clinic, protocol, n, rng, now, secret)
+    return DemoLogins(clinic_id=clinic.id, passwords=passwords)
+
+
+def _demo_participant(actor, clinic, protocol, n, rng, now, secret) -> None:
+    today = clinic_today(clinic, now)
+    weeks = 2 + n % 5
+    start = today - timedelta(days=today.weekday() + 7 * weeks)
+    person = participants.register_participant(
+        actor, clinic.id, f"P-{n:04d}", now=now, display_name=None
+    )
+    enrollment = participants.enroll(actor, person.id, protocol.id, start, now=now)
+    spec = spec_of(protocol)
+    p_negative = rng.choice((0.55, 0.7, 0.85, 0.95))
+    end = today - timedelta(days=1)
+    for day in rules.scheduled_days(spec, facts_of(enrollment), start, end):
+        _demo_day(actor, person.id, spec, day, rng, p_negative, now)
+    # Leave some draws waiting, as a clinic would at the end of a day.
+    for _ in range(ledger.balance_of(person.id).draws // 2):
+        ledger.draw_prize(actor, person.id, now=now, secret=secret)
+
+
+def _demo_day(actor, participant_id, spec, day, rng, p_negative, now) -> None:
+    roll = rng.random()
+    targets = spec.targets.substances or ("cocaine",)
+    if roll < 0.05:
+        checkins.record_missed(SYSTEM, participant_id, day, now=now)
+    elif roll < 0.08:
+        checkins.excuse_day(actor, participant_id, day, "Hospital visit", now=now)
+    else:
+        negative = rng.random() < p_negative
+        results = {t: "negative" for t in targets}
+        if not negative:
+            results[rng.choice(targets)] = "positive"
+        checkins.record_specimen(actor, participant_id, day, results, now=now)
+    if any(p.attendance for p in spec.phases):
+        checkins.record_attendance(actor, participant_id, day, "group", now=now)

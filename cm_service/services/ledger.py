@@ -1,0 +1,348 @@
+"""The append-only ledger: settle, balances, redemptions and prize draws.
+
+`settle` is the one way points and draw credits are awarded. It posts only the
+difference between what the protocol prescribes (by stable award key) and what the
+ledger already holds, so running it again posts nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from .. import rules
+from ..extensions import db
+from ..models import Draw, Enrollment, LedgerEntry, Participant, Reward
+from . import audit
+from .actors import Actor
+from .errors import Conflict, InvalidInput, NotFound
+from .scope import get_participant
+from .timeline import clinic_today, evaluate_enrollment, posted_by_key, spec_of
+
+
+@dataclass(frozen=True)
+class Balance:
+    points: int
+    cents: int
+    draws: int
+
+
+def lock_row(model: type, row_id: int) -> object:
+    """Load a row for update: a row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE
+    already made this transaction the only writer."""
+    return db.session.scalars(
+        select(model).where(model.id == row_id).with_for_update()
+    ).one()
+
+
+def balance_of(participant_id: int) -> Balance:
+    rows = db.session.execute(
+        select(
+            LedgerEntry.account,
+            func.sum(LedgerEntry.amount),
+            func.sum(LedgerEntry.cents),
+        )
+        .where(LedgerEntry.participant_id == participant_id)
+        .group_by(LedgerEntry.account)
+    )
+    sums = {account: (int(amount), int(cents)) for account, amount, cents in rows}
+    points, cents = sums.get("points", (0, 0))
+    return Balance(points=points, cents=cents, draws=sums.get("draws", (0, 0))[0])
+
+
+def settle(
+    enrollment: Enrollment, *, now: datetime, actor_id: int | None = None
+) -> list[LedgerEntry]:
+    """Post the difference between prescribed and posted awards; return what was posted.
+
+    Increases are always paid. Decreases are posted only under `corrections:
+    clawback`; under `no_clawback` (the CRA manual: earned points "can never be
+    lost") they are not. Runs inside the caller's transaction; does not commit.
+    """
+    lock_row(Enrollment, enrollment.id)
+    spec = spec_of(enrollment.protocol)
+    evaluation = evaluate_enrollment(enrollment, clinic_today(enrollment.clinic, now))
+    desired = {award.key: award for award in evaluation.awards}
+    posted = posted_by_key(enrollment.id)
+    entries = []
+    for key in sorted(desired.keys() | posted.keys()):
+        entry = _difference_entry(
+            enrollment, spec, key, desired.get(key), posted.get(key)
+        )
+        if entry is not None:
+            entry.posted_at, entry.posted_by_id = now, actor_id
+            db.session.add(entry)
+            entries.append(entry)
+    db.session.flush()
+    return entries
+
+
+def _difference_entry(
+    enrollment: Enrollment,
+    spec: rules.ProtocolSpec,
+    key: str,
+    award: rules.Award | None,
+    posted: tuple[int, int] | None,
+) -> LedgerEntry | None:
+    have, count = posted or (0, 0)
+    want = award.amount if award else 0
+    diff = want - have
+    if diff == 0 or (diff < 0 and spec.corrections != "clawback"):
+        return None
+    account = award.account if award else _account_of_key(enrollment.id, key)
+    unit = spec.unit_cents if account == "points" else 0
+    rule = award.rule if award else "no longer earned"
+    if count:
+        rule = f"Correction: was {have}, now {want} ({rule})"
+    return LedgerEntry(
+        clinic_id=enrollment.clinic_id,
+        participant_id=enrollment.participant_id,
+        enrollment_id=enrollment.id,
+        account=account,
+        kind=(award.kind if award else "adjustment") if count == 0 else "adjustment",
+        amount=diff,
+        cents=diff * unit,
+        award_key=key,
+        # The n-th entry for a key: two racing settles collide here instead of
+        # both paying.
+        idempotency_key=f"enrollment:{enrollment.id}:{key}:{count}",
+        event_id=award.event_id if award else None,
+        on=award.on if award else None,
+        rule=rule,
+    )
+
+
+def _account_of_key(enrollment_id: int, key: str) -> str:
+    return (
+        db.session.scalars(
+            select(LedgerEntry.account).where(
+                LedgerEntry.enrollment_id == enrollment_id, LedgerEntry.award_key == key
+            )
+        ).first()
+        or "points"
+    )
+
+
+def settle_enrollment(
+    actor: Actor, enrollment_id: int, *, now: datetime
+) -> list[LedgerEntry]:
+    """Settle one enrollment as its own use case (CLI, reconciliation) and commit."""
+    enrollment = db.session.get(Enrollment, enrollment_id)
+    if enrollment is None or not actor.may_see_clinic(enrollment.clinic_id):
+        raise NotFound("No such enrollment.", "enrollment")
+    entries = settle(enrollment, now=now, actor_id=actor.user_id)
+    if entries:
+        audit.append(
+            actor,
+            "settle",
+            "enrollment",
+            enrollment.id,
+            now=now,
+            clinic_id=enrollment.clinic_id,
+            participant_id=enrollment.participant_id,
+            detail={"entries": [e.id for e in entries]},
+        )
+    db.session.commit()
+    return entries
+
+
+def redeem_points(
+    actor: Actor,
+    participant_id: int,
+    points: int | None,
+    *,
+    now: datetime,
+    reward_id: int | None = None,
+    nonce: str | None = None,
+    memo: str | None = None,
+) -> LedgerEntry:
+    """Debit points for a reward. Never below zero, also when requests race.
+
+    A repeated `nonce` (a form's or an API client's idempotency key) returns the first
+    redemption instead of debiting twice. Raises Conflict("insufficient_balance").
+    """
+    actor.require("admin", "staff")
+    participant = get_participant(actor, participant_id)
+    reward = _reward_in_scope(actor, participant.clinic_id, reward_id)
+    points = _redemption_points(points, reward)
+    key = f"redemption:{participant.id}:{nonce or uuid.uuid4().hex}"
+    lock_row(Participant, participant.id)
+    existing = db.session.scalars(
+        select(LedgerEntry).where(LedgerEntry.idempotency_key == key)
+    ).first()
+    if existing is not None:
+        return existing
+    balance = balance_of(participant.id)
+    if points > balance.points:
+        raise Conflict(
+            "insufficient_balance",
+            f"The balance is {balance.points} points; {points} cannot be redeemed.",
+            "points",
+        )
+    if reward is not None:
+        _take_from_stock(reward)
+    entry = LedgerEntry(
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+        account="points",
+        kind="redemption",
+        amount=-points,
+        cents=-_redeemed_cents(points, balance),
+        idempotency_key=key,
+        on=clinic_today(participant.clinic, now),
+        rule=f"Redeemed {points} points" + (f" for {reward.name}" if reward else ""),
+        memo=memo,
+        posted_at=now,
+        posted_by_id=actor.user_id,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    audit.append(
+        actor,
+        "redeem",
+        "ledger_entry",
+        entry.id,
+        now=now,
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+        detail={"points": points, "reward": reward.id if reward else None},
+    )
+    db.session.commit()
+    return entry
+
+
+def _redemption_points(points: int | None, reward: Reward | None) -> int:
+    if points is None and reward is not None and reward.cost_points:
+        return reward.cost_points
+    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+        raise InvalidInput("points", "Enter a whole number of points above zero.")
+    return points
+
+
+def _redeemed_cents(points: int, balance: Balance) -> int:
+    # Points from protocols with different point values can share a balance; debit
+    # money in proportion, and exactly all of it when the whole balance is redeemed.
+    if points == balance.points:
+        return balance.cents
+    return points * balance.cents // balance.points
+
+
+def _reward_in_scope(
+    actor: Actor, clinic_id: int, reward_id: int | None
+) -> Reward | None:
+    if reward_id is None:
+        return None
+    reward = db.session.get(Reward, reward_id)
+    if reward is None or reward.clinic_id != clinic_id or not reward.active:
+        raise InvalidInput("reward", "Choose a reward from this clinic's catalogue.")
+    return reward
+
+
+def _take_from_stock(reward: Reward) -> None:
+    taken = db.session.execute(
+        update(Reward)
+        .where(Reward.id == reward.id, Reward.stock > 0)
+        .values(stock=Reward.stock - 1)
+    )
+    if taken.rowcount != 1:
+        raise Conflict("out_of_stock", f"{reward.name} is out of stock.", "reward")
+
+
+def draw_prize(
+    actor: Actor, participant_id: int, *, now: datetime, secret: bytes
+) -> Draw:
+    """Make one earned prize draw: debit a draw credit and record the outcome once.
+
+    The tier is HMAC(secret, reference) mapped onto the bowl's slips, so an auditor
+    holding the secret can replay every draw and nobody without it can predict one.
+    Raises Conflict("no_draws") when no draw is waiting.
+    """
+    actor.require("admin", "staff")
+    participant = get_participant(actor, participant_id)
+    lock_row(Participant, participant.id)
+    if balance_of(participant.id).draws <= 0:
+        raise Conflict("no_draws", "No draws are waiting for this participant.")
+    enrollment, bowl = _bowl_for(participant.id)
+    number = 1 + (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Draw)
+            .where(Draw.participant_id == participant.id)
+        )
+        or 0
+    )
+    reference = f"participant:{participant.id}:draw:{number}"
+    digest = rules.draw_digest(secret, reference)
+    tier = rules.pick_tier(bowl, digest)
+    today = clinic_today(participant.clinic, now)
+    entry = LedgerEntry(
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+        enrollment_id=enrollment.id,
+        account="draws",
+        kind="draw",
+        amount=-1,
+        cents=0,
+        idempotency_key=reference,
+        on=today,
+        rule=f"Draw {number}: {tier.tier}",
+        posted_at=now,
+        posted_by_id=actor.user_id,
+    )
+    db.session.add(entry)
+    db.session.flush()
+    draw = Draw(
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+        enrollment_id=enrollment.id,
+        ledger_entry_id=entry.id,
+        reference=reference,
+        digest=digest.hex(),
+        bowl=[
+            {"tier": t.tier, "slips": t.slips, "value_cents": t.value_cents}
+            for t in bowl
+        ],
+        tier=tier.tier,
+        value_cents=tier.value_cents,
+        drawn_at=now,
+        drawn_by_id=actor.user_id,
+    )
+    db.session.add(draw)
+    db.session.flush()
+    audit.append(
+        actor,
+        "draw",
+        "draw",
+        draw.id,
+        now=now,
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+        detail={"tier": tier.tier, "reference": reference},
+    )
+    db.session.commit()
+    return draw
+
+
+def _bowl_for(participant_id: int) -> tuple[Enrollment, tuple[rules.Tier, ...]]:
+    enrollments = db.session.scalars(
+        select(Enrollment)
+        .where(Enrollment.participant_id == participant_id)
+        .order_by(Enrollment.start_on.desc(), Enrollment.id.desc())
+    )
+    for enrollment in enrollments:
+        bowl = bowl_of(spec_of(enrollment.protocol))
+        if bowl:
+            return enrollment, bowl
+    raise Conflict("no_bowl", "None of this participant's protocols has a prize bowl.")
+
+
+def bowl_of(spec: rules.ProtocolSpec) -> tuple[rules.Tier, ...]:
+    """The prize bowl of a protocol's draw schedule (one bowl per protocol), or ()."""
+    for phase in spec.phases:
+        for schedule in (phase.specimen, phase.attendance):
+            if schedule is not None and schedule.bowl:
+                return schedule.bowl
+    return ()

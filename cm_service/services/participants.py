@@ -1,0 +1,261 @@
+"""Participants and their enrollments on protocol versions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from .. import rules
+from ..extensions import db
+from ..models import Enrollment, Exemption, LedgerEntry, Participant, Protocol
+from . import audit
+from .actors import Actor
+from .checkins import ANALYTES
+from .errors import Conflict, InvalidInput, NotFound
+from .ledger import Balance, balance_of
+from .passwords import hash_secret
+from .scope import get_participant
+from .timeline import clinic_today, evaluate_enrollment
+
+CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,38}$")
+PIN_PATTERN = re.compile(r"^\d{6,12}$")
+
+
+def register_participant(
+    actor: Actor,
+    clinic_id: int,
+    code: str,
+    *,
+    now: datetime,
+    display_name: str | None = None,
+    pin: str | None = None,
+) -> Participant:
+    """Register a participant under a pseudonymous code (e.g. P-0042)."""
+    actor.require("admin", "staff")
+    if not actor.may_see_clinic(clinic_id):
+        raise NotFound("No such clinic.", "clinic")
+    code = (code or "").strip().upper()
+    if not CODE_PATTERN.match(code):
+        raise InvalidInput("code", "Use 2-40 letters, digits or dashes, e.g. P-0042.")
+    if pin is not None and not PIN_PATTERN.match(pin):
+        raise InvalidInput("pin", "The PIN is 6 to 12 digits.")
+    if db.session.scalar(
+        select(Participant.id).where(
+            Participant.clinic_id == clinic_id, Participant.code == code
+        )
+    ):
+        raise Conflict("code_taken", f"{code} is already registered.", "code")
+    participant = Participant(
+        clinic_id=clinic_id,
+        code=code,
+        display_name=(display_name or "").strip() or None,
+        pin_hash=hash_secret(pin) if pin else None,
+        created_at=now,
+    )
+    db.session.add(participant)
+    db.session.flush()
+    audit.append(
+        actor,
+        "register_participant",
+        "participant",
+        participant.id,
+        now=now,
+        clinic_id=clinic_id,
+        participant_id=participant.id,
+        detail={"code": code},
+    )
+    db.session.commit()
+    return participant
+
+
+def enroll(
+    actor: Actor,
+    participant_id: int,
+    protocol_id: int,
+    start_on: date,
+    *,
+    now: datetime,
+    testing_days: Mapping[int, Sequence[int]] | None = None,
+    targets: Sequence[str] | None = None,
+    exemptions: Sequence[Mapping[str, object]] = (),
+) -> Enrollment:
+    """Enrol a participant on a protocol version, pinned for the whole enrollment.
+
+    `exemptions`: [{"analyte", "medication", "prescriber"?, "starts_on", "ends_on"?}].
+    """
+    actor.require("admin", "staff")
+    participant = get_participant(actor, participant_id)
+    protocol = db.session.get(Protocol, protocol_id)
+    if protocol is None or protocol.clinic_id != participant.clinic_id:
+        raise InvalidInput("protocol", "Choose one of this clinic's protocols.")
+    if not isinstance(start_on, date):
+        raise InvalidInput("start_on", "Enter the start date as YYYY-MM-DD.")
+    if _active_enrollment(participant.id) is not None:
+        raise Conflict(
+            "already_enrolled",
+            f"{participant.code} is already enrolled.",
+            "participant",
+        )
+    enrollment = Enrollment(
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+        protocol_id=protocol.id,
+        start_on=start_on,
+        status="active",
+        testing_days=_clean_testing_days(testing_days),
+        targets=_clean_targets(targets),
+        created_at=now,
+    )
+    db.session.add(enrollment)
+    db.session.flush()
+    for i, item in enumerate(exemptions):
+        db.session.add(_exemption(enrollment.id, i, item))
+    audit.append(
+        actor,
+        "enroll",
+        "enrollment",
+        enrollment.id,
+        now=now,
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+        detail={
+            "protocol": f"{protocol.key} v{protocol.version}",
+            "start_on": start_on.isoformat(),
+        },
+    )
+    db.session.commit()
+    return enrollment
+
+
+def _active_enrollment(participant_id: int) -> Enrollment | None:
+    return db.session.scalars(
+        select(Enrollment).where(
+            Enrollment.participant_id == participant_id, Enrollment.status == "active"
+        )
+    ).first()
+
+
+def _clean_testing_days(
+    days: Mapping[int, Sequence[int]] | None,
+) -> dict[str, list[int]]:
+    clean: dict[str, list[int]] = {}
+    for phase, weekdays in (days or {}).items():
+        values = sorted(set(weekdays))
+        if not values or any(
+            isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 6
+            for d in values
+        ):
+            raise InvalidInput("testing_days", "Choose at least one weekday.")
+        clean[str(int(phase))] = values
+    return clean
+
+
+def _clean_targets(targets: Sequence[str] | None) -> list[str] | None:
+    if targets is None:
+        return None
+    clean = sorted({t.strip().lower() for t in targets})
+    if not clean or any(t not in ANALYTES for t in clean):
+        raise InvalidInput("targets", "Choose target substances from the panel.")
+    return clean
+
+
+def _exemption(enrollment_id: int, index: int, item: Mapping[str, object]) -> Exemption:
+    field = f"exemptions[{index}]"
+    analyte = str(item.get("analyte", "")).strip().lower()
+    if analyte not in ANALYTES:
+        raise InvalidInput(
+            f"{field}.analyte", "Choose the exempt analyte from the panel."
+        )
+    medication = str(item.get("medication", "")).strip()
+    if not medication:
+        raise InvalidInput(f"{field}.medication", "Name the prescribed medication.")
+    starts_on, ends_on = item.get("starts_on"), item.get("ends_on")
+    if not isinstance(starts_on, date):
+        raise InvalidInput(f"{field}.starts_on", "Enter the start date as YYYY-MM-DD.")
+    if ends_on is not None and (not isinstance(ends_on, date) or ends_on < starts_on):
+        raise InvalidInput(
+            f"{field}.ends_on", "The end date must follow the start date."
+        )
+    return Exemption(
+        enrollment_id=enrollment_id,
+        analyte=analyte,
+        medication=medication,
+        prescriber=str(item.get("prescriber") or "") or None,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+
+
+@dataclass(frozen=True)
+class ParticipantRecord:
+    """Everything the participant page shows, read in one use case."""
+
+    participant: Participant
+    enrollment: Enrollment | None
+    evaluation: rules.Evaluation | None
+    entries: list[LedgerEntry]
+    balance: Balance
+    today: date
+
+
+def view_participant(
+    actor: Actor, participant_id: int, *, now: datetime
+) -> ParticipantRecord:
+    """Read a participant's record for staff; writes the audit 'view' row (HIPAA)."""
+    actor.require("admin", "staff", "auditor")
+    participant = get_participant(actor, participant_id)
+    today = clinic_today(participant.clinic, now)
+    enrollment = latest_enrollment(participant.id)
+    evaluation = evaluate_enrollment(enrollment, today) if enrollment else None
+    entries = list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.participant_id == participant.id)
+            .order_by(LedgerEntry.posted_at.desc(), LedgerEntry.id.desc())
+        )
+    )
+    audit.append(
+        actor,
+        "view_participant",
+        "participant",
+        participant.id,
+        now=now,
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+    )
+    db.session.commit()
+    return ParticipantRecord(
+        participant, enrollment, evaluation, entries, balance_of(participant.id), today
+    )
+
+
+def latest_enrollment(participant_id: int) -> Enrollment | None:
+    return db.session.scalars(
+        select(Enrollment)
+        .where(Enrollment.participant_id == participant_id)
+        .order_by(Enrollment.start_on.desc(), Enrollment.id.desc())
+    ).first()
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    participant: Participant
+    enrollment: Enrollment | None
+    balance: Balance
+
+
+def list_participants(actor: Actor) -> list[ParticipantRow]:
+    """The actor's clinic's participants with their balances (no record view)."""
+    actor.require("admin", "staff", "auditor")
+    people = db.session.scalars(
+        select(Participant)
+        .where(Participant.clinic_id == actor.clinic_id)
+        .order_by(Participant.code)
+    )
+    return [
+        ParticipantRow(p, latest_enrollment(p.id), balance_of(p.id)) for p in people
+    ]

@@ -1,0 +1,24 @@
+"""Registers the audiences' blueprints and the front door."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, url_for
+
+from . import auth  # noqa: F401 - registers the login manager's user loader
+from .extensions import login_manager
+from .staff import views as staff_views
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "staff.login"
+    login_manager.login_message = "Please log in to continue."
+    app.register_blueprint(staff_views.bp)
+    app.add_template_filter(money)
+    app.add_url_rule("/", "index", lambda: redirect(url_for("staff.participants_list")))
+
+
+def money(cents: int) -> str:
+    """Integer cents as dollars, e.g. 123450 -> "$1,234.50"; no float on the way."""
+    sign = "-" if cents < 0 else ""
+    dollars, rest = divmod(abs(int(cents)), 100)
+    return f"{sign}${dollars:,}.{rest:02d}"

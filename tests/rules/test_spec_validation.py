@@ -1,0 +1,285 @@
+from __future__ import annotations
+
+import pytest
+
+from cm_service.rules import (
+    FieldError,
+    SpecError,
+    load_preset,
+    preset_keys,
+    validate_spec,
+)
+
+from .builders import DELETE, changed
+
+HIGGINS = load_preset("higgins-1994")
+VA = load_preset("va-prize-2014")
+ATTENDANCE = load_preset("attendance-prize")
+SECOND_PHASE = {"weeks": [13, 24], "testing_days": ["mon"], "specimen": None}
+
+
+def errors_of(document: object) -> list[FieldError]:
+    with pytest.raises(SpecError) as raised:
+        validate_spec(document)
+    return list(raised.value.errors)
+
+
+@pytest.mark.parametrize(
+    ("document", "path", "message"),
+    [
+        (changed(HIGGINS, colour="blue"), "colour", "unknown field"),
+        (
+            changed(HIGGINS, phases__0__specimen__stepp=5),
+            "phases[0].specimen.stepp",
+            "unknown field",
+        ),
+        (
+            changed(HIGGINS, phases__0__specimen__step=-5),
+            "phases[0].specimen.step",
+            "must be a non-negative integer",
+        ),
+        (
+            changed(HIGGINS, phases__0__specimen__step=2.5),
+            "phases[0].specimen.step",
+            "must be a non-negative integer",
+        ),
+        (changed(HIGGINS, unit_cents=25.0), "unit_cents", "must be a positive integer"),
+        (changed(HIGGINS, unit_cents=0), "unit_cents", "must be a positive integer"),
+        (
+            changed(HIGGINS, phases__0__specimen__start=True),
+            "phases[0].specimen.start",
+            "must be a non-negative integer",
+        ),
+        (
+            changed(HIGGINS, phases__0__specimen__bonus__amount="40"),
+            "phases[0].specimen.bonus.amount",
+            "must be a non-negative integer",
+        ),
+        (
+            changed(HIGGINS, phases__0__specimen__bonus__every=0),
+            "phases[0].specimen.bonus.every",
+            "must be a positive integer",
+        ),
+        (
+            changed(HIGGINS, phases__0__testing_days=["monday", "wed"]),
+            "phases[0].testing_days[0]",
+            "must be a weekday",
+        ),
+        (
+            changed(HIGGINS, phases__0__testing_days=["mon", "mon"]),
+            "phases[0].testing_days[1]",
+            "is listed twice",
+        ),
+        (
+            changed(HIGGINS, phases__0__testing_days=[]),
+            "phases[0].testing_days",
+            "must name a day",
+        ),
+        (
+            changed(
+                HIGGINS,
+                phases=[HIGGINS["phases"][0], {**SECOND_PHASE, "weeks": [12, 20]}],
+            ),
+            "phases[1].weeks",
+            "overlaps phases[0] (weeks 1-12)",
+        ),
+        (
+            changed(
+                HIGGINS,
+                phases=[HIGGINS["phases"][0], {**SECOND_PHASE, "weeks": [14, 20]}],
+            ),
+            "phases[1].weeks",
+            "leaves a gap after phases[0] (weeks 1-12)",
+        ),
+        (
+            changed(HIGGINS, phases__0__weeks=[2, 12]),
+            "phases[0].weeks",
+            "the first phase must start at week 1",
+        ),
+        (
+            changed(HIGGINS, phases__0__weeks=[12, 1]),
+            "phases[0].weeks",
+            "1 <= first <= last",
+        ),
+        (changed(HIGGINS, phases__0__weeks=[1, 12.0]), "phases[0].weeks", "first week"),
+        (changed(HIGGINS, phases=[]), "phases", "must not be empty"),
+        (changed(HIGGINS, phases={"weeks": [1, 12]}), "phases", "must be a list"),
+        (changed(HIGGINS, targets__combine="both"), "targets.combine", '"all", "any"'),
+        (
+            changed(HIGGINS, targets__substances=[]),
+            "targets.substances",
+            "must not be empty",
+        ),
+        (
+            changed(HIGGINS, targets__substances=["cocaine", 7]),
+            "targets.substances[1]",
+            "must be a non-empty string",
+        ),
+        (
+            changed(HIGGINS, phases__0__specimen__reset_on=["positive", "dilute"]),
+            "phases[0].specimen.reset_on[1]",
+            '"positive", "missed", "refused"',
+        ),
+        (
+            changed(HIGGINS, phases__0__specimen__per="day"),
+            "phases[0].specimen.per",
+            '"test", "week"',
+        ),
+        (
+            changed(HIGGINS, phases__0__specimen__type="lottery"),
+            "phases[0].specimen.type",
+            '"escalating", "fixed", "prize_draws"',
+        ),
+        (
+            changed(HIGGINS, phases__0__specimen__max=5),
+            "phases[0].specimen.max",
+            "must be at least start",
+        ),
+        (
+            changed(HIGGINS, phases__0__specimen__recovery_after=0),
+            "phases[0].specimen.recovery_after",
+            "must be a positive integer or null",
+        ),
+        (
+            changed(
+                HIGGINS, phases__0__specimen={"type": "fixed", "amount": 4, "step": 1}
+            ),
+            "phases[0].specimen.step",
+            "unknown field",
+        ),
+        (
+            changed(HIGGINS, phases__0__specimen__session_types=["group"]),
+            "phases[0].specimen.session_types",
+            "unknown field",
+        ),
+        (
+            changed(VA, phases__0__specimen__bowl__1__slips=0),
+            "phases[0].specimen.bowl[1].slips",
+            "must be a positive integer",
+        ),
+        (
+            changed(VA, phases__0__specimen__bowl__2__value_cents=20.5),
+            "phases[0].specimen.bowl[2].value_cents",
+            "must be a non-negative integer",
+        ),
+        (
+            changed(VA, phases__0__specimen__bowl__1__tier="good_job"),
+            "phases[0].specimen.bowl[1].tier",
+            "is listed twice",
+        ),
+        (
+            changed(VA, phases__0__specimen__bowl=[]),
+            "phases[0].specimen.bowl",
+            "must not be empty",
+        ),
+        (
+            changed(VA, phases__0__specimen__bowl=DELETE),
+            "phases[0].specimen.bowl",
+            "is required",
+        ),
+        (changed(HIGGINS, caps__crossing="some"), "caps.crossing", '"partial", "none"'),
+        (
+            changed(HIGGINS, caps__per_week_cents=-1),
+            "caps.per_week_cents",
+            "must be a non-negative integer or null",
+        ),
+        (
+            changed(HIGGINS, caps__count_draws_at_expected_value="yes"),
+            "caps.count_draws_at_expected_value",
+            "must be true or false",
+        ),
+        (changed(HIGGINS, results__dilute="excused"), "results.dilute", '"recollect"'),
+        (
+            changed(HIGGINS, results__cloudy="positive"),
+            "results.cloudy",
+            "unknown field",
+        ),
+        (changed(HIGGINS, corrections="sometimes"), "corrections", '"clawback"'),
+        (changed(HIGGINS, unit_cents=DELETE), "unit_cents", "is required"),
+        (changed(HIGGINS, spec=2), "spec", "must be 1"),
+        (changed(HIGGINS, key="Higgins 1994"), "key", "must be a slug"),
+        (changed(HIGGINS, name=""), "name", "must be a non-empty string"),
+        (changed(HIGGINS, confidence=3), "confidence", "must be a string"),
+        (
+            changed(ATTENDANCE, phases__0__attendance__session_types=DELETE),
+            "phases[0].attendance.session_types",
+            "is required",
+        ),
+        (
+            changed(ATTENDANCE, phases__0__attendance__reset_on=["missed"]),
+            "phases[0].attendance.reset_on",
+            "attendance schedules never reset",
+        ),
+        (
+            changed(ATTENDANCE, phases__0__attendance__per="week"),
+            "phases[0].attendance.per",
+            "per attended session",
+        ),
+        ([HIGGINS], "(root)", "must be an object"),
+    ],
+)
+def test_a_bad_spec_names_exactly_the_bad_field(document, path, message):
+    errors = errors_of(document)
+
+    assert [error.path for error in errors] == [path]
+    assert message in errors[0].message
+
+
+def test_every_problem_is_reported_not_just_the_first():
+    document = changed(HIGGINS, unit_cents=-1, targets__combine="x", caps__crossing="y")
+
+    assert {error.path for error in errors_of(document)} == {
+        "unit_cents",
+        "targets.combine",
+        "caps.crossing",
+    }
+
+
+def test_a_field_error_reads_as_path_colon_message():
+    error = errors_of(changed(HIGGINS, phases__0__specimen__step=-1))[0]
+
+    assert str(error) == "phases[0].specimen.step: must be a non-negative integer"
+
+
+def test_the_spec_error_message_lists_every_field_error():
+    with pytest.raises(SpecError, match=r"unit_cents: .*\n.*caps.crossing"):
+        validate_spec(changed(HIGGINS, unit_cents=-1, caps__crossing="y"))
+
+
+@pytest.mark.parametrize("key", preset_keys())
+def test_every_preset_validates(key):
+    spec = validate_spec(load_preset(key))
+
+    assert spec.key == key
+    assert spec.source
+    assert spec.confidence
+
+
+def test_optional_sections_take_the_documented_defaults():
+    spec = validate_spec(
+        changed(HIGGINS, results=DELETE, corrections=DELETE, caps=DELETE, source=DELETE)
+    )
+
+    assert dict(spec.results) == dict.fromkeys(
+        ("dilute", "invalid", "adulterated", "substituted"), "positive"
+    )
+    assert spec.corrections == "no_clawback"
+    assert spec.caps.crossing == "partial"
+    assert spec.caps.count_draws_at_expected_value is False
+
+
+def test_the_spec_keeps_its_raw_document_as_an_independent_copy():
+    document = changed(HIGGINS)
+    spec = validate_spec(document)
+    document["name"] = "edited afterwards"
+
+    assert spec.raw["name"] == HIGGINS["name"]
+    assert spec.end_week == 12
+
+
+def test_weekday_names_become_monday_based_numbers():
+    spec = validate_spec(
+        changed(HIGGINS, phases__0__testing_days=["sun", "mon", "thu"])
+    )
+
+    assert spec.phases[0].testing_days == (0, 3, 6)
