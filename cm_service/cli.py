@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 
 from . import rules
+from .extensions import db
 from .services import audit, clinics, demo
 from .services.actors import SYSTEM
 from .services.errors import CMError
@@ -38,6 +39,9 @@ def _fail(error: CMError) -> click.UsageError:
 @cm.command("init")
 def init_command() -> None:
     """Apply every migration (safe to run again)."""
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     upgrade()
     click.echo("Database schema is up to date.")
 

@@ -63,6 +63,8 @@ class Cut:
 
 def windows(on: date, group: Hashable) -> dict[str, Hashable]:
     """The window of each scope an award on `on` falls in; `group` is the test."""
+    # A week cap is an ISO week (Mon-Sun) and the month and year caps are calendar
+    # ones, as funders count them (OIG AO 22-04: $200/month; CA: $599/calendar year).
     iso = on.isocalendar()
     return {
         "per_test_cents": ("test", group),
@@ -103,6 +105,7 @@ def apply_caps(
     binding = min(rooms, key=rooms.__getitem__, default=None)
     paid = amount
     if binding is not None and amount * unit_cents > rooms[binding]:
+        # Whole units only: a point or a draw cannot be split.
         fits = max(rooms[binding], Fraction(0)) // unit_cents
         paid = min(amount, int(fits)) if caps.crossing == "partial" else 0
     cut = Cut(paid, (amount - paid) * unit_cents)

@@ -15,6 +15,7 @@ from .spec import Phase, ProtocolSpec
 
 def week_of(facts: EnrollmentFacts, on: date) -> int:
     """The 1-based enrollment week of `on` (0 or less before the start date)."""
+    # Enrollment weeks, not ISO weeks: a Thursday start has Thursday-Wednesday weeks.
     return (on - facts.start_on).days // 7 + 1
 
 

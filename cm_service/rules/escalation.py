@@ -62,7 +62,8 @@ def after_negative(schedule: Schedule | None, streak: Streak) -> Step:
     if needed is None or moved.since_reset < needed:
         return Step(moved)
     level = max(moved.level, streak.saved or 0)
-    return Step(replace(moved, level=level, saved=None), restored_to=level)
+    raised = level if level > moved.level else None  # only a real raise is news
+    return Step(replace(moved, level=level, saved=None), restored_to=raised)
 
 
 def resets(schedule: Schedule | None, outcome: str | None) -> bool:

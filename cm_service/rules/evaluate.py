@@ -132,6 +132,9 @@ class _Offer:
 
 @dataclass(frozen=True)
 class _Where:
+    """Where an award comes from; `group` is its per-test cap window (the test
+    day for specimens, the session for attendance)."""
+
     on: date
     event_id: int | None
     schedule: str
@@ -149,6 +152,8 @@ def _fold(
     by_day = {day.on: day for day in days}
     state = _State(meter=CapMeter(year_paid_cents=facts.year_paid_cents))
     awards: list[Award] = []
+    # Caps apply to awards in date order across schedules (SPEC), so both walk
+    # the same calendar: a day's specimen first, then its sessions by event id.
     for on in sorted(by_day.keys() | {s.on for _, s in sessions}):
         state = _close_week(spec, state, week_of(facts, on))
         if on in by_day:
@@ -174,6 +179,8 @@ def _close_week(spec: ProtocolSpec, state: _State, week: int) -> _State:
 def _tallied(tally: _WeekTally | None, day: DayOutcome) -> _WeekTally:
     if tally is None or tally.week != day.week:
         tally = _WeekTally(day.week, day.phase or 0)
+    # A clean week: every folded day negative or excused (REAP: "continuous weeks
+    # of negative screens"); a day still unrecorded when the week closes is not.
     clean = tally.clean and day.outcome in ("negative", "excused")
     return replace(
         tally, clean=clean, negatives=tally.negatives + (day.outcome == "negative")
@@ -246,6 +253,8 @@ def _sessions(
 def _specimen_offers(
     spec: ProtocolSpec, schedule: Schedule, before: Streak, day: DayOutcome, step: Step
 ) -> list[_Offer]:
+    # Keys name the day, not the event: voiding a specimen and entering the day
+    # again must map to the award already posted (settle compares by key).
     iso = day.on.isoformat()
     what = "Negative test" if not schedule.escalates else _consecutive(before)
     what += "" if day.scheduled else " (extra test)"
@@ -361,6 +370,8 @@ def _next_negative(
     on = _next_test_day(spec, facts, days, as_of)
     if on is None:
         return NextNegative(0, 0, 0, 0, 0, None, _ended(spec, facts))
+    # The probe is an ordinary fact: caps, week closes and recovery all apply to
+    # it exactly as they will to the real specimen.
     probe = Fact(-1, "specimen", on, dict.fromkeys(targets_of(spec, facts), "negative"))
     kept = [event for event in events if event.on <= as_of]
     probe_days = day_outcomes(spec, facts, [*kept, probe], on)

@@ -82,9 +82,11 @@ def analyte_outcome(
     if result == "negative":
         return "negative"
     if result == "positive":
+        # MRO downgrade: a positive explained by a prescription is a negative
+        # (REFERENCE §6.4); only a positive, a dilute is still a dilute.
         exempt = any(x.covers(analyte, on) for x in facts.exemptions)
         return "negative" if exempt else "positive"
-    if result in ("insufficient", "refused"):
+    if result in ("insufficient", "refused"):  # failure to provide (CRA contract)
         return "refused"
     if result in MAPPED_RESULTS:
         return spec.results[result]  # type: ignore[return-value]

@@ -139,6 +139,7 @@ def simulate_outcomes(
     start = start or default_start()
     facts = EnrollmentFacts(start_on=start)
     days = scheduled_days(spec, facts, start, last_day(spec, facts))
+    # as_of is the last simulated test: the fold stops where the tokens stop.
     codes = _parse_tokens(tokens, len(days))
     events = [
         event
@@ -381,49 +382,42 @@ def _count(value: int) -> str:
 
 
 def _timeline_table(result: SimulationResult) -> str:
-    evaluation = result.evaluation
     header = _line([name for name, _ in _COLUMNS])
-    lines = [
-        f"{result.protocol} v{result.version}, from {result.start:%a %Y-%m-%d}",
-        "",
-        header,
-        "-" * len(header),
-    ]
+    rule = "-" * len(header)
+    title = f"{result.protocol} v{result.version}, from {result.start:%a %Y-%m-%d}"
     running = 0
+    rows = []
     for test in result.tests:
         running += test.cents
-        lines.append(
-            _line(
-                [
-                    str(test.n),
-                    test.on.isoformat(),
-                    f"{test.on:%a}",
-                    test.outcome or "-",
-                    _count(test.points),
-                    _count(test.bonus_points),
-                    format_cents(test.cents),
-                    _count(test.draws + test.bonus_draws),
-                    format_cents(running),
-                ]
-            )
-        )
-    lines.append("-" * len(header))
-    lines.append(
-        _line(
-            [
-                "",
-                "Total",
-                "",
-                "",
-                _count(sum(t.points for t in result.tests)),
-                _count(sum(t.bonus_points for t in result.tests)),
-                format_cents(evaluation.total_cents),
-                _count(evaluation.total_draws),
-                "",
-            ]
-        )
+        rows.append(_test_line(test, running))
+    summary = _timeline_summary(result)
+    return "\n".join(
+        [title, "", header, rule, *rows, rule, _total_line(result), "", *summary]
     )
-    return "\n".join([*lines, "", *_timeline_summary(result)])
+
+
+def _test_line(test: SimulatedTest, running_cents: int) -> str:
+    return _line(
+        [
+            str(test.n),
+            test.on.isoformat(),
+            f"{test.on:%a}",
+            test.outcome or "-",
+            _count(test.points),
+            _count(test.bonus_points),
+            format_cents(test.cents),
+            _count(test.draws + test.bonus_draws),
+            format_cents(running_cents),
+        ]
+    )
+
+
+def _total_line(result: SimulationResult) -> str:
+    points = sum(test.points for test in result.tests)
+    bonus = sum(test.bonus_points for test in result.tests)
+    total = format_cents(result.evaluation.total_cents)
+    draws = _count(result.evaluation.total_draws)
+    return _line(["", "Total", "", "", _count(points), _count(bonus), total, draws, ""])
 
 
 def _timeline_summary(result: SimulationResult) -> list[str]:

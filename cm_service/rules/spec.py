@@ -29,15 +29,12 @@ CAP_SCOPES = (
     "per_calendar_year_cents",
 )
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_ESCALATING_FIELDS = (
-    "start",
-    "step",
-    "max",
-    "per",
-    "bonus",
-    "reset_on",
-    "recovery_after",
-)
+# SPEC marks only `bonus` optional for a specimen schedule: every other knob that
+# changes what a clinic pays must be written out, not defaulted. Attendance schedules
+# cannot reset, so their reset knobs are optional (and must say "no reset").
+_SPECIMEN_FIELDS = ("start", "step", "max", "per", "reset_on", "recovery_after")
+_ATTENDANCE_FIELDS = ("start", "step", "max")
+_OPTIONAL_FIELDS = ("bonus", "per", "reset_on", "recovery_after")
 
 
 @dataclass(frozen=True)
@@ -334,7 +331,8 @@ def _parse_phases(c: _Checker, value: object) -> tuple[Phase, ...]:
 
 def _check_consecutive(c: _Checker, phases: tuple[Phase, ...]) -> None:
     """Phases must tile the weeks from week 1 with no overlap and no gap (SPEC)."""
-    if phases and phases[0].weeks_from not in (0, 1):  # 0: weeks already invalid
+    # Zeros mark week ranges already reported as invalid: no second error for them.
+    if phases and phases[0].weeks_from not in (0, 1):
         c.fail("phases[0].weeks", "the first phase must start at week 1")
     for index in range(1, len(phases)):
         before, phase = phases[index - 1], phases[index]
@@ -357,6 +355,8 @@ def _parse_phase(c: _Checker, path: str, value: object) -> Phase:
     days = c.unique(f"{path}.testing_days", names, lambda p, v: _parse_weekday(c, p, v))
     specimen = _parse_schedule(c, f"{path}.specimen", doc.get("specimen"), False)
     attendance = _parse_schedule(c, f"{path}.attendance", doc.get("attendance"), True)
+    # A paid specimen schedule with no test days could only pay extra tests:
+    # almost certainly a mistake in a clinic-written protocol.
     if specimen is not None and not names and "testing_days" in doc:
         c.fail(f"{path}.testing_days", "must name a day when the phase pays specimens")
     return Phase(weeks_from, weeks_to, tuple(sorted(days)), specimen, attendance)
@@ -389,7 +389,10 @@ def _parse_schedule(
     if not isinstance(value, dict):
         c.fail(path, "must be an object or null")
         return None
-    kind = c.choice(f"{path}.type", value.get("type"), SCHEDULE_TYPES)
+    if "type" not in value:
+        c.fail(f"{path}.type", "is required")
+        return None
+    kind = c.choice(f"{path}.type", value["type"], SCHEDULE_TYPES)
     if kind is None:
         return None
     extra = ("session_types",) if attendance else ()
@@ -398,8 +401,9 @@ def _parse_schedule(
         fixed = Schedule(type="fixed", amount=_amount(c, path, doc, "amount"))
         return _with_sessions(c, path, doc, fixed, attendance)
     bowl_field = ("bowl",) if kind == "prize_draws" else ()
-    required = ("type", "start", "step", *bowl_field, *extra)
-    doc = c.fields(path, value, required, _ESCALATING_FIELDS) or {}
+    knobs = _ATTENDANCE_FIELDS if attendance else _SPECIMEN_FIELDS
+    required = ("type", *knobs, *bowl_field, *extra)
+    doc = c.fields(path, value, required, _OPTIONAL_FIELDS) or {}
     _check_not_specimen_only(c, path, doc, attendance)
     schedule = _parse_escalating(c, path, doc, kind)
     return _with_sessions(c, path, doc, schedule, attendance)

@@ -381,3 +381,30 @@ def test_the_start_date_defines_enrollment_weeks():
         (12, 1),
         (14, 2),
     ]
+
+
+def test_a_result_mapped_to_missed_resets_like_a_missed_test():
+    spec = spec_of(results__invalid="missed")
+    events = [*timeline(spec, "N N"), specimen(3, day(4), cocaine="invalid")]
+    events.append(specimen(4, day(7), cocaine="negative"))
+
+    evaluation = evaluate(spec, facts(), events, as_of=day(7))
+
+    assert evaluation.days[2].outcome == "missed"
+    assert amounts(evaluation)[-1] == ("specimen:2026-01-12", 10)
+
+
+def test_a_merged_urine_and_breath_day_is_decided_by_its_lowest_event_id():
+    stimulants = dict.fromkeys(
+        ["cocaine", "amphetamine", "methamphetamine"], "negative"
+    )
+    events = [
+        specimen(12, day(0), **stimulants),
+        event(11, "breath", day(0), results={"alcohol": "negative"}),
+    ]
+
+    evaluation = evaluate(PETRY, facts(), events, as_of=day(0))
+
+    assert [(a.key, a.amount, a.event_id) for a in evaluation.awards] == [
+        ("specimen:2026-01-05", 1, 11)
+    ]

@@ -216,6 +216,21 @@ def errors_of(document: object) -> list[FieldError]:
             "per attended session",
         ),
         ([HIGGINS], "(root)", "must be an object"),
+        (
+            changed(HIGGINS, phases__0__specimen__reset_on=DELETE),
+            "phases[0].specimen.reset_on",
+            "is required",
+        ),
+        (
+            changed(HIGGINS, phases__0__specimen__type=DELETE),
+            "phases[0].specimen.type",
+            "is required",
+        ),
+        (
+            changed(HIGGINS, phases__0__specimen="escalating"),
+            "phases[0].specimen",
+            "must be an object or null",
+        ),
     ],
 )
 def test_a_bad_spec_names_exactly_the_bad_field(document, path, message):
@@ -283,3 +298,18 @@ def test_weekday_names_become_monday_based_numbers():
     )
 
     assert spec.phases[0].testing_days == (0, 3, 6)
+
+
+def test_an_attendance_schedule_may_leave_out_the_reset_knobs():
+    attendance = {
+        "type": "escalating",
+        "start": 1,
+        "step": 1,
+        "max": 5,
+        "session_types": ["group"],
+    }
+
+    spec = validate_spec(changed(HIGGINS, phases__0__attendance=attendance))
+
+    assert spec.phases[0].attendance.reset_on == frozenset()
+    assert spec.phases[0].attendance.session_types == ("group",)
