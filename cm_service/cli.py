@@ -24,6 +24,9 @@ cm = AppGroup("cm", help="cm-service operations.")
 
 
 def init_app(app: Flask) -> None:
+    from .api.commands import token
+
+    cm.add_command(token)
     app.cli.add_command(cm)
 
 

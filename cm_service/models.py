@@ -69,7 +69,11 @@ class Clinic(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
+    # Corrections and manual adjustments need a second staff member's approval.
     maker_checker: Mapped[bool] = mapped_column(default=False)
+    # During an outage the nightly job records nothing as missed until an admin
+    # reviews the affected dates.
+    safe_mode: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -85,6 +89,10 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on logout-everywhere, password change and deactivation: every session
+    # carrying an older version is refused (server-side revocation).
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     clinic: Mapped[Clinic] = relationship()
@@ -104,6 +112,7 @@ class Participant(db.Model):
     display_name: Mapped[str | None] = mapped_column(String(120))
     pin_hash: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="active")
+    language: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     clinic: Mapped[Clinic] = relationship()
@@ -323,7 +332,118 @@ class JobRun(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-APPEND_ONLY = (Event, EventVoid, LedgerEntry, Draw, AuditLog)
+class ClinicClosure(db.Model):
+    """A holiday or closure: scheduled tests that day are excused, never missed."""
+
+    __tablename__ = "clinic_closure"
+    __table_args__ = (UniqueConstraint("clinic_id", "closed_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
+    closed_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Pause(db.Model):
+    """A pause (hospital, residential stay): its tests are excused, not missed."""
+
+    __tablename__ = "pause"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollment.id"), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginAttempt(db.Model):
+    """Every sign-in attempt; lockout counts recent failures here, across workers."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_account", "kind", "account_key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # staff | participant
+    account_key: Mapped[str] = mapped_column(String(120))
+    success: Mapped[bool] = mapped_column()
+    ip: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Approval(db.Model):
+    """Maker-checker: a correction or manual adjustment waiting for a second person."""
+
+    __tablename__ = "approval"
+    __table_args__ = (
+        CheckConstraint(
+            _in("status", ("pending", "approved", "rejected")), name="status"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # void_event | adjustment
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StockMovement(db.Model):
+    """Custody of prizes and gift cards: stock received (+) and issued (-), each
+    issue tied to the ledger entry or draw that released it."""
+
+    __tablename__ = "stock_movement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    reward_id: Mapped[int] = mapped_column(ForeignKey("reward.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("draw.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+
+class ApiToken(db.Model):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdempotentResponse(db.Model):
+    """The first response to an API POST with an Idempotency-Key, replayed on retry."""
+
+    __tablename__ = "idempotent_response"
+    __table_args__ = (UniqueConstraint("clinic_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+APPEND_ONLY = (Event, EventVoid, LedgerEntry, Draw, AuditLog, StockMovement)
 APPEND_ONLY_TABLES = tuple(model.__tablename__ for model in APPEND_ONLY)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Flask, redirect, url_for
 
 from . import auth  # noqa: F401 - registers the login manager's user loader
-from .extensions import login_manager
+from .api import views as api_views
+from .extensions import csrf, login_manager
+from .portal import views as portal_views
 from .staff import views as staff_views
 
 
@@ -13,6 +15,10 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "staff.login"
     login_manager.login_message = "Please log in to continue."
     app.register_blueprint(staff_views.bp)
+    app.register_blueprint(portal_views.bp)
+    # The API authenticates with bearer tokens, not cookies: no CSRF to forge.
+    csrf.exempt(api_views.bp)
+    app.register_blueprint(api_views.bp)
     app.add_template_filter(money)
     app.add_url_rule("/", "index", lambda: redirect(url_for("staff.participants_list")))
 

@@ -41,7 +41,7 @@ def _migrated(uri: str) -> None:
 def pg_cluster() -> Iterator[Cluster]:
     cluster = start_cluster()
     try:
-        with psycopg.connect(_dsn(cluster, "postgres"), autocommit=True) as conn:
+        with psycopg.connect(dsn(cluster, "postgres"), autocommit=True) as conn:
             conn.execute("CREATE DATABASE cm_template")
         _migrated(cluster.url("cm_template"))
         yield cluster
@@ -49,7 +49,7 @@ def pg_cluster() -> Iterator[Cluster]:
         cluster.stop()
 
 
-def _dsn(cluster: Cluster, database: str) -> str:
+def dsn(cluster: Cluster, database: str) -> str:
     return (
         f"host={cluster.socket_dir} port={cluster.port} user=postgres dbname={database}"
     )
@@ -75,7 +75,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{target}"
     cluster: Cluster = request.getfixturevalue("pg_cluster")
     name = f"cm_test_{next(_counter)}"
-    with psycopg.connect(_dsn(cluster, "postgres"), autocommit=True) as conn:
+    with psycopg.connect(dsn(cluster, "postgres"), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE cm_template")
     return cluster.url(name)
 

@@ -256,7 +256,7 @@ def _specimen_offers(
     # Keys name the day, not the event: voiding a specimen and entering the day
     # again must map to the award already posted (settle compares by key).
     iso = day.on.isoformat()
-    what = "Negative test" if not schedule.escalates else _consecutive(before)
+    what = "Negative test" if not schedule.escalates else _consecutive(schedule, before)
     what += "" if day.scheduled else " (extra test)"
     rule = f"{what}: {_formula(spec, schedule, before.level)}"
     if step.restored_to is not None:
@@ -271,8 +271,10 @@ def _specimen_offers(
     return offers
 
 
-def _consecutive(before: Streak) -> str:
+def _consecutive(schedule: Schedule, before: Streak) -> str:
     text = f"{ordinal(before.run + 1)} consecutive negative"
+    if schedule.per == "week":  # the level counts clean weeks, not tests
+        return f"{text}, week level {before.level}"
     return text if before.level == before.run else f"{text}, level {before.level}"
 
 

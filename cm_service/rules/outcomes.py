@@ -167,9 +167,12 @@ def _per_target(
     A decisive result beats a pending one (a valid specimen after a dilute one
     decides the day); among decisive results the most severe wins.
     """
+    wanted = {target.casefold() for target in targets}
     seen: dict[str, list[tuple[Outcome, int]]] = defaultdict(list)
     for event in readings:
         for analyte, result in event.results.items():
+            if analyte.casefold() not in wanted:
+                continue  # recorded, ignored for payment (CA: 14-panel cup)
             outcome = analyte_outcome(spec, facts, analyte, result, event.on)
             seen[analyte.casefold()].append((outcome, event.event_id))
     merged = {}

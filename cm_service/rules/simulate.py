@@ -264,6 +264,7 @@ class CohortResult:
 
     @property
     def median_cents(self) -> int:
+        """The middle cost (the mean of the two middle ones for an even count)."""
         ordered = sorted(self.costs_cents)
         middle = len(ordered) // 2
         if len(ordered) % 2:
@@ -315,7 +316,10 @@ def simulate_cohort(
     version: int = 1,
 ) -> CohortResult:
     """Simulate `n` participants whose scheduled tests are each negative with
-    probability `p_negative` (independently; else positive), seeded for repeatability.
+    probability `p_negative` (independently), seeded for repeatability.
+
+    Otherwise a test is positive; on a protocol that pays no specimen at all
+    (attendance only) it is missed instead, so the chance reads as "attended".
 
     Raises SimulationError("cohort", ...) for n < 1 and ("p_negative", ...) for a
     probability that is not a number in [0, 1].
@@ -327,9 +331,11 @@ def simulate_cohort(
     chance = _probability(p_negative)
     maximum = theoretical_maximum(spec, start)
     rng = random.Random(seed)  # noqa: S311 - a budget simulation, not a secret
+    lapse = "P" if any(phase.specimen for phase in spec.phases) else "M"
+    count = len(maximum.tests)
     costs = tuple(
         simulate_outcomes(
-            spec, _random_tokens(rng, chance, len(maximum.tests)), start
+            spec, _random_tokens(rng, chance, count, lapse), start
         ).cost_cents
         for _ in range(n)
     )
@@ -346,10 +352,10 @@ def _probability(value: Fraction | str) -> Fraction:
     return chance
 
 
-def _random_tokens(rng: random.Random, chance: Fraction, count: int) -> str:
+def _random_tokens(rng: random.Random, chance: Fraction, count: int, lapse: str) -> str:
     # randrange over the exact denominator: no float probability anywhere.
     draws = (rng.randrange(chance.denominator) < chance.numerator for _ in range(count))
-    return " ".join("N" if negative else "P" for negative in draws)
+    return " ".join("N" if negative else lapse for negative in draws)
 
 
 _COLUMNS = (

@@ -196,9 +196,7 @@ class _Checker:
             return None
         if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
             return value
-        kind = "a positive integer" if minimum == 1 else "a non-negative integer"
-        if minimum not in (0, 1):
-            kind = f"an integer of at least {minimum}"
+        kind = "a positive integer" if minimum >= 1 else "a non-negative integer"
         self.fail(path, f"must be {kind}" + (" or null" if nullable else ""))
         return None
 
@@ -254,7 +252,7 @@ def _parse_spec(c: _Checker, data: object) -> ProtocolSpec | None:
         c.fail("spec", "must be 1 (the only format version)")
     confidence = doc.get("confidence")
     return ProtocolSpec(
-        key=_parse_key(c, doc.get("key", "")),
+        key=_parse_key(c, doc["key"]) if "key" in doc else "",
         name=c.text("name", doc.get("name", "-"), non_empty=True),
         source=c.text("source", doc.get("source", "")),
         unit_cents=c.integer("unit_cents", doc.get("unit_cents", 1), minimum=1) or 1,

@@ -352,6 +352,7 @@ def test_an_attendance_bonus_has_its_own_key_beside_the_specimen_schedule():
         "type": "escalating",
         "start": 4,
         "step": 2,
+        "max": None,
         "bonus": {"every": 2, "amount": 12},
         "session_types": ["group"],
     }

@@ -120,6 +120,12 @@ def test_an_unknown_result_value_is_an_error_not_a_silent_outcome():
         classify_results(HIGGINS, facts(), {"cocaine": "pending"}, False, START)
 
 
+def test_an_untargeted_analyte_is_ignored_whatever_its_result_says():
+    results = {"cocaine": "negative", "thc": "pending"}
+
+    assert classify_results(HIGGINS, facts(), results, False, START) == "negative"
+
+
 def outcome_of(spec, events):
     evaluation = evaluate(spec, facts(), events, as_of=day(0))
     found = [d for d in evaluation.days if d.on == day(0)]

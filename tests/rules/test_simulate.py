@@ -202,3 +202,13 @@ def test_the_cohort_table_lists_the_cost_distribution():
     ):
         assert label in table
     assert "$301.43" in table
+
+
+def test_an_attendance_only_cohort_treats_the_chance_as_attending():
+    attendance = preset("attendance-prize")
+
+    everyone = simulate_cohort(attendance, 3, "1", seed=2).as_dict()
+    nobody = simulate_cohort(attendance, 3, "0", seed=2).as_dict()
+
+    assert everyone["max_cents"] == everyone["theoretical_maximum_cents"] > 0
+    assert nobody["max_cents"] == 0
