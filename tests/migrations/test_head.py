@@ -42,8 +42,9 @@ def test_each_migration_upgrades_a_database_holding_data(empty_db_url):
         with db.engine.begin() as conn:
             conn.execute(
                 text(
-                    "INSERT INTO clinic (id, name, timezone, maker_checker, created_at) "
-                    "VALUES (1, 'Old', 'UTC', false, '2026-01-01 00:00:00+00:00')"
+                    "INSERT INTO clinic (id, name, timezone, maker_checker, "
+                    "created_at) VALUES (1, 'Old', 'UTC', false, "
+                    "'2026-01-01 00:00:00+00:00')"
                 )
             )
             conn.execute(
