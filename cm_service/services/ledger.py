@@ -333,16 +333,8 @@ def _bowl_for(participant_id: int) -> tuple[Enrollment, tuple[rules.Tier, ...]]:
         .order_by(Enrollment.start_on.desc(), Enrollment.id.desc())
     )
     for enrollment in enrollments:
-        bowl = bowl_of(spec_of(enrollment.protocol))
+        bowl = rules.bowl_of(spec_of(enrollment.protocol))
         if bowl:
             return enrollment, bowl
     raise Conflict("no_bowl", "None of this participant's protocols has a prize bowl.")
 
-
-def bowl_of(spec: rules.ProtocolSpec) -> tuple[rules.Tier, ...]:
-    """The prize bowl of a protocol's draw schedule (one bowl per protocol), or ()."""
-    for phase in spec.phases:
-        for schedule in (phase.specimen, phase.attendance):
-            if schedule is not None and schedule.bowl:
-                return schedule.bowl
-    return ()
