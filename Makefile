@@ -23,7 +23,7 @@ run: $(VENV)/.installed
 	$(FLASK) cm init
 	$(FLASK) cm demo
 	@echo "Serving on http://$(HOST):$(PORT)/staff/login  (Ctrl-C to stop)"
-	SCHEDULER_INLINE=1 $(FLASK) run --host $(HOST) --port $(PORT) --no-reload
+	$(FLASK) cm serve --host $(HOST) --port $(PORT)
 
 # Debian's PostgreSQL server and Chromium, installed with apt-get when missing.
 system-deps:

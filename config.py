@@ -32,7 +32,6 @@ class Config:
     DRAW_SECRET = os.environ.get("DRAW_SECRET", SECRET_KEY)
     CM_ENV = os.environ.get("CM_ENV", "development")  # "production" enables the checks
     ALLOW_SQLITE_IN_PRODUCTION = os.environ.get("ALLOW_SQLITE_IN_PRODUCTION") == "1"
-    SCHEDULER_INLINE = os.environ.get("SCHEDULER_INLINE") == "1"
     # argon2id at the OWASP minimum (t=2, m=19 MiB, p=1); tests lower it.
     ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "2"))
     ARGON2_MEMORY_KIB = int(os.environ.get("ARGON2_MEMORY_KIB", str(19 * 1024)))

@@ -13,10 +13,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
+from sqlalchemy import func, select
 
 from . import rules
 from .extensions import db
-from .services import audit, clinics, demo
+from .models import Enrollment
+from .scheduler import build_scheduler
+from .services import audit, clinics, demo, nightly
 from .services.actors import SYSTEM
 from .services.errors import CMError
 
@@ -208,3 +211,96 @@ def audit_verify() -> None:
         click.echo(f"Audit chain broken at row {broken}.", err=True)
         sys.exit(1)
     click.echo("Audit chain intact.")
+
+
+@cm.command("nightly")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--clinic", "clinic_id", type=int, default=None, help="One clinic's id.")
+@click.option("--catch-up", is_flag=True, help="Every closed date not yet run.")
+def nightly_command(day, clinic_id: int | None, catch_up: bool) -> None:
+    """Run the nightly job for one clinic-local date, or catch up on all due dates."""
+    if (day is None) == (not catch_up):
+        raise click.UsageError("give exactly one of --date or --catch-up")
+    now = _now()
+    if catch_up:
+        _catch_up(now, clinic_id)
+        return
+    for clinic in nightly.clinics_to_run(clinic_id):
+        try:
+            outcome = nightly.run_nightly(clinic.id, day.date(), now=now)
+        except CMError as error:
+            raise _fail(error) from None
+        _echo_outcome(outcome)
+
+
+def _catch_up(now: datetime, clinic_id: int | None) -> None:
+    due = sum(len(nightly.due_dates(c, now)) for c in nightly.clinics_to_run(clinic_id))
+    outcomes: list[nightly.RunOutcome] = []
+    with click.progressbar(length=due, label="Closing days", file=sys.stderr) as bar:
+        outcomes = nightly.run_due(
+            now,
+            clinic_id=clinic_id,
+            limit=max(due, 1),
+            progress=lambda _: bar.update(1),
+        )
+    for outcome in outcomes:
+        _echo_outcome(outcome)
+    failed = sum(1 for o in outcomes if o.status == "failed")
+    click.echo(f"{len(outcomes)} date(s) processed, {failed} failed.")
+    if failed:
+        sys.exit(1)
+
+
+def _echo_outcome(outcome: nightly.RunOutcome) -> None:
+    c = outcome.counts
+    click.echo(
+        f"clinic {outcome.clinic_id} {outcome.day}: {outcome.status} "
+        f"(missed {c.missed}, excused {c.excused}, held {c.held}, "
+        f"settled {c.settled}, awards {c.awards_posted}, points {c.points}, "
+        f"draws {c.draws}, completed {c.completed})"
+    )
+
+
+@cm.command("reconcile")
+def reconcile_command() -> None:
+    """Re-settle every enrollment and report anything that had to be posted."""
+    total = db.session.scalar(select(func.count()).select_from(Enrollment)) or 0
+    with click.progressbar(length=total, label="Reconciling", file=sys.stderr) as bar:
+        result = nightly.reconcile_all(_now(), progress=bar.update)
+    click.echo(
+        f"{result.get('enrollments', 0)} enrollments checked; "
+        f"{result.get('entries', 0)} differences posted "
+        f"({result.get('points', 0)} points)."
+    )
+
+
+@cm.command("scheduler")
+def scheduler_command() -> None:
+    """Run the one job process: the nightly catch-up every 15 minutes (UTC)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = build_scheduler(
+        current_app._get_current_object(), BlockingScheduler(timezone=UTC)
+    )
+    click.echo("Scheduler running; Ctrl-C to stop.")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@cm.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", type=int, default=5000)
+def serve_command(host: str, port: int) -> None:
+    """Development server with the scheduler inline, in this one process (no
+    reloader, so the jobs never start twice)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    app = current_app._get_current_object()
+    scheduler = build_scheduler(app, BackgroundScheduler(timezone=UTC))
+    scheduler.start()
+    try:
+        app.run(host=host, port=port, use_reloader=False, debug=False)
+    finally:
+        scheduler.shutdown(wait=False)

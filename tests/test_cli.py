@@ -214,3 +214,41 @@ def test_simulate_rejects_more_outcomes_than_scheduled_tests(runner):
 
     assert result.exit_code == 2
     assert "outcomes" in result.output
+
+
+def test_nightly_for_a_date_prints_its_counts(runner, staff, clinic):
+    from tests.factories import make_enrolled
+
+    make_enrolled(staff, clinic)
+    result = runner.invoke(args=["cm", "nightly", "--date", "2026-01-05"])
+
+    assert result.exit_code == 0, result.output
+    assert "succeeded" in result.output
+    assert "missed 1" in result.output
+
+
+def test_nightly_refuses_a_day_that_has_not_ended(runner, clinic):
+    result = runner.invoke(args=["cm", "nightly", "--date", "2999-01-01"])
+
+    assert result.exit_code == 2
+    assert "date" in result.output
+
+
+def test_nightly_catch_up_prints_a_summary(runner, staff, clinic):
+    from tests.factories import make_enrolled
+
+    make_enrolled(staff, clinic)
+    result = runner.invoke(args=["cm", "nightly", "--catch-up"])
+
+    assert result.exit_code == 0, result.output
+    assert "date(s) processed, 0 failed" in result.output
+
+
+def test_reconcile_reports_nothing_to_post_on_a_settled_ledger(runner, staff, clinic):
+    from tests.factories import make_enrolled
+
+    make_enrolled(staff, clinic)
+    result = runner.invoke(args=["cm", "reconcile"])
+
+    assert result.exit_code == 0, result.output
+    assert "1 enrollments checked; 0 differences posted" in result.output

@@ -7,13 +7,13 @@ test enforces it). The services layer turns rows into `Fact`s and posts the `Awa
 
 from __future__ import annotations
 
-from .days import phase_at, scheduled_days, week_of
+from .days import last_day, phase_at, scheduled_days, week_of
 from .draws import Tier, draw_digest, expected_value_cents, pick_tier
 from .escalation import Streak
 from .evaluate import Award, Evaluation, NextNegative, evaluate
 from .facts import EnrollmentFacts, Exemption, Fact
 from .money import format_cents
-from .outcomes import DayOutcome, Outcome, classify_results
+from .outcomes import DayOutcome, Outcome, classify_results, outcome_of_day
 from .presets import load_preset, preset_keys
 from .simulate import (
     CohortResult,
@@ -66,7 +66,9 @@ __all__ = [
     "expected_value_cents",
     "format_cents",
     "format_table",
+    "last_day",
     "load_preset",
+    "outcome_of_day",
     "phase_at",
     "pick_tier",
     "preset_keys",

@@ -8,6 +8,7 @@ ledger already holds, so running it again posts nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +21,14 @@ from . import audit
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
 from .scope import get_participant
-from .timeline import clinic_today, evaluate_enrollment, posted_by_key, spec_of
+from .timeline import (
+    Timeline,
+    chunks,
+    clinic_today,
+    load_timelines,
+    posted_by_keys,
+    spec_of,
+)
 
 
 @dataclass(frozen=True)
@@ -56,28 +64,60 @@ def balance_of(participant_id: int) -> Balance:
 def settle(
     enrollment: Enrollment, *, now: datetime, actor_id: int | None = None
 ) -> list[LedgerEntry]:
+    """Settle one enrollment inside the caller's transaction (see settle_many)."""
+    return settle_many([enrollment], now=now, actor_id=actor_id)
+
+
+def settle_many(
+    enrollments: Sequence[Enrollment], *, now: datetime, actor_id: int | None = None
+) -> list[LedgerEntry]:
     """Post the difference between prescribed and posted awards; return what was posted.
 
     Increases are always paid. Decreases are posted only under `corrections:
     clawback`; under `no_clawback` (the CRA manual: earned points "can never be
-    lost") they are not. Runs inside the caller's transaction; does not commit.
+    lost") they are not. Loads everything in a few set-based queries, runs inside
+    the caller's transaction and does not commit.
     """
-    lock_row(Enrollment, enrollment.id)
-    spec = spec_of(enrollment.protocol)
-    evaluation = evaluate_enrollment(enrollment, clinic_today(enrollment.clinic, now))
-    desired = {award.key: award for award in evaluation.awards}
-    posted = posted_by_key(enrollment.id)
+    if not enrollments:
+        return []
+    ids = sorted(e.id for e in enrollments)
+    for part in chunks(ids):
+        # Serialise settles of the same enrollment on PostgreSQL; SQLite's
+        # BEGIN IMMEDIATE already made this transaction the only writer.
+        db.session.execute(
+            select(Enrollment.id).where(Enrollment.id.in_(part)).with_for_update()
+        ).all()
+    timelines = load_timelines(enrollments)
+    posted = posted_by_keys(ids)
     entries = []
-    for key in sorted(desired.keys() | posted.keys()):
-        entry = _difference_entry(
-            enrollment, spec, key, desired.get(key), posted.get(key)
+    for enrollment in enrollments:
+        timeline = timelines[enrollment.id]
+        today = clinic_today(enrollment.clinic, now)
+        entries.extend(
+            _differences(
+                timeline, timeline.evaluate(today), posted.get(enrollment.id, {})
+            )
         )
-        if entry is not None:
-            entry.posted_at, entry.posted_by_id = now, actor_id
-            db.session.add(entry)
-            entries.append(entry)
+    for entry in entries:
+        entry.posted_at, entry.posted_by_id = now, actor_id
+    db.session.add_all(entries)
     db.session.flush()
     return entries
+
+
+def _differences(
+    timeline: Timeline,
+    evaluation: rules.Evaluation,
+    posted: dict[str, tuple[int, int]],
+) -> list[LedgerEntry]:
+    desired = {award.key: award for award in evaluation.awards}
+    found = (
+        _difference_entry(
+            timeline.enrollment, timeline.spec, key, desired.get(key), posted.get(key)
+        )
+        for key in sorted(desired.keys() | posted.keys())
+    )
+    return [entry for entry in found if entry is not None]
 
 
 def _difference_entry(
@@ -337,4 +377,3 @@ def _bowl_for(participant_id: int) -> tuple[Enrollment, tuple[rules.Tier, ...]]:
         if bowl:
             return enrollment, bowl
     raise Conflict("no_bowl", "None of this participant's protocols has a prize bowl.")
-

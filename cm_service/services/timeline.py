@@ -1,23 +1,36 @@
-"""Loads what the rules engine needs for an enrollment and runs the fold.
+"""Loads what the rules engine needs for enrollments and runs the fold.
 
 Read-only: turns rows (events, voids, exemptions, other enrollments' payments) into
-rules facts, so settle, the participant view and reports all see the same timeline.
+rules facts, so settle, the nightly job, the participant view and reports all see the
+same timeline. Loading is set-based: a handful of queries for any number of
+enrollments, never one query per participant (the nightly job settles thousands).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import extract, func, select
 
 from .. import rules
 from ..extensions import db
-from ..models import Clinic, Enrollment, Event, EventVoid, LedgerEntry, Protocol
+from ..models import (
+    Clinic,
+    Enrollment,
+    Event,
+    EventVoid,
+    Exemption,
+    LedgerEntry,
+    Protocol,
+)
 
 PAID_KINDS = ("award", "bonus", "adjustment")
+CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
 
 
 def clinic_today(clinic: Clinic, now: datetime) -> date:
@@ -30,7 +43,56 @@ def spec_of(protocol: Protocol) -> rules.ProtocolSpec:
     return rules.validate_spec(protocol.spec)
 
 
-def facts_of(enrollment: Enrollment) -> rules.EnrollmentFacts:
+@dataclass(frozen=True)
+class Timeline:
+    """One enrollment's protocol, facts and verified, non-voided events."""
+
+    enrollment: Enrollment
+    spec: rules.ProtocolSpec
+    facts: rules.EnrollmentFacts
+    events: list[Event]
+
+    def evaluate(self, as_of: date) -> rules.Evaluation:
+        return rules.evaluate(self.spec, self.facts, to_facts(self.events), as_of=as_of)
+
+
+def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
+
+
+def load_timelines(enrollments: Sequence[Enrollment]) -> dict[int, Timeline]:
+    """Timelines for many enrollments in a few set-based queries."""
+    ids = [e.id for e in enrollments]
+    events = _grouped(_events(ids), "enrollment_id")
+    exemptions = _grouped(_exemptions(ids), "enrollment_id")
+    paid = _paid_elsewhere_by_year(enrollments)
+    specs = _specs({e.protocol_id for e in enrollments})
+    return {
+        e.id: Timeline(
+            enrollment=e,
+            spec=specs[e.protocol_id],
+            facts=facts_of(e, exemptions.get(e.id, []), paid.get(e.id, {})),
+            events=events.get(e.id, []),
+        )
+        for e in enrollments
+    }
+
+
+def load_timeline(enrollment: Enrollment) -> Timeline:
+    return load_timelines([enrollment])[enrollment.id]
+
+
+def evaluate_enrollment(enrollment: Enrollment, as_of: date) -> rules.Evaluation:
+    """What the enrollment's protocol prescribes for its events up to `as_of`."""
+    return load_timeline(enrollment).evaluate(as_of)
+
+
+def facts_of(
+    enrollment: Enrollment,
+    exemptions: Iterable[Exemption] = (),
+    year_paid_cents: dict[int, int] | None = None,
+) -> rules.EnrollmentFacts:
     return rules.EnrollmentFacts(
         start_on=enrollment.start_on,
         targets=tuple(enrollment.targets) if enrollment.targets else None,
@@ -44,41 +106,95 @@ def facts_of(enrollment: Enrollment) -> rules.EnrollmentFacts:
                 ends_on=x.ends_on,
                 note=x.medication,
             )
-            for x in enrollment.exemptions
+            for x in exemptions
         ),
-        year_paid_cents=_paid_elsewhere_by_year(enrollment),
+        year_paid_cents=year_paid_cents or {},
         ends_on=enrollment.ends_on if enrollment.status == "discharged" else None,
     )
 
 
-def _paid_elsewhere_by_year(enrollment: Enrollment) -> dict[int, int]:
-    # The calendar-year cap spans all of a participant's enrollments (CA: $599/year).
-    rows = db.session.execute(
-        select(LedgerEntry.on, LedgerEntry.cents).where(
-            LedgerEntry.participant_id == enrollment.participant_id,
-            LedgerEntry.enrollment_id != enrollment.id,
-            LedgerEntry.account == "points",
-            LedgerEntry.kind.in_(PAID_KINDS),
+def _grouped(rows: Iterable[Any], attribute: str) -> dict[int, list[Any]]:
+    groups: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        groups[getattr(row, attribute)].append(row)
+    return groups
+
+
+def _events(ids: Sequence[int]) -> list[Event]:
+    """Verified events of the enrollments that have not been voided, in date order."""
+    found: list[Event] = []
+    for part in chunks(ids):
+        found.extend(
+            db.session.scalars(
+                select(Event)
+                .outerjoin(EventVoid, EventVoid.event_id == Event.id)
+                .where(Event.enrollment_id.in_(part), EventVoid.id.is_(None))
+                .where(Event.verified_at.is_not(None))
+                .order_by(Event.collected_on, Event.id)
+            )
         )
-    )
-    paid: dict[int, int] = defaultdict(int)
-    for on, cents in rows:
-        if on is not None:
-            paid[on.year] += cents
-    return dict(paid)
+    return found
 
 
 def events_of(enrollment_id: int) -> list[Event]:
-    """Verified events of an enrollment that have not been voided, in date order."""
-    return list(
-        db.session.scalars(
-            select(Event)
-            .outerjoin(EventVoid, EventVoid.event_id == Event.id)
-            .where(Event.enrollment_id == enrollment_id, EventVoid.id.is_(None))
-            .where(Event.verified_at.is_not(None))
-            .order_by(Event.collected_on, Event.id)
+    return _events([enrollment_id])
+
+
+def _exemptions(ids: Sequence[int]) -> list[Exemption]:
+    found: list[Exemption] = []
+    for part in chunks(ids):
+        found.extend(
+            db.session.scalars(
+                select(Exemption)
+                .where(Exemption.enrollment_id.in_(part))
+                .order_by(Exemption.id)
+            )
         )
+    return found
+
+
+def _specs(protocol_ids: set[int]) -> dict[int, rules.ProtocolSpec]:
+    protocols = db.session.scalars(
+        select(Protocol).where(Protocol.id.in_(protocol_ids))
     )
+    return {p.id: spec_of(p) for p in protocols}
+
+
+def _paid_elsewhere_by_year(
+    enrollments: Sequence[Enrollment],
+) -> dict[int, dict[int, int]]:
+    # The calendar-year cap spans all of a participant's enrollments (CA: $599/year).
+    by_participant: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    participant_ids = sorted({e.participant_id for e in enrollments})
+    year = extract("year", LedgerEntry.on)
+    for part in chunks(participant_ids):
+        rows = db.session.execute(
+            select(
+                LedgerEntry.participant_id,
+                LedgerEntry.enrollment_id,
+                year,
+                func.sum(LedgerEntry.cents),
+            )
+            .where(
+                LedgerEntry.participant_id.in_(part),
+                LedgerEntry.account == "points",
+                LedgerEntry.kind.in_(PAID_KINDS),
+                LedgerEntry.on.is_not(None),
+            )
+            .group_by(LedgerEntry.participant_id, LedgerEntry.enrollment_id, year)
+        )
+        for participant_id, enrollment_id, on_year, cents in rows:
+            by_participant[participant_id].append(
+                (enrollment_id, int(on_year), int(cents))
+            )
+    paid: dict[int, dict[int, int]] = {}
+    for e in enrollments:
+        years: dict[int, int] = defaultdict(int)
+        for enrollment_id, on_year, cents in by_participant.get(e.participant_id, []):
+            if enrollment_id != e.id:
+                years[on_year] += cents
+        paid[e.id] = dict(years)
+    return paid
 
 
 def to_facts(events: Iterable[Event]) -> list[rules.Fact]:
@@ -95,24 +211,25 @@ def to_facts(events: Iterable[Event]) -> list[rules.Fact]:
     ]
 
 
-def evaluate_enrollment(enrollment: Enrollment, as_of: date) -> rules.Evaluation:
-    """What the enrollment's protocol prescribes for its events up to `as_of`."""
-    return rules.evaluate(
-        spec_of(enrollment.protocol),
-        facts_of(enrollment),
-        to_facts(events_of(enrollment.id)),
-        as_of=as_of,
-    )
-
-
-def posted_by_key(enrollment_id: int) -> dict[str, tuple[int, int]]:
-    """award key -> (amount posted so far, number of entries) for one enrollment."""
-    rows = db.session.execute(
-        select(LedgerEntry.award_key, func.sum(LedgerEntry.amount), func.count())
-        .where(
-            LedgerEntry.enrollment_id == enrollment_id,
-            LedgerEntry.award_key.is_not(None),
+def posted_by_keys(
+    enrollment_ids: Sequence[int],
+) -> dict[int, dict[str, tuple[int, int]]]:
+    """enrollment -> award key -> (amount posted so far, number of entries)."""
+    posted: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for part in chunks(enrollment_ids):
+        rows = db.session.execute(
+            select(
+                LedgerEntry.enrollment_id,
+                LedgerEntry.award_key,
+                func.sum(LedgerEntry.amount),
+                func.count(),
+            )
+            .where(
+                LedgerEntry.enrollment_id.in_(part),
+                LedgerEntry.award_key.is_not(None),
+            )
+            .group_by(LedgerEntry.enrollment_id, LedgerEntry.award_key)
         )
-        .group_by(LedgerEntry.award_key)
-    )
-    return {key: (int(total), int(count)) for key, total, count in rows}
+        for enrollment_id, key, total, count in rows:
+            posted[enrollment_id][key] = (int(total), int(count))
+    return posted

@@ -1,0 +1,41 @@
+"""APScheduler wiring only: one interval tick in UTC that runs the nightly catch-up.
+
+Not a cron at local midnight: APScheduler 3.11 skips the day after the spring DST
+change for cron jobs in the 00:00-00:59 local hour (measured in
+reference/reliability-security-perf.md section 1.5). A 15-minute UTC tick plus the
+idempotent catch-up handles every clinic's time zone, DST and downtime the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.base import BaseScheduler
+from flask import Flask
+
+from .services import nightly
+
+TICK_MINUTES = 15
+
+
+def build_scheduler(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
+    scheduler.add_job(
+        run_due_nightlies,
+        "interval",
+        minutes=TICK_MINUTES,
+        args=[app],
+        id="nightly",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        # Catch up at once on start-up, after downtime, rather than in 15 minutes.
+        next_run_time=datetime.now(UTC),
+    )
+    return scheduler
+
+
+def run_due_nightlies(app: Flask) -> None:
+    # Module level, so APScheduler can reference it (its FAQ).
+    with app.app_context():
+        nightly.run_due(datetime.now(UTC))

@@ -1,0 +1,383 @@
+"""The nightly job: close a clinic-local day exactly once, and catch up on missed ones.
+
+`run_nightly(clinic, day)` writes a `missed` event for every scheduled test with no
+result (an `excused` one on clinic closures and participant pauses), settles what
+changed plus a rotating reconciliation slice, completes finished enrollments and
+records a JobRun. The claim and all the work are one transaction: a crash rolls both
+back, so a rerun starts clean, and the ledger's idempotency keys make even a doubled
+run post nothing twice. `run_due(now)` is the catch-up loop the scheduler ticks.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from .. import rules
+from ..extensions import db
+from ..models import (
+    Clinic,
+    ClinicClosure,
+    Enrollment,
+    Event,
+    JobRun,
+    Pause,
+)
+from . import audit
+from .actors import SYSTEM
+from .errors import InvalidInput, NotFound
+from .ledger import settle_many
+from .timeline import Timeline, chunks, clinic_today, load_timelines, to_facts
+
+JOB = "nightly"
+MAX_DATES_PER_TICK = 60  # bounds one tick's work after long downtime
+RECONCILE_EVERY_DAYS = 7  # every enrollment is re-settled at least weekly
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Counts:
+    missed: int = 0
+    excused: int = 0
+    held: int = 0
+    settled: int = 0
+    awards_posted: int = 0
+    points: int = 0
+    draws: int = 0
+    completed: int = 0
+    reconciled: int = 0
+    reconcile_differences: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(vars(self))
+
+
+@dataclass
+class RunOutcome:
+    clinic_id: int
+    day: date
+    status: str  # succeeded | held | skipped (already done or running elsewhere)
+    counts: Counts = field(default_factory=Counts)
+
+
+def run_nightly(clinic_id: int, day: date, *, now: datetime) -> RunOutcome:
+    """Close one clinic-local day, once. Safe to call again, late or concurrently.
+
+    Raises NotFound for an unknown clinic and InvalidInput("date") for a day that has
+    not ended yet in the clinic's time zone.
+    """
+    clinic = db.session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound(f"There is no clinic {clinic_id}.", "clinic")
+    if day >= clinic_today(clinic, now):
+        raise InvalidInput("date", f"{day} has not ended yet in {clinic.timezone}.")
+    try:
+        return _run_claimed(clinic, day, now)
+    except IntegrityError:
+        # Another process claimed the same (job, clinic, day) first and committed.
+        db.session.rollback()
+        return RunOutcome(clinic.id, day, "skipped")
+    except Exception as error:
+        db.session.rollback()
+        _record_failure(clinic.id, day, now, error)
+        raise
+
+
+def _run_claimed(clinic: Clinic, day: date, now: datetime) -> RunOutcome:
+    if not _advisory_lock(clinic.id, day):
+        db.session.rollback()
+        return RunOutcome(clinic.id, day, "skipped")
+    run = db.session.scalars(
+        select(JobRun)
+        .where(JobRun.job == JOB, JobRun.clinic_id == clinic.id, JobRun.run_on == day)
+        .with_for_update()
+    ).first()
+    if run is not None and run.status in ("succeeded", "held"):
+        db.session.rollback()
+        return RunOutcome(clinic.id, day, "skipped")
+    counts = _close_day(clinic, day, now)
+    status = "held" if counts.held else "succeeded"
+    if run is None:
+        run = JobRun(job=JOB, clinic_id=clinic.id, run_on=day, started_at=now)
+        db.session.add(run)
+    run.status, run.counts, run.error = status, counts.as_dict(), None
+    run.finished_at = datetime.now(UTC)
+    db.session.flush()
+    audit.append(
+        SYSTEM,
+        f"nightly_{status}",
+        "job_run",
+        run.id,
+        now=now,
+        clinic_id=clinic.id,
+        detail={"day": day.isoformat(), **run.counts},
+    )
+    db.session.commit()
+    return RunOutcome(clinic.id, day, status, counts)
+
+
+def _advisory_lock(clinic_id: int, day: date) -> bool:
+    """On PostgreSQL, one transaction per (clinic, day) at a time: a second scheduler
+    skips instead of waiting. SQLite's BEGIN IMMEDIATE already serialises writers."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return True
+    key = zlib.crc32(f"{JOB}:{clinic_id}:{day.isoformat()}".encode())
+    return bool(
+        db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key})
+    )
+
+
+def _record_failure(clinic_id: int, day: date, now: datetime, error: Exception) -> None:
+    log.exception("nightly run for clinic %s on %s failed", clinic_id, day)
+    run = db.session.scalars(
+        select(JobRun).where(
+            JobRun.job == JOB, JobRun.clinic_id == clinic_id, JobRun.run_on == day
+        )
+    ).first()
+    if run is None:
+        run = JobRun(job=JOB, clinic_id=clinic_id, run_on=day, started_at=now)
+        db.session.add(run)
+    run.status, run.error = "failed", f"{type(error).__name__}: {error}"[:2000]
+    run.finished_at = datetime.now(UTC)
+    db.session.commit()
+
+
+def _close_day(clinic: Clinic, day: date, now: datetime) -> Counts:
+    counts = Counts()
+    enrollments = _enrollments_on(clinic.id, day)
+    timelines = load_timelines(enrollments)
+    changed = _record_unresolved(clinic, day, now, timelines, counts)
+    completed = _complete_finished(timelines, day, counts)
+    slice_ids = _reconciliation_slice(clinic.id, day)
+    to_settle = {e.id: e for e in changed + completed}
+    to_settle.update({e.id: e for e in _load(slice_ids) if e.id not in to_settle})
+    posted = settle_many(list(to_settle.values()), now=now)
+    counts.settled = len(to_settle)
+    counts.reconciled = len(slice_ids)
+    counts.awards_posted = len(posted)
+    counts.points = sum(e.amount for e in posted if e.account == "points")
+    counts.draws = sum(e.amount for e in posted if e.account == "draws")
+    changed_ids = {e.id for e in changed}
+    counts.reconcile_differences = sum(
+        1 for e in posted if e.enrollment_id not in changed_ids
+    )
+    return counts
+
+
+def _enrollments_on(clinic_id: int, day: date) -> list[Enrollment]:
+    return list(
+        db.session.scalars(
+            select(Enrollment).where(
+                Enrollment.clinic_id == clinic_id,
+                Enrollment.status == "active",
+                Enrollment.start_on <= day,
+            )
+        )
+    )
+
+
+def _load(ids: Sequence[int]) -> list[Enrollment]:
+    found: list[Enrollment] = []
+    for part in chunks(list(ids)):
+        found.extend(
+            db.session.scalars(select(Enrollment).where(Enrollment.id.in_(part)))
+        )
+    return found
+
+
+def _record_unresolved(
+    clinic: Clinic,
+    day: date,
+    now: datetime,
+    timelines: dict[int, Timeline],
+    counts: Counts,
+) -> list[Enrollment]:
+    """Write missed (or excused) events for scheduled tests with no result."""
+    closure = db.session.scalar(
+        select(ClinicClosure.reason).where(
+            ClinicClosure.clinic_id == clinic.id, ClinicClosure.closed_on == day
+        )
+    )
+    pauses = _pauses_on(list(timelines), day)
+    changed = []
+    for timeline in timelines.values():
+        if not _unresolved(timeline, day):
+            continue
+        enrollment = timeline.enrollment
+        reason = _excuse(closure, pauses.get(enrollment.id))
+        if reason:
+            _system_event(enrollment, day, now, "excused", reason)
+            counts.excused += 1
+        elif clinic.safe_mode:
+            counts.held += 1  # nothing is missed until an admin reviews the day
+            continue
+        else:
+            _system_event(enrollment, day, now, "missed", None)
+            counts.missed += 1
+        changed.append(enrollment)
+    db.session.flush()
+    return changed
+
+
+def _excuse(closure: str | None, pause: str | None) -> str | None:
+    # Never punish people for the clinic's faults, nor for a hospital stay.
+    if closure:
+        return f"Clinic closed: {closure}"
+    return f"Paused: {pause}" if pause else None
+
+
+def _unresolved(timeline: Timeline, day: date) -> bool:
+    if not rules.scheduled_days(timeline.spec, timeline.facts, day, day):
+        return False
+    todays = to_facts(e for e in timeline.events if e.collected_on == day)
+    outcome, _ = rules.outcome_of_day(timeline.spec, timeline.facts, todays)
+    return outcome in (None, "recollect")
+
+
+def _pauses_on(enrollment_ids: list[int], day: date) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for part in chunks(enrollment_ids):
+        rows = db.session.execute(
+            select(Pause.enrollment_id, Pause.reason).where(
+                Pause.enrollment_id.in_(part),
+                Pause.starts_on <= day,
+                (Pause.ends_on.is_(None)) | (Pause.ends_on >= day),
+            )
+        )
+        found.update({enrollment_id: reason for enrollment_id, reason in rows})
+    return found
+
+
+def _system_event(
+    enrollment: Enrollment, day: date, now: datetime, kind: str, reason: str | None
+) -> None:
+    db.session.add(
+        Event(
+            clinic_id=enrollment.clinic_id,
+            participant_id=enrollment.participant_id,
+            enrollment_id=enrollment.id,
+            kind=kind,
+            collected_on=day,
+            recorded_at=now,
+            verified_at=now,
+            reason=reason,
+        )
+    )
+
+
+def _complete_finished(
+    timelines: dict[int, Timeline], day: date, counts: Counts
+) -> list[Enrollment]:
+    done = []
+    for timeline in timelines.values():
+        last = rules.last_day(timeline.spec, timeline.facts)
+        if last <= day:
+            timeline.enrollment.status = "completed"
+            timeline.enrollment.ends_on = last
+            done.append(timeline.enrollment)
+    counts.completed = len(done)
+    return done
+
+
+def _reconciliation_slice(clinic_id: int, day: date) -> list[int]:
+    """The 1/7 of the clinic's enrollments re-settled tonight (by id), so each one is
+    checked at least weekly and any drift is posted and counted."""
+    remainder = day.toordinal() % RECONCILE_EVERY_DAYS
+    return list(
+        db.session.scalars(
+            select(Enrollment.id).where(
+                Enrollment.clinic_id == clinic_id,
+                Enrollment.id % RECONCILE_EVERY_DAYS == remainder,
+            )
+        )
+    )
+
+
+def due_dates(clinic: Clinic, now: datetime) -> list[date]:
+    """Closed clinic-local dates with no successful (or held) run, oldest first:
+    failed dates, then every date after the last success up to yesterday."""
+    yesterday = clinic_today(clinic, now) - timedelta(days=1)
+    runs = db.session.execute(
+        select(JobRun.run_on, JobRun.status).where(
+            JobRun.job == JOB, JobRun.clinic_id == clinic.id
+        )
+    ).all()
+    done = {on for on, status in runs if status in ("succeeded", "held")}
+    failed = sorted(on for on, status in runs if status == "failed")
+    first = max(done) + timedelta(days=1) if done else _first_day(clinic.id)
+    if first is None:
+        return failed
+    span = [first + timedelta(days=n) for n in range((yesterday - first).days + 1)]
+    return sorted(set(failed) | {d for d in span if d not in done})
+
+
+def _first_day(clinic_id: int) -> date | None:
+    return db.session.scalar(
+        select(func.min(Enrollment.start_on)).where(Enrollment.clinic_id == clinic_id)
+    )
+
+
+def run_due(
+    now: datetime,
+    *,
+    clinic_id: int | None = None,
+    limit: int = MAX_DATES_PER_TICK,
+    progress: Callable[[RunOutcome], None] | None = None,
+) -> list[RunOutcome]:
+    """Catch up: run every due date of every clinic (or one), oldest first, at most
+    `limit` dates in all. A failed date is logged, recorded and retried next tick."""
+    outcomes: list[RunOutcome] = []
+    for clinic in clinics_to_run(clinic_id):
+        for day in due_dates(clinic, now):
+            if len(outcomes) >= limit:
+                return outcomes
+            try:
+                outcome = run_nightly(clinic.id, day, now=now)
+            except Exception:  # noqa: BLE001 - recorded as a failed JobRun; retried
+                outcome = RunOutcome(clinic.id, day, "failed")
+            outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+    return outcomes
+
+
+def clinics_to_run(clinic_id: int | None) -> list[Clinic]:
+    query = select(Clinic).order_by(Clinic.id)
+    if clinic_id is not None:
+        query = query.where(Clinic.id == clinic_id)
+    return list(db.session.scalars(query))
+
+
+def reconcile_all(
+    now: datetime, *, progress: Callable[[int], None] | None = None
+) -> dict[str, int]:
+    """Re-settle every enrollment; report what had to be posted. Commits per chunk."""
+    ids = list(db.session.scalars(select(Enrollment.id).order_by(Enrollment.id)))
+    differences: dict[str, int] = defaultdict(int)
+    for part in chunks(ids):
+        posted = settle_many(_load(part), now=now)
+        db.session.commit()
+        differences["enrollments"] += len(part)
+        differences["entries"] += len(posted)
+        differences["points"] += sum(e.amount for e in posted if e.account == "points")
+        if progress:
+            progress(len(part))
+    return dict(differences)
+
+
+def recent_runs(clinic_id: int, limit: int = 60) -> list[JobRun]:
+    return list(
+        db.session.scalars(
+            select(JobRun)
+            .where(JobRun.clinic_id == clinic_id)
+            .order_by(JobRun.run_on.desc())
+            .limit(limit)
+        )
+    )
