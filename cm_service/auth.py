@@ -43,3 +43,5 @@ def role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., A
 
 
 ANY_STAFF = ("admin", "staff", "auditor")
+WRITERS = ("admin", "staff")  # auditors read everything and change nothing
+ADMINS = ("admin",)

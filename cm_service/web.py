@@ -20,7 +20,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(api_views.bp)
     app.register_blueprint(api_views.bp)
     app.add_template_filter(money)
-    app.add_url_rule("/", "index", lambda: redirect(url_for("staff.participants_list")))
+    app.add_url_rule("/", "index", lambda: redirect(url_for("staff.today")))
 
 
 def money(cents: int) -> str:

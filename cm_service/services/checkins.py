@@ -75,11 +75,23 @@ def record_specimen(
     *,
     now: datetime,
     refused: bool = False,
+    brac_milli: int | None = None,
 ) -> CheckinResult:
     """Record a verified urine specimen (per-analyte results, or refused) and settle.
 
+    An optional breath reading taken at the same visit (BrAC in thousandths) is kept
+    on the event and, unless the panel already has one, gives the alcohol result.
     Raises NotFound outside the actor's clinic, InvalidInput(field) for bad values.
     """
+    if brac_milli is not None:
+        _check_brac(brac_milli)
+        breath = _brac_result(brac_milli)
+        if not refused and results.get("alcohol", breath) != breath:
+            raise InvalidInput(
+                "brac", f"The BrAC reading is {breath} for alcohol; check both."
+            )
+        if not refused:
+            results = {**results, "alcohol": breath}
     clean = _clean_results(results, refused)
     return _record(
         actor,
@@ -89,6 +101,7 @@ def record_specimen(
         "specimen",
         results=clean,
         refused=refused,
+        brac_milli=brac_milli,
     )
 
 
@@ -101,13 +114,8 @@ def record_breath(
     now: datetime,
 ) -> CheckinResult:
     """Record a breath-alcohol test; BrAC in thousandths (0.020 -> 20)."""
-    if (
-        isinstance(brac_milli, bool)
-        or not isinstance(brac_milli, int)
-        or not (0 <= brac_milli <= 600)
-    ):
-        raise InvalidInput("brac", "Enter the BrAC reading, between 0.000 and 0.600.")
-    result = "positive" if brac_milli >= BRAC_POSITIVE_AT_MILLI else "negative"
+    _check_brac(brac_milli)
+    result = _brac_result(brac_milli)
     return _record(
         actor,
         participant_id,
@@ -117,6 +125,19 @@ def record_breath(
         results={"alcohol": result},
         brac_milli=brac_milli,
     )
+
+
+def _check_brac(brac_milli: object) -> None:
+    if (
+        isinstance(brac_milli, bool)
+        or not isinstance(brac_milli, int)
+        or not (0 <= brac_milli <= 600)
+    ):
+        raise InvalidInput("brac", "Enter the BrAC reading, between 0.000 and 0.600.")
+
+
+def _brac_result(brac_milli: int) -> str:
+    return "positive" if brac_milli >= BRAC_POSITIVE_AT_MILLI else "negative"
 
 
 def record_attendance(

@@ -1,10 +1,49 @@
-"""Staff forms: parsing and field-level messages only."""
+"""Staff forms: parsing and field-level messages only.
+
+Business validation lives in the services; a service's InvalidInput(field) comes back
+to the form field of the same name (see `views._show_error`).
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from datetime import date
+
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+
+from ..services.checkins import SESSION_TYPES
+
+# What a technician reads off a cup; "insufficient" is recorded as refused.
+SPECIMEN_RESULTS = (
+    "negative",
+    "positive",
+    "dilute",
+    "invalid",
+    "adulterated",
+    "substituted",
+)
+SESSION_LABELS = {
+    "individual": "Individual counselling",
+    "group": "Group",
+    "cbt": "CBT",
+    "family": "Family",
+    "twelve_step": "12-step",
+    "other": "Other",
+}
+_BRAC = re.compile(r"^(0?\.\d{1,3}|0)$")
+DATE_MESSAGE = "Enter the date as YYYY-MM-DD."
 
 
 class LoginForm(FlaskForm):
@@ -14,3 +53,129 @@ class LoginForm(FlaskForm):
     password = PasswordField(
         "Password", validators=[DataRequired("Enter your password."), Length(max=256)]
     )
+
+
+class FindForm(FlaskForm):
+    """The check-in search: a GET form, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    code = StringField(
+        "Participant code",
+        validators=[DataRequired("Enter a participant code."), Length(max=40)],
+    )
+
+
+class DayField(DateField):
+    """A date input whose parse error says what to type."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(DATE_MESSAGE) from None
+
+
+def _day(label: str = "Day") -> DayField:
+    return DayField(label, validators=[InputRequired(DATE_MESSAGE)])
+
+
+class SpecimenForm(FlaskForm):
+    """A specimen: one result per target analyte (built per enrollment), or refused."""
+
+    collected_on = _day("Collected on")
+    refused = BooleanField("Refused to give a specimen")
+    brac = StringField("BrAC (optional)", validators=[Length(max=6)])
+
+    targets: Sequence[str] = ()
+
+    def result_fields(self) -> list:
+        return [self[f"result_{name}"] for name in self.targets]
+
+    def results(self) -> dict[str, str]:
+        return {name: self[f"result_{name}"].data for name in self.targets}
+
+    def brac_milli(self) -> int | None:
+        text = (self.brac.data or "").strip()
+        if not text:
+            return None
+        # "0.02" -> 20 thousandths, by string: no float near a reading.
+        return int((text.partition(".")[2] + "000")[:3])
+
+    def validate_brac(self, field: StringField) -> None:
+        if (field.data or "").strip() and not _BRAC.match(field.data.strip()):
+            raise ValidationError("Enter the BrAC as a decimal, e.g. 0.000 or 0.020.")
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.refused.data:
+            return ok
+        for field in self.result_fields():
+            if not field.data:
+                field.errors = [f"Choose the {field.label.text.lower()} result."]
+                ok = False
+        return ok
+
+
+def specimen_form(targets: Sequence[str], **kwargs) -> SpecimenForm:
+    """A SpecimenForm with a result select for each analyte in `targets`."""
+    choices = [SelectChoice("", "Choose…")] + [
+        SelectChoice(r, r.capitalize()) for r in SPECIMEN_RESULTS
+    ]
+    fields = {
+        f"result_{name}": SelectField(name.capitalize(), choices=choices, default="")
+        for name in targets
+    }
+    form_class = type("TargetedSpecimenForm", (SpecimenForm,), fields)
+    form = form_class(**kwargs)
+    form.targets = tuple(targets)
+    return form
+
+
+class AllNegativeForm(FlaskForm):
+    """The one-click path for the commonest visit: every target negative."""
+
+    collected_on = _day("Collected on")
+
+
+class AttendanceForm(FlaskForm):
+    on = _day("Session day")
+    session_type = SelectField(
+        "Session type",
+        choices=[SelectChoice("", "Choose…")]
+        + [SelectChoice(t, SESSION_LABELS[t]) for t in SESSION_TYPES],
+        default="",
+        validators=[InputRequired("Choose the type of session attended.")],
+    )
+
+
+class ExcuseForm(FlaskForm):
+    on = _day("Day excused")
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired("Say why the day is excused."), Length(max=500)],
+    )
+
+
+class VoidForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason for the correction",
+        validators=[
+            DataRequired("Give the reason for the correction."),
+            Length(max=500),
+        ],
+    )
+
+
+class RedeemForm(FlaskForm):
+    nonce = HiddenField()
+    reward = SelectField("Reward", choices=[], validate_choice=False)
+
+
+def today_default(form: FlaskForm, today: date) -> FlaskForm:
+    """Fill empty date fields of a blank form with the clinic's today."""
+    for name in ("collected_on", "on"):
+        if name in form and form[name].data is None:
+            form[name].data = today
+    return form

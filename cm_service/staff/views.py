@@ -1,4 +1,8 @@
-"""Staff pages: parse, call one service, render."""
+"""Staff pages: parse, call one service, render.
+
+A service's InvalidInput or Conflict comes back next to the form field it names,
+with status 422 (or 409) and nothing written; NotFound becomes a 404 page.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
 
-from ..auth import ANY_STAFF, current_actor, role_required
-from ..services import accounts, participants
-from .forms import LoginForm
+from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
+from ..services import accounts, board, checkins, participants
+from ..services.errors import CMError, NotFound
+from . import forms
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -24,16 +30,29 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not urlsplit(target).netloc:
         if not target.startswith("//") and "\\" not in target:
             return target
-    return url_for("staff.participants_list")
+    return url_for("staff.today")
+
+
+def show_error(form: FlaskForm, error: CMError, aliases: dict | None = None) -> None:
+    """Put a service's error next to the field it names (or at the form's top)."""
+    name = (error.field or "").replace("results.", "result_")
+    if name not in form:
+        name = (aliases or {}).get(name, name)
+    if name in form:
+        form[name].errors = [*form[name].errors, error.message]
+    else:
+        form.form_errors.append(error.message)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("staff.participants_list"))
-    form = LoginForm()
+        return redirect(url_for("staff.today"))
+    form = forms.LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(form.username.data, form.password.data, now=_now())
+        user = accounts.authenticate(
+            form.username.data, form.password.data, now=_now(), ip=request.remote_addr
+        )
         if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
@@ -47,6 +66,163 @@ def logout():
     logout_user()
     flash("You are logged out.")
     return redirect(url_for("staff.login"))
+
+
+@bp.get("/today")
+@role_required(*ANY_STAFF)
+def today():
+    actor = current_actor()
+    day = board.today_board(actor, now=_now())
+    return render_template(
+        "staff/today.html",
+        board=day,
+        find=forms.FindForm(formdata=None),
+        codes=board.participant_codes(actor),
+    )
+
+
+@bp.get("/checkin")
+@role_required(*ANY_STAFF)
+def checkin_find():
+    actor = current_actor()
+    form = forms.FindForm(request.args)
+    status = 200
+    if request.args:
+        if form.validate():
+            try:
+                person = board.find_by_code(actor, form.code.data)
+            except NotFound as error:
+                show_error(form, error)
+                status = 404
+            else:
+                return redirect(url_for("staff.checkin", participant_id=person.id))
+        else:
+            status = 422
+    codes = board.participant_codes(actor)
+    return render_template("staff/checkin_find.html", find=form, codes=codes), status
+
+
+def _checkin_forms(standing: board.Standing, **submitted) -> dict:
+    today = standing.today
+    data = {"formdata": None}
+    built = {
+        "specimen": forms.specimen_form(standing.targets, prefix="s", **data),
+        "all_negative": forms.AllNegativeForm(prefix="n", **data),
+        "attendance": forms.AttendanceForm(prefix="a", **data),
+        "excuse": forms.ExcuseForm(prefix="e", **data),
+    }
+    for form in built.values():
+        forms.today_default(form, today)
+    built.update(submitted)
+    return built
+
+
+def _render_checkin(standing: board.Standing, status: int = 200, **submitted):
+    return render_template(
+        "staff/checkin.html",
+        standing=standing,
+        **_checkin_forms(standing, **submitted),
+    ), status
+
+
+@bp.get("/participants/<int:participant_id>/checkin")
+@role_required(*ANY_STAFF)
+def checkin(participant_id: int):
+    standing = board.checkin_standing(current_actor(), participant_id, now=_now())
+    return _render_checkin(standing)
+
+
+def _record(participant_id: int, name: str, form: FlaskForm, call):
+    """Validate `form`, call the check-in service, redirect to what it paid."""
+    actor = current_actor()
+    if form.validate():
+        try:
+            result = call(actor)
+        except CMError as error:
+            if error.status == 404:
+                raise
+            show_error(form, error, {"collected_on": "on"})
+        else:
+            return redirect(url_for("staff.checkin_result", event_id=result.event.id))
+    standing = board.current_standing(actor, participant_id, now=_now())
+    return _render_checkin(standing, 422, **{name: form})
+
+
+@bp.post("/participants/<int:participant_id>/checkin/specimen")
+@role_required(*WRITERS)
+def record_specimen(participant_id: int):
+    actor = current_actor()
+    targets = board.current_standing(actor, participant_id, now=_now()).targets
+    form = forms.specimen_form(targets, prefix="s")
+    return _record(
+        participant_id,
+        "specimen",
+        form,
+        lambda actor: checkins.record_specimen(
+            actor,
+            participant_id,
+            form.collected_on.data,
+            {} if form.refused.data else form.results(),
+            now=_now(),
+            refused=bool(form.refused.data),
+            brac_milli=form.brac_milli(),
+        ),
+    )
+
+
+@bp.post("/participants/<int:participant_id>/checkin/negative")
+@role_required(*WRITERS)
+def record_all_negative(participant_id: int):
+    actor = current_actor()
+    targets = board.current_standing(actor, participant_id, now=_now()).targets
+    form = forms.AllNegativeForm(prefix="n")
+    return _record(
+        participant_id,
+        "all_negative",
+        form,
+        lambda actor: checkins.record_specimen(
+            actor,
+            participant_id,
+            form.collected_on.data,
+            dict.fromkeys(targets, "negative"),
+            now=_now(),
+        ),
+    )
+
+
+@bp.post("/participants/<int:participant_id>/checkin/attendance")
+@role_required(*WRITERS)
+def record_attendance(participant_id: int):
+    form = forms.AttendanceForm(prefix="a")
+    return _record(
+        participant_id,
+        "attendance",
+        form,
+        lambda actor: checkins.record_attendance(
+            actor, participant_id, form.on.data, form.session_type.data, now=_now()
+        ),
+    )
+
+
+@bp.post("/participants/<int:participant_id>/checkin/excuse")
+@role_required(*WRITERS)
+def excuse_day(participant_id: int):
+    form = forms.ExcuseForm(prefix="e")
+    return _record(
+        participant_id,
+        "excuse",
+        form,
+        lambda actor: checkins.excuse_day(
+            actor, participant_id, form.on.data, form.reason.data, now=_now()
+        ),
+    )
+
+
+@bp.get("/checkins/<int:event_id>")
+@role_required(*ANY_STAFF)
+def checkin_result(event_id: int):
+    outcome = board.checkin_outcome(current_actor(), event_id, now=_now())
+    return render_template("staff/checkin_result.html", outcome=outcome)
 
 
 @bp.get("/participants")

@@ -40,7 +40,9 @@ def test_staff_log_in_and_read_a_participants_ledger(page: Page, live_server, li
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Log in").click()
 
-    # Then they see the participant and, one click on, the explained awards
+    # Then, from the participants list, they see the participant and, one click
+    # on, the explained awards
+    page.get_by_role("navigation").get_by_role("link", name="Participants").click()
     expect(page.get_by_role("link", name="P-0001")).to_be_visible()
     screenshot(page, "staff-participants")
     assert serious_accessibility_violations(page) == []

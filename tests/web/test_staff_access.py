@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from cm_service.extensions import db
-from cm_service.models import AuditLog, Participant
+from cm_service.models import AuditLog, LoginAttempt, Participant
 from tests.factories import make_enrolled, make_staff
 from tests.web.helpers import csrf_token, log_in
 
@@ -92,7 +92,7 @@ def test_login_never_redirects_off_site(client, staff):
     )
 
     assert response.status_code == 302
-    assert response.headers["Location"] == "/staff/participants"
+    assert response.headers["Location"] == "/staff/today"
 
 
 def test_logout_ends_the_session(client, staff):
@@ -103,3 +103,40 @@ def test_logout_ends_the_session(client, staff):
 
     assert client.get("/staff/participants").status_code == 302
     assert db.session.scalar(select(Participant.id)) is None
+
+
+def test_a_locked_account_gets_the_generic_message_even_with_the_right_password(
+    client, staff
+):
+    for _ in range(5):
+        assert log_in(client, "tech", "wrong password!!").status_code == 422
+
+    response = log_in(client, "tech")
+
+    assert response.status_code == 422
+    assert "Wrong username or password." in response.get_data(as_text=True)
+    assert client.get("/staff/today").status_code == 302
+
+
+def test_every_login_attempt_is_recorded(client, staff):
+    log_in(client, "tech", "wrong password!!")
+    log_in(client, "tech")
+
+    attempts = db.session.scalars(select(LoginAttempt).order_by(LoginAttempt.id))
+    assert [(a.account_key, a.success) for a in attempts] == [
+        ("tech", False),
+        ("tech", True),
+    ]
+
+
+def test_a_success_before_the_limit_clears_the_failures(client, staff):
+    for _ in range(4):
+        log_in(client, "tech", "wrong password!!")
+    log_in(client, "tech")
+    client.post(
+        "/staff/logout", data={"csrf_token": csrf_token(client, "/staff/today")}
+    )
+    for _ in range(4):
+        log_in(client, "tech", "wrong password!!")
+
+    assert log_in(client, "tech").status_code == 302
