@@ -1,7 +1,300 @@
-"""JSON API v1 for integrations: token-authenticated, scoped to the token's clinic."""
+"""JSON API v1 for integrations: token-authenticated, scoped to the token's clinic.
+
+Each view parses its body (`inputs`), calls the use case as the token's actor and
+returns the `outputs` shape. Participants are named by their code; a code or event
+id from another clinic is a 404, exactly like one that does not exist.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, current_app, g, request
+
+from ..extensions import db
+from ..services import api_tokens, checkins, clinics, ledger, participants
+from ..services.actors import Actor
+from ..services.errors import CMError, InvalidInput, NotFound
+from ..services.timeline import clinic_today, evaluate_enrollment
+from . import inputs, outputs
+from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+WRITERS = ("admin", "staff")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _actor() -> Actor:
+    return g.api_actor
+
+
+def _body(*allowed: str) -> dict[str, Any]:
+    return inputs.json_object(request.get_data(cache=True), allowed)
+
+
+def error_body(error: CMError) -> dict[str, Any]:
+    return {"error": error.code, "field": error.field, "message": error.message}
+
+
+@bp.errorhandler(CMError)
+def _refused(error: CMError):
+    # Some use cases flush before their last check; a refusal must leave nothing.
+    db.session.rollback()
+    return error_body(error), error.status
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint == "api.openapi":
+        return None
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    secret = secret.strip()
+    token = None
+    if scheme.lower() == "bearer" and secret:
+        token = api_tokens.authenticate(secret)
+    if token is None:
+        body = {
+            "error": "unauthorized",
+            "field": None,
+            "message": "Send a valid API token: Authorization: Bearer <token>.",
+        }
+        return body, 401, {"WWW-Authenticate": 'Bearer realm="cm-service"'}
+    g.api_actor = api_tokens.api_actor(token)
+    return None
+
+
+def idempotent(view: Callable[..., tuple[dict[str, Any], int]]) -> Callable[..., Any]:
+    """Honour an `Idempotency-Key` header: the first response is stored and every
+    retry with the same key and body gets it back, without running the use case."""
+
+    @wraps(view)
+    def wrapped(**kwargs: Any) -> Any:
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return view(**kwargs)
+        actor = _actor()
+        actor.require(*WRITERS)  # readers must not leave even a stored response
+        if not (0 < len(key) <= 255 and key.isascii() and key.isprintable()):
+            raise InvalidInput(
+                "Idempotency-Key", "Use 1 to 255 printable ASCII characters."
+            )
+        fingerprint = hashlib.sha256(
+            f"{request.method} {request.path}\n".encode() + request.get_data(cache=True)
+        ).hexdigest()
+        stored = api_tokens.claim_idempotency_key(actor, key, fingerprint, now=_now())
+        if stored is not None:
+            return stored.body, stored.status, {"Idempotent-Replayed": "true"}
+        try:
+            body, status = view(**kwargs)
+        except CMError as error:
+            db.session.rollback()
+            body, status = error_body(error), error.status
+        except Exception:
+            api_tokens.release_idempotency_key(actor, key)
+            raise
+        api_tokens.store_response(actor, key, status, body)
+        return body, status
+
+    return wrapped
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return openapi_document()
+
+
+@bp.post("/participants")
+@idempotent
+def create_participant():
+    body = _body("code", "display_name", "pin")
+    person = participants.register_participant(
+        _actor(),
+        _actor().clinic_id,
+        inputs.text(body, "code", required=True, max_length=40) or "",
+        now=_now(),
+        display_name=inputs.text(body, "display_name", max_length=120),
+        pin=inputs.text(body, "pin", max_length=12),
+    )
+    return outputs.participant(person, None), 201
+
+
+@bp.get("/participants/<code>")
+def participant(code: str):
+    person = api_tokens.participant_by_code(_actor(), code)
+    record = participants.view_participant(_actor(), person.id, now=_now())
+    return outputs.participant(record.participant, record.enrollment)
+
+
+@bp.post("/participants/<code>/enrollments")
+@idempotent
+def create_enrollment(code: str):
+    body = _body(
+        "protocol", "protocol_id", "start_on", "testing_days", "targets", "exemptions"
+    )
+    person = api_tokens.participant_by_code(_actor(), code)
+    enrollment = participants.enroll(
+        _actor(),
+        person.id,
+        _protocol_id(body),
+        inputs.day(body, "start_on", required=True),  # type: ignore[arg-type]
+        now=_now(),
+        testing_days=inputs.testing_days(body),
+        targets=inputs.string_list(body, "targets"),
+        exemptions=inputs.exemptions(body),
+    )
+    return outputs.enrollment_of(enrollment), 201
+
+
+def _protocol_id(body: dict[str, Any]) -> int:
+    """The protocol version: by id, or the latest version of a key."""
+    clinic_id = _actor().clinic_id
+    versions = clinics.protocols_of(clinic_id) if clinic_id is not None else []
+    if body.get("protocol_id") is not None:
+        wanted = inputs.whole_number(body, "protocol_id")
+        found = [p for p in versions if p.id == wanted]
+    else:
+        key = inputs.text(body, "protocol", required=True, max_length=80)
+        found = [p for p in versions if p.key == key]
+    if not found:
+        field = "protocol_id" if "protocol_id" in body else "protocol"
+        raise InvalidInput(field, "Choose one of this clinic's protocols.")
+    return max(found, key=lambda p: p.version).id
+
+
+EVENT_FIELDS = {
+    "specimen": ("results", "refused"),
+    "breath": ("brac",),
+    "attendance": ("session_type",),
+    "excused": ("reason",),
+}
+
+
+@bp.post("/participants/<code>/events")
+@idempotent
+def create_event(code: str):
+    body = _body("kind", "on", *{f for fs in EVENT_FIELDS.values() for f in fs})
+    kind = body.get("kind")
+    if not isinstance(kind, str) or kind not in EVENT_FIELDS:
+        raise InvalidInput("kind", f"Kind must be one of: {', '.join(EVENT_FIELDS)}.")
+    for field in body.keys() - {"kind", "on", *EVENT_FIELDS[kind]}:
+        raise InvalidInput(field, f"Not used for {kind} events.")
+    on = inputs.day(body, "on", required=True)
+    person = api_tokens.participant_by_code(_actor(), code)
+    try:
+        result = _record(kind, body, person.id, on)
+    except InvalidInput as error:
+        if error.field == "collected_on":  # the services' name for the API's "on"
+            raise InvalidInput("on", error.message) from None
+        raise
+    return outputs.checkin_of(result), 201
+
+
+def _record(kind: str, body: dict[str, Any], participant_id: int, on: Any):
+    actor, now = _actor(), _now()
+    if kind == "specimen":
+        refused = inputs.flag(body, "refused")
+        results = inputs.string_map(body, "results") or {}
+        return checkins.record_specimen(
+            actor, participant_id, on, results, now=now, refused=refused
+        )
+    if kind == "breath":
+        brac = inputs.brac_milli(body)
+        if brac is None:
+            raise InvalidInput("brac", "This field is required.")
+        return checkins.record_breath(actor, participant_id, on, brac, now=now)
+    if kind == "attendance":
+        session = inputs.text(body, "session_type", required=True, max_length=40)
+        return checkins.record_attendance(
+            actor, participant_id, on, session or "", now=now
+        )
+    reason = inputs.text(body, "reason", required=True) or ""
+    return checkins.excuse_day(actor, participant_id, on, reason, now=now)
+
+
+@bp.post("/events/<int:event_id>/void")
+@idempotent
+def void_event(event_id: int):
+    body = _body("reason")
+    reason = inputs.text(body, "reason", required=True) or ""
+    if event_id > inputs.MAX_ID:
+        raise NotFound("No such event.", "event")
+    result = checkins.void_event(_actor(), event_id, reason, now=_now())
+    return outputs.checkin_of(result), 200
+
+
+@bp.get("/participants/<code>/balance")
+def balance(code: str):
+    person = api_tokens.participant_by_code(_actor(), code)
+    enrollment = participants.latest_enrollment(person.id)
+    evaluation = None
+    if enrollment is not None:
+        today = clinic_today(person.clinic, _now())
+        evaluation = evaluate_enrollment(enrollment, today)
+    return outputs.balance_of(ledger.balance_of(person.id), evaluation)
+
+
+@bp.get("/participants/<code>/ledger")
+def ledger_entries(code: str):
+    person = api_tokens.participant_by_code(_actor(), code)
+    record = participants.view_participant(_actor(), person.id, now=_now())
+    return {
+        "code": person.code,
+        "entries": [outputs.entry_of(entry) for entry in record.entries],
+        "balance": outputs.balance_of(record.balance, record.evaluation),
+    }
+
+
+@bp.post("/participants/<code>/redemptions")
+@idempotent
+def redeem(code: str):
+    body = _body("points", "reward_id", "memo")
+    points = inputs.whole_number(body, "points")
+    reward_id = inputs.whole_number(body, "reward_id")
+    memo = inputs.text(body, "memo")
+    person = api_tokens.participant_by_code(_actor(), code)
+    entry = ledger.redeem_points(
+        _actor(),
+        person.id,
+        points,
+        now=_now(),
+        reward_id=reward_id,
+        nonce=_nonce(),
+        memo=memo,
+    )
+    balance = ledger.balance_of(person.id)
+    return {
+        "redemption": outputs.entry_of(entry),
+        "balance": {
+            "points": balance.points,
+            "cents": balance.cents,
+            "draws": balance.draws,
+        },
+    }, 201
+
+
+def _nonce() -> str | None:
+    # The ledger's idempotency key has room for a digest, not for any header value.
+    key = request.headers.get("Idempotency-Key")
+    return hashlib.sha256(key.encode()).hexdigest() if key else None
+
+
+@bp.post("/participants/<code>/draws")
+@idempotent
+def draw(code: str):
+    _body()
+    person = api_tokens.participant_by_code(_actor(), code)
+    made = ledger.draw_prize(
+        _actor(),
+        person.id,
+        now=_now(),
+        secret=current_app.config["DRAW_SECRET"].encode(),
+    )
+    return outputs.draw_of(made, ledger.balance_of(person.id)), 201

@@ -1,0 +1,288 @@
+"""The OpenAPI 3.1 description of API v1, written by hand next to the views.
+
+A test checks that every route of the blueprint is described here, so the two cannot
+drift apart silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DAY = {"type": "string", "format": "date", "example": "2026-01-07"}
+CODE = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "description": "The participant's pseudonymous code, e.g. P-0042.",
+    "schema": {"type": "string", "maxLength": 40},
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Retrying a POST with the same key and body returns the first response "
+        "instead of recording twice; the same key with another body is a 409."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    meaning = {
+        400: "Malformed JSON (field is null).",
+        401: "Missing, unknown or revoked token.",
+        403: "The token's role may not do this (auditor tokens only read).",
+        404: "No such participant or event in the token's clinic.",
+        409: "Conflict: see `error` (e.g. insufficient_balance).",
+        422: "Invalid input: `field` names the JSON path.",
+    }
+    return {str(s): _json(_ref("Error"), meaning[s]) for s in (401, *statuses)}
+
+
+def _post(
+    summary: str, body: str | None, ok: int, result: str, *errors: int
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "parameters": [IDEMPOTENCY_KEY],
+        "responses": {
+            str(ok): _json(_ref(result), "Done."),
+            **_errors(400, 403, 404, 409, 422, *errors),
+        },
+    }
+    if body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    return {"post": operation}
+
+
+def _get(summary: str, result: str, *, extra: list | None = None) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": extra or [],
+            "responses": {"200": _json(_ref(result), "Found."), **_errors(404)},
+        }
+    }
+
+
+def _with_code(item: dict[str, Any]) -> dict[str, Any]:
+    return {"parameters": [CODE], **item}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "field", "message"],
+        "properties": {
+            "error": {"type": "string"},
+            "field": {"type": ["string", "null"]},
+            "message": {"type": "string"},
+        },
+    },
+    "NewParticipant": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["code"],
+        "properties": {
+            "code": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{1,38}$"},
+            "display_name": {"type": ["string", "null"], "maxLength": 120},
+            "pin": {"type": ["string", "null"], "pattern": "^[0-9]{6,12}$"},
+        },
+    },
+    "Participant": {"type": "object"},
+    "NewEnrollment": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["start_on"],
+        "properties": {
+            "protocol": {"type": "string", "description": "Key; latest version."},
+            "protocol_id": {"type": "integer", "minimum": 1},
+            "start_on": DAY,
+            "testing_days": {
+                "type": "object",
+                "description": 'Phase index -> weekdays (0 = Monday): {"0": [0, 3]}',
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 0, "maximum": 6},
+                },
+            },
+            "targets": {"type": "array", "items": {"type": "string"}},
+            "exemptions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["analyte", "medication", "starts_on"],
+                    "properties": {
+                        "analyte": {"type": "string"},
+                        "medication": {"type": "string", "maxLength": 120},
+                        "prescriber": {"type": ["string", "null"], "maxLength": 120},
+                        "starts_on": DAY,
+                        "ends_on": {"type": ["string", "null"], "format": "date"},
+                    },
+                },
+            },
+        },
+    },
+    "Enrollment": {"type": "object"},
+    "NewEvent": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["kind", "on"],
+        "properties": {
+            "kind": {"enum": ["specimen", "breath", "attendance", "excused"]},
+            "on": DAY,
+            "results": {
+                "type": "object",
+                "description": 'Specimen: analyte -> result, {"cocaine": "negative"}',
+                "additionalProperties": {
+                    "enum": [
+                        "negative",
+                        "positive",
+                        "dilute",
+                        "invalid",
+                        "adulterated",
+                        "substituted",
+                        "insufficient",
+                    ]
+                },
+            },
+            "refused": {"type": "boolean"},
+            "brac": {
+                "type": "string",
+                "pattern": "^0?\\.[0-9]{1,3}$",
+                "description": 'Breath: BrAC in g/210 L as a string, e.g. "0.020".',
+            },
+            "session_type": {
+                "enum": ["individual", "group", "cbt", "family", "twelve_step", "other"]
+            },
+            "reason": {"type": "string", "description": "Excused: why."},
+        },
+    },
+    "Checkin": {
+        "type": "object",
+        "description": "The event, the ledger entries it posted, the new balance.",
+        "required": ["event", "awards", "balance"],
+        "properties": {
+            "event": {"type": "object"},
+            "awards": {"type": "array", "items": {"type": "object"}},
+            "balance": {"type": "object"},
+        },
+    },
+    "Void": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 3}},
+    },
+    "Balance": {
+        "type": "object",
+        "required": ["points", "cents", "draws", "run", "next_negative"],
+        "properties": {
+            "points": {"type": "integer"},
+            "cents": {"type": "integer"},
+            "draws": {"type": "integer"},
+            "run": {"type": "integer"},
+            "next_negative": {
+                "type": "object",
+                "properties": {
+                    "points": {"type": "integer"},
+                    "cents": {"type": "integer"},
+                    "draws": {"type": "integer"},
+                },
+            },
+        },
+    },
+    "Ledger": {"type": "object"},
+    "NewRedemption": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "points": {"type": "integer", "minimum": 1},
+            "reward_id": {"type": "integer", "minimum": 1},
+            "memo": {"type": "string"},
+        },
+    },
+    "Redemption": {"type": "object"},
+    "Draw": {"type": "object"},
+    "OutcomeReport": {"type": "object"},
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "cm-service API",
+            "version": "1",
+            "description": (
+                "Contingency-management rewards for one clinic (the token's). "
+                "Amounts are integers: points, draws, cents. Errors are always "
+                '{"error", "field", "message"}.'
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": SCHEMAS,
+        },
+        "paths": PATHS,
+    }
+
+
+PATHS: dict[str, Any] = {
+    "/openapi.json": {
+        "get": {
+            "summary": "This document (no token needed).",
+            "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1"}},
+        }
+    },
+    "/participants": _post(
+        "Register a participant.", "NewParticipant", 201, "Participant"
+    ),
+    "/participants/{code}": _with_code(_get("A participant.", "Participant")),
+    "/participants/{code}/enrollments": _with_code(
+        _post("Enrol on a protocol version.", "NewEnrollment", 201, "Enrollment")
+    ),
+    "/participants/{code}/events": _with_code(
+        _post("Record a verified event and settle.", "NewEvent", 201, "Checkin")
+    ),
+    "/events/{event_id}/void": {
+        "parameters": [
+            {
+                "name": "event_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        ],
+        **_post("Void a wrong event with a reason.", "Void", 200, "Checkin"),
+    },
+    "/participants/{code}/balance": _with_code(
+        _get("Balance, run and the next negative's value.", "Balance")
+    ),
+    "/participants/{code}/ledger": _with_code(_get("Ledger entries.", "Ledger")),
+    "/participants/{code}/redemptions": _with_code(
+        _post("Redeem points.", "NewRedemption", 201, "Redemption")
+    ),
+    "/participants/{code}/draws": _with_code(
+        _post("Make one earned prize draw.", None, 201, "Draw")
+    ),
+}

@@ -1,0 +1,210 @@
+"""The JSON API's access: bearer tokens, idempotency keys, and participant codes.
+
+Tokens are `secrets.token_urlsafe(32)` strings shown once; only their SHA-256 is
+stored, so a database dump holds nothing that authenticates. An `Idempotency-Key` is
+claimed before the use case runs and holds the first response afterwards, so a client
+that retries after a timeout gets that response back instead of a second record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import ApiToken, Clinic, IdempotentResponse, Participant
+from . import audit
+from .actors import Actor
+from .errors import Conflict, InvalidInput, NotFound
+
+API_ROLES = ("staff", "auditor")
+# An IdempotentResponse with this status is a claim whose use case has not finished.
+PENDING = 0
+
+
+def token_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_actor(token: ApiToken) -> Actor:
+    return Actor(kind="api", id=token.id, clinic_id=token.clinic_id, role=token.role)
+
+
+def create_token(
+    actor: Actor, clinic_id: int, role: str, *, now: datetime, name: str | None = None
+) -> tuple[ApiToken, str]:
+    """Create an API token for a clinic; returns the row and the secret (shown once).
+
+    Raises InvalidInput for an unknown clinic, a role other than staff/auditor, or a
+    name over 120 characters.
+    """
+    actor.require("admin")
+    if db.session.get(Clinic, clinic_id) is None or not actor.may_see_clinic(clinic_id):
+        raise InvalidInput("clinic", f"There is no clinic {clinic_id}.")
+    if role not in API_ROLES:
+        raise InvalidInput("role", f"Role must be one of: {', '.join(API_ROLES)}.")
+    name = (name or "").strip() or None
+    if name is not None and len(name) > 120:
+        raise InvalidInput("name", "Use at most 120 characters.")
+    secret = secrets.token_urlsafe(32)
+    token = ApiToken(
+        clinic_id=clinic_id,
+        role=role,
+        token_hash=token_hash(secret),
+        name=name,
+        created_at=now,
+    )
+    db.session.add(token)
+    db.session.flush()
+    audit.append(
+        actor,
+        "create_api_token",
+        "api_token",
+        token.id,
+        now=now,
+        clinic_id=clinic_id,
+        detail={"role": role, "name": name},
+    )
+    db.session.commit()
+    return token, secret
+
+
+def revoke_token(actor: Actor, token_id: int, *, now: datetime) -> ApiToken:
+    """Revoke a token: every later request carrying it is refused with 401.
+
+    Raises NotFound for an unknown token, Conflict("already_revoked").
+    """
+    actor.require("admin")
+    token = db.session.get(ApiToken, token_id)
+    if token is None or not actor.may_see_clinic(token.clinic_id):
+        raise NotFound("No such token.", "token")
+    if token.revoked_at is not None:
+        raise Conflict("already_revoked", f"Token {token_id} is already revoked.")
+    token.revoked_at = now
+    audit.append(
+        actor,
+        "revoke_api_token",
+        "api_token",
+        token.id,
+        now=now,
+        clinic_id=token.clinic_id,
+    )
+    db.session.commit()
+    return token
+
+
+def authenticate(secret: str) -> ApiToken | None:
+    """The live token whose secret this is, or None (unknown or revoked)."""
+    token = db.session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == token_hash(secret))
+    ).first()
+    return token if token is not None and token.revoked_at is None else None
+
+
+def participant_by_code(actor: Actor, code: str) -> Participant:
+    """The actor's clinic's participant with this code (case-insensitive).
+
+    Raises NotFound for unknown codes and for codes registered in another clinic.
+    """
+    participant = db.session.scalars(
+        select(Participant).where(
+            Participant.clinic_id == actor.clinic_id,
+            Participant.code == code.strip().upper(),
+        )
+    ).first()
+    if participant is None:
+        raise NotFound("No such participant.", "code")
+    return participant
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    body: dict[str, Any]
+
+
+def claim_idempotency_key(
+    actor: Actor, key: str, request_hash: str, *, now: datetime
+) -> StoredResponse | None:
+    """Claim `key` for a request, or return the response already stored for it.
+
+    None means the caller holds the claim: run the use case, then
+    `store_response`. Raises Conflict("idempotency_key_reused") when the key came
+    with a different request, Conflict("idempotency_key_in_use") while the first
+    request is still running.
+    """
+    found = _stored(actor.clinic_id, key)
+    if found is None:
+        db.session.add(
+            IdempotentResponse(
+                clinic_id=actor.clinic_id,
+                key=key,
+                request_hash=request_hash,
+                status=PENDING,
+                body={},
+                created_at=now,
+            )
+        )
+        try:
+            db.session.commit()
+            return None
+        except IntegrityError:
+            # A concurrent retry claimed it first (the UNIQUE (clinic, key) row).
+            db.session.rollback()
+            found = _stored(actor.clinic_id, key)
+            if found is None:
+                raise
+    if found.request_hash != request_hash:
+        raise Conflict(
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with a different request.",
+            "Idempotency-Key",
+        )
+    if found.status == PENDING:
+        raise Conflict(
+            "idempotency_key_in_use",
+            "The first request with this Idempotency-Key has not finished.",
+            "Idempotency-Key",
+        )
+    return StoredResponse(found.status, found.body)
+
+
+def store_response(actor: Actor, key: str, status: int, body: dict[str, Any]) -> None:
+    """Keep the response to a claimed key, for replay to every retry.
+
+    A refused use case left its transaction open: roll it back first, so only the
+    response is kept.
+    """
+    db.session.rollback()
+    found = _stored(actor.clinic_id, key)
+    if found is not None:
+        found.status, found.body = status, body
+        db.session.commit()
+
+
+def release_idempotency_key(actor: Actor, key: str) -> None:
+    """Drop an unfinished claim (the use case failed unexpectedly): retrying is safe
+    because nothing was committed."""
+    db.session.rollback()
+    db.session.execute(
+        delete(IdempotentResponse).where(
+            IdempotentResponse.clinic_id == actor.clinic_id,
+            IdempotentResponse.key == key,
+            IdempotentResponse.status == PENDING,
+        )
+    )
+    db.session.commit()
+
+
+def _stored(clinic_id: int | None, key: str) -> IdempotentResponse | None:
+    return db.session.scalars(
+        select(IdempotentResponse).where(
+            IdempotentResponse.clinic_id == clinic_id, IdempotentResponse.key == key
+        )
+    ).first()

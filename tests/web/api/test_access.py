@@ -1,0 +1,192 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from cm_service.extensions import db
+from cm_service.models import ApiToken, Enrollment, Event, LedgerEntry, Participant
+from cm_service.services import checkins
+from tests.factories import NOW, START, make_enrolled, make_staff
+from tests.web.api.conftest import Api
+
+NEG = {"cocaine": "negative"}
+
+# Every route that names a participant or an event, with a body it would accept.
+ROUTES = [
+    ("get", "/participants/{code}", None),
+    (
+        "post",
+        "/participants/{code}/enrollments",
+        {"protocol": "higgins-1994", "start_on": "2026-01-05"},
+    ),
+    (
+        "post",
+        "/participants/{code}/events",
+        {"kind": "specimen", "on": "2026-01-05", "results": NEG},
+    ),
+    ("post", "/events/{event}/void", {"reason": "wrong cup"}),
+    ("get", "/participants/{code}/balance", None),
+    ("get", "/participants/{code}/ledger", None),
+    ("post", "/participants/{code}/redemptions", {"points": 1}),
+    ("post", "/participants/{code}/draws", None),
+]
+
+
+def _call(api: Api, method: str, path: str, body):
+    if method == "get":
+        return api.get(path)
+    return api.post(path, json=body)
+
+
+def _rows() -> dict[str, int]:
+    return {
+        model.__name__: db.session.scalar(select(func.count()).select_from(model))
+        for model in (Participant, Enrollment, Event, LedgerEntry)
+    }
+
+
+@pytest.fixture
+def outsider(other_clinic):
+    """A participant of the other clinic with one recorded negative."""
+    actor = make_staff(other_clinic, "elsewhere")
+    person, _ = make_enrolled(actor, other_clinic, code="P-9999")
+    result = checkins.record_specimen(actor, person.id, START, NEG, now=NOW)
+    return person, result.event
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_another_clinics_participant_or_event_is_404(api, outsider, method, path, body):
+    person, event = outsider
+    before = _rows()
+
+    response = _call(api, method, path.format(code=person.code, event=event.id), body)
+
+    assert response.status_code == 404
+    assert response.json["error"] == "not_found"
+    assert _rows() == before
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_an_unknown_code_or_event_is_404(api, method, path, body):
+    response = _call(api, method, path.format(code="P-NOPE", event=999999), body)
+
+    assert response.status_code == 404
+    assert set(response.json) == {"error", "field", "message"}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_a_revoked_token_is_401(app, api, runner, staff, clinic, method, path, body):
+    person, _ = make_enrolled(staff, clinic)
+    token_id = db.session.scalar(select(ApiToken.id))
+    result = runner.invoke(args=["cm", "token", "revoke", str(token_id)])
+    assert result.exit_code == 0, result.output
+
+    response = _call(api, method, path.format(code=person.code, event=1), body)
+
+    assert response.status_code == 401
+    assert response.json["error"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer", "Bearer nonsense", "Basic dGVjaDpwdw==", "bearer  ", "Token x"],
+)
+def test_a_missing_or_unknown_token_is_401(app, staff, clinic, header):
+    make_enrolled(staff, clinic)
+    headers = {"Authorization": header} if header else {}
+
+    response = app.test_client().get(
+        "/api/v1/participants/P-0001/balance", headers=headers
+    )
+
+    assert response.status_code == 401
+    assert response.json["field"] is None
+
+
+WRITES = [
+    ("/participants", {"code": "P-0002"}),
+    (
+        "/participants/P-0001/enrollments",
+        {"protocol": "higgins-1994", "start_on": "2026-01-05"},
+    ),
+    (
+        "/participants/P-0001/events",
+        {"kind": "specimen", "on": "2026-01-05", "results": NEG},
+    ),
+    ("/events/{event}/void", {"reason": "wrong cup"}),
+    ("/participants/P-0001/redemptions", {"points": 1}),
+    ("/participants/P-0001/draws", None),
+]
+
+
+@pytest.mark.parametrize("idempotency_key", [None, "retry-1"])
+@pytest.mark.parametrize(("path", "body"), WRITES)
+def test_an_auditor_token_reads_but_cannot_write(
+    auditor_api, staff, clinic, path, body, idempotency_key
+):
+    person, _ = make_enrolled(staff, clinic)
+    event = checkins.record_specimen(staff, person.id, START, NEG, now=NOW).event
+    before = _rows()
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+
+    response = auditor_api.post(path.format(event=event.id), json=body, headers=headers)
+
+    assert response.status_code == 403
+    assert response.json["error"] == "forbidden"
+    assert _rows() == before
+    assert auditor_api.get("/participants/P-0001/balance").status_code == 200
+
+
+def test_the_openapi_document_needs_no_token(app):
+    assert app.test_client().get("/api/v1/openapi.json").status_code == 200
+
+
+def test_a_token_is_created_on_the_cli_and_works(app, runner, clinic, staff):
+    make_enrolled(staff, clinic)
+
+    result = runner.invoke(
+        args=[
+            "cm",
+            "token",
+            "create",
+            "--clinic",
+            str(clinic.id),
+            "--role",
+            "staff",
+            "--name",
+            "lab feed",
+        ]
+    )
+
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip().splitlines()[-1]
+    response = Api(app.test_client(), secret).get("/participants/P-0001/balance")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--clinic", "999", "--role", "staff"], "no clinic 999"),
+        (["--clinic", "{clinic}", "--role", "admin"], "Invalid value for '--role'"),
+        (
+            ["--clinic", "{clinic}", "--role", "staff", "--name", "x" * 121],
+            "at most 120",
+        ),
+    ],
+)
+def test_token_create_refuses_bad_options(runner, clinic, args, message):
+    args = [a.format(clinic=clinic.id) for a in args]
+
+    result = runner.invoke(args=["cm", "token", "create", *args])
+
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_revoking_an_unknown_token_fails(runner, app):
+    result = runner.invoke(args=["cm", "token", "revoke", "4242"])
+
+    assert result.exit_code != 0
+    assert "No such token" in result.output

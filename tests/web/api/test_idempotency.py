@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from cm_service.extensions import db
+from cm_service.models import Event, IdempotentResponse, LedgerEntry
+from tests.factories import make_enrolled
+
+NEG = {"cocaine": "negative"}
+SPECIMEN = {"kind": "specimen", "on": "2026-01-05", "results": NEG}
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_retried_event_returns_the_first_response_and_records_once(
+    api, staff, clinic
+):
+    make_enrolled(staff, clinic)
+    key = {"Idempotency-Key": "visit-0105"}
+
+    first = api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
+    retry = api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json == first.json
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert count(Event) == 1
+    assert count(LedgerEntry) == 1
+
+
+def test_the_same_key_with_another_body_is_409(api, staff, clinic):
+    make_enrolled(staff, clinic)
+    key = {"Idempotency-Key": "visit-0105"}
+    api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
+
+    other = {**SPECIMEN, "on": "2026-01-07"}
+    response = api.post("/participants/P-0001/events", json=other, headers=key)
+
+    assert response.status_code == 409
+    assert response.json["error"] == "idempotency_key_reused"
+    assert count(Event) == 1
+
+
+def test_without_a_key_a_repeat_records_again(api, staff, clinic):
+    make_enrolled(staff, clinic)
+
+    api.post("/participants/P-0001/events", json=SPECIMEN)
+    api.post("/participants/P-0001/events", json=SPECIMEN)
+
+    assert count(Event) == 2
+
+
+def test_a_refusal_is_replayed_too(api, staff, clinic):
+    make_enrolled(staff, clinic)
+    key = {"Idempotency-Key": "spend-1"}
+
+    first = api.post(
+        "/participants/P-0001/redemptions", json={"points": 5}, headers=key
+    )
+    retry = api.post(
+        "/participants/P-0001/redemptions", json={"points": 5}, headers=key
+    )
+
+    assert first.status_code == retry.status_code == 409
+    assert retry.json == first.json
+    assert count(LedgerEntry) == 0
+
+
+def test_a_retried_redemption_debits_once(api, staff, clinic):
+    make_enrolled(staff, clinic)
+    api.post("/participants/P-0001/events", json=SPECIMEN)
+    key = {"Idempotency-Key": "x" * 255}
+
+    for _ in range(3):
+        response = api.post(
+            "/participants/P-0001/redemptions", json={"points": 4}, headers=key
+        )
+
+    assert response.status_code == 201
+    assert api.get("/participants/P-0001/balance").json["points"] == 6
+
+
+def test_keys_belong_to_a_clinic(api, other_api, staff, clinic, other_clinic):
+    make_enrolled(staff, clinic)
+    key = {"Idempotency-Key": "shared"}
+
+    mine = api.post("/participants", json={"code": "P-0100"}, headers=key)
+    theirs = other_api.post("/participants", json={"code": "P-0100"}, headers=key)
+
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert count(IdempotentResponse) == 2
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "tab\there"])
+def test_a_bad_idempotency_key_is_refused(api, staff, clinic, key):
+    make_enrolled(staff, clinic)
+
+    response = api.post(
+        "/participants/P-0001/events",
+        json=SPECIMEN,
+        headers={"Idempotency-Key": key.encode().decode("latin-1")},
+    )
+
+    assert response.status_code == 422
+    assert response.json["field"] == "Idempotency-Key"
+    assert count(Event) == 0
+    assert count(IdempotentResponse) == 0
+
+
+def test_a_crash_releases_the_key_so_a_retry_can_record(
+    api, staff, clinic, monkeypatch
+):
+    make_enrolled(staff, clinic)
+    key = {"Idempotency-Key": "visit-0105"}
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("cm_service.services.checkins.record_specimen", crash)
+        with pytest.raises(RuntimeError):
+            api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
+    retry = api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
+
+    assert retry.status_code == 201
+    assert count(Event) == 1
