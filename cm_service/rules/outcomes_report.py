@@ -1,0 +1,139 @@
+"""Outcome measures of CM research and funder reports (REFERENCE.md section 5).
+
+Owns the arithmetic over one enrollment's scheduled tests in a window: longest
+duration of abstinence (LDA), percent negative with both denominators, total
+negatives, continuous-abstinence thresholds and weeks retained. Values are exact
+(int, Fraction); rounding happens only where a report displays them. Imports only
+the standard library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+Missing = Literal["positive", "ignored"]
+THRESHOLD_WEEKS = (4, 8, 12)
+# Dropout: this many consecutive enrollment weeks without a sample or a session
+# (REFERENCE 5.4: "commonly 2", a choice to document).
+DROPOUT_WEEKS = 2
+
+
+@dataclass(frozen=True)
+class ScheduledTest:
+    """One scheduled test's outcome: negative | positive | refused | missed | excused.
+
+    `per_week` is the number of tests scheduled per week when it fell, so a run of
+    tests converts to weeks even when the schedule changes between phases.
+    """
+
+    outcome: str
+    per_week: int
+
+
+@dataclass(frozen=True)
+class Abstinence:
+    tests: int
+    weeks: Fraction
+
+
+@dataclass(frozen=True)
+class Measures:
+    """Section 5's measures for one enrollment (S, E, U, N, P as REFERENCE names
+    them; U counts unexcused misses and refusals)."""
+
+    scheduled: int
+    excused: int
+    missing: int
+    negatives: int
+    positives: int
+    lda: Abstinence  # missing = positive (the CM norm, the default)
+    lda_missing_ignored: Abstinence  # the sensitivity analysis
+    percent_of_scheduled: Fraction | None  # 100 N / (S - E)
+    percent_of_submitted: Fraction | None  # 100 N / (N + P)
+
+    def abstinent_weeks(self, missing: Missing = "positive") -> Fraction:
+        return (self.lda if missing == "positive" else self.lda_missing_ignored).weeks
+
+    def reached(self, weeks: int, missing: Missing = "positive") -> bool:
+        """Continuous abstinence of at least `weeks` weeks (CTN: 4, 8, 12)."""
+        return self.abstinent_weeks(missing) >= weeks
+
+
+def longest_abstinence(
+    tests: Sequence[ScheduledTest], missing: Missing = "positive"
+) -> Abstinence:
+    """The longest run of consecutive negative scheduled tests.
+
+    Excused tests neither extend nor break a run. Unexcused misses break it under
+    "missing = positive" and are skipped under "missing ignored". A refusal always
+    breaks it: a refused specimen is presumed positive in CM.
+    """
+    best = Abstinence(0, Fraction(0))
+    run = Abstinence(0, Fraction(0))
+    for test in tests:
+        if test.outcome == "negative":
+            run = Abstinence(run.tests + 1, run.weeks + Fraction(1, test.per_week))
+            best = max(best, run, key=lambda a: (a.weeks, a.tests))
+        elif test.outcome == "excused" or (
+            test.outcome == "missed" and missing == "ignored"
+        ):
+            continue
+        else:
+            run = Abstinence(0, Fraction(0))
+    return best
+
+
+def measure(tests: Sequence[ScheduledTest]) -> Measures:
+    """All of section 5's per-enrollment measures over the tests, in date order."""
+    count = {
+        kind: sum(t.outcome == kind for t in tests)
+        for kind in ("negative", "positive", "refused", "missed", "excused")
+    }
+    negatives, positives = count["negative"], count["positive"]
+    counted = len(tests) - count["excused"]
+    submitted = negatives + positives
+    return Measures(
+        scheduled=len(tests),
+        excused=count["excused"],
+        missing=count["missed"] + count["refused"],
+        negatives=negatives,
+        positives=positives,
+        lda=longest_abstinence(tests, "positive"),
+        lda_missing_ignored=longest_abstinence(tests, "ignored"),
+        percent_of_scheduled=_percent(negatives, counted),
+        percent_of_submitted=_percent(negatives, submitted),
+    )
+
+
+def _percent(part: int, whole: int) -> Fraction | None:
+    return Fraction(100 * part, whole) if whole else None
+
+
+def weeks_retained(
+    contact_weeks: Iterable[int], through_week: int, dropout_after: int = DROPOUT_WEEKS
+) -> int:
+    """The last enrollment week with contact before dropout.
+
+    Dropout is the first run of `dropout_after` consecutive weeks without contact
+    (a sample or an attended session) within weeks 1..through_week; contact after it
+    does not count as retention.
+    """
+    contact = set(contact_weeks)
+    last, gap = 0, 0
+    for week in range(1, through_week + 1):
+        if week in contact:
+            last, gap = week, 0
+            continue
+        gap += 1
+        if gap >= dropout_after:
+            break
+    return last
+
+
+def pooled_percent(parts: Iterable[tuple[int, int]]) -> Fraction | None:
+    """100 x sum(numerators) / sum(denominators) over participants."""
+    pairs = list(parts)
+    return _percent(sum(p for p, _ in pairs), sum(w for _, w in pairs))
