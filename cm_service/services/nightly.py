@@ -34,7 +34,7 @@ from . import audit
 from .actors import SYSTEM
 from .errors import InvalidInput, NotFound
 from .ledger import settle_many
-from .timeline import Timeline, chunks, clinic_today, load_timelines, to_facts
+from .timeline import Timeline, chunks, clinic_today, load_day, to_facts
 
 JOB = "nightly"
 MAX_DATES_PER_TICK = 60  # bounds one tick's work after long downtime
@@ -151,8 +151,7 @@ def _record_failure(clinic_id: int, day: date, now: datetime, error: Exception) 
 
 def _close_day(clinic: Clinic, day: date, now: datetime) -> Counts:
     counts = Counts()
-    enrollments = _enrollments_on(clinic.id, day)
-    timelines = load_timelines(enrollments)
+    timelines = load_day(_enrollments_on(clinic.id, day), day)
     changed = _record_unresolved(clinic, day, now, timelines, counts)
     completed = _complete_finished(timelines, day, counts)
     slice_ids = _reconciliation_slice(clinic.id, day)

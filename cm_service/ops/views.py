@@ -1,0 +1,134 @@
+"""Operations pages: nightly runs, closures, pauses and safe mode."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from sqlalchemy import select
+
+from ..auth import ANY_STAFF, current_actor, role_required
+from ..extensions import db
+from ..models import Clinic, ClinicClosure, Participant
+from ..services import closures, nightly
+from ..services.errors import CMError, InvalidInput
+from .forms import ClosureForm, ConfirmForm, PauseForm
+
+bp = Blueprint("ops", __name__, url_prefix="/staff/ops")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _page(status: int = 200, **forms):
+    actor = current_actor()
+    clinic = db.session.get(Clinic, actor.clinic_id)
+    closures_ = db.session.scalars(
+        select(ClinicClosure)
+        .where(ClinicClosure.clinic_id == clinic.id)
+        .order_by(ClinicClosure.closed_on.desc())
+        .limit(30)
+    ).all()
+    return render_template(
+        "ops/index.html",
+        clinic=clinic,
+        runs=nightly.recent_runs(clinic.id),
+        closures=closures_,
+        closure_form=forms.get("closure_form") or ClosureForm(prefix="closure"),
+        pause_form=forms.get("pause_form") or PauseForm(prefix="pause"),
+        confirm=ConfirmForm(),
+    ), status
+
+
+@bp.get("/")
+@role_required(*ANY_STAFF)
+def index():
+    return _page()
+
+
+@bp.post("/closures")
+@role_required("admin")
+def add_closure():
+    form = ClosureForm(prefix="closure")
+    if form.validate_on_submit():
+        try:
+            closures.add_closure(
+                current_actor(), form.closed_on.data, form.reason.data, now=_now()
+            )
+        except CMError as error:
+            _field_error(form, error)
+        else:
+            flash(f"Closed on {form.closed_on.data}: tests that day are excused.")
+            return redirect(url_for("ops.index"))
+    return _page(422, closure_form=form)
+
+
+@bp.post("/pauses")
+@role_required("admin", "staff")
+def add_pause():
+    form = PauseForm(prefix="pause")
+    if form.validate_on_submit():
+        try:
+            participant = _participant_by_code(form.code.data)
+            closures.pause_participant(
+                current_actor(),
+                participant.id,
+                form.starts_on.data,
+                form.ends_on.data,
+                form.reason.data,
+                now=_now(),
+            )
+        except CMError as error:
+            _field_error(form, error)
+        else:
+            flash(f"{participant.code} is paused: tests in the pause are excused.")
+            return redirect(url_for("ops.index"))
+    return _page(422, pause_form=form)
+
+
+@bp.post("/safe-mode")
+@role_required("admin")
+def toggle_safe_mode():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        clinic = db.session.get(Clinic, current_actor().clinic_id)
+        closures.set_safe_mode(current_actor(), not clinic.safe_mode, now=_now())
+        flash("Safe mode is on." if clinic.safe_mode else "Safe mode is off.")
+    return redirect(url_for("ops.index"))
+
+
+@bp.post("/held/<day>/release")
+@role_required("admin")
+def release_held(day: str):
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            closures.release_held_day(
+                current_actor(), date.fromisoformat(day), now=_now()
+            )
+        except ValueError:
+            return _page(404)
+        except CMError as error:
+            flash(error.message)
+        else:
+            flash(f"{day} will be closed by the next nightly run.")
+    return redirect(url_for("ops.index"))
+
+
+def _participant_by_code(code: str) -> Participant:
+    participant = db.session.scalar(
+        select(Participant).where(
+            Participant.clinic_id == current_actor().clinic_id,
+            Participant.code == code.strip().upper(),
+        )
+    )
+    if participant is None:
+        raise InvalidInput("code", f"No participant {code} in this clinic.")
+    return participant
+
+
+def _field_error(form, error: CMError) -> None:
+    field = getattr(form, (error.field or "").split(".")[0], None)
+    target = field if field is not None else form.reason
+    target.errors = [*target.errors, error.message]

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from cm_service.extensions import db
+from cm_service.models import Clinic, ClinicClosure, Pause
+from cm_service.services import nightly
+from tests.factories import make_enrolled, make_staff
+from tests.web.helpers import csrf_token, log_in
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def admin(clinic):
+    return make_staff(clinic, "boss", "admin")
+
+
+def test_the_operations_page_shows_each_nightly_run_with_its_counts(
+    client, admin, staff, clinic
+):
+    make_enrolled(staff, clinic)
+    nightly.run_nightly(
+        clinic.id, date(2026, 1, 5), now=datetime(2026, 1, 6, 18, tzinfo=UTC)
+    )
+    log_in(client, "boss")
+
+    page = client.get("/staff/ops/").get_data(as_text=True)
+
+    assert "2026-01-05" in page
+    assert "succeeded" in page
+
+
+def test_an_admin_closes_the_clinic_on_a_holiday(client, admin, clinic):
+    log_in(client, "boss")
+    token = csrf_token(client, "/staff/ops/")
+
+    response = client.post(
+        "/staff/ops/closures",
+        data={
+            "csrf_token": token,
+            "closure-closed_on": "2026-12-25",
+            "closure-reason": "Christmas Day",
+        },
+    )
+
+    assert response.status_code == 302
+    closure = db.session.scalars(select(ClinicClosure)).one()
+    assert (closure.closed_on, closure.reason) == (date(2026, 12, 25), "Christmas Day")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"closure-closed_on": "", "closure-reason": "Holiday"}, "Enter the date."),
+        (
+            {"closure-closed_on": "2026-13-40", "closure-reason": "Holiday"},
+            "Not a valid date value.",
+        ),
+        ({"closure-closed_on": "2026-12-25", "closure-reason": ""}, "Say why."),
+    ],
+)
+def test_a_bad_closure_is_refused_next_to_its_field(client, admin, data, message):
+    log_in(client, "boss")
+    token = csrf_token(client, "/staff/ops/")
+
+    response = client.post("/staff/ops/closures", data={"csrf_token": token, **data})
+
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(ClinicClosure)) == 0
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [("P-9999", "No participant P-9999"), ("", "Enter the code.")],
+)
+def test_pausing_an_unknown_participant_is_refused(
+    client, staff, clinic, code, message
+):
+    log_in(client, "tech")
+    token = csrf_token(client, "/staff/ops/")
+
+    response = client.post(
+        "/staff/ops/pauses",
+        data={
+            "csrf_token": token,
+            "pause-code": code,
+            "pause-starts_on": "2026-01-07",
+            "pause-reason": "Hospital stay",
+        },
+    )
+
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Pause)) == 0
+
+
+def test_another_clinics_participant_cannot_be_paused(client, staff, other_clinic):
+    make_enrolled(make_staff(other_clinic, "elsewhere"), other_clinic, code="P-0777")
+    log_in(client, "tech")
+    token = csrf_token(client, "/staff/ops/")
+
+    response = client.post(
+        "/staff/ops/pauses",
+        data={
+            "csrf_token": token,
+            "pause-code": "P-0777",
+            "pause-starts_on": "2026-01-07",
+            "pause-reason": "Hospital stay",
+        },
+    )
+
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count()).select_from(Pause)) == 0
+
+
+def test_staff_pause_a_participant(client, staff, clinic):
+    make_enrolled(staff, clinic, code="P-0001")
+    log_in(client, "tech")
+    token = csrf_token(client, "/staff/ops/")
+
+    response = client.post(
+        "/staff/ops/pauses",
+        data={
+            "csrf_token": token,
+            "pause-code": "p-0001",
+            "pause-starts_on": "2026-01-07",
+            "pause-ends_on": "2026-01-20",
+            "pause-reason": "Hospital stay",
+        },
+    )
+
+    assert response.status_code == 302
+    pause = db.session.scalars(select(Pause)).one()
+    assert (pause.starts_on, pause.ends_on) == (date(2026, 1, 7), date(2026, 1, 20))
+
+
+def test_only_an_admin_switches_safe_mode(client, admin, staff, clinic):
+    log_in(client, "tech")
+    token = csrf_token(client, "/staff/ops/")
+    assert (
+        client.post("/staff/ops/safe-mode", data={"csrf_token": token}).status_code
+        == 403
+    )
+    client.post("/staff/logout", data={"csrf_token": token})
+
+    log_in(client, "boss")
+    token = csrf_token(client, "/staff/ops/")
+    client.post("/staff/ops/safe-mode", data={"csrf_token": token})
+
+    assert db.session.get(Clinic, clinic.id).safe_mode is True
