@@ -7,6 +7,7 @@ from flask import Flask, redirect, url_for
 from . import auth  # noqa: F401 - registers the login manager's user loader
 from .api import views as api_views
 from .extensions import csrf, login_manager
+from .ops import views as ops_views
 from .portal import views as portal_views
 from .staff import views as staff_views
 
@@ -15,6 +16,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "staff.login"
     login_manager.login_message = "Please log in to continue."
     app.register_blueprint(staff_views.bp)
+    app.register_blueprint(ops_views.bp)
     app.register_blueprint(portal_views.bp)
     # The API authenticates with bearer tokens, not cookies: no CSRF to forge.
     csrf.exempt(api_views.bp)
