@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(ops_views.bp)
     app.register_blueprint(portal_views.bp)
+    portal_views.init_i18n(app)
     # The API authenticates with bearer tokens, not cookies: no CSRF to forge.
     csrf.exempt(api_views.bp)
     app.register_blueprint(api_views.bp)

@@ -1,7 +1,198 @@
-"""Participant portal (phone-first): parse, call one service, render."""
+"""Participant portal (phone-first): parse, call one service, render.
+
+No route takes a participant id: every page shows the logged-in participant's own
+record, so another participant's data has no URL at all.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale, refresh
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import NotFound as HTTPNotFound
+
+from ..services import portal
+from ..services.errors import InvalidInput, NotFound
+from . import access, chart, i18n
+from .access import current_actor, participant_required
+from .forms import LanguageForm, LoginForm
 
 bp = Blueprint("portal", __name__, url_prefix="/me")
+
+# The service's InvalidInput fields, in the participant's language.
+FIELD_MESSAGES = {
+    "clinic": _l("Choose your clinic."),
+    "code": _l("Enter your participant code, e.g. P-0042."),
+    "pin": _l("Your PIN is 6 to 12 digits."),
+}
+
+
+# Each language named in itself, so anyone can find their own.
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+
+
+def init_i18n(app: Flask) -> None:
+    i18n.init_app(app)
+
+
+@bp.before_request
+def _fresh_request_state() -> None:
+    # Who is logged in and the language are decided anew for every request, also
+    # where an outer app context (a test, a CLI) outlives one request.
+    g.pop("portal_participant", None)
+    refresh()
+
+
+@bp.context_processor
+def _portal_context() -> dict:
+    return {
+        "locale": str(get_locale() or "en"),
+        "language_names": LANGUAGE_NAMES,
+        "language_form": LanguageForm(),
+        "participant": g.get("portal_participant"),
+    }
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    return _login(None)
+
+
+@bp.route("/<int:clinic_id>/login", methods=["GET", "POST"])
+def clinic_login(clinic_id: int):
+    # A kiosk's bookmark: the clinic is fixed, so only the code and PIN are asked.
+    return _login(portal.login_clinic(clinic_id))
+
+
+def _login(clinic):
+    if access.session_participant() is not None:
+        return redirect(url_for("portal.home"))
+    form = LoginForm()
+    clinics = [clinic] if clinic else portal.login_clinics()
+    form.clinic.choices = [(c.id, c.name) for c in clinics]
+    if len(clinics) == 1:
+        form.clinic.data = clinics[0].id
+    failure = None
+    if form.validate_on_submit():
+        failure = _attempt(form)
+        if failure is None:
+            return redirect(url_for("portal.home"))
+    status = 422 if failure or form.errors else 200
+    page = render_template(
+        "portal/login.html", form=form, clinics=clinics, failure=failure
+    )
+    return page, status
+
+
+def _attempt(form: LoginForm) -> str | None:
+    """Try the credentials; None on success, else the message to show."""
+    at = access.now()
+    try:
+        result = portal.log_in(
+            form.clinic.data,
+            form.code.data,
+            form.pin.data,
+            now=at,
+            ip=request.remote_addr,
+        )
+    except InvalidInput as error:
+        getattr(form, error.field).errors.append(FIELD_MESSAGES[error.field])
+        return ""
+    if result.participant is None:
+        if result.locked:
+            return _("Too many tries. Wait 15 minutes, or ask staff for help.")
+        return _("That code and PIN do not match. Check them, or ask staff for help.")
+    access.start(result.participant, at)
+    return None
+
+
+@bp.post("/logout")
+def logout():
+    participant = access.session_participant()
+    if participant is not None:
+        g.portal_participant = participant  # the goodbye in their language
+        portal.log_out(portal.participant_actor(participant), now=access.now())
+        session[i18n.LANGUAGE_KEY] = participant.language
+        flash(_("You are logged out."))
+    access.end()
+    return redirect(access.login_url())
+
+
+@bp.post("/language")
+def language():
+    form = LanguageForm()
+    if not form.validate_on_submit() or form.language.data not in portal.LANGUAGES:
+        raise InvalidInput("language", "Choose English or Spanish.")
+    session[i18n.LANGUAGE_KEY] = form.language.data
+    participant = access.session_participant()
+    if participant is not None:
+        actor = portal.participant_actor(participant)
+        portal.set_language(actor, form.language.data, now=access.now())
+    return redirect(_same_site(form.next.data))
+
+
+def _same_site(target: str | None) -> str:
+    # Only the portal's own relative paths: never an open redirect.
+    if (
+        target
+        and target.startswith("/me")
+        and "//" not in target
+        and "\\" not in target
+    ):
+        return target
+    return url_for("portal.home")
+
+
+@bp.get("/")
+@participant_required
+def home():
+    standing = portal.home(current_actor(), now=access.now())
+    return render_template("portal/home.html", home=standing)
+
+
+@bp.get("/history")
+@participant_required
+def history():
+    page = request.args.get("page", 1, type=int)
+    found = portal.history(current_actor(), page, now=access.now())
+    return render_template("portal/history.html", page=found)
+
+
+@bp.get("/progress")
+@participant_required
+def progress():
+    found = portal.progress(current_actor(), now=access.now())
+    drawn = chart.weekly_chart(found)
+    return render_template("portal/progress.html", progress=found, chart=drawn)
+
+
+@bp.get("/rewards")
+@participant_required
+def rewards():
+    balance, options = portal.rewards(current_actor())
+    return render_template("portal/rewards.html", balance=balance, options=options)
+
+
+@bp.get("/who-looked")
+@participant_required
+def record_views():
+    page = request.args.get("page", 1, type=int)
+    found = portal.record_views(current_actor(), page)
+    return render_template("portal/record_views.html", page=found)
+
+
+@bp.errorhandler(HTTPNotFound)
+@bp.errorhandler(NotFound)
+def not_found(_error):
+    return render_template("portal/error.html"), 404

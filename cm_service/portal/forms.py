@@ -1,0 +1,53 @@
+"""Portal forms: parsing and field messages only, in the participant's language."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Regexp
+
+from ..services.participants import CODE_PATTERN, PIN_PATTERN
+
+
+def _clinic_id(value: object) -> int | None:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+class LoginForm(FlaskForm):
+    clinic = SelectField(
+        _l("Your clinic"),
+        coerce=_clinic_id,
+        validate_choice=False,  # the service checks the clinic exists
+        validators=[DataRequired(_l("Choose your clinic."))],
+    )
+    code = StringField(
+        _l("Participant code"),
+        description=_l("On your card, for example P-0042."),
+        filters=[lambda value: (value or "").strip().upper()],
+        validators=[
+            DataRequired(_l("Enter your participant code.")),
+            Length(max=40, message=_l("Enter your participant code, e.g. P-0042.")),
+            Regexp(
+                CODE_PATTERN, message=_l("Enter your participant code, e.g. P-0042.")
+            ),
+        ],
+    )
+    pin = PasswordField(
+        _l("PIN"),
+        description=_l("6 to 12 digits, given to you by staff."),
+        validators=[
+            DataRequired(_l("Enter your PIN.")),
+            Regexp(PIN_PATTERN, message=_l("Your PIN is 6 to 12 digits.")),
+        ],
+    )
+
+
+class LanguageForm(FlaskForm):
+    # Rendered as one submit button per language (name="language"), so it works
+    # without JavaScript; `next` brings the participant back to the same page.
+    language = HiddenField()
+    next = HiddenField()

@@ -1,0 +1,517 @@
+"""The participant portal's use cases: sign in and out, choose a language, and read
+one's own standing, history, weekly progress, rewards and who looked at the record.
+
+Every read takes a participant actor and returns only that participant's rows; no
+function here accepts another participant's id. Writes (sign-in attempts, language)
+follow the service order: validate, write, audit, commit once. Imports models,
+the other services and the rules engine; never Flask's request or session.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from .. import rules
+from ..extensions import db
+from ..models import (
+    AuditLog,
+    Clinic,
+    Draw,
+    Enrollment,
+    LedgerEntry,
+    Participant,
+    Reward,
+    StockMovement,
+)
+from . import audit, lockout
+from .actors import SYSTEM, Actor
+from .errors import InvalidInput, NotFound
+from .ledger import Balance, balance_of
+from .participants import CODE_PATTERN, PIN_PATTERN, latest_enrollment
+from .passwords import check_secret, hash_secret
+from .timeline import clinic_today, evaluate_enrollment, facts_of, spec_of
+
+LANGUAGES = ("en", "es")
+LOCKOUT_KIND = "participant"
+HISTORY_PAGE_SIZE = 15
+VIEWS_PAGE_SIZE = 20
+
+# Verified against when the code is unknown, so both failures cost the same time.
+_DUMMY_HASH: list[str] = []
+
+
+def participant_actor(participant: Participant) -> Actor:
+    return Actor(
+        kind="participant",
+        id=participant.id,
+        clinic_id=participant.clinic_id,
+        role="participant",
+    )
+
+
+def own_record(actor: Actor) -> Participant:
+    """The actor's own participant row; NotFound for anyone who is not a participant."""
+    participant = (
+        db.session.get(Participant, actor.id) if actor.kind == "participant" else None
+    )
+    if participant is None or participant.clinic_id != actor.clinic_id:
+        raise NotFound("No such participant.", "participant")
+    return participant
+
+
+# -- signing in and out ------------------------------------------------------------
+
+
+def login_clinics() -> list[Clinic]:
+    """The clinics a participant can choose from on the sign-in form."""
+    return list(db.session.scalars(select(Clinic).order_by(Clinic.name, Clinic.id)))
+
+
+def login_clinic(clinic_id: int) -> Clinic:
+    clinic = db.session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound("No such clinic.", "clinic")
+    return clinic
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    participant: Participant | None
+    locked: bool = False
+
+
+def log_in(
+    clinic_id: int | None, code: str, pin: str, *, now: datetime, ip: str | None
+) -> LoginResult:
+    """Check a participant's code and PIN at a clinic.
+
+    Malformed input raises InvalidInput (field "clinic", "code" or "pin") and writes
+    nothing. A well-formed attempt is always recorded for lockout and audited, with
+    one answer for an unknown code and a wrong PIN. While the clinic:code is locked
+    out (lockout.MAX_FAILURES in lockout.WINDOW) the PIN is not even checked.
+    """
+    clinic = db.session.get(Clinic, clinic_id) if clinic_id else None
+    if clinic is None:
+        raise InvalidInput("clinic", "Choose your clinic.")
+    code = (code or "").strip().upper()
+    if not CODE_PATTERN.match(code):
+        raise InvalidInput("code", "Enter your participant code, e.g. P-0042.")
+    if not PIN_PATTERN.match(pin or ""):
+        raise InvalidInput("pin", "Your PIN is 6 to 12 digits.")
+    key = f"{clinic.id}:{code}"
+    participant = db.session.scalars(
+        select(Participant).where(
+            Participant.clinic_id == clinic.id, Participant.code == code
+        )
+    ).first()
+    locked = lockout.is_locked(LOCKOUT_KIND, key, now=now)
+    ok = not locked and _pin_matches(participant, pin)
+    lockout.record_attempt(LOCKOUT_KIND, key, ok, now=now, ip=ip)
+    audit.append(
+        participant_actor(participant) if ok and participant else SYSTEM,
+        "portal_login" if ok else "portal_login_failed",
+        "participant",
+        participant.id if participant else None,
+        now=now,
+        clinic_id=clinic.id,
+        participant_id=participant.id if participant else None,
+        detail={} if ok else {"code": code, "locked": locked},
+    )
+    db.session.commit()
+    return LoginResult(participant if ok else None, locked=locked)
+
+
+def _pin_matches(participant: Participant | None, pin: str) -> bool:
+    if participant is None or participant.pin_hash is None:
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(hash_secret("000000000"))
+        check_secret(_DUMMY_HASH[0], pin)
+        return False
+    return check_secret(participant.pin_hash, pin)
+
+
+def log_out(actor: Actor, *, now: datetime, reason: str = "logout") -> None:
+    """Audit the end of a portal session (a logout or an idle timeout)."""
+    participant = own_record(actor)
+    audit.append(
+        actor,
+        "portal_logout",
+        "participant",
+        participant.id,
+        now=now,
+        participant_id=participant.id,
+        detail={"reason": reason},
+    )
+    db.session.commit()
+
+
+def set_language(actor: Actor, language: str, *, now: datetime) -> Participant:
+    """Remember the participant's portal language. Raises InvalidInput("language")."""
+    participant = own_record(actor)
+    if language not in LANGUAGES:
+        raise InvalidInput("language", "Choose English or Spanish.")
+    if participant.language == language:
+        return participant
+    before = participant.language
+    participant.language = language
+    audit.append(
+        actor,
+        "set_language",
+        "participant",
+        participant.id,
+        now=now,
+        participant_id=participant.id,
+        detail={"from": before, "to": language},
+    )
+    db.session.commit()
+    return participant
+
+
+# -- home ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CapProgress:
+    """Money paid so far against one of the protocol's caps."""
+
+    kind: str  # "year" | "enrollment"
+    paid_cents: int
+    cap_cents: int
+    year: int | None = None
+
+
+@dataclass(frozen=True)
+class Home:
+    participant: Participant
+    today: date
+    balance: Balance
+    enrollment: Enrollment | None
+    evaluation: rules.Evaluation | None
+    week: int = 0
+    weeks: int = 0
+    caps: tuple[CapProgress, ...] = ()
+
+    @property
+    def next_negative(self) -> rules.NextNegative | None:
+        return self.evaluation.next_negative if self.evaluation else None
+
+
+def home(actor: Actor, *, now: datetime) -> Home:
+    """Where the participant stands: balance, run, what the next negative earns,
+    the week of the protocol and progress toward its money caps."""
+    participant = own_record(actor)
+    today = clinic_today(participant.clinic, now)
+    enrollment = latest_enrollment(participant.id)
+    balance = balance_of(participant.id)
+    if enrollment is None:
+        return Home(participant, today, balance, None, None)
+    spec = spec_of(enrollment.protocol)
+    facts = facts_of(enrollment)
+    evaluation = evaluate_enrollment(enrollment, today)
+    week = min(rules.week_of(facts, today), spec.end_week)
+    caps = []
+    if spec.caps.per_calendar_year_cents:
+        paid = facts.year_paid_cents.get(today.year, 0) + sum(
+            a.cents for a in evaluation.awards if a.on.year == today.year
+        )
+        caps.append(
+            CapProgress("year", paid, spec.caps.per_calendar_year_cents, today.year)
+        )
+    if spec.caps.per_enrollment_cents:
+        caps.append(
+            CapProgress(
+                "enrollment", evaluation.total_cents, spec.caps.per_enrollment_cents
+            )
+        )
+    return Home(
+        participant,
+        today,
+        balance,
+        enrollment,
+        evaluation,
+        week=week,
+        weeks=spec.end_week,
+        caps=tuple(caps),
+    )
+
+
+# -- history -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    """One line of the participant's history, newest first.
+
+    kind: "day" (a test day and what it earned), "attendance", "redemption",
+    "draw", "correction" or "expiry". Amounts are points, cents and draw credits.
+    """
+
+    on: date
+    kind: str
+    outcome: str | None = None
+    scheduled: bool = True
+    entries: tuple[LedgerEntry, ...] = ()
+    points: int = 0
+    cents: int = 0
+    draws: int = 0
+    tier: str | None = None
+    reward: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list = field(default_factory=list)
+    number: int = 1
+    pages: int = 1
+    total: int = 0
+
+
+def history(actor: Actor, page: int, *, now: datetime) -> Page:
+    """The participant's test days, earnings, redemptions and draws, newest first,
+    HISTORY_PAGE_SIZE a page. Out-of-range pages show the nearest page."""
+    participant = own_record(actor)
+    today = clinic_today(participant.clinic, now)
+    tz = ZoneInfo(participant.clinic.timezone)
+    entries = list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.participant_id == participant.id)
+            .order_by(LedgerEntry.id)
+        )
+    )
+    items = _day_items(participant.id, today, entries, tz)
+    items += _other_items(participant.id, entries, tz)
+    items.sort(key=lambda item: (item.on, _KIND_ORDER.get(item.kind, 9)), reverse=True)
+    return _paged(items, page, HISTORY_PAGE_SIZE)
+
+
+_ENTRY_ORDER = {"award": 0, "bonus": 1, "adjustment": 2}
+_KIND_ORDER = {"day": 0, "attendance": 1, "correction": 2, "draw": 3, "redemption": 4}
+
+
+def _entry_on(entry: LedgerEntry, tz: ZoneInfo) -> date:
+    return entry.on or entry.posted_at.astimezone(tz).date()
+
+
+def _day_items(
+    participant_id: int, today: date, entries: list[LedgerEntry], tz: ZoneInfo
+) -> list[HistoryItem]:
+    earned: dict[tuple[date, str], list[LedgerEntry]] = defaultdict(list)
+    for entry in entries:
+        if entry.kind in ("award", "bonus", "adjustment") and entry.award_key:
+            group = "attendance" if entry.award_key.startswith("attendance") else "day"
+            earned[(_entry_on(entry, tz), group)].append(entry)
+    outcomes: dict[date, rules.DayOutcome] = {}
+    for enrollment in db.session.scalars(
+        select(Enrollment).where(Enrollment.participant_id == participant_id)
+    ):
+        for day in evaluate_enrollment(enrollment, today).days:
+            outcomes[day.on] = day
+    items = []
+    for on in outcomes.keys() | {on for on, group in earned if group == "day"}:
+        day = outcomes.get(on)
+        outcome = day.outcome if day else None
+        if outcome is None and on < today:
+            # Past and still empty: the nightly job has not recorded it as missed.
+            outcome = "not_recorded"
+        items.append(
+            _earned_item(
+                on,
+                "day",
+                earned.pop((on, "day"), []),
+                outcome=outcome,
+                scheduled=day.scheduled if day else False,
+            )
+        )
+    for (on, _), group_entries in earned.items():
+        items.append(_earned_item(on, "attendance", group_entries))
+    return items
+
+
+def _earned_item(
+    on: date, kind: str, entries: list[LedgerEntry], **extra: object
+) -> HistoryItem:
+    entries = sorted(entries, key=lambda e: (_ENTRY_ORDER.get(e.kind, 9), e.id))
+    return HistoryItem(
+        on=on,
+        kind=kind,
+        entries=tuple(entries),
+        points=sum(e.amount for e in entries if e.account == "points"),
+        cents=sum(e.cents for e in entries),
+        draws=sum(e.amount for e in entries if e.account == "draws"),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _other_items(
+    participant_id: int, entries: list[LedgerEntry], tz: ZoneInfo
+) -> list[HistoryItem]:
+    rewards = _rewards_by_entry(participant_id)
+    items = []
+    for entry in entries:
+        if entry.kind in ("redemption", "expiry") or (
+            entry.kind == "adjustment" and not entry.award_key
+        ):
+            items.append(
+                HistoryItem(
+                    on=_entry_on(entry, tz),
+                    kind="correction" if entry.kind == "adjustment" else entry.kind,
+                    entries=(entry,),
+                    points=entry.amount if entry.account == "points" else 0,
+                    cents=entry.cents,
+                    draws=entry.amount if entry.account == "draws" else 0,
+                    reward=rewards.get(entry.id),
+                )
+            )
+    draws = db.session.execute(
+        select(Draw, Reward.name)
+        .outerjoin(Reward, Reward.id == Draw.reward_id)
+        .where(Draw.participant_id == participant_id)
+    )
+    for draw, reward_name in draws:
+        items.append(
+            HistoryItem(
+                on=draw.drawn_at.astimezone(tz).date(),
+                kind="draw",
+                cents=draw.value_cents,
+                draws=-1,
+                tier=draw.tier,
+                reward=reward_name,
+            )
+        )
+    return items
+
+
+def _rewards_by_entry(participant_id: int) -> dict[int, str]:
+    rows = db.session.execute(
+        select(StockMovement.ledger_entry_id, Reward.name)
+        .join(Reward, Reward.id == StockMovement.reward_id)
+        .where(
+            StockMovement.participant_id == participant_id,
+            StockMovement.ledger_entry_id.is_not(None),
+        )
+    )
+    return {entry_id: name for entry_id, name in rows}
+
+
+def _paged(items: list, page: int, size: int) -> Page:
+    pages = max(1, -(-len(items) // size))
+    number = min(max(1, page), pages)
+    start = (number - 1) * size
+    return Page(items[start : start + size], number, pages, len(items))
+
+
+# -- weekly progress -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekProgress:
+    week: int
+    cents: int
+    points: int
+    draws: int
+    outcomes: tuple[str | None, ...]  # one per scheduled test day, in date order
+
+    @property
+    def negatives(self) -> int:
+        return sum(1 for outcome in self.outcomes if outcome == "negative")
+
+
+@dataclass(frozen=True)
+class Progress:
+    weeks: tuple[WeekProgress, ...]
+    end_week: int
+    counts_draws: bool  # a prize-bowl protocol: chart draws earned, not money
+
+
+def progress(actor: Actor, *, now: datetime) -> Progress:
+    """Per enrollment week of the latest enrollment, up to this week: what was
+    earned (cents, points, draw credits) and each scheduled test day's outcome."""
+    participant = own_record(actor)
+    enrollment = latest_enrollment(participant.id)
+    if enrollment is None:
+        return Progress((), 0, False)
+    today = clinic_today(participant.clinic, now)
+    spec = spec_of(enrollment.protocol)
+    facts = facts_of(enrollment)
+    current = max(1, min(rules.week_of(facts, today), spec.end_week))
+    cents: dict[int, int] = defaultdict(int)
+    points: dict[int, int] = defaultdict(int)
+    draws: dict[int, int] = defaultdict(int)
+    for entry in db.session.scalars(
+        select(LedgerEntry).where(
+            LedgerEntry.enrollment_id == enrollment.id,
+            LedgerEntry.kind.in_(("award", "bonus", "adjustment")),
+            LedgerEntry.on.is_not(None),
+        )
+    ):
+        week = rules.week_of(facts, entry.on)
+        target = draws if entry.account == "draws" else points
+        target[week] += entry.amount
+        cents[week] += entry.cents
+    outcomes: dict[int, list[str | None]] = defaultdict(list)
+    for day in evaluate_enrollment(enrollment, today).days:
+        if day.scheduled:
+            outcomes[day.week].append(day.outcome)
+    weeks = tuple(
+        WeekProgress(w, cents[w], points[w], draws[w], tuple(outcomes[w]))
+        for w in range(1, current + 1)
+    )
+    counts_draws = not any(points.values()) and any(draws.values())
+    return Progress(weeks, spec.end_week, counts_draws)
+
+
+# -- rewards -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RewardOption:
+    reward: Reward
+    affordable: bool
+    points_short: int
+
+
+def rewards(actor: Actor) -> tuple[Balance, list[RewardOption]]:
+    """The active catalogue of the participant's clinic and what they can afford now."""
+    participant = own_record(actor)
+    balance = balance_of(participant.id)
+    catalogue = db.session.scalars(
+        select(Reward)
+        .where(Reward.clinic_id == participant.clinic_id, Reward.active.is_(True))
+        .order_by(Reward.cost_points.is_(None), Reward.cost_points, Reward.name)
+    )
+    options = []
+    for reward in catalogue:
+        cost = reward.cost_points
+        short = max(0, cost - balance.points) if cost is not None else 0
+        affordable = cost is not None and short == 0 and reward.stock > 0
+        options.append(RewardOption(reward, affordable, short))
+    return balance, options
+
+
+# -- who looked at my record ---------------------------------------------------------
+
+
+def record_views(actor: Actor, page: int) -> Page:
+    """When staff viewed or changed the participant's record: role, time and action
+    of each staff audit row (never who, beyond the role), newest first."""
+    participant = own_record(actor)
+    mine = (AuditLog.participant_id == participant.id) & (
+        AuditLog.actor_type == "staff"
+    )
+    total = db.session.scalar(select(func.count()).where(mine)) or 0
+    pages = max(1, -(-total // VIEWS_PAGE_SIZE))
+    number = min(max(1, page), pages)
+    rows = db.session.execute(
+        select(AuditLog.at, AuditLog.actor_role, AuditLog.action)
+        .where(mine)
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+        .limit(VIEWS_PAGE_SIZE)
+        .offset((number - 1) * VIEWS_PAGE_SIZE)
+    )
+    return Page([tuple(row) for row in rows], number, pages, total)

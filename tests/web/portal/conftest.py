@@ -1,0 +1,54 @@
+"""Portal fixtures: a participant with a PIN on the Higgins protocol, a client, and
+the portal's clock pinned to the suite's NOW (views read it from access.now)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from cm_service.portal import access
+from cm_service.services import participants
+from tests.factories import NOW, START, protocol_id
+from tests.web.helpers import csrf_token
+
+PIN = "246810"
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    clock = Clock(NOW)
+    monkeypatch.setattr(access, "now", clock)
+    return clock
+
+
+@pytest.fixture
+def client(app, clock):
+    return app.test_client()
+
+
+def make_participant(staff, clinic, code: str = "P-0001", pin: str = PIN):
+    person = participants.register_participant(staff, clinic.id, code, now=NOW, pin=pin)
+    participants.enroll(
+        staff, person.id, protocol_id(clinic.id, "higgins-1994"), START, now=NOW
+    )
+    return person
+
+
+@pytest.fixture
+def person(staff, clinic):
+    return make_participant(staff, clinic)
+
+
+def portal_log_in(client, clinic_id: int, code: str = "P-0001", pin: str = PIN):
+    path = f"/me/{clinic_id}/login"
+    token = csrf_token(client, path)
+    return client.post(path, data={"code": code, "pin": pin, "csrf_token": token})

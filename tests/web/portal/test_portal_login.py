@@ -1,0 +1,264 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from cm_service.extensions import db
+from cm_service.models import AuditLog, LoginAttempt
+from cm_service.services import lockout
+from tests.web.helpers import csrf_token, log_in
+from tests.web.portal.conftest import PIN, make_participant, portal_log_in
+
+GENERIC = "That code and PIN do not match. Check them, or ask staff for help."
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_participant_logs_in_with_code_and_pin_and_lands_on_home(
+    client, person, clinic
+):
+    response = portal_log_in(client, clinic.id)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/me/"
+    page = client.get("/me/").get_data(as_text=True)
+    assert "Your balance" in page
+    assert "Hello, P-0001" in page
+
+
+def test_the_code_is_not_case_sensitive(client, person, clinic):
+    assert portal_log_in(client, clinic.id, code=" p-0001 ").status_code == 302
+
+
+def test_a_successful_login_is_audited_as_the_participant(client, person, clinic):
+    portal_log_in(client, clinic.id)
+
+    row = db.session.scalars(
+        select(AuditLog).where(AuditLog.action == "portal_login")
+    ).one()
+    assert (row.actor_type, row.actor_id, row.participant_id) == (
+        "participant",
+        person.id,
+        person.id,
+    )
+    attempt = db.session.scalars(select(LoginAttempt)).one()
+    assert (attempt.kind, attempt.account_key, attempt.success) == (
+        "participant",
+        f"{clinic.id}:P-0001",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "pin"),
+    [("P-0001", "999999"), ("P-0404", PIN), ("P-0001", PIN + "0")],
+    ids=["wrong PIN", "unknown code", "longer PIN"],
+)
+def test_every_failed_login_gets_the_same_message_and_one_attempt_record(
+    client, person, clinic, code, pin
+):
+    audit_rows = count(AuditLog)
+
+    response = portal_log_in(client, clinic.id, code=code, pin=pin)
+
+    assert response.status_code == 422
+    assert GENERIC in response.get_data(as_text=True)
+    attempt = db.session.scalars(select(LoginAttempt)).one()
+    assert attempt.success is False
+    failed = db.session.scalars(
+        select(AuditLog).where(AuditLog.id > 0).order_by(AuditLog.id.desc())
+    ).first()
+    assert failed.action == "portal_login_failed"
+    assert PIN not in str(failed.detail)
+    assert pin not in str(failed.detail)
+    assert count(AuditLog) == audit_rows + 1
+    assert client.get("/me/").status_code == 302
+
+
+def test_a_code_from_another_clinic_does_not_log_in(
+    client, person, clinic, other_clinic
+):
+    response = portal_log_in(client, other_clinic.id)
+
+    assert response.status_code == 422
+    assert GENERIC in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("code", "", "Enter your participant code."),
+        ("code", "p 1!", "Enter your participant code, e.g. P-0042."),
+        ("code", "P" * 41, "Enter your participant code, e.g. P-0042."),
+        ("pin", "", "Enter your PIN."),
+        ("pin", "12345", "Your PIN is 6 to 12 digits."),
+        ("pin", "abcdefg", "Your PIN is 6 to 12 digits."),
+        ("pin", "1" * 13, "Your PIN is 6 to 12 digits."),
+    ],
+)
+def test_malformed_input_gets_a_clear_message_and_writes_nothing(
+    client, person, clinic, field, value, message
+):
+    audit_rows = count(AuditLog)
+    path = f"/me/{clinic.id}/login"
+    data = {"code": "P-0001", "pin": PIN, field: value}
+
+    response = client.post(path, data={**data, "csrf_token": csrf_token(client, path)})
+
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert f'<p class="error" id="{field}-error">{message}</p>' in page
+    assert count(LoginAttempt) == 0
+    assert count(AuditLog) == audit_rows
+
+
+@pytest.mark.parametrize("clinic_value", ["", "abc", "999999"])
+def test_the_clinic_must_be_one_of_the_list(
+    client, person, clinic, other_clinic, clinic_value
+):
+    audit_rows = count(AuditLog)
+    token = csrf_token(client, "/me/login")
+
+    response = client.post(
+        "/me/login",
+        data={
+            "clinic": clinic_value,
+            "code": "P-0001",
+            "pin": PIN,
+            "csrf_token": token,
+        },
+    )
+
+    assert response.status_code == 422
+    assert "Choose your clinic." in response.get_data(as_text=True)
+    assert count(LoginAttempt) == 0
+    assert count(AuditLog) == audit_rows
+
+
+def test_the_general_login_page_offers_every_clinic(client, clinic, other_clinic):
+    page = client.get("/me/login").get_data(as_text=True)
+
+    assert "Test Clinic" in page
+    assert "Other Clinic" in page
+    assert 'for="clinic"' in page
+
+
+def test_a_login_through_the_clinic_list_works(client, person, clinic, other_clinic):
+    token = csrf_token(client, "/me/login")
+    response = client.post(
+        "/me/login",
+        data={"clinic": clinic.id, "code": "P-0001", "pin": PIN, "csrf_token": token},
+    )
+
+    assert response.status_code == 302
+
+
+def test_an_unknown_clinics_login_page_is_404(client):
+    assert client.get("/me/999999/login").status_code == 404
+
+
+def test_five_failures_lock_the_code_even_against_the_right_pin(client, person, clinic):
+    for _ in range(lockout.MAX_FAILURES):
+        portal_log_in(client, clinic.id, pin="000000")
+
+    response = portal_log_in(client, clinic.id)
+
+    assert response.status_code == 422
+    assert "Too many tries" in response.get_data(as_text=True)
+    assert client.get("/me/").status_code == 302
+
+
+def test_the_lock_ends_after_the_window(client, person, clinic, clock):
+    for _ in range(lockout.MAX_FAILURES):
+        portal_log_in(client, clinic.id, pin="000000")
+
+    clock.now += lockout.WINDOW + timedelta(minutes=1)
+
+    assert portal_log_in(client, clinic.id).status_code == 302
+
+
+def test_a_lock_on_one_code_leaves_another_participant_alone(
+    client, person, staff, clinic
+):
+    make_participant(staff, clinic, code="P-0002")
+    for _ in range(lockout.MAX_FAILURES):
+        portal_log_in(client, clinic.id, pin="000000")
+
+    assert portal_log_in(client, clinic.id, code="P-0002").status_code == 302
+
+
+def test_a_participant_without_a_pin_cannot_log_in(client, staff, clinic):
+    make_participant(staff, clinic, code="P-0003", pin=None)
+
+    response = portal_log_in(client, clinic.id, code="P-0003", pin="123456")
+
+    assert response.status_code == 422
+
+
+def test_an_idle_session_ends_after_ten_minutes(client, person, clinic, clock):
+    portal_log_in(client, clinic.id)
+    clock.now += timedelta(minutes=10, seconds=1)
+
+    response = client.get("/me/history")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/me/{clinic.id}/login"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "logged out after 10 minutes without activity" in page
+    assert client.get("/me/").status_code == 302
+
+
+def test_activity_keeps_the_session_alive(client, person, clinic, clock):
+    portal_log_in(client, clinic.id)
+    for _ in range(3):
+        clock.now += timedelta(minutes=9)
+        assert client.get("/me/").status_code == 200
+
+
+def test_log_out_ends_the_participant_session_and_returns_to_the_clinic_login(
+    client, person, clinic
+):
+    portal_log_in(client, clinic.id)
+    token = csrf_token(client, "/me/")
+
+    response = client.post("/me/logout", data={"csrf_token": token})
+
+    assert response.headers["Location"] == f"/me/{clinic.id}/login"
+    assert "You are logged out." in client.get(response.headers["Location"]).text
+    assert client.get("/me/").status_code == 302
+    with client.session_transaction() as session:
+        assert "participant_id" not in session
+    assert db.session.scalars(
+        select(AuditLog.action).order_by(AuditLog.id.desc())
+    ).first() == ("portal_logout")
+
+
+def test_logging_out_of_the_portal_keeps_a_staff_login(client, person, staff, clinic):
+    log_in(client, "tech")
+    portal_log_in(client, clinic.id)
+
+    client.post("/me/logout", data={"csrf_token": csrf_token(client, "/me/")})
+
+    assert client.get("/staff/participants").status_code == 200
+
+
+def test_a_staff_login_does_not_open_the_portal(client, person, staff):
+    log_in(client, "tech")
+
+    response = client.get("/me/")
+
+    assert response.status_code == 302
+    assert "/me/login" in response.headers["Location"]
+
+
+def test_a_login_without_the_csrf_token_is_refused(client, person, clinic):
+    response = client.post(
+        f"/me/{clinic.id}/login", data={"code": "P-0001", "pin": PIN}
+    )
+
+    assert response.status_code == 400
+    assert count(LoginAttempt) == 0
