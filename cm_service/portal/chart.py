@@ -15,8 +15,8 @@ from ..services.portal import Progress, WeekProgress
 WIDTH, HEIGHT = 340, 236
 LEFT, RIGHT = 8, 8
 TOP, BASELINE = 22, 150
-LABEL_Y = 166
-DOTS_Y, DOT_GAP = 180, 11
+LABEL_Y = 167
+DOTS_Y, DOT_GAP = 182, 12
 
 
 @dataclass(frozen=True)
