@@ -285,4 +285,24 @@ PATHS: dict[str, Any] = {
     "/participants/{code}/draws": _with_code(
         _post("Make one earned prize draw.", None, 201, "Draw")
     ),
+    "/reports/outcomes": _get(
+        "Outcome measures for a date range (conventions stated in the response).",
+        "OutcomeReport",
+        extra=[
+            {"name": "from", "in": "query", "required": True, "schema": DAY},
+            {"name": "to", "in": "query", "required": True, "schema": DAY},
+            {
+                "name": "format",
+                "in": "query",
+                "required": False,
+                "schema": {"enum": ["json", "csv"]},
+            },
+            {
+                "name": "missing",
+                "in": "query",
+                "required": False,
+                "schema": {"enum": ["positive", "ignored"]},
+            },
+        ],
+    ),
 }

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 
 from ..extensions import db
-from ..services import api_tokens, checkins, clinics, ledger, participants
+from ..services import api_tokens, checkins, clinics, ledger, participants, reports
 from ..services.actors import Actor
 from ..services.errors import CMError, InvalidInput, NotFound
 from ..services.timeline import clinic_today, evaluate_enrollment
@@ -298,3 +298,29 @@ def draw(code: str):
         secret=current_app.config["DRAW_SECRET"].encode(),
     )
     return outputs.draw_of(made, ledger.balance_of(person.id)), 201
+
+
+@bp.get("/reports/outcomes")
+def outcome_report():
+    args = request.args
+    fmt = args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise InvalidInput("format", "Use format=json or format=csv.")
+    start = inputs.day(args, "from", required=True)
+    end = inputs.day(args, "to", required=True)
+    report = reports.outcome_report(
+        _actor(),
+        start,  # type: ignore[arg-type]
+        end,  # type: ignore[arg-type]
+        now=_now(),
+        missing=args.get("missing", "positive"),
+    )
+    reports.record_disclosure(_actor(), report, fmt, now=_now())
+    if fmt == "json":
+        return reports.as_json(report)
+    name = f"outcomes-{report.start.isoformat()}-{report.end.isoformat()}.csv"
+    return Response(
+        reports.as_csv(report),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from cm_service.extensions import db
+from cm_service.models import AuditLog
+from cm_service.services import checkins, ledger, reports
+from cm_service.services.errors import Forbidden, InvalidInput
+from tests.factories import START, make_enrolled, make_staff, scheduled
+
+# REFERENCE.md section 5's worked example: 2 tests a week (Mon, Thu) for 12 weeks.
+WORKED = "N N P N N N M N N N N N E N N P N N N N N N N N"
+LATER = datetime(2026, 4, 1, 20, 0, tzinfo=UTC)  # after the 24th test
+WINDOW = (START, date(2026, 3, 31))
+
+
+def record(actor, person, tokens: str) -> None:
+    days = scheduled(START, (0, 3), len(tokens.split()))
+    for on, token in zip(days, tokens.split(), strict=True):
+        if token in "NP":
+            result = "negative" if token == "N" else "positive"
+            checkins.record_specimen(
+                actor, person.id, on, {"cocaine": result}, now=LATER
+            )
+        elif token == "M":
+            checkins.record_missed(actor, person.id, on, now=LATER)
+        else:
+            checkins.excuse_day(actor, person.id, on, "hospital stay", now=LATER)
+
+
+@pytest.fixture
+def worked(staff, clinic):
+    person, _ = make_enrolled(staff, clinic, testing_days={0: [0, 3]})
+    record(staff, person, WORKED)
+    return person
+
+
+def test_the_worked_example_reproduces_the_reference_measures(staff, worked):
+    report = reports.outcome_report(staff, *WINDOW, now=LATER)
+
+    row = reports.row_fields(report.rows[0], "positive")
+    assert (row["lda_tests"], row["lda_weeks"]) == (8, 4.0)
+    assert (row["lda_missing_ignored_tests"], row["lda_missing_ignored_weeks"]) == (
+        10,
+        5.0,
+    )
+    assert row["negatives"] == 20
+    assert row["percent_negative_of_scheduled"] == 86.96
+    assert row["percent_negative_of_submitted"] == 90.91
+    assert row["abstinent_4_weeks"] is True
+    assert row["abstinent_8_weeks"] is False
+    assert (row["scheduled"], row["excused"], row["missing"]) == (24, 1, 1)
+
+
+def test_the_missing_ignored_option_changes_the_thresholds(staff, worked):
+    report = reports.outcome_report(staff, *WINDOW, now=LATER, missing="ignored")
+
+    summary = reports.summary_fields(report)
+    assert report.rows[0].measures.abstinent_weeks("ignored") == 5
+    assert summary["percent_abstinent_4_weeks"] == 100.0
+    assert summary["percent_abstinent_8_weeks"] == 0.0
+
+
+def test_closed_days_with_no_result_count_as_missed(staff, clinic):
+    person, _ = make_enrolled(staff, clinic, testing_days={0: [0, 3]})
+    record(staff, person, "N N")  # nothing after the first week
+
+    report = reports.outcome_report(staff, START, date(2026, 1, 18), now=LATER)
+
+    measures = report.rows[0].measures
+    assert (measures.scheduled, measures.missing, measures.negatives) == (4, 2, 2)
+    assert report.rows[0].weeks_retained == 1
+
+
+def test_money_earned_redeemed_and_outstanding_are_cents(staff, clinic, worked):
+    ledger.redeem_points(staff, worked.id, 100, now=LATER)
+    earned = ledger.balance_of(worked.id).cents + 2500  # 100 points x 25 cents
+
+    # The redemption is dated 2026-04-01, today at LATER.
+    report = reports.outcome_report(staff, START, date(2026, 4, 30), now=LATER)
+
+    row = report.rows[0]
+    assert row.earned_cents == earned
+    assert row.redeemed_cents == 2500
+    assert row.outstanding_cents == earned - 2500
+    summary = reports.summary_fields(report)
+    assert summary["cost_cents"] == 2500
+    assert summary["cost_per_participant_cents"] == 2500
+
+
+def test_the_clinic_summary_pools_participants(staff, clinic, worked):
+    other, _ = make_enrolled(staff, clinic, code="P-0002", testing_days={0: [0, 3]})
+    record(staff, other, "P P N N")
+
+    report = reports.outcome_report(staff, *WINDOW, now=LATER)
+
+    summary = reports.summary_fields(report)
+    assert summary["participants"] == 2
+    assert [r.code for r in report.rows] == ["P-0001", "P-0002"]
+    # (20 + 2) negatives of (23 + 24 - 0) counted tests; other's 20 unrecorded
+    # closed days count as missed.
+    assert summary["percent_negative_of_scheduled"] == round(100 * 22 / 47, 2)
+    assert summary["percent_abstinent_4_weeks"] == 50.0
+
+
+def test_another_clinics_participants_are_not_in_the_report(
+    staff, worked, other_clinic
+):
+    outsider = make_staff(other_clinic, "elsewhere")
+    make_enrolled(outsider, other_clinic, code="P-9999")
+
+    report = reports.outcome_report(staff, *WINDOW, now=LATER)
+
+    assert [r.code for r in report.rows] == ["P-0001"]
+
+
+def test_the_csv_states_its_conventions_then_one_line_per_participant(staff, worked):
+    report = reports.outcome_report(staff, *WINDOW, now=LATER)
+
+    text = reports.as_csv(report)
+
+    comments = [line for line in text.splitlines() if line.startswith("#")]
+    assert any("missing=positive" in line for line in comments)
+    data = [line for line in text.splitlines() if not line.startswith("#")]
+    rows = list(csv.DictReader(io.StringIO("\n".join(data))))
+    assert rows[0]["code"] == "P-0001"
+    assert rows[0]["percent_negative_of_scheduled"] == "86.96"
+
+
+def test_recording_a_disclosure_writes_one_audit_row(staff, worked):
+    report = reports.outcome_report(staff, *WINDOW, now=LATER)
+
+    reports.record_disclosure(staff, report, "csv", now=LATER)
+
+    row = db.session.scalars(
+        select(AuditLog).where(AuditLog.action == "export_outcome_report")
+    ).one()
+    assert row.detail["participants"] == ["P-0001"]
+    assert row.detail["format"] == "csv"
+
+
+@pytest.mark.parametrize(
+    ("window", "missing", "field"),
+    [
+        ((date(2026, 3, 1), date(2026, 2, 1)), "positive", "to"),
+        ((date(2020, 1, 1), date(2026, 1, 1)), "positive", "to"),
+        (WINDOW, "negative", "missing"),
+    ],
+)
+def test_a_bad_window_or_convention_is_refused(staff, worked, window, missing, field):
+    audit_rows = db.session.scalar(select(func.count()).select_from(AuditLog))
+
+    with pytest.raises(InvalidInput) as refused:
+        reports.outcome_report(staff, *window, now=LATER, missing=missing)
+
+    assert refused.value.field == field
+    assert db.session.scalar(select(func.count()).select_from(AuditLog)) == audit_rows
+
+
+def test_only_clinic_roles_read_reports(worked):
+    from cm_service.services.actors import Actor
+
+    participant = Actor(
+        kind="participant", id=worked.id, clinic_id=1, role="participant"
+    )
+
+    with pytest.raises(Forbidden):
+        reports.outcome_report(participant, *WINDOW, now=LATER)
