@@ -9,6 +9,7 @@ from .api import views as api_views
 from .extensions import csrf, login_manager
 from .ops import views as ops_views
 from .portal import views as portal_views
+from .reports import views as reports_views
 from .staff import views as staff_views
 
 
@@ -22,6 +23,7 @@ def init_app(app: Flask) -> None:
     # The API authenticates with bearer tokens, not cookies: no CSRF to forge.
     csrf.exempt(api_views.bp)
     app.register_blueprint(api_views.bp)
+    app.register_blueprint(reports_views.bp)
     app.add_template_filter(money)
     app.add_url_rule("/", "index", lambda: redirect(url_for("staff.today")))
 
