@@ -15,6 +15,7 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
+    IntegerField,
     PasswordField,
     SelectField,
     StringField,
@@ -75,6 +76,16 @@ class DayField(DateField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError(DATE_MESSAGE) from None
+
+
+class WholeField(IntegerField):
+    """A whole-number input whose parse error says what to type."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter a whole number, e.g. 25 or -25.") from None
 
 
 def _day(label: str = "Day") -> DayField:
@@ -165,6 +176,17 @@ class VoidForm(FlaskForm):
             DataRequired("Give the reason for the correction."),
             Length(max=500),
         ],
+    )
+
+
+class AdjustForm(FlaskForm):
+    points = WholeField(
+        "Points (+ to add, - to take away)",
+        validators=[InputRequired("Enter a whole number, e.g. 25 or -25.")],
+    )
+    memo = TextAreaField(
+        "Why",
+        validators=[DataRequired("Say why the points are adjusted."), Length(max=500)],
     )
 
 

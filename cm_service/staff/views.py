@@ -6,6 +6,7 @@ with status 422 (or 409) and nothing written; NotFound becomes a 404 page.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -14,7 +15,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
-from ..services import accounts, board, checkins, participants
+from ..services import accounts, board, checkins, corrections, participants, records
 from ..services.errors import CMError, NotFound
 from . import forms
 
@@ -235,5 +236,107 @@ def participants_list():
 @bp.get("/participants/<int:participant_id>")
 @role_required(*ANY_STAFF)
 def participant_detail(participant_id: int):
-    record = participants.view_participant(current_actor(), participant_id, now=_now())
-    return render_template("staff/participant_detail.html", record=record)
+    return _render_record(participant_id)
+
+
+def _render_record(participant_id: int, status: int = 200, adjust=None):
+    full = records.view_record(current_actor(), participant_id, now=_now())
+    return render_template(
+        "staff/participant_detail.html",
+        full=full,
+        record=full.record,
+        adjust=adjust or forms.AdjustForm(formdata=None),
+    ), status
+
+
+def _correction_message(done: corrections.Correction) -> str:
+    if done.approval is not None:
+        return "Sent for approval: another staff member must approve it."
+    if not done.entries:
+        return "Done. The ledger did not change."
+    total = sum(e.amount for e in done.entries if e.account == "points")
+    draws = sum(e.amount for e in done.entries if e.account == "draws")
+    parts = [f"{total:+d} points"] if total else []
+    parts += [f"{draws:+d} draws"] if draws else []
+    return "Done. Ledger adjusted: " + (", ".join(parts) or "no change") + "."
+
+
+@bp.route("/events/<int:event_id>/void", methods=["GET", "POST"])
+@role_required(*WRITERS)
+def void_event(event_id: int):
+    actor = current_actor()
+    event, participant = records.get_event(actor, event_id)
+    form = forms.VoidForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            done = corrections.void_event(actor, event.id, form.reason.data, now=_now())
+        except CMError as error:
+            if error.status == 404:
+                raise
+            show_error(form, error)
+            status = error.status
+        else:
+            flash(_correction_message(done))
+            return redirect(
+                url_for("staff.participant_detail", participant_id=done.participant_id)
+            )
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "staff/void_event.html", event=event, participant=participant, form=form
+    ), status
+
+
+@bp.post("/participants/<int:participant_id>/adjust")
+@role_required(*WRITERS)
+def adjust_points(participant_id: int):
+    form = forms.AdjustForm()
+    if form.validate():
+        try:
+            done = corrections.adjust_points(
+                current_actor(),
+                participant_id,
+                form.points.data,
+                form.memo.data,
+                now=_now(),
+            )
+        except CMError as error:
+            if error.status == 404:
+                raise
+            show_error(form, error)
+            return _render_record(participant_id, error.status, adjust=form)
+        flash(_correction_message(done))
+        return redirect(
+            url_for("staff.participant_detail", participant_id=participant_id)
+        )
+    return _render_record(participant_id, 422, adjust=form)
+
+
+@bp.get("/approvals")
+@role_required(*ANY_STAFF)
+def approvals(problem: str | None = None, status: int = 200):
+    pending = corrections.pending_approvals(current_actor())
+    return render_template(
+        "staff/approvals.html", pending=pending, problem=problem
+    ), status
+
+
+@bp.post("/approvals/<int:approval_id>/<any(approve, reject):decision>")
+@role_required(*WRITERS)
+def decide(approval_id: int, decision: str):
+    try:
+        done = corrections.decide(
+            current_actor(), approval_id, decision == "approve", now=_now()
+        )
+    except CMError as error:
+        if error.status == 404:
+            raise
+        return approvals(error.message, error.status)
+    approved = replace(done, approval=None)
+    flash(
+        _correction_message(approved)
+        if decision == "approve"
+        else "Rejected: nothing changed."
+    )
+    return redirect(url_for("staff.approvals"))

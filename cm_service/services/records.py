@@ -1,0 +1,71 @@
+"""A participant's full record for staff: events (voided ones too), enrollments,
+draws and redemptions around the ledger, and single events for correction.
+
+Read-only use cases; the record view writes the audit "view" row through
+participants.view_participant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Draw, Enrollment, Event, LedgerEntry, Participant, Reward
+from .actors import Actor
+from .errors import NotFound
+from .participants import ParticipantRecord, view_participant
+
+
+@dataclass(frozen=True)
+class StaffRecord:
+    record: ParticipantRecord
+    events: list[Event]
+    enrollments: list[Enrollment]
+    draws: list[tuple[Draw, Reward | None]]
+    redemptions: list[LedgerEntry]
+
+
+def view_record(actor: Actor, participant_id: int, *, now: datetime) -> StaffRecord:
+    """Everything the staff participant page shows; audits the view.
+
+    Raises NotFound outside the actor's clinic.
+    """
+    record = view_participant(actor, participant_id, now=now)
+    pid = record.participant.id
+    events = list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.participant_id == pid)
+            .order_by(Event.collected_on.desc(), Event.id.desc())
+        )
+    )
+    enrollments = list(
+        db.session.scalars(
+            select(Enrollment)
+            .where(Enrollment.participant_id == pid)
+            .order_by(Enrollment.start_on.desc(), Enrollment.id.desc())
+        )
+    )
+    draws = list(
+        db.session.execute(
+            select(Draw, Reward)
+            .outerjoin(Reward, Reward.id == Draw.reward_id)
+            .where(Draw.participant_id == pid)
+            .order_by(Draw.id.desc())
+        )
+    )
+    redemptions = [e for e in record.entries if e.kind == "redemption"]
+    return StaffRecord(record, events, enrollments, draws, redemptions)
+
+
+def get_event(actor: Actor, event_id: int) -> tuple[Event, Participant]:
+    """One event the actor may see, with its participant; NotFound otherwise (also
+    for other clinics' events)."""
+    actor.require("admin", "staff", "auditor")
+    event = db.session.get(Event, event_id)
+    if event is None or not actor.may_see_clinic(event.clinic_id):
+        raise NotFound("No such event.", "event")
+    return event, db.session.get(Participant, event.participant_id)
