@@ -13,7 +13,15 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Draw, Enrollment, Event, LedgerEntry, Participant, Reward
+from ..models import (
+    Draw,
+    Enrollment,
+    Event,
+    LedgerEntry,
+    Participant,
+    Reward,
+    StockMovement,
+)
 from .actors import Actor
 from .errors import NotFound
 from .participants import ParticipantRecord, view_participant
@@ -49,14 +57,22 @@ def view_record(actor: Actor, participant_id: int, *, now: datetime) -> StaffRec
             .order_by(Enrollment.start_on.desc(), Enrollment.id.desc())
         )
     )
-    draws = list(
-        db.session.execute(
-            select(Draw, Reward)
-            .outerjoin(Reward, Reward.id == Draw.reward_id)
-            .where(Draw.participant_id == pid)
-            .order_by(Draw.id.desc())
+    made = list(
+        db.session.scalars(
+            select(Draw).where(Draw.participant_id == pid).order_by(Draw.id.desc())
         )
     )
+    # Draw rows are append-only: the prize handed out is the draw's StockMovement.
+    prizes = dict(
+        db.session.execute(
+            select(StockMovement.draw_id, Reward)
+            .join(Reward, Reward.id == StockMovement.reward_id)
+            .where(
+                StockMovement.participant_id == pid, StockMovement.draw_id.is_not(None)
+            )
+        ).all()
+    )
+    draws = [(draw, prizes.get(draw.id)) for draw in made]
     redemptions = [e for e in record.entries if e.kind == "redemption"]
     return StaffRecord(record, events, enrollments, draws, redemptions)
 

@@ -79,9 +79,12 @@ class DayField(DateField):
 
 
 class WholeField(IntegerField):
-    """A whole-number input whose parse error says what to type."""
+    """A whole-number input whose parse error says what to type; blank is None."""
 
     def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist and not valuelist[0].strip():
+            self.data = None
+            return
         try:
             super().process_formdata(valuelist)
         except ValueError:
@@ -191,8 +194,56 @@ class AdjustForm(FlaskForm):
 
 
 class RedeemForm(FlaskForm):
-    nonce = HiddenField()
-    reward = SelectField("Reward", choices=[], validate_choice=False)
+    # A fresh nonce per rendered form: a double-submitted form redeems once.
+    nonce = HiddenField(validators=[DataRequired("Reload the form and try again.")])
+    reward = SelectField(
+        "Reward",
+        choices=[],
+        validate_choice=False,
+        validators=[InputRequired("Choose a reward.")],
+    )
+
+
+class PrizeForm(FlaskForm):
+    reward = SelectField(
+        "Prize handed out",
+        choices=[],
+        validate_choice=False,
+        validators=[InputRequired("Choose the prize handed out.")],
+    )
+
+
+class RewardForm(FlaskForm):
+    name = StringField(
+        "Name", validators=[DataRequired("Name the reward."), Length(max=120)]
+    )
+    tier = SelectField(
+        "Prize-bowl tier",
+        choices=[SelectChoice("", "None: redeemed for points")]
+        + [SelectChoice(t, t.capitalize()) for t in ("small", "large", "jumbo")],
+        default="",
+    )
+    cost_points = WholeField("Point cost (items redeemed for points)")
+    value = StringField(
+        "Value in dollars", validators=[DataRequired("Enter the value, e.g. 5.00.")]
+    )
+    stock = WholeField("Opening stock", default=0)
+
+    def validate_value(self, field) -> None:
+        if not re.match(r"^\d{1,6}(\.\d{2})?$", (field.data or "").strip()):
+            raise ValidationError("Enter dollars and cents, e.g. 5.00.")
+
+    def value_cents(self) -> int:
+        # "5.00" -> 500 by string: no float near money.
+        dollars, _, cents = self.value.data.strip().partition(".")
+        return int(dollars) * 100 + int(cents or 0)
+
+
+class StockForm(FlaskForm):
+    quantity = WholeField(
+        "Quantity received", validators=[InputRequired("Enter how many arrived.")]
+    )
+    note = StringField("Note (supplier, receipt)", validators=[Length(max=200)])
 
 
 def today_default(form: FlaskForm, today: date) -> FlaskForm:

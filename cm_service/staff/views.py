@@ -6,16 +6,35 @@ with status 422 (or 409) and nothing written; NotFound becomes a 404 page.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
-from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
-from ..services import accounts, board, checkins, corrections, participants, records
+from ..auth import ADMINS, ANY_STAFF, WRITERS, current_actor, role_required
+from ..services import (
+    accounts,
+    board,
+    checkins,
+    corrections,
+    ledger,
+    participants,
+    records,
+    rewards,
+)
 from ..services.errors import CMError, NotFound
 from . import forms
 
@@ -340,3 +359,179 @@ def decide(approval_id: int, decision: str):
         else "Rejected: nothing changed."
     )
     return redirect(url_for("staff.approvals"))
+
+
+def _render_draws(participant_id: int, status: int = 200, problem=None):
+    screen = rewards.draw_screen(current_actor(), participant_id)
+    return render_template("staff/draws.html", screen=screen, problem=problem), status
+
+
+@bp.get("/participants/<int:participant_id>/draws")
+@role_required(*ANY_STAFF)
+def draws(participant_id: int):
+    return _render_draws(participant_id)
+
+
+@bp.post("/participants/<int:participant_id>/draws")
+@role_required(*WRITERS)
+def make_draw(participant_id: int):
+    secret = current_app.config["DRAW_SECRET"].encode()
+    try:
+        draw = ledger.draw_prize(
+            current_actor(), participant_id, now=_now(), secret=secret
+        )
+    except CMError as error:
+        if error.status == 404:
+            raise
+        return _render_draws(participant_id, error.status, error.message)
+    flash(f"Drew {draw.tier} ({_money(draw.value_cents)}).")
+    return redirect(url_for("staff.draws", participant_id=participant_id))
+
+
+@bp.post("/draws/<int:draw_id>/prize")
+@role_required(*WRITERS)
+def hand_out_prize(draw_id: int):
+    form = forms.PrizeForm()
+    participant_id = rewards.draw_owner(current_actor(), draw_id)
+    if not form.validate() or not form.reward.data.isdigit():
+        return _render_draws(participant_id, 422, "Choose the prize handed out.")
+    try:
+        move = rewards.hand_out_prize(
+            current_actor(), draw_id, int(form.reward.data), now=_now()
+        )
+    except CMError as error:
+        if error.status == 404:
+            raise
+        return _render_draws(participant_id, error.status, error.message)
+    flash("Prize handed out and taken from stock.")
+    return redirect(url_for("staff.draws", participant_id=move.participant_id))
+
+
+def _money(cents: int) -> str:
+    return current_app.jinja_env.filters["money"](cents)
+
+
+def _render_redeem(participant_id: int, form=None, status: int = 200):
+    actor = current_actor()
+    standing = board.current_standing(actor, participant_id, now=_now())
+    items = [r for r in rewards.catalogue(actor, active_only=True) if r.cost_points]
+    if form is None:
+        form = forms.RedeemForm(formdata=None, nonce=uuid.uuid4().hex)
+    form.reward.choices = [SelectChoice("", "Choose…")] + [
+        SelectChoice(str(r.id), f"{r.name}: {r.cost_points} points ({r.stock} left)")
+        for r in items
+    ]
+    return render_template(
+        "staff/redeem.html", standing=standing, form=form, items=items
+    ), status
+
+
+@bp.get("/participants/<int:participant_id>/redeem")
+@role_required(*WRITERS)
+def redeem(participant_id: int):
+    return _render_redeem(participant_id)
+
+
+@bp.post("/participants/<int:participant_id>/redeem")
+@role_required(*WRITERS)
+def redeem_post(participant_id: int):
+    form = forms.RedeemForm()
+    if form.validate():
+        try:
+            entry = rewards.redeem(
+                current_actor(),
+                participant_id,
+                int(form.reward.data) if form.reward.data.isdigit() else 0,
+                form.nonce.data,
+                now=_now(),
+            )
+        except CMError as error:
+            if error.status == 404:
+                raise
+            show_error(form, error, {"points": "reward"})
+            return _render_redeem(participant_id, form, error.status)
+        flash(f"{entry.rule}.")
+        return redirect(
+            url_for("staff.participant_detail", participant_id=participant_id)
+        )
+    return _render_redeem(participant_id, form, 422)
+
+
+def _render_rewards(status: int = 200, **submitted):
+    actor = current_actor()
+    built = {"add": forms.RewardForm(formdata=None), "receive": None, **submitted}
+    return render_template(
+        "staff/rewards.html",
+        items=rewards.catalogue(actor),
+        low=rewards.LOW_STOCK,
+        add=built["add"],
+        receive=built["receive"],
+        receive_for=submitted.get("receive_for"),
+    ), status
+
+
+@bp.get("/rewards")
+@role_required(*ANY_STAFF)
+def rewards_list():
+    return _render_rewards()
+
+
+@bp.post("/rewards")
+@role_required(*ADMINS)
+def add_reward():
+    form = forms.RewardForm()
+    if form.validate():
+        try:
+            rewards.add_reward(
+                current_actor(),
+                form.name.data,
+                tier=form.tier.data or None,
+                cost_points=form.cost_points.data,
+                value_cents=form.value_cents(),
+                stock=form.stock.data or 0,
+                now=_now(),
+            )
+        except CMError as error:
+            show_error(form, error)
+            return _render_rewards(error.status, add=form)
+        flash(f"Added {form.name.data.strip()} to the catalogue.")
+        return redirect(url_for("staff.rewards_list"))
+    return _render_rewards(422, add=form)
+
+
+@bp.post("/rewards/<int:reward_id>/stock")
+@role_required(*WRITERS)
+def receive_stock(reward_id: int):
+    form = forms.StockForm()
+    if form.validate():
+        try:
+            rewards.receive_stock(
+                current_actor(),
+                reward_id,
+                form.quantity.data,
+                form.note.data,
+                now=_now(),
+            )
+        except CMError as error:
+            if error.status == 404:
+                raise
+            show_error(form, error)
+            return _render_rewards(error.status, receive=form, receive_for=reward_id)
+        flash("Stock received.")
+        return redirect(url_for("staff.rewards_list"))
+    return _render_rewards(422, receive=form, receive_for=reward_id)
+
+
+@bp.get("/custody")
+@role_required(*ANY_STAFF)
+def custody():
+    text = request.args.get("month", "")
+    try:
+        month = date.fromisoformat(f"{text}-01") if text else _now().date()
+    except ValueError:
+        month, text = _now().date(), None
+    report = rewards.reconcile_month(current_actor(), month)
+    status = 422 if text is None else 200
+    return render_template(
+        "staff/custody.html", report=report, bad=text is None
+    ), status

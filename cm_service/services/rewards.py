@@ -1,0 +1,301 @@
+"""The reward catalogue and its custody: items, stock received and issued, prizes
+handed out for draws, and redemptions that take an item from stock.
+
+Every change of stock is a StockMovement (+ received, - issued) tied to the ledger
+entry or draw that released it, so the monthly reconciliation can say what came in,
+what went out, to whom, and what is left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..models import Draw, LedgerEntry, Participant, Reward, StockMovement
+from . import audit, ledger
+from .actors import Actor
+from .errors import Conflict, InvalidInput, NotFound
+from .scope import get_participant
+
+LOW_STOCK = 3  # at or below this many left, the catalogue warns
+TIERS = ("small", "large", "jumbo")
+
+
+def catalogue(actor: Actor, *, active_only: bool = False) -> list[Reward]:
+    """The actor's clinic's rewards, by tier then name."""
+    actor.require("admin", "staff", "auditor")
+    query = select(Reward).where(Reward.clinic_id == actor.clinic_id)
+    if active_only:
+        query = query.where(Reward.active.is_(True))
+    return list(db.session.scalars(query.order_by(Reward.tier, Reward.name)))
+
+
+def add_reward(
+    actor: Actor,
+    name: str,
+    *,
+    tier: str | None,
+    cost_points: int | None,
+    value_cents: int,
+    stock: int,
+    now: datetime,
+) -> Reward:
+    """Add a catalogue item: a bowl tier's prize or an item with a point cost.
+
+    The opening stock is recorded as a receipt. Raises InvalidInput(field).
+    """
+    actor.require("admin")
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise InvalidInput("name", "Name the reward (up to 120 characters).")
+    if tier is not None and tier not in TIERS:
+        raise InvalidInput("tier", f"The tier is one of: {', '.join(TIERS)}.")
+    if (tier is None) == (cost_points is None):
+        raise InvalidInput("cost_points", "Give either a bowl tier or a point cost.")
+    if cost_points is not None and cost_points <= 0:
+        raise InvalidInput("cost_points", "The point cost must be above zero.")
+    if value_cents < 0:
+        raise InvalidInput("value_cents", "The value cannot be negative.")
+    if stock < 0:
+        raise InvalidInput("stock", "The stock cannot be negative.")
+    reward = Reward(
+        clinic_id=actor.clinic_id,
+        name=name,
+        tier=tier,
+        cost_points=cost_points,
+        value_cents=value_cents,
+        stock=stock,
+    )
+    db.session.add(reward)
+    db.session.flush()
+    if stock:
+        _move(actor, reward, stock, now, note="opening stock")
+    audit.append(
+        actor,
+        "add_reward",
+        "reward",
+        reward.id,
+        now=now,
+        detail={"name": name, "tier": tier, "cost_points": cost_points},
+    )
+    db.session.commit()
+    return reward
+
+
+def receive_stock(
+    actor: Actor, reward_id: int, quantity: int, note: str, *, now: datetime
+) -> StockMovement:
+    """Record stock received (+quantity). Raises NotFound, InvalidInput."""
+    actor.require("admin", "staff")
+    reward = db.session.get(Reward, reward_id)
+    if reward is None or reward.clinic_id != actor.clinic_id:
+        raise NotFound("No such reward.", "reward")
+    if quantity <= 0 or quantity > 10_000:
+        raise InvalidInput("quantity", "Enter how many arrived, 1 to 10000.")
+    db.session.execute(
+        update(Reward)
+        .where(Reward.id == reward.id)
+        .values(stock=Reward.stock + quantity)
+    )
+    movement = _move(actor, reward, quantity, now, note=(note or "").strip() or None)
+    audit.append(
+        actor,
+        "receive_stock",
+        "reward",
+        reward.id,
+        now=now,
+        detail={"quantity": quantity},
+    )
+    db.session.commit()
+    return movement
+
+
+def redeem(
+    actor: Actor, participant_id: int, reward_id: int, nonce: str, *, now: datetime
+) -> LedgerEntry:
+    """Redeem points for a catalogue item: debit, take one from stock, record custody.
+
+    Double-submit safe: a repeated nonce returns the first redemption. Raises
+    InvalidInput("reward"), Conflict("insufficient_balance" | "out_of_stock").
+    """
+    actor.require("admin", "staff")
+    reward = _reward(actor, reward_id, field="reward")
+    if reward.cost_points is None:
+        raise InvalidInput(
+            "reward", "That is a prize-bowl item; choose one with a cost."
+        )
+    entry = ledger.redeem_points(
+        actor, participant_id, None, now=now, reward_id=reward.id, nonce=nonce
+    )
+    # redeem_points commits the debit and the stock; the custody row follows in a
+    # second transaction, once per ledger entry, so a retried nonce adds nothing.
+    if not db.session.scalar(
+        select(StockMovement.id).where(StockMovement.ledger_entry_id == entry.id)
+    ):
+        _move(actor, reward, -1, now, participant_id=participant_id, entry=entry)
+        db.session.commit()
+    return entry
+
+
+@dataclass(frozen=True)
+class DrawScreen:
+    participant: Participant
+    draws_waiting: int
+    to_hand_out: list[tuple[Draw, list[Reward]]]
+    handed_out: list[tuple[Draw, Reward | None]]
+
+
+def draw_screen(actor: Actor, participant_id: int) -> DrawScreen:
+    """Draws waiting, drawn prizes not yet handed out (with the tier's stock), and
+    what was handed out."""
+    actor.require("admin", "staff", "auditor")
+    participant = get_participant(actor, participant_id)
+    draws = db.session.scalars(
+        select(Draw).where(Draw.participant_id == participant.id).order_by(Draw.id)
+    ).all()
+    given = _prizes_of([d.id for d in draws])
+    stock = catalogue(actor, active_only=True)
+    pending, done = [], []
+    for draw in draws:
+        if draw.id in given or draw.value_cents == 0:
+            done.append((draw, given.get(draw.id)))
+        else:
+            choices = [r for r in stock if r.tier == draw.tier and r.stock > 0]
+            pending.append((draw, choices))
+    waiting = ledger.balance_of(participant.id).draws
+    return DrawScreen(participant, waiting, pending, list(reversed(done)))
+
+
+def _prizes_of(draw_ids: list[int]) -> dict[int, Reward]:
+    if not draw_ids:
+        return {}
+    rows = db.session.execute(
+        select(StockMovement.draw_id, Reward)
+        .join(Reward, Reward.id == StockMovement.reward_id)
+        .where(StockMovement.draw_id.in_(draw_ids))
+    )
+    return dict(rows.all())
+
+
+def draw_owner(actor: Actor, draw_id: int) -> int:
+    """The participant id of a draw the actor may see; NotFound otherwise."""
+    actor.require("admin", "staff", "auditor")
+    draw = db.session.get(Draw, draw_id)
+    if draw is None or not actor.may_see_clinic(draw.clinic_id):
+        raise NotFound("No such draw.", "draw")
+    return draw.participant_id
+
+
+def hand_out_prize(
+    actor: Actor, draw_id: int, reward_id: int, *, now: datetime
+) -> StockMovement:
+    """Record the prize handed out for a draw: one item of the draw's tier leaves
+    stock (StockMovement -1 tied to the draw). Raises NotFound, InvalidInput,
+    Conflict("already_handed_out" | "out_of_stock")."""
+    actor.require("admin", "staff")
+    draw = db.session.get(Draw, draw_id)
+    if draw is None or not actor.may_see_clinic(draw.clinic_id):
+        raise NotFound("No such draw.", "draw")
+    reward = _reward(actor, reward_id, field="reward")
+    if reward.tier != draw.tier:
+        raise InvalidInput("reward", f"Choose a prize from the {draw.tier} tier.")
+    ledger.lock_row(Draw, draw.id)
+    if db.session.scalar(
+        select(StockMovement.id).where(StockMovement.draw_id == draw.id)
+    ):
+        raise Conflict("already_handed_out", "A prize was already handed out.")
+    taken = db.session.execute(
+        update(Reward)
+        .where(Reward.id == reward.id, Reward.stock > 0)
+        .values(stock=Reward.stock - 1)
+    )
+    if taken.rowcount != 1:
+        raise Conflict("out_of_stock", f"{reward.name} is out of stock.", "reward")
+    movement = _move(
+        actor, reward, -1, now, participant_id=draw.participant_id, draw=draw
+    )
+    audit.append(
+        actor,
+        "hand_out_prize",
+        "draw",
+        draw.id,
+        now=now,
+        participant_id=draw.participant_id,
+        detail={"reward": reward.id, "tier": draw.tier},
+    )
+    db.session.commit()
+    return movement
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    month: date
+    rows: list[tuple[Reward, int, int, int, int]]  # reward, opening, in, out, closing
+    movements: list[tuple[StockMovement, Reward, Participant | None]]
+
+
+def reconcile_month(actor: Actor, month: date) -> Reconciliation:
+    """Per reward: stock at the start of `month`, received, issued, left at its end;
+    and every movement in the month with who received the item."""
+    actor.require("admin", "staff", "auditor")
+    start = month.replace(day=1)
+    end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    moves = db.session.execute(
+        select(StockMovement, Reward, Participant)
+        .join(Reward, Reward.id == StockMovement.reward_id)
+        .outerjoin(Participant, Participant.id == StockMovement.participant_id)
+        .where(StockMovement.clinic_id == actor.clinic_id)
+        .order_by(StockMovement.at, StockMovement.id)
+    ).all()
+    tally: dict[int, list[int]] = {}
+    inside = []
+    for move, reward, person in moves:
+        counts = tally.setdefault(reward.id, [0, 0, 0])
+        day = move.at.date()
+        if day < start:
+            counts[0] += move.quantity
+        elif day < end:
+            counts[1 if move.quantity > 0 else 2] += abs(move.quantity)
+            inside.append((move, reward, person))
+    rows = []
+    for reward in catalogue(actor):
+        opening, received, issued = tally.get(reward.id, (0, 0, 0))
+        rows.append((reward, opening, received, issued, opening + received - issued))
+    return Reconciliation(start, rows, inside)
+
+
+def _reward(actor: Actor, reward_id: int, field: str = "reward") -> Reward:
+    reward = db.session.get(Reward, reward_id) if reward_id else None
+    if reward is None or reward.clinic_id != actor.clinic_id:
+        raise InvalidInput(field, "Choose a reward from this clinic's catalogue.")
+    return reward
+
+
+def _move(
+    actor: Actor,
+    reward: Reward,
+    quantity: int,
+    now: datetime,
+    *,
+    note: str | None = None,
+    participant_id: int | None = None,
+    entry: LedgerEntry | None = None,
+    draw: Draw | None = None,
+) -> StockMovement:
+    movement = StockMovement(
+        clinic_id=reward.clinic_id,
+        reward_id=reward.id,
+        quantity=quantity,
+        participant_id=participant_id,
+        ledger_entry_id=entry.id if entry else None,
+        draw_id=draw.id if draw else None,
+        note=note,
+        at=now,
+        by_id=actor.user_id,
+    )
+    db.session.add(movement)
+    db.session.flush()
+    return movement
