@@ -100,6 +100,8 @@ def enroll(
             f"{participant.code} is already enrolled.",
             "participant",
         )
+    # Validated before anything is written: a bad exemption leaves no enrollment.
+    prescriptions = [_exemption(None, i, item) for i, item in enumerate(exemptions)]
     enrollment = Enrollment(
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
@@ -112,8 +114,9 @@ def enroll(
     )
     db.session.add(enrollment)
     db.session.flush()
-    for i, item in enumerate(exemptions):
-        db.session.add(_exemption(enrollment.id, i, item))
+    for prescription in prescriptions:
+        prescription.enrollment_id = enrollment.id
+        db.session.add(prescription)
     audit.append(
         actor,
         "enroll",
@@ -126,6 +129,40 @@ def enroll(
             "protocol": f"{protocol.key} v{protocol.version}",
             "start_on": start_on.isoformat(),
         },
+    )
+    db.session.commit()
+    return enrollment
+
+
+def end_enrollment(
+    actor: Actor, participant_id: int, status: str, ends_on: date, *, now: datetime
+) -> Enrollment:
+    """Discharge or complete the participant's active enrollment as of `ends_on`.
+
+    No award is made for a day after a discharge. Raises NotFound outside the
+    clinic, InvalidInput("status" | "ends_on"), Conflict("not_enrolled").
+    """
+    actor.require("admin", "staff")
+    participant = get_participant(actor, participant_id)
+    if status not in ("discharged", "completed"):
+        raise InvalidInput("status", "Choose discharged or completed.")
+    enrollment = _active_enrollment(participant.id)
+    if enrollment is None:
+        raise Conflict("not_enrolled", f"{participant.code} has no active enrollment.")
+    if not isinstance(ends_on, date) or ends_on < enrollment.start_on:
+        raise InvalidInput("ends_on", "The end date must follow the start date.")
+    if ends_on > clinic_today(participant.clinic, now):
+        raise InvalidInput("ends_on", "The end date cannot be in the future.")
+    enrollment.status, enrollment.ends_on = status, ends_on
+    audit.append(
+        actor,
+        "complete_enrollment" if status == "completed" else "discharge_enrollment",
+        "enrollment",
+        enrollment.id,
+        now=now,
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+        detail={"status": status, "ends_on": ends_on.isoformat()},
     )
     db.session.commit()
     return enrollment
@@ -163,14 +200,16 @@ def _clean_targets(targets: Sequence[str] | None) -> list[str] | None:
     return clean
 
 
-def _exemption(enrollment_id: int, index: int, item: Mapping[str, object]) -> Exemption:
+def _exemption(
+    enrollment_id: int | None, index: int, item: Mapping[str, object]
+) -> Exemption:
     field = f"exemptions[{index}]"
     analyte = str(item.get("analyte", "")).strip().lower()
     if analyte not in ANALYTES:
         raise InvalidInput(
             f"{field}.analyte", "Choose the exempt analyte from the panel."
         )
-    medication = str(item.get("medication", "")).strip()
+    medication = str(item.get("medication") or "").strip()
     if not medication:
         raise InvalidInput(f"{field}.medication", "Name the prescribed medication.")
     starts_on, ends_on = item.get("starts_on"), item.get("ends_on")

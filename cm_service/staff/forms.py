@@ -18,13 +18,20 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
-from ..services.checkins import SESSION_TYPES
+from ..services.checkins import ANALYTES, SESSION_TYPES
 
 # What a technician reads off a cup; "insufficient" is recorded as refused.
 SPECIMEN_RESULTS = (
@@ -252,3 +259,65 @@ def today_default(form: FlaskForm, today: date) -> FlaskForm:
         if name in form and form[name].data is None:
             form[name].data = today
     return form
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+class RegisterForm(FlaskForm):
+    code = StringField(
+        "Participant code",
+        validators=[DataRequired("Enter a code, e.g. P-0042."), Length(max=40)],
+    )
+    display_name = StringField("Display name (optional)", validators=[Length(max=120)])
+    pin = PasswordField("Portal PIN (optional, 6 to 12 digits)")
+
+
+class EnrollForm(FlaskForm):
+    protocol = SelectField(
+        "Protocol version",
+        choices=[],
+        validate_choice=False,
+        validators=[InputRequired("Choose one of this clinic's protocols.")],
+    )
+    start_on = _day("Start date")
+    testing_days = SelectMultipleField(
+        "Testing days (leave empty for the protocol's)",
+        choices=[SelectChoice(str(i), d) for i, d in enumerate(WEEKDAYS)],
+    )
+    targets = SelectMultipleField(
+        "Target substances (leave empty for the protocol's)",
+        choices=[SelectChoice(a, a.capitalize()) for a in ANALYTES],
+    )
+    exempt_analyte = SelectField(
+        "Prescribed-medication exemption: analyte",
+        choices=[SelectChoice("", "None")]
+        + [SelectChoice(a, a.capitalize()) for a in ANALYTES],
+        default="",
+    )
+    exempt_medication = StringField("Medication", validators=[Length(max=120)])
+    exempt_from = DayField("Exempt from", validators=[Optional()])
+    exempt_until = DayField("Exempt until (optional)", validators=[Optional()])
+
+    def exemptions(self) -> list[dict]:
+        if not self.exempt_analyte.data:
+            return []
+        return [
+            {
+                "analyte": self.exempt_analyte.data,
+                "medication": self.exempt_medication.data,
+                "starts_on": self.exempt_from.data,
+                "ends_on": self.exempt_until.data,
+            }
+        ]
+
+
+class EndForm(FlaskForm):
+    status = SelectField(
+        "Outcome",
+        choices=[
+            SelectChoice("discharged", "Discharged"),
+            SelectChoice("completed", "Completed"),
+        ],
+    )
+    ends_on = _day("Last day")

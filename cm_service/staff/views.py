@@ -29,6 +29,7 @@ from ..services import (
     accounts,
     board,
     checkins,
+    clinics,
     corrections,
     ledger,
     participants,
@@ -534,4 +535,125 @@ def custody():
     status = 422 if text is None else 200
     return render_template(
         "staff/custody.html", report=report, bad=text is None
+    ), status
+
+
+@bp.route("/participants/new", methods=["GET", "POST"])
+@role_required(*WRITERS)
+def register():
+    form = forms.RegisterForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            person = participants.register_participant(
+                current_actor(),
+                current_user.clinic_id,
+                form.code.data,
+                now=_now(),
+                display_name=form.display_name.data,
+                pin=form.pin.data or None,
+            )
+        except CMError as error:
+            show_error(form, error)
+            status = error.status
+        else:
+            flash(f"Registered {person.code}. Enrol them on a protocol next.")
+            return redirect(url_for("staff.enroll", participant_id=person.id))
+    elif form.is_submitted():
+        status = 422
+    return render_template("staff/register.html", form=form), status
+
+
+def _protocol_choices(actor) -> list[SelectChoice]:
+    versions = clinics.protocols_of(actor.clinic_id)
+    return [SelectChoice("", "Choose…")] + [
+        SelectChoice(str(p.id), f"{p.name} (v{p.version})") for p in versions
+    ]
+
+
+@bp.route("/participants/<int:participant_id>/enroll", methods=["GET", "POST"])
+@role_required(*WRITERS)
+def enroll(participant_id: int):
+    actor = current_actor()
+    standing = board.current_standing(actor, participant_id, now=_now())
+    form = forms.EnrollForm()
+    form.protocol.choices = _protocol_choices(actor)
+    end = forms.EndForm(formdata=None)
+    forms.today_default(end, standing.today)
+    status = 200
+    if form.validate_on_submit():
+        try:
+            _enroll_with(actor, participant_id, form)
+        except CMError as error:
+            show_error(form, error, _ENROLL_FIELDS)
+            status = error.status
+        else:
+            flash("Enrolled.")
+            return redirect(
+                url_for("staff.participant_detail", participant_id=participant_id)
+            )
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "staff/enroll.html", standing=standing, form=form, end=end
+    ), status
+
+
+_ENROLL_FIELDS = {
+    "participant": "protocol",
+    "exemptions[0].analyte": "exempt_analyte",
+    "exemptions[0].medication": "exempt_medication",
+    "exemptions[0].starts_on": "exempt_from",
+    "exemptions[0].ends_on": "exempt_until",
+}
+
+
+def _enroll_with(actor, participant_id: int, form: forms.EnrollForm) -> None:
+    protocol_id = int(form.protocol.data) if form.protocol.data.isdigit() else 0
+    days = [int(d) for d in form.testing_days.data]
+    phases = next(
+        (
+            len(p.spec["phases"])
+            for p in clinics.protocols_of(actor.clinic_id)
+            if p.id == protocol_id
+        ),
+        0,
+    )
+    participants.enroll(
+        actor,
+        participant_id,
+        protocol_id,
+        form.start_on.data,
+        now=_now(),
+        testing_days=dict.fromkeys(range(phases), days) if days else None,
+        targets=form.targets.data or None,
+        exemptions=form.exemptions(),
+    )
+
+
+@bp.post("/participants/<int:participant_id>/end")
+@role_required(*WRITERS)
+def end_enrollment(participant_id: int):
+    actor = current_actor()
+    end = forms.EndForm()
+    if end.validate():
+        try:
+            participants.end_enrollment(
+                actor, participant_id, end.status.data, end.ends_on.data, now=_now()
+            )
+        except CMError as error:
+            if error.status == 404:
+                raise
+            show_error(end, error)
+        else:
+            flash(f"Enrollment {end.status.data}.")
+            return redirect(
+                url_for("staff.participant_detail", participant_id=participant_id)
+            )
+    standing = board.current_standing(actor, participant_id, now=_now())
+    form = forms.EnrollForm(formdata=None)
+    form.protocol.choices = _protocol_choices(actor)
+    status = 409 if end.form_errors else 422
+    return render_template(
+        "staff/enroll.html", standing=standing, form=form, end=end
     ), status

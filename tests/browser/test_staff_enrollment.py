@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from cm_service.services import clinics
+from cm_service.services.actors import SYSTEM
+from cm_service.staff import views
+from tests.browser.conftest import (
+    release_database,
+    screenshot,
+    serious_accessibility_violations,
+)
+from tests.browser.test_staff_checkin import TABLET, log_in
+from tests.factories import NOW, make_staff
+
+pytestmark = pytest.mark.browser
+
+
+def test_staff_register_and_enrol_a_participant(
+    page: Page, live_server, live_app, monkeypatch
+):
+    monkeypatch.setattr(views, "_now", lambda: NOW)
+    clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
+    make_staff(clinic, "tech")
+    release_database()
+    page.set_viewport_size(TABLET)
+    log_in(page, live_server)
+
+    page.get_by_role("navigation").get_by_role("link", name="Participants").click()
+    page.get_by_role("link", name="Register a participant").click()
+    page.get_by_label("Participant code").fill("P-0042")
+    page.get_by_label("Portal PIN (optional, 6 to 12 digits)").fill("12ab")
+    page.get_by_role("button", name="Register").click()
+    expect(page.locator("#pin-error")).to_have_text("The PIN is 6 to 12 digits.")
+    screenshot(page, "staff-register")
+    assert serious_accessibility_violations(page) == []
+    page.get_by_label("Portal PIN (optional, 6 to 12 digits)").fill("123456")
+    page.get_by_role("button", name="Register").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Registered P-0042")
+    page.get_by_label("Protocol version").select_option(index=3)
+    page.get_by_label("Start date").fill("2026-01-05")
+    screenshot(page, "staff-enroll")
+    assert serious_accessibility_violations(page) == []
+    page.get_by_role("button", name="Enrol").click()
+
+    expect(page.get_by_role("status")).to_have_text("Enrolled.")
+    expect(page.get_by_role("heading", name="P-0042")).to_be_visible()
