@@ -6,6 +6,7 @@ to the form field of the same name (see `views._show_error`).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -321,3 +322,18 @@ class EndForm(FlaskForm):
         ],
     )
     ends_on = _day("Last day")
+
+
+class ProtocolForm(FlaskForm):
+    spec = TextAreaField(
+        "Protocol spec (JSON)",
+        validators=[DataRequired("Paste the protocol spec as JSON.")],
+    )
+
+    def parsed(self):
+        """The JSON document, or None with an error on the field."""
+        try:
+            return json.loads(self.spec.data)
+        except ValueError as error:
+            self.spec.errors = [f"Not valid JSON: {error}."]
+            return None

@@ -33,6 +33,7 @@ from ..services import (
     corrections,
     ledger,
     participants,
+    protocol_admin,
     records,
     rewards,
 )
@@ -657,3 +658,40 @@ def end_enrollment(participant_id: int):
     return render_template(
         "staff/enroll.html", standing=standing, form=form, end=end
     ), status
+
+
+@bp.route("/protocols", methods=["GET", "POST"])
+@role_required(*ADMINS)
+def protocols():
+    actor = current_actor()
+    form = forms.ProtocolForm()
+    status = 200
+    if form.validate_on_submit():
+        document = form.parsed()
+        if document is not None:
+            try:
+                added = clinics.add_protocol_version(
+                    actor, actor.clinic_id, document, now=_now()
+                )
+            except CMError as error:
+                form.spec.errors = [f"{error.field}: {error.message}"]
+            else:
+                flash(f"Added {added.name} version {added.version}.")
+                return redirect(url_for("staff.protocol_preview", protocol_id=added.id))
+        status = 422
+    elif form.is_submitted():
+        status = 422
+    return render_template(
+        "staff/protocols.html",
+        versions=protocol_admin.list_protocols(actor),
+        form=form,
+    ), status
+
+
+@bp.get("/protocols/<int:protocol_id>")
+@role_required(*ADMINS)
+def protocol_preview(protocol_id: int):
+    protocol, result = protocol_admin.preview(current_actor(), protocol_id)
+    return render_template(
+        "staff/protocol_preview.html", protocol=protocol, result=result
+    )
