@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ..auth import ANY_STAFF, current_actor, role_required
 from ..extensions import db
 from ..models import Clinic, ClinicClosure, Participant
-from ..services import closures, nightly
+from ..services import clinics, closures, nightly
 from ..services.errors import CMError, InvalidInput
 from .forms import ClosureForm, ConfirmForm, PauseForm
 
@@ -95,6 +95,21 @@ def toggle_safe_mode():
         clinic = db.session.get(Clinic, current_actor().clinic_id)
         closures.set_safe_mode(current_actor(), not clinic.safe_mode, now=_now())
         flash("Safe mode is on." if clinic.safe_mode else "Safe mode is off.")
+    return redirect(url_for("ops.index"))
+
+
+@bp.post("/maker-checker")
+@role_required("admin")
+def toggle_maker_checker():
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        clinic = db.session.get(Clinic, current_actor().clinic_id)
+        clinics.set_maker_checker(current_actor(), not clinic.maker_checker, now=_now())
+        flash(
+            "Corrections now need a second staff member's approval."
+            if clinic.maker_checker
+            else "Corrections take effect at once."
+        )
     return redirect(url_for("ops.index"))
 
 

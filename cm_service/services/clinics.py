@@ -157,3 +157,20 @@ def protocols_of(clinic_id: int) -> list[Protocol]:
             .order_by(Protocol.key, Protocol.version)
         )
     )
+
+
+def set_maker_checker(actor: Actor, on: bool, *, now: datetime) -> Clinic:
+    """Require (or stop requiring) a second staff member to approve corrections and
+    manual adjustments before they take effect."""
+    actor.require("admin")
+    clinic = db.session.get(Clinic, actor.clinic_id)
+    clinic.maker_checker = bool(on)
+    audit.append(
+        actor,
+        "maker_checker_on" if on else "maker_checker_off",
+        "clinic",
+        clinic.id,
+        now=now,
+    )
+    db.session.commit()
+    return clinic

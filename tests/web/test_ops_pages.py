@@ -156,3 +156,25 @@ def test_only_an_admin_switches_safe_mode(client, admin, staff, clinic):
     client.post("/staff/ops/safe-mode", data={"csrf_token": token})
 
     assert db.session.get(Clinic, clinic.id).safe_mode is True
+
+
+def test_an_admin_turns_on_second_approval_for_corrections(client, admin, clinic):
+    log_in(client, "boss")
+    token = csrf_token(client, "/staff/ops/")
+
+    response = client.post("/staff/ops/maker-checker", data={"csrf_token": token})
+
+    assert response.status_code == 302
+    assert db.session.get(Clinic, clinic.id).maker_checker is True
+    page = client.get("/staff/ops/").get_data(as_text=True)
+    assert "wait for a second staff member" in page
+
+
+def test_staff_cannot_turn_off_second_approval(client, staff, clinic):
+    log_in(client, "tech")
+    token = csrf_token(client, "/staff/ops/")
+
+    response = client.post("/staff/ops/maker-checker", data={"csrf_token": token})
+
+    assert response.status_code == 403
+    assert db.session.get(Clinic, clinic.id).maker_checker is False
