@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import func, select
+from werkzeug.serving import run_simple
 
 from . import rules
 from .extensions import db
@@ -301,6 +302,7 @@ def serve_command(host: str, port: int) -> None:
     scheduler = build_scheduler(app, BackgroundScheduler(timezone=UTC))
     scheduler.start()
     try:
-        app.run(host=host, port=port, use_reloader=False, debug=False)
+        # Flask ignores app.run() inside a `flask` command; serve with Werkzeug.
+        run_simple(host, port, app, use_reloader=False, threaded=True)
     finally:
         scheduler.shutdown(wait=False)
