@@ -93,6 +93,8 @@ class User(UserMixin, db.Model):
     # carrying an older version is refused (server-side revocation).
     session_version: Mapped[int] = mapped_column(Integer, default=0)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last accepted TOTP time step: a code is accepted once (no replay).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     clinic: Mapped[Clinic] = relationship()
@@ -186,6 +188,9 @@ class Event(db.Model):
     __table_args__ = (
         CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
         Index("ix_event_enrollment_collected_on", "enrollment_id", "collected_on"),
+        # An index, not a constraint: SQLite adds it without rebuilding the table
+        # (a rebuild would drop the append-only triggers).
+        Index("ix_event_clinic_source_ref", "clinic_id", "source_ref", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -207,6 +212,9 @@ class Event(db.Model):
     brac_milli: Mapped[int | None] = mapped_column(Integer)
     session_type: Mapped[str | None] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(Text)
+    # Where an imported result came from (a FHIR Observation id, a lab file line):
+    # unique per clinic, so importing the same thing twice records it once.
+    source_ref: Mapped[str | None] = mapped_column(String(200))
 
     void: Mapped[EventVoid | None] = relationship(back_populates="event")
 
@@ -330,6 +338,37 @@ class JobRun(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class FoldCheckpoint(db.Model):
+    """A cache of one enrollment's fold state after `through_on`, so settling folds
+    only the days since (the nightly cost follows the day, not the history).
+
+    Not history: rewritten by every settle and ignored whenever `fingerprint` (the
+    inputs up to `through_on`) no longer matches; reconciliation never uses it.
+    """
+
+    __tablename__ = "fold_checkpoint"
+
+    enrollment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollment.id"), primary_key=True
+    )
+    through_on: Mapped[date] = mapped_column(Date)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecoveryCode(db.Model):
+    """A one-time staff second-factor recovery code, stored hashed."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ClinicClosure(db.Model):
