@@ -10,7 +10,15 @@ from __future__ import annotations
 from .days import last_day, phase_at, scheduled_days, week_of
 from .draws import Tier, draw_digest, expected_value_cents, pick_tier
 from .escalation import Streak
-from .evaluate import Award, Evaluation, NextNegative, evaluate
+from .evaluate import (
+    Award,
+    Checkpoint,
+    Evaluation,
+    Folded,
+    NextNegative,
+    evaluate,
+    fold_awards,
+)
 from .facts import EnrollmentFacts, Exemption, Fact
 from .money import format_cents
 from .outcomes import DayOutcome, Outcome, classify_results, outcome_of_day
@@ -41,6 +49,7 @@ __all__ = [
     "Award",
     "Bonus",
     "Caps",
+    "Checkpoint",
     "CohortResult",
     "DayOutcome",
     "EnrollmentFacts",
@@ -48,6 +57,7 @@ __all__ = [
     "Exemption",
     "Fact",
     "FieldError",
+    "Folded",
     "NextNegative",
     "Outcome",
     "Phase",
@@ -64,6 +74,7 @@ __all__ = [
     "draw_digest",
     "evaluate",
     "expected_value_cents",
+    "fold_awards",
     "format_cents",
     "format_table",
     "last_day",

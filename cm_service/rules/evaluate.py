@@ -87,7 +87,7 @@ def evaluate(
     protocol's weeks or after `facts.ends_on` earn nothing.
     """
     days = day_outcomes(spec, facts, events, as_of)
-    state, awards = _fold(spec, facts, events, days, as_of)
+    state, awards, _ = _fold(spec, facts, events, days, as_of)
     return Evaluation(
         awards=tuple(awards),
         days=tuple(days),
@@ -100,6 +100,58 @@ def evaluate(
         total_draws=sum(a.amount for a in awards if a.account == "draws"),
         capped_cents=sum(a.capped_cents for a in awards),
     )
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The fold's state after every date up to `through`. Folding on from it gives
+    exactly what a fold from the first day would (tested), so settling can fold only
+    the days since. Whoever keeps one must drop it when any input up to `through`
+    changes (a back-dated event, a void, an exemption, other enrollments' payments)."""
+
+    through: date
+    state: _State
+
+
+@dataclass(frozen=True)
+class Folded:
+    """Awards for the dates after `resume.through` (every date without a resume point)
+    and the checkpoint asked for, if it could be taken."""
+
+    awards: tuple[Award, ...]
+    checkpoint: Checkpoint | None
+
+
+def fold_awards(
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    events: Sequence[Fact],
+    *,
+    as_of: date,
+    resume: Checkpoint | None = None,
+    checkpoint_on: date | None = None,
+) -> Folded:
+    """The awards `evaluate` prescribes, folding only the dates after `resume.through`
+    when given (events on or before it are ignored), and the state after
+    `checkpoint_on` when that date is not before the resume point."""
+    after = resume.through if resume else None
+    if after is not None:
+        events = [event for event in events if event.on > after]
+    start = None
+    if resume is not None:
+        # The caps' calendar-year window counts the other enrollments' payments as
+        # they are now (the keeper's fingerprint makes sure they have not changed).
+        meter = replace(resume.state.meter, year_paid_cents=facts.year_paid_cents)
+        start = replace(resume.state, meter=meter)
+    wanted = checkpoint_on
+    if wanted is not None and (wanted > as_of or (after or wanted) > wanted):
+        wanted = None  # beyond what is folded, or older than the resume point
+    days = day_outcomes(spec, facts, events, as_of, after=after)
+    _, awards, snapshot = _fold(
+        spec, facts, events, days, as_of, start=start, snapshot_on=wanted
+    )
+    taken = None if wanted is None or snapshot is None else Checkpoint(wanted, snapshot)
+    return Folded(tuple(awards), taken)
 
 
 @dataclass(frozen=True)
@@ -141,20 +193,32 @@ class _Where:
     group: Hashable = field(default=None)
 
 
+def _initial(facts: EnrollmentFacts) -> _State:
+    return _State(meter=CapMeter(year_paid_cents=facts.year_paid_cents))
+
+
 def _fold(
     spec: ProtocolSpec,
     facts: EnrollmentFacts,
     events: Sequence[Fact],
     days: Sequence[DayOutcome],
     as_of: date,
-) -> tuple[_State, list[Award]]:
+    *,
+    start: _State | None = None,
+    snapshot_on: date | None = None,
+) -> tuple[_State, list[Award], _State | None]:
+    """Fold `days` and the sessions among `events` from `start` (the enrollment's
+    first day without it); also return the state after every date <= `snapshot_on`."""
     sessions = _sessions(spec, facts, events, as_of)
     by_day = {day.on: day for day in days}
-    state = _State(meter=CapMeter(year_paid_cents=facts.year_paid_cents))
+    state = start or _initial(facts)
+    snapshot = None
     awards: list[Award] = []
     # Caps apply to awards in date order across schedules (SPEC), so both walk
     # the same calendar: a day's specimen first, then its sessions by event id.
     for on in sorted(by_day.keys() | {s.on for _, s in sessions}):
+        if snapshot_on is not None and snapshot is None and on > snapshot_on:
+            snapshot = state
         state = _close_week(spec, state, week_of(facts, on))
         if on in by_day:
             state, paid = _fold_day(spec, state, by_day[on])
@@ -162,7 +226,9 @@ def _fold(
         for phase, session in (item for item in sessions if item[1].on == on):
             state, paid = _fold_session(spec, state, phase, session)
             awards += paid
-    return _close_week(spec, state, week_of(facts, as_of)), awards
+    if snapshot_on is not None and snapshot is None:
+        snapshot = state
+    return _close_week(spec, state, week_of(facts, as_of)), awards, snapshot
 
 
 def _close_week(spec: ProtocolSpec, state: _State, week: int) -> _State:
@@ -377,7 +443,7 @@ def _next_negative(
     probe = Fact(-1, "specimen", on, dict.fromkeys(targets_of(spec, facts), "negative"))
     kept = [event for event in events if event.on <= as_of]
     probe_days = day_outcomes(spec, facts, [*kept, probe], on)
-    _, awards = _fold(spec, facts, [*kept, probe], probe_days, on)
+    _, awards, _ = _fold(spec, facts, [*kept, probe], probe_days, on)
     paid = [a for a in awards if a.on == on and a.schedule == "specimen"]
     return _summarise(paid, on)
 

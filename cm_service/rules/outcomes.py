@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 from .days import last_day, phase_at, scheduled_days, week_of
 from .facts import EnrollmentFacts, Fact
 from .spec import MAPPED_RESULTS, ProtocolSpec
+
+ONE_DAY = timedelta(days=1)
 
 Outcome = Literal["negative", "positive", "refused", "missed", "excused", "recollect"]
 
@@ -186,15 +188,22 @@ def _per_target(
 
 
 def day_outcomes(
-    spec: ProtocolSpec, facts: EnrollmentFacts, events: Sequence[Fact], as_of: date
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    events: Sequence[Fact],
+    as_of: date,
+    *,
+    after: date | None = None,
 ) -> list[DayOutcome]:
-    """Every protocol day up to `as_of` that the fold walks, in date order."""
+    """Every protocol day up to `as_of` (and after `after`, if given) that the fold
+    walks, in date order."""
     last = min(as_of, last_day(spec, facts))
+    first = facts.start_on if after is None else max(facts.start_on, after + ONE_DAY)
     by_day: dict[date, list[Fact]] = defaultdict(list)
     for event in events:
-        if event.kind != "attendance" and facts.start_on <= event.on <= last:
+        if event.kind != "attendance" and first <= event.on <= last:
             by_day[event.on].append(event)
-    scheduled = set(scheduled_days(spec, facts, facts.start_on, last))
+    scheduled = set(scheduled_days(spec, facts, first, last))
     days = []
     for on in sorted(scheduled | by_day.keys()):
         outcome, event_id = outcome_of_day(spec, facts, by_day.get(on, []))

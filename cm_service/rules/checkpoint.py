@@ -1,0 +1,71 @@
+"""A fold checkpoint as plain JSON, for the services layer to keep between settles.
+
+Owns the storable form of `evaluate.Checkpoint`: streaks, the week being tallied and
+the cap windows a later date can still fall in (money as exact fractions). Per-test
+windows belong to dates already folded and are left out. Imports only the standard
+library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Any
+
+from .caps import CapMeter
+from .escalation import Streak
+from .evaluate import Checkpoint, _State, _WeekTally
+from .facts import EnrollmentFacts
+
+FORMAT = 1
+
+
+def dump(checkpoint: Checkpoint) -> dict[str, Any]:
+    state = checkpoint.state
+    return {
+        "format": FORMAT,
+        "through": checkpoint.through.isoformat(),
+        "streak": asdict(state.streak),
+        "sessions": asdict(state.sessions),
+        "tally": asdict(state.tally) if state.tally else None,
+        "used": [
+            [list(window), value.numerator, value.denominator]
+            for window, value in state.meter.used.items()
+            if _still_open(window, checkpoint.through)
+        ],
+    }
+
+
+def load(data: dict[str, Any], facts: EnrollmentFacts) -> Checkpoint | None:
+    """The checkpoint, or None for one written in another format (fold again)."""
+    if data.get("format") != FORMAT:
+        return None
+    used = {
+        tuple(window): Fraction(numerator, denominator)
+        for window, numerator, denominator in data["used"]
+    }
+    tally = data["tally"]
+    state = _State(
+        meter=CapMeter(MappingProxyType(used), facts.year_paid_cents),
+        streak=Streak(**data["streak"]),
+        sessions=Streak(**data["sessions"]),
+        tally=_WeekTally(**tally) if tally else None,
+    )
+    return Checkpoint(date.fromisoformat(data["through"]), state)
+
+
+def _still_open(window: tuple, through: date) -> bool:
+    """Whether an award dated after `through` can still count in `window`."""
+    scope = window[0]
+    if scope == "test":
+        return False  # a test window is one folded day or session
+    iso = through.isocalendar()
+    if scope == "week":
+        return (window[1], window[2]) >= (iso.year, iso.week)
+    if scope == "month":
+        return (window[1], window[2]) >= (through.year, through.month)
+    if scope == "year":
+        return window[1] >= through.year
+    return True
