@@ -29,8 +29,10 @@ cm = AppGroup("cm", help="cm-service operations.")
 
 def init_app(app: Flask) -> None:
     from .api.commands import token
+    from .ops.commands import backup
 
     cm.add_command(token)
+    cm.add_command(backup)
     app.cli.add_command(cm)
 
 
