@@ -1,11 +1,14 @@
-"""Start-up safety checks and the security headers on every response."""
+"""Start-up safety checks, cookie settings, and the security headers on every
+response."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import DEV_SECRET_KEY
 
@@ -33,16 +36,48 @@ def check_production_config(config: Mapping[str, Any]) -> None:
         )
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def _headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    # Pages may show health data; no shared or browser cache may keep them.
-    if response.mimetype in ("text/html", "application/json"):
+    # Only over HTTPS (RFC 6797 8.1: ignored over plain HTTP); behind a proxy,
+    # is_secure reads X-Forwarded-Proto only when TRUSTED_PROXIES says to.
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    # Pages, JSON and CSV exports may hold health data: no shared or browser cache may
+    # keep any of them. Only the static assets (no participant data) may be cached.
+    if request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
+def _trusted_proxies(app: Flask) -> int:
+    """How many reverse proxies in front of the app set X-Forwarded-* (0: none, so
+    the headers are ignored and nobody can claim to be on HTTPS or another IP)."""
+    app.config.setdefault(
+        "TRUSTED_PROXIES", int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
+    )
+    return int(app.config["TRUSTED_PROXIES"])
+
+
 def init_app(app: Flask) -> None:
+    if app.config.get("CM_ENV") == "production":
+        # config.Config sets Secure from the environment at import; a production app
+        # built any other way (overrides, a test) must not send a cookie over HTTP.
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+        if app.config.get("SESSION_COOKIE_NAME", "session") == "session":
+            # ASVS 3.3.3: a __Host- cookie is Secure, host-only and for path "/".
+            app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+    app.config["REMEMBER_COOKIE_HTTPONLY"] = True
+    app.config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
+    proxies = _trusted_proxies(app)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     app.after_request(_headers)

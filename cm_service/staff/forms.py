@@ -26,6 +26,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
+    EqualTo,
     InputRequired,
     Length,
     Optional,
@@ -61,6 +62,44 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         "Password", validators=[DataRequired("Enter your password."), Length(max=256)]
+    )
+
+
+class CodeForm(FlaskForm):
+    """The second step of logging in, and the confirmation of a new authenticator."""
+
+    code = StringField(
+        "Code",
+        validators=[DataRequired("Enter the code."), Length(max=32)],
+        description="The 6-digit code from your authenticator app, or a recovery code.",
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=256)],
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired("Enter a new password."), Length(max=256)],
+        description="At least 12 characters; a phrase of several words works well.",
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired("Enter the new password again."),
+            EqualTo("new_password", "The two new passwords differ."),
+        ],
+    )
+
+
+class PasswordConfirmForm(FlaskForm):
+    """Re-enter the password before a change to the account's security."""
+
+    password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=256)],
     )
 
 

@@ -20,7 +20,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
@@ -36,9 +36,10 @@ from ..services import (
     protocol_admin,
     records,
     rewards,
+    totp,
 )
 from ..services.errors import CMError, NotFound
-from . import forms
+from . import forms, sessions
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -76,16 +77,47 @@ def login():
             form.username.data, form.password.data, now=_now(), ip=request.remote_addr
         )
         if user is not None:
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            next_url = _safe_next(request.args.get("next"))
+            step = accounts.second_step(user)
+            if step is None:
+                sessions.start(user)
+                return redirect(next_url)
+            sessions.begin_pending(user, step, next_url)
+            if step == "code":
+                return redirect(url_for("staff.login_code"))
+            flash("Admins need a second factor: set one up to finish logging in.")
+            return redirect(url_for("account.enrol"))
         form.password.errors.append("Wrong username or password.")
     status = 422 if form.errors else 200
     return render_template("staff/login.html", form=form), status
 
 
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """The second step of logging in: a TOTP code or a recovery code."""
+    found = sessions.pending("code")
+    if found is None:
+        flash("Please log in again.")
+        return redirect(url_for("staff.login"))
+    user, next_url = found
+    form = forms.CodeForm()
+    if form.validate_on_submit():
+        if totp.verify_login(user, form.code.data, now=_now(), ip=request.remote_addr):
+            sessions.start(user)
+            return redirect(next_url)
+        form.code.errors.append(
+            "That code did not work. Use the newest code, or a recovery code."
+        )
+    status = 422 if form.errors else 200
+    return render_template("staff/login_code.html", form=form), status
+
+
 @bp.post("/logout")
 def logout():
-    logout_user()
+    if current_user.is_authenticated:
+        # Ends every session of this account, here and in any other browser.
+        accounts.log_out(current_user._get_current_object(), now=_now())
+    sessions.end()
     flash("You are logged out.")
     return redirect(url_for("staff.login"))
 

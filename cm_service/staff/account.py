@@ -1,0 +1,175 @@
+"""The staff member's own account: password, second factor, and their sessions."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from ..auth import ANY_STAFF, role_required
+from ..extensions import login_manager
+from ..services import accounts, totp
+from ..services.errors import CMError
+from . import forms, sessions, views
+
+bp = Blueprint("account", __name__, url_prefix="/staff/account")
+
+NONCE_KEY = "staff_totp_enrolment"
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _render_index(status: int = 200, **submitted):
+    user = _me()
+    page = {
+        "password_form": forms.PasswordChangeForm(formdata=None),
+        "disable_form": forms.PasswordConfirmForm(formdata=None, prefix="off"),
+        "codes_form": forms.PasswordConfirmForm(formdata=None, prefix="codes"),
+        "everywhere_form": FlaskForm(formdata=None),
+    }
+    page.update(submitted)
+    return render_template(
+        "staff/account.html",
+        user=user,
+        required=totp.required(user),
+        unused_codes=totp.unused_recovery_codes(user) if user.totp_secret else 0,
+        **page,
+    ), status
+
+
+@bp.get("/")
+@role_required(*ANY_STAFF)
+def index():
+    return _render_index()
+
+
+@bp.post("/password")
+@role_required(*ANY_STAFF)
+def change_password():
+    form = forms.PasswordChangeForm()
+    if form.validate_on_submit():
+        user = _me()
+        try:
+            accounts.change_password(
+                user,
+                form.current_password.data,
+                form.new_password.data,
+                now=views._now(),
+                ip=request.remote_addr,
+            )
+        except CMError as error:
+            views.show_error(form, error)
+        else:
+            sessions.renew_version(user)
+            flash("Password changed. Your other sessions were logged out.")
+            return redirect(url_for("account.index"))
+    return _render_index(422, password_form=form)
+
+
+@bp.post("/logout-everywhere")
+@role_required(*ANY_STAFF)
+def logout_everywhere():
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        return _render_index(422)
+    accounts.log_out(_me(), now=views._now(), everywhere=True)
+    sessions.end()
+    flash("You are logged out on every device.")
+    return redirect(url_for("staff.login"))
+
+
+@bp.route("/second-factor", methods=["GET", "POST"])
+def enrol():
+    """Set up TOTP: for a logged-in staff member, or for an admin half-way through
+    logging in (who cannot log in without it)."""
+    if current_user.is_authenticated:
+        user, next_url, login = _me(), url_for("account.index"), False
+    else:
+        found = sessions.pending("enrol")
+        if found is None:
+            return login_manager.unauthorized()
+        (user, next_url), login = found, True
+    if user.totp_secret:
+        flash("Your second factor is already set up.")
+        return redirect(url_for("account.index"))
+    nonce = session.get(NONCE_KEY)
+    if not isinstance(nonce, str):
+        nonce = session[NONCE_KEY] = totp.new_nonce()
+    secret = totp.enrolment_secret(user, nonce)
+    form = forms.CodeForm()
+    if form.validate_on_submit():
+        try:
+            codes = totp.enrol(
+                user,
+                secret,
+                form.code.data,
+                now=views._now(),
+                ip=request.remote_addr,
+                login=login,
+            )
+        except CMError as error:
+            views.show_error(form, error)
+        else:
+            session.pop(NONCE_KEY, None)
+            if login:
+                sessions.start(user)
+            return render_template(
+                "staff/totp_recovery.html", codes=codes, next_url=next_url
+            )
+    return render_template(
+        "staff/totp_enrol.html",
+        form=form,
+        login=login,
+        user=user,
+        secret=totp.grouped(secret),
+        uri=totp.provisioning_uri(user, secret),
+    ), 422 if form.errors else 200
+
+
+@bp.post("/second-factor/off")
+@role_required(*ANY_STAFF)
+def disable():
+    form = forms.PasswordConfirmForm(prefix="off")
+    if form.validate_on_submit():
+        try:
+            totp.disable(_me(), form.password.data, now=views._now())
+        except CMError as error:
+            views.show_error(form, error)
+        else:
+            flash("Your second factor is off.")
+            return redirect(url_for("account.index"))
+    return _render_index(422, disable_form=form)
+
+
+@bp.post("/recovery-codes")
+@role_required(*ANY_STAFF)
+def recovery_codes():
+    form = forms.PasswordConfirmForm(prefix="codes")
+    if form.validate_on_submit():
+        try:
+            codes = totp.new_recovery_codes(_me(), form.password.data, now=views._now())
+        except CMError as error:
+            views.show_error(form, error)
+        else:
+            return render_template(
+                "staff/totp_recovery.html",
+                codes=codes,
+                next_url=url_for("account.index"),
+            )
+    return _render_index(422, codes_form=form)
+
+
+def init_app(app: Flask) -> None:
+    sessions.init_app(app)
+    app.register_blueprint(bp)

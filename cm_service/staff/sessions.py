@@ -1,0 +1,179 @@
+"""Staff sessions: revocable on the server, with an idle and an absolute timeout.
+
+Flask's session is a signed cookie that the server cannot delete, so each staff
+session also carries the account's session_version; the user loader refuses a
+session whose version is not the account's current one (services/accounts.py bumps
+it on logout, password change and deactivation). Like the portal's (portal/access.py),
+a session idle for longer than STAFF_IDLE_MINUTES, or older than STAFF_SESSION_HOURS,
+ends at its next request, with a message on the login page (HIPAA automatic logoff,
+ASVS 7.3.1 and 7.3.2).
+
+Signing in may take two steps (password, then a TOTP code or, for an admin without a
+second factor, enrolment). Between them the session holds only a short-lived
+"pending" marker: nobody is logged in until the last step succeeds.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from .. import auth
+from ..extensions import db, login_manager
+from ..models import User
+from ..services import accounts
+
+VERSION_KEY = "staff_session_version"
+STARTED_KEY = "staff_session_started_at"
+SEEN_KEY = "staff_session_seen_at"
+PENDING_KEY = "staff_pending_login"
+PENDING_SECONDS = 300
+DEFAULT_IDLE_MINUTES = 15
+DEFAULT_SESSION_HOURS = 12
+# Where an admin without a second factor may still go: enrol, or leave.
+_ENROLMENT_ENDPOINTS = {"account.enrol", "staff.logout", "staff.login", "static"}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def start(user: User) -> None:
+    """Log `user` in (every step of signing in has succeeded)."""
+    session.pop(PENDING_KEY, None)
+    login_user(user)
+    at = now().timestamp()
+    session[VERSION_KEY] = user.session_version
+    session[STARTED_KEY] = at
+    session[SEEN_KEY] = at
+
+
+def renew_version(user: User) -> None:
+    """Keep this session after its account's version was bumped on purpose (a
+    password change ends the other sessions, not the one that made it)."""
+    session[VERSION_KEY] = user.session_version
+
+
+def end() -> None:
+    logout_user()
+    for key in (VERSION_KEY, STARTED_KEY, SEEN_KEY, PENDING_KEY):
+        session.pop(key, None)
+
+
+def begin_pending(user: User, step: str, next_url: str) -> None:
+    """The password was right; remember who is half-way through signing in."""
+    end()
+    session[PENDING_KEY] = {
+        "user": user.id,
+        "version": user.session_version,
+        "step": step,
+        "at": now().timestamp(),
+        "next": next_url,
+    }
+
+
+def pending(step: str) -> tuple[User, str] | None:
+    """The user half-way through signing in at `step`, and where they were going."""
+    state = session.get(PENDING_KEY)
+    if not isinstance(state, dict) or state.get("step") != step:
+        return None
+    at = state.get("at")
+    if not isinstance(at, int | float) or now().timestamp() - at > PENDING_SECONDS:
+        session.pop(PENDING_KEY, None)
+        return None
+    user = db.session.get(User, state.get("user")) if state.get("user") else None
+    if user is None or not user.active or user.session_version != state.get("version"):
+        session.pop(PENDING_KEY, None)
+        return None
+    return user, str(state.get("next") or url_for("staff.today"))
+
+
+def clear_pending() -> None:
+    session.pop(PENDING_KEY, None)
+
+
+def _load_user(user_id: str) -> User | None:
+    """The user loader: the active account, only while this session's version is
+    the account's current one."""
+    user = auth._load_user(user_id)  # noqa: SLF001 - wraps the shared loader
+    if user is None or session.get(VERSION_KEY) != user.session_version:
+        return None
+    return user
+
+
+def _limits() -> tuple[float, float]:
+    idle = float(current_app.config["STAFF_IDLE_MINUTES"]) * 60
+    lifetime = float(current_app.config["STAFF_SESSION_HOURS"]) * 3600
+    return idle, lifetime
+
+
+def _expired(at: float) -> str | None:
+    idle, lifetime = _limits()
+    started, seen = session.get(STARTED_KEY), session.get(SEEN_KEY)
+    if not isinstance(started, int | float) or not isinstance(seen, int | float):
+        return "revoked"
+    if at - started > lifetime:
+        return "absolute"
+    if at - seen > idle:
+        return "idle"
+    return None
+
+
+MESSAGES = {
+    "idle": "For privacy you were logged out after {minutes} minutes without activity."
+    " Please log in again.",
+    "absolute": "Your session reached its {hours}-hour limit. Please log in again.",
+    "revoked": "Your session was ended. Please log in again.",
+}
+
+
+def _check_session() -> Any:
+    """Before every request: end an expired or revoked staff session."""
+    if request.endpoint == "static" or "_user_id" not in session:
+        return None
+    at = now().timestamp()
+    reason = _expired(at)
+    if reason is None and not current_user.is_authenticated:
+        reason = "revoked"  # the loader refused it: logged out elsewhere, deactivated
+    if reason is None:
+        session[SEEN_KEY] = at
+        return None
+    user_id = session.get("_user_id")
+    end()
+    if reason != "revoked" and isinstance(user_id, str) and user_id.isdigit():
+        accounts.session_expired(int(user_id), reason, now=now())
+    config = current_app.config
+    flash(
+        MESSAGES[reason].format(
+            minutes=config["STAFF_IDLE_MINUTES"], hours=config["STAFF_SESSION_HOURS"]
+        )
+    )
+    if request.endpoint == "staff.login" or request.blueprint == "api":
+        return None
+    target = request.full_path if request.method == "GET" else None
+    return redirect(url_for("staff.login", next=target))
+
+
+def _require_admin_second_factor() -> Any:
+    """An admin without a second factor can do nothing but set one up."""
+    if (
+        current_user.is_authenticated
+        and current_user.role == "admin"
+        and not current_user.totp_secret
+        and request.endpoint not in _ENROLMENT_ENDPOINTS
+        and request.blueprint not in ("api", "portal")
+    ):
+        flash("Admins must set up a second factor before going on.")
+        return redirect(url_for("account.enrol"))
+    return None
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("STAFF_IDLE_MINUTES", DEFAULT_IDLE_MINUTES)
+    app.config.setdefault("STAFF_SESSION_HOURS", DEFAULT_SESSION_HOURS)
+    login_manager.user_loader(_load_user)
+    app.before_request(_check_session)
+    app.before_request(_require_admin_second_factor)
