@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint system-deps clean
+.PHONY: run test lint system-deps prod-demo clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,20 @@ run: $(VENV)/.installed
 	@echo "Serving on http://$(HOST):$(PORT)/staff/login  (Ctrl-C to stop)"
 	$(FLASK) cm serve --host $(HOST) --port $(PORT)
 
-# Debian's PostgreSQL server and Chromium, installed with apt-get when missing.
+# The production layout on this machine: PostgreSQL on a unix socket, migrations,
+# the demo clinic, gunicorn (gunicorn.conf.py, CM_ENV=production) on 127.0.0.1:$PORT
+# (8000 unless PORT is set in the environment) and one scheduler. Ctrl-C stops all.
+prod-demo: NEED_CHROMIUM = no
+prod-demo: system-deps $(VENV)/.installed
+	$(BIN)/python scripts/prod_demo.py
+
+# Debian's PostgreSQL server and Chromium (not for prod-demo), installed with apt-get
+# when missing.
+NEED_CHROMIUM ?= yes
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
-	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ "$(NEED_CHROMIUM)" = no ] || [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing:$$missing"; \
 		if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
