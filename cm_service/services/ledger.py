@@ -10,14 +10,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
 from .. import rules
 from ..extensions import db
 from ..models import Draw, Enrollment, LedgerEntry, Participant, Reward
-from . import audit
+from . import audit, checkpoints
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
 from .scope import get_participant
@@ -28,7 +28,11 @@ from .timeline import (
     load_timelines,
     posted_by_keys,
     spec_of,
+    to_facts,
+    with_events_after,
 )
+
+ONE_DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -69,14 +73,20 @@ def settle(
 
 
 def settle_many(
-    enrollments: Sequence[Enrollment], *, now: datetime, actor_id: int | None = None
+    enrollments: Sequence[Enrollment],
+    *,
+    now: datetime,
+    actor_id: int | None = None,
+    resume: bool = True,
 ) -> list[LedgerEntry]:
     """Post the difference between prescribed and posted awards; return what was posted.
 
     Increases are always paid. Decreases are posted only under `corrections:
     clawback`; under `no_clawback` (the CRA manual: earned points "can never be
-    lost") they are not. Loads everything in a few set-based queries, runs inside
-    the caller's transaction and does not commit.
+    lost") they are not. The fold resumes from each enrollment's checkpoint while it
+    can be trusted (`resume=False` folds every day, as reconciliation must) and
+    leaves a new one at yesterday. Loads everything in a few set-based queries, runs
+    inside the caller's transaction and does not commit.
     """
     if not enrollments:
         return []
@@ -87,16 +97,29 @@ def settle_many(
         db.session.execute(
             select(Enrollment.id).where(Enrollment.id.in_(part)).with_for_update()
         ).all()
-    timelines = load_timelines(enrollments)
-    posted = posted_by_keys(ids)
+    timelines = load_timelines(enrollments, with_events=False)
+    today = {e.id: clinic_today(e.clinic, now) for e in enrollments}
+    plans = {}
+    for on in set(today.values()):
+        group = {i: t for i, t in timelines.items() if today[i] == on}
+        plans.update(checkpoints.plan(group, on - ONE_DAY, trust=resume))
+    after = checkpoints.resume_dates(plans)
+    timelines = with_events_after(timelines, after)
+    posted = posted_by_keys(ids, after)
     entries = []
     for enrollment in enrollments:
-        timeline = timelines[enrollment.id]
-        today = clinic_today(enrollment.clinic, now)
+        timeline, plan = timelines[enrollment.id], plans[enrollment.id]
+        folded = rules.fold_awards(
+            timeline.spec,
+            timeline.facts,
+            to_facts(timeline.events),
+            as_of=today[enrollment.id],
+            resume=plan.checkpoint,
+            checkpoint_on=today[enrollment.id] - ONE_DAY,
+        )
+        checkpoints.store(timeline, plan, folded.checkpoint)
         entries.extend(
-            _differences(
-                timeline, timeline.evaluate(today), posted.get(enrollment.id, {})
-            )
+            _differences(timeline, folded.awards, posted.get(enrollment.id, {}))
         )
     for entry in entries:
         entry.posted_at, entry.posted_by_id = now, actor_id
@@ -107,10 +130,10 @@ def settle_many(
 
 def _differences(
     timeline: Timeline,
-    evaluation: rules.Evaluation,
+    awards: Sequence[rules.Award],
     posted: dict[str, tuple[int, int]],
 ) -> list[LedgerEntry]:
-    desired = {award.key: award for award in evaluation.awards}
+    desired = {award.key: award for award in awards}
     found = (
         _difference_entry(
             timeline.enrollment, timeline.spec, key, desired.get(key), posted.get(key)
