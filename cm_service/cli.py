@@ -28,10 +28,11 @@ cm = AppGroup("cm", help="cm-service operations.")
 
 
 def init_app(app: Flask) -> None:
-    from .api.commands import token
+    from .api.commands import import_results, token
     from .ops.commands import backup
 
     cm.add_command(token)
+    cm.add_command(import_results)
     cm.add_command(backup)
     app.cli.add_command(cm)
 

@@ -1,13 +1,16 @@
-"""`flask cm token ...`: create and revoke API tokens (as the system actor)."""
+"""`flask cm token ...` (create and revoke API tokens) and `flask cm import-results`
+(a lab's CSV file), as the system actor over the same services as the API."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
-from ..services import api_tokens
+from ..services import api_tokens, results_import
 from ..services.actors import SYSTEM
 from ..services.errors import CMError
 
@@ -45,3 +48,31 @@ def token_revoke(token_id: int) -> None:
     except CMError as error:
         raise _fail(error) from None
     click.echo(f"Revoked token {token_id}.")
+
+
+@click.command("import-results")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--clinic", "clinic_id", type=int, required=True)
+def import_results(path: Path, clinic_id: int) -> None:
+    """Import a lab's CSV of results into a clinic, all or nothing.
+
+    Columns: participant_code, collected_on, analyte, result[, value]. On any bad
+    line nothing is recorded: each error is printed as `line N: column: message`
+    and the exit status is 2. Lines imported before are not recorded again.
+    """
+    try:
+        result = results_import.import_lab_file(
+            SYSTEM, clinic_id, path.read_bytes(), now=datetime.now(UTC)
+        )
+    except results_import.InvalidFile as error:
+        for field, message in error.errors:
+            click.echo(f"{field}: {message}", err=True)
+        click.echo("Nothing was recorded.", err=True)
+        sys.exit(2)
+    except CMError as error:
+        raise _fail(error) from None
+    click.echo(
+        f"Recorded {len(result.recorded)} result(s); "
+        f"{len(result.already_recorded)} already recorded (not recorded again); "
+        f"{len(result.posted)} ledger entries posted."
+    )

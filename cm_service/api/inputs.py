@@ -35,8 +35,8 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def json_object(raw: bytes, allowed: tuple[str, ...]) -> dict[str, Any]:
-    """The request body as a dict with only `allowed` keys (an empty body is {})."""
+def json_document(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, any keys (an empty body is {})."""
     if not raw.strip():
         return {}
     try:
@@ -45,6 +45,12 @@ def json_object(raw: bytes, allowed: tuple[str, ...]) -> dict[str, Any]:
         raise MalformedBody("The body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise MalformedBody("The body must be a JSON object.")
+    return body
+
+
+def json_object(raw: bytes, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The request body as a dict with only `allowed` keys (an empty body is {})."""
+    body = json_document(raw)
     for key in body:
         if key not in allowed:
             raise InvalidInput(key, f"Unknown field; expected: {', '.join(allowed)}.")

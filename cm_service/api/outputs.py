@@ -11,6 +11,7 @@ from .. import rules
 from ..models import Draw, Enrollment, Event, LedgerEntry, Participant
 from ..services.checkins import CheckinResult
 from ..services.ledger import Balance
+from ..services.results_import import ImportResult
 
 
 def participant(row: Participant, enrollment: Enrollment | None) -> dict[str, Any]:
@@ -126,4 +127,22 @@ def draw_of(row: Draw, balance: Balance) -> dict[str, Any]:
             "cents": balance.cents,
             "draws": balance.draws,
         },
+    }
+
+
+def import_of(result: ImportResult) -> dict[str, Any]:
+    recorded, repeated = len(result.recorded), len(result.already_recorded)
+    return {
+        "message": (
+            f"Recorded {recorded}; {repeated} already recorded (not recorded again)."
+        ),
+        "recorded": [
+            {"source": label, "event": event_of(event)}
+            for label, event in result.recorded
+        ],
+        "already_recorded": [
+            {"source": label, "event_id": event.id}
+            for label, event in result.already_recorded
+        ],
+        "awards": [entry_of(entry) for entry in result.posted],
     }

@@ -8,6 +8,7 @@ id from another clinic is a 404, exactly like one that does not exist.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
@@ -16,7 +17,16 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 
 from ..extensions import db
-from ..services import api_tokens, checkins, clinics, ledger, participants, reports
+from ..services import (
+    api_tokens,
+    checkins,
+    clinics,
+    fhir,
+    ledger,
+    participants,
+    reports,
+    results_import,
+)
 from ..services.actors import Actor
 from ..services.errors import CMError, InvalidInput, NotFound
 from ..services.timeline import clinic_today, evaluate_enrollment
@@ -41,7 +51,10 @@ def _body(*allowed: str) -> dict[str, Any]:
 
 
 def error_body(error: CMError) -> dict[str, Any]:
-    return {"error": error.code, "field": error.field, "message": error.message}
+    body = {"error": error.code, "field": error.field, "message": error.message}
+    if isinstance(error, results_import.InvalidFile):
+        body["errors"] = [{"field": f, "message": m} for f, m in error.errors]
+    return body
 
 
 @bp.errorhandler(CMError)
@@ -324,3 +337,29 @@ def outcome_report():
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@bp.get("/participants/<code>/observations")
+def observations(code: str):
+    person = api_tokens.participant_by_code(_actor(), code)
+    bundle = fhir.export_observations(_actor(), person.id, now=_now())
+    return Response(json.dumps(bundle), mimetype="application/fhir+json")
+
+
+@bp.post("/participants/<code>/observations")
+@idempotent
+def import_observations(code: str):
+    bundle = inputs.json_document(request.get_data(cache=True))
+    person = api_tokens.participant_by_code(_actor(), code)
+    result = fhir.import_observations(_actor(), person.id, bundle, now=_now())
+    return outputs.import_of(result), 201 if result.recorded else 200
+
+
+@bp.post("/results:import")
+@idempotent
+def import_results():
+    actor = _actor()
+    result = results_import.import_lab_file(
+        actor, actor.clinic_id, request.get_data(cache=True), now=_now()
+    )
+    return outputs.import_of(result), 201 if result.recorded else 200

@@ -10,6 +10,22 @@ from tests.factories import NOW, START, make_enrolled, make_staff
 from tests.web.api.conftest import Api
 
 NEG = {"cocaine": "negative"}
+OBSERVATIONS = {
+    "resourceType": "Bundle",
+    "type": "collection",
+    "entry": [
+        {
+            "resource": {
+                "resourceType": "Observation",
+                "identifier": [{"system": "urn:example:lab", "value": "1"}],
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "3397-7"}]},
+                "effectiveDateTime": "2026-01-06",
+                "valueCodeableConcept": {"text": "negative"},
+            }
+        }
+    ],
+}
 
 # Every route that names a participant or an event, with a body it would accept.
 ROUTES = [
@@ -29,6 +45,8 @@ ROUTES = [
     ("get", "/participants/{code}/ledger", None),
     ("post", "/participants/{code}/redemptions", {"points": 1}),
     ("post", "/participants/{code}/draws", None),
+    ("get", "/participants/{code}/observations", None),
+    ("post", "/participants/{code}/observations", OBSERVATIONS),
 ]
 
 
@@ -117,6 +135,7 @@ WRITES = [
     ("/events/{event}/void", {"reason": "wrong cup"}),
     ("/participants/P-0001/redemptions", {"points": 1}),
     ("/participants/P-0001/draws", None),
+    ("/participants/P-0001/observations", OBSERVATIONS),
 ]
 
 
