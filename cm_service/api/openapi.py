@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 DAY = {"type": "string", "format": "date", "example": "2026-01-07"}
+FHIR_JSON = "application/fhir+json"
 CODE = {
     "name": "code",
     "in": "path",
@@ -82,6 +83,23 @@ def _get(summary: str, result: str, *, extra: list | None = None) -> dict[str, A
 
 def _with_code(item: dict[str, Any]) -> dict[str, Any]:
     return {"parameters": [CODE], **item}
+
+
+def _import(summary: str, content: dict[str, Any]) -> dict[str, Any]:
+    done = "Recorded what was new (201) or found it all recorded already (200)."
+    return {
+        "post": {
+            "summary": summary,
+            "parameters": [IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, "content": content},
+            "responses": {
+                "201": _json(_ref("Import"), done),
+                "200": _json(_ref("Import"), done),
+                **_errors(400, 403, 404, 409),
+                "422": _json(_ref("BatchError"), "Invalid input: `field` names where."),
+            },
+        }
+    }
 
 
 SCHEMAS: dict[str, Any] = {
@@ -221,6 +239,154 @@ SCHEMAS: dict[str, Any] = {
     "Redemption": {"type": "object"},
     "Draw": {"type": "object"},
     "OutcomeReport": {"type": "object"},
+    "Coding": {
+        "type": "object",
+        "properties": {
+            "system": {"type": "string"},
+            "code": {"type": "string"},
+            "display": {"type": "string"},
+        },
+    },
+    "CodeableConcept": {
+        "type": "object",
+        "properties": {
+            "coding": {"type": "array", "items": _ref("Coding")},
+            "text": {"type": "string"},
+        },
+    },
+    "Observation": {
+        "type": "object",
+        "description": (
+            "FHIR R4 Observation of one analyte result. `code`: a LOINC code of the "
+            "table in cm_service/services/fhir.py (e.g. 3397-7 cocaine in urine, "
+            "104133-4 breath alcohol) or urn:cm-service:analyte. "
+            "`valueCodeableConcept.text`: negative, positive, dilute, invalid, "
+            "adulterated, substituted or insufficient. A breath result carries its "
+            "BrAC (g/210 L) in `component[0].valueQuantity.value`."
+        ),
+        "required": [
+            "resourceType",
+            "identifier",
+            "status",
+            "code",
+            "effectiveDateTime",
+        ],
+        "properties": {
+            "resourceType": {"const": "Observation"},
+            "identifier": {
+                "type": "array",
+                "minItems": 1,
+                "items": {
+                    "type": "object",
+                    "required": ["system", "value"],
+                    "properties": {
+                        "system": {"type": "string"},
+                        "value": {"type": "string"},
+                    },
+                },
+            },
+            "status": {"enum": ["final", "amended", "corrected"]},
+            "category": {"type": "array", "items": _ref("CodeableConcept")},
+            "code": _ref("CodeableConcept"),
+            "subject": {
+                "type": "object",
+                "description": "Exported: the clinic code. Not read on import.",
+            },
+            "effectiveDateTime": {
+                "type": "string",
+                "description": "The collection date, or a time with its zone.",
+                "example": "2026-01-06",
+            },
+            "valueCodeableConcept": _ref("CodeableConcept"),
+            "component": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "code": _ref("CodeableConcept"),
+                        "valueQuantity": {
+                            "type": "object",
+                            "properties": {
+                                "value": {"type": "number"},
+                                "unit": {"type": "string"},
+                                "system": {"type": "string"},
+                                "code": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "ObservationBundle": {
+        "type": "object",
+        "description": "FHIR R4 Bundle of Observations.",
+        "required": ["resourceType", "entry"],
+        "properties": {
+            "resourceType": {"const": "Bundle"},
+            "type": {"type": "string"},
+            "timestamp": {"type": "string"},
+            "entry": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["resource"],
+                    "properties": {"resource": _ref("Observation")},
+                },
+            },
+        },
+    },
+    "Import": {
+        "type": "object",
+        "description": (
+            "What was recorded and what was already recorded (not recorded again); "
+            "`source` is the entry (entry[2]) or the file line (line 7)."
+        ),
+        "required": ["message", "recorded", "already_recorded", "awards"],
+        "properties": {
+            "message": {"type": "string"},
+            "recorded": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["source", "event"],
+                    "properties": {
+                        "source": {"type": "string"},
+                        "event": {"type": "object"},
+                    },
+                },
+            },
+            "already_recorded": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["source", "event_id"],
+                    "properties": {
+                        "source": {"type": "string"},
+                        "event_id": {"type": "integer"},
+                    },
+                },
+            },
+            "awards": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "BatchError": {
+        "allOf": [_ref("Error")],
+        "description": "Every problem of a refused batch; nothing was recorded.",
+        "properties": {
+            "errors": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["field", "message"],
+                    "properties": {
+                        "field": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                },
+            }
+        },
+    },
 }
 
 
@@ -304,5 +470,35 @@ PATHS: dict[str, Any] = {
                 "schema": {"enum": ["positive", "ignored"]},
             },
         ],
+    ),
+    "/participants/{code}/observations": _with_code(
+        {
+            "get": {
+                "summary": (
+                    "Verified, non-voided specimen and breath results as a FHIR R4 "
+                    "Bundle of Observations (audited as a disclosure)."
+                ),
+                "responses": {
+                    "200": {
+                        "description": "Found.",
+                        "content": {FHIR_JSON: {"schema": _ref("ObservationBundle")}},
+                    },
+                    **_errors(404),
+                },
+            },
+            **_import(
+                "Record a Bundle's Observations: each once (by identifier), all or "
+                "nothing; an Observation this service exported names its event.",
+                {
+                    FHIR_JSON: {"schema": _ref("ObservationBundle")},
+                    "application/json": {"schema": _ref("ObservationBundle")},
+                },
+            ),
+        }
+    ),
+    "/results:import": _import(
+        "Import a lab's CSV (participant_code, collected_on, analyte, result, value "
+        "optional), all or nothing; lines imported before are not recorded again.",
+        {"text/csv": {"schema": {"type": "string"}}},
     ),
 }
