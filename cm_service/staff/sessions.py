@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from .. import auth
@@ -132,6 +132,11 @@ MESSAGES = {
 
 def _check_session() -> Any:
     """Before every request: end an expired or revoked staff session."""
+    # Who is logged in is decided anew for every request, also where an outer app
+    # context (a test, a CLI) outlives one request and would keep Flask-Login's cache.
+    # Flask-Login and Flask-WTF both cache in g (the user, the CSRF token).
+    g.pop("_login_user", None)
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     if request.endpoint == "static" or "_user_id" not in session:
         return None
     at = now().timestamp()
