@@ -1,0 +1,81 @@
+"""Fixtures for the production layout tests: a migrated PostgreSQL database of its
+own, and a gunicorn started the way production starts it."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import dsn
+from tests.pg import Cluster
+from tests.prod.serving import ROOT, free_port, stop
+
+# Settings the parent shell might hold that would change what is being tested.
+_SCRUBBED = (
+    "CM_ENV",
+    "SECRET_KEY",
+    "DRAW_SECRET",
+    "DATABASE_URL",
+    "ALLOW_SQLITE_IN_PRODUCTION",
+    "WEB_CONCURRENCY",
+    "GUNICORN_THREADS",
+    "GUNICORN_BIND",
+    "GUNICORN_CMD_ARGS",
+    "PORT",
+)
+_names = itertools.count()
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+    return {**env, "PYTHONUNBUFFERED": "1", **settings}
+
+
+@pytest.fixture
+def pg_database(pg_cluster: Cluster) -> Iterator[tuple[str, str]]:
+    """(DATABASE_URL, dsn) of a fresh copy of the migrated template."""
+    name = f"cm_prod_{os.getpid()}_{next(_names)}"
+    with psycopg.connect(dsn(pg_cluster, "postgres"), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE cm_template")
+    yield pg_cluster.url(name), dsn(pg_cluster, name)
+    with psycopg.connect(dsn(pg_cluster, "postgres"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+Gunicorn = Callable[..., tuple[subprocess.Popen, int, Path]]
+
+
+@pytest.fixture
+def gunicorn(tmp_path: Path) -> Iterator[Gunicorn]:
+    """start(env, args, cwd) -> (process, port, log); every one is stopped after."""
+    started: list[subprocess.Popen] = []
+
+    def start(
+        env: dict[str, str],
+        args: tuple[str, ...] = ("-c", "gunicorn.conf.py", "wsgi:app"),
+        cwd: Path = ROOT,
+    ) -> tuple[subprocess.Popen, int, Path]:
+        port = free_port()
+        log = tmp_path / f"gunicorn-{len(started)}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", *args],
+                cwd=cwd,
+                env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        started.append(proc)
+        return proc, port, log
+
+    yield start
+    for proc in started:
+        stop(proc)
