@@ -85,7 +85,6 @@ def login():
             sessions.begin_pending(user, step, next_url)
             if step == "code":
                 return redirect(url_for("staff.login_code"))
-            flash("Admins need a second factor: set one up to finish logging in.")
             return redirect(url_for("account.enrol"))
         form.password.errors.append("Wrong username or password.")
     status = 422 if form.errors else 200

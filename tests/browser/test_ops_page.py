@@ -12,6 +12,7 @@ from tests.browser.conftest import (
     screenshot,
     serious_accessibility_violations,
 )
+from tests.browser.test_staff_security import enrol_admin
 from tests.factories import NOW, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
@@ -35,6 +36,7 @@ def test_an_admin_sees_the_nightly_runs_and_closes_a_day(
     page.get_by_label("Username").fill("boss")
     page.get_by_label("Password").fill("correct horse battery")
     page.get_by_role("button", name="Log in").click()
+    enrol_admin(page)  # an admin's first login sets up the second factor
     page.get_by_role("link", name="Operations").click()
     expect(page.locator("#runs")).to_contain_text("succeeded")
     assert serious_accessibility_violations(page) == []
