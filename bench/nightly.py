@@ -1,11 +1,13 @@
-"""Time one nightly run at week 1 and at week 24 of a large clinic's history.
+"""Time one nightly run (and its reconciliation slice) at week 1 and at week 24.
 
     .venv/bin/python bench/nightly.py [--participants 10000] [--database-url URL]
 
 Builds two clinics of N participants each on the California preset (24 weeks), one
 with a week of history and one with 23 weeks, settled; then times `run_nightly` for a
 scheduled day of each, with 90% of that day's specimens already recorded (the rest
-become missed). The cost should follow the day's activity, not the history's length.
+become missed), then that date's reconciliation slice (a seventh of the clinic,
+folded from day one). Closing the day should cost what the day's activity costs,
+not what the history's length does; the reconciliation, by design, does not.
 Without --database-url a fresh SQLite file in a temporary folder is used.
 """
 
@@ -132,7 +134,7 @@ def _settle_all(enrollment_ids: list[int], day: date) -> None:
         db.session.expunge_all()
 
 
-def timed_run(clinic_id: int, day: date) -> tuple[float, int, nightly.Counts]:
+def timed_run(job, clinic_id: int, day: date) -> tuple[float, int, nightly.Counts]:
     queries = 0
 
     def count(*_args) -> None:
@@ -142,7 +144,7 @@ def timed_run(clinic_id: int, day: date) -> tuple[float, int, nightly.Counts]:
     db.session.expunge_all()
     event.listen(db.engine, "before_cursor_execute", count)
     started = time.perf_counter()
-    outcome = nightly.run_nightly(clinic_id, day, now=_after(day))
+    outcome = job(clinic_id, day, now=_after(day))
     elapsed = time.perf_counter() - started
     event.remove(db.engine, "before_cursor_execute", count)
     return elapsed, queries, outcome.counts
@@ -189,21 +191,33 @@ def run(url: str, args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     with app.app_context():
         upgrade()
-        results = {}
+        closing, checking = {}, {}
         for weeks in (1, 24):
             built = time.perf_counter()
             clinic_id, day = build_clinic(args.participants, weeks - 1, rng)
             setup = time.perf_counter() - built
-            elapsed, queries, counts = timed_run(clinic_id, day)
-            results[weeks] = elapsed
+            elapsed, queries, counts = timed_run(nightly.run_nightly, clinic_id, day)
+            closing[weeks] = elapsed
             print(
-                f"week {weeks:>2} ({day}): {elapsed:7.2f} s, {queries} queries, "
-                f"missed {counts.missed}, settled {counts.settled} "
-                f"(reconciled {counts.reconciled}), awards {counts.awards_posted} "
-                f"[setup {setup:.0f} s]",
+                f"week {weeks:>2} ({day}) nightly: {elapsed:7.2f} s, "
+                f"{queries} queries, missed {counts.missed}, settled {counts.settled}, "
+                f"awards {counts.awards_posted} [setup {setup:.0f} s]",
                 flush=True,
             )
-        print(f"ratio week 24 / week 1: {results[24] / results[1]:.2f}")
+            elapsed, queries, counts = timed_run(
+                nightly.run_reconciliation, clinic_id, day
+            )
+            checking[weeks] = elapsed
+            print(
+                f"week {weeks:>2} ({day}) reconciliation: {elapsed:7.2f} s, "
+                f"{queries} queries, {counts.reconciled} enrollments folded from day "
+                f"one, {counts.reconcile_differences} needed a correction",
+                flush=True,
+            )
+        print(f"nightly ratio week 24 / week 1: {closing[24] / closing[1]:.2f}")
+        print(
+            f"reconciliation ratio week 24 / week 1: {checking[24] / checking[1]:.2f}"
+        )
         print(f"backend: {db.engine.dialect.name}, participants: {args.participants}")
 
 

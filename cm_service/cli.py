@@ -249,8 +249,13 @@ def _catch_up(now: datetime, clinic_id: int | None) -> None:
         )
     for outcome in outcomes:
         _echo_outcome(outcome)
-    failed = sum(1 for o in outcomes if o.status == "failed")
-    click.echo(f"{len(outcomes)} date(s) processed, {failed} failed.")
+    checks = nightly.reconcile_due(now, clinic_id=clinic_id)
+    differences = sum(o.counts.reconcile_differences for o in checks)
+    failed = sum(1 for o in outcomes + checks if o.status == "failed")
+    click.echo(
+        f"{len(outcomes)} date(s) processed, {len(checks)} reconciliation slice(s) "
+        f"run ({differences} enrollment(s) needed a correction), {failed} failed."
+    )
     if failed:
         sys.exit(1)
 

@@ -1,4 +1,5 @@
-"""APScheduler wiring only: one interval tick in UTC that runs the nightly catch-up.
+"""APScheduler wiring only: one interval tick in UTC that runs the nightly catch-up
+and the reconciliation slices.
 
 Not a cron at local midnight: APScheduler 3.11 skips the day after the spring DST
 change for cron jobs in the 00:00-00:59 local hour (measured in
@@ -38,4 +39,4 @@ def build_scheduler(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
 def run_due_nightlies(app: Flask) -> None:
     # Module level, so APScheduler can reference it (its FAQ).
     with app.app_context():
-        nightly.run_due(datetime.now(UTC))
+        nightly.tick(datetime.now(UTC))

@@ -241,7 +241,8 @@ def test_nightly_catch_up_prints_a_summary(runner, staff, clinic):
     result = runner.invoke(args=["cm", "nightly", "--catch-up"])
 
     assert result.exit_code == 0, result.output
-    assert "date(s) processed, 0 failed" in result.output
+    assert "date(s) processed, 7 reconciliation slice(s) run" in result.output
+    assert "(0 enrollment(s) needed a correction), 0 failed" in result.output
 
 
 def test_reconcile_reports_nothing_to_post_on_a_settled_ledger(runner, staff, clinic):

@@ -34,6 +34,7 @@ def _page(status: int = 200, **forms):
         "ops/index.html",
         clinic=clinic,
         runs=nightly.recent_runs(clinic.id),
+        checks=nightly.recent_runs(clinic.id, 14, nightly.RECONCILE_JOB),
         closures=closures_,
         closure_form=forms.get("closure_form") or ClosureForm(prefix="closure"),
         pause_form=forms.get("pause_form") or PauseForm(prefix="pause"),

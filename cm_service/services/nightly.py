@@ -2,10 +2,16 @@
 
 `run_nightly(clinic, day)` writes a `missed` event for every scheduled test with no
 result (an `excused` one on clinic closures and participant pauses), settles what
-changed plus a rotating reconciliation slice, completes finished enrollments and
-records a JobRun. The claim and all the work are one transaction: a crash rolls both
-back, so a rerun starts clean, and the ledger's idempotency keys make even a doubled
-run post nothing twice. `run_due(now)` is the catch-up loop the scheduler ticks.
+changed, completes finished enrollments and records a JobRun. The claim and all the
+work are one transaction: a crash rolls both back, so a rerun starts clean, and the
+ledger's idempotency keys make even a doubled run post nothing twice. Its cost follows
+the day's activity: settling resumes from each enrollment's fold checkpoint.
+
+`run_reconciliation(clinic, day)` is the day's second, separate job: it folds a
+rotating seventh of the clinic's enrollments from day one (no checkpoint), so every
+enrollment is checked against its whole history weekly, and counts any difference it
+had to post. That check is by nature as long as the history, which is why it is not
+part of closing the day. `tick(now)` runs both, catching up, as the scheduler does.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from ..models import (
     Enrollment,
     Event,
     JobRun,
+    LedgerEntry,
     Pause,
 )
 from . import audit
@@ -37,6 +44,8 @@ from .ledger import settle_many
 from .timeline import Timeline, chunks, clinic_today, load_day, to_facts
 
 JOB = "nightly"
+RECONCILE_JOB = "reconcile"
+DONE = ("succeeded", "held")
 MAX_DATES_PER_TICK = 60  # bounds one tick's work after long downtime
 RECONCILE_EVERY_DAYS = 7  # every enrollment is re-settled at least weekly
 log = logging.getLogger(__name__)
@@ -73,46 +82,62 @@ def run_nightly(clinic_id: int, day: date, *, now: datetime) -> RunOutcome:
     Raises NotFound for an unknown clinic and InvalidInput("date") for a day that has
     not ended yet in the clinic's time zone.
     """
+    return _run_once(JOB, clinic_id, day, now, _close_day)
+
+
+def run_reconciliation(clinic_id: int, day: date, *, now: datetime) -> RunOutcome:
+    """Re-settle the day's reconciliation slice from day one, once per clinic-date."""
+    return _run_once(RECONCILE_JOB, clinic_id, day, now, _reconcile_slice)
+
+
+Work = Callable[[Clinic, date, datetime], Counts]
+
+
+def _run_once(
+    job: str, clinic_id: int, day: date, now: datetime, work: Work
+) -> RunOutcome:
     clinic = db.session.get(Clinic, clinic_id)
     if clinic is None:
         raise NotFound(f"There is no clinic {clinic_id}.", "clinic")
     if day >= clinic_today(clinic, now):
         raise InvalidInput("date", f"{day} has not ended yet in {clinic.timezone}.")
     try:
-        return _run_claimed(clinic, day, now)
+        return _run_claimed(job, clinic, day, now, work)
     except IntegrityError:
         # Another process claimed the same (job, clinic, day) first and committed.
         db.session.rollback()
         return RunOutcome(clinic.id, day, "skipped")
     except Exception as error:
         db.session.rollback()
-        _record_failure(clinic.id, day, now, error)
+        _record_failure(job, clinic.id, day, now, error)
         raise
 
 
-def _run_claimed(clinic: Clinic, day: date, now: datetime) -> RunOutcome:
-    if not _advisory_lock(clinic.id, day):
+def _run_claimed(
+    job: str, clinic: Clinic, day: date, now: datetime, work: Work
+) -> RunOutcome:
+    if not _advisory_lock(job, clinic.id, day):
         db.session.rollback()
         return RunOutcome(clinic.id, day, "skipped")
     run = db.session.scalars(
         select(JobRun)
-        .where(JobRun.job == JOB, JobRun.clinic_id == clinic.id, JobRun.run_on == day)
+        .where(JobRun.job == job, JobRun.clinic_id == clinic.id, JobRun.run_on == day)
         .with_for_update()
     ).first()
-    if run is not None and run.status in ("succeeded", "held"):
+    if run is not None and run.status in DONE:
         db.session.rollback()
         return RunOutcome(clinic.id, day, "skipped")
-    counts = _close_day(clinic, day, now)
+    counts = work(clinic, day, now)
     status = "held" if counts.held else "succeeded"
     if run is None:
-        run = JobRun(job=JOB, clinic_id=clinic.id, run_on=day, started_at=now)
+        run = JobRun(job=job, clinic_id=clinic.id, run_on=day, started_at=now)
         db.session.add(run)
     run.status, run.counts, run.error = status, counts.as_dict(), None
     run.finished_at = datetime.now(UTC)
     db.session.flush()
     audit.append(
         SYSTEM,
-        f"nightly_{status}",
+        f"{job}_{status}",
         "job_run",
         run.id,
         now=now,
@@ -123,26 +148,28 @@ def _run_claimed(clinic: Clinic, day: date, now: datetime) -> RunOutcome:
     return RunOutcome(clinic.id, day, status, counts)
 
 
-def _advisory_lock(clinic_id: int, day: date) -> bool:
+def _advisory_lock(job: str, clinic_id: int, day: date) -> bool:
     """On PostgreSQL, one transaction per (clinic, day) at a time: a second scheduler
     skips instead of waiting. SQLite's BEGIN IMMEDIATE already serialises writers."""
     if db.session.get_bind().dialect.name != "postgresql":
         return True
-    key = zlib.crc32(f"{JOB}:{clinic_id}:{day.isoformat()}".encode())
+    key = zlib.crc32(f"{job}:{clinic_id}:{day.isoformat()}".encode())
     return bool(
         db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key})
     )
 
 
-def _record_failure(clinic_id: int, day: date, now: datetime, error: Exception) -> None:
-    log.exception("nightly run for clinic %s on %s failed", clinic_id, day)
+def _record_failure(
+    job: str, clinic_id: int, day: date, now: datetime, error: Exception
+) -> None:
+    log.exception("%s run for clinic %s on %s failed", job, clinic_id, day)
     run = db.session.scalars(
         select(JobRun).where(
-            JobRun.job == JOB, JobRun.clinic_id == clinic_id, JobRun.run_on == day
+            JobRun.job == job, JobRun.clinic_id == clinic_id, JobRun.run_on == day
         )
     ).first()
     if run is None:
-        run = JobRun(job=JOB, clinic_id=clinic_id, run_on=day, started_at=now)
+        run = JobRun(job=job, clinic_id=clinic_id, run_on=day, started_at=now)
         db.session.add(run)
     run.status, run.error = "failed", f"{type(error).__name__}: {error}"[:2000]
     run.finished_at = datetime.now(UTC)
@@ -154,20 +181,26 @@ def _close_day(clinic: Clinic, day: date, now: datetime) -> Counts:
     timelines = load_day(_enrollments_on(clinic.id, day), day)
     changed = _record_unresolved(clinic, day, now, timelines, counts)
     completed = _complete_finished(timelines, day, counts)
-    slice_ids = _reconciliation_slice(clinic.id, day)
-    to_settle = {e.id: e for e in changed + completed}
-    to_settle.update({e.id: e for e in _load(slice_ids) if e.id not in to_settle})
-    posted = settle_many(list(to_settle.values()), now=now)
+    to_settle = list({e.id: e for e in changed + completed}.values())
+    _count_posted(counts, settle_many(to_settle, now=now))
     counts.settled = len(to_settle)
-    counts.reconciled = len(slice_ids)
+    return counts
+
+
+def _reconcile_slice(clinic: Clinic, day: date, now: datetime) -> Counts:
+    counts = Counts()
+    enrollments = _load(_reconciliation_slice(clinic.id, day))
+    posted = settle_many(enrollments, now=now, resume=False)
+    _count_posted(counts, posted)
+    counts.settled = counts.reconciled = len(enrollments)
+    counts.reconcile_differences = len({e.enrollment_id for e in posted})
+    return counts
+
+
+def _count_posted(counts: Counts, posted: Sequence[LedgerEntry]) -> None:
     counts.awards_posted = len(posted)
     counts.points = sum(e.amount for e in posted if e.account == "points")
     counts.draws = sum(e.amount for e in posted if e.account == "draws")
-    changed_ids = {e.id for e in changed}
-    counts.reconcile_differences = sum(
-        1 for e in posted if e.enrollment_id not in changed_ids
-    )
-    return counts
 
 
 def _enrollments_on(clinic_id: int, day: date) -> list[Enrollment]:
@@ -308,7 +341,7 @@ def due_dates(clinic: Clinic, now: datetime) -> list[date]:
             JobRun.job == JOB, JobRun.clinic_id == clinic.id
         )
     ).all()
-    done = {on for on, status in runs if status in ("succeeded", "held")}
+    done = {on for on, status in runs if status in DONE}
     failed = sorted(on for on, status in runs if status == "failed")
     first = max(done) + timedelta(days=1) if done else _first_day(clinic.id)
     if first is None:
@@ -347,6 +380,43 @@ def run_due(
     return outcomes
 
 
+def reconciliation_dates(clinic: Clinic, now: datetime) -> list[date]:
+    """Closed dates of the last week whose reconciliation has not run: an older
+    slice is checked again by a newer date's run of the same slice."""
+    yesterday = clinic_today(clinic, now) - timedelta(days=1)
+    week = yesterday - timedelta(days=RECONCILE_EVERY_DAYS - 1)
+    runs = db.session.execute(
+        select(JobRun.job, JobRun.run_on, JobRun.status).where(
+            JobRun.clinic_id == clinic.id,
+            JobRun.run_on >= week,
+            JobRun.run_on <= yesterday,
+            JobRun.status.in_(DONE),
+        )
+    ).all()
+    closed = {on for job, on, _ in runs if job == JOB}
+    checked = {on for job, on, _ in runs if job == RECONCILE_JOB}
+    return sorted(closed - checked)
+
+
+def reconcile_due(
+    now: datetime, *, clinic_id: int | None = None, limit: int = RECONCILE_EVERY_DAYS
+) -> list[RunOutcome]:
+    """Run the reconciliation of every closed date of the last week not yet checked."""
+    outcomes: list[RunOutcome] = []
+    for clinic in clinics_to_run(clinic_id):
+        for day in reconciliation_dates(clinic, now)[:limit]:
+            try:
+                outcomes.append(run_reconciliation(clinic.id, day, now=now))
+            except Exception:  # noqa: BLE001 - recorded as a failed JobRun; retried
+                outcomes.append(RunOutcome(clinic.id, day, "failed"))
+    return outcomes
+
+
+def tick(now: datetime) -> tuple[list[RunOutcome], list[RunOutcome]]:
+    """The scheduler's every-15-minutes job: close due days, then reconcile."""
+    return run_due(now), reconcile_due(now)
+
+
 def clinics_to_run(clinic_id: int | None) -> list[Clinic]:
     query = select(Clinic).order_by(Clinic.id)
     if clinic_id is not None:
@@ -357,11 +427,12 @@ def clinics_to_run(clinic_id: int | None) -> list[Clinic]:
 def reconcile_all(
     now: datetime, *, progress: Callable[[int], None] | None = None
 ) -> dict[str, int]:
-    """Re-settle every enrollment; report what had to be posted. Commits per chunk."""
+    """Re-settle every enrollment from day one; report what had to be posted.
+    Commits per chunk."""
     ids = list(db.session.scalars(select(Enrollment.id).order_by(Enrollment.id)))
     differences: dict[str, int] = defaultdict(int)
     for part in chunks(ids):
-        posted = settle_many(_load(part), now=now)
+        posted = settle_many(_load(part), now=now, resume=False)
         db.session.commit()
         differences["enrollments"] += len(part)
         differences["entries"] += len(posted)
@@ -371,11 +442,11 @@ def reconcile_all(
     return dict(differences)
 
 
-def recent_runs(clinic_id: int, limit: int = 60) -> list[JobRun]:
+def recent_runs(clinic_id: int, limit: int = 60, job: str = JOB) -> list[JobRun]:
     return list(
         db.session.scalars(
             select(JobRun)
-            .where(JobRun.clinic_id == clinic_id)
+            .where(JobRun.clinic_id == clinic_id, JobRun.job == job)
             .order_by(JobRun.run_on.desc())
             .limit(limit)
         )
