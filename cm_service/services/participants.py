@@ -23,6 +23,22 @@ from .timeline import clinic_today, evaluate_enrollment
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,38}$")
 PIN_PATTERN = re.compile(r"^\d{6,12}$")
+# The column widths of Participant.display_name and Exemption.medication/prescriber.
+DISPLAY_NAME_MAX = MEDICATION_MAX = 120
+MAX_PHASE = 52  # phase indexes are weeks at most; anything larger is a typo
+
+
+def _text(field: str, value: object, max_length: int) -> str:
+    """Stripped text of a string field ("" for None); InvalidInput for anything
+    that is not a string, holds a NUL, or is longer than the column."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or "\x00" in value:
+        raise InvalidInput(field, "Expected text.")
+    value = value.strip()
+    if len(value) > max_length:
+        raise InvalidInput(field, f"Use at most {max_length} characters.")
+    return value
 
 
 def register_participant(
@@ -38,10 +54,11 @@ def register_participant(
     actor.require("admin", "staff")
     if not actor.may_see_clinic(clinic_id):
         raise NotFound("No such clinic.", "clinic")
-    code = (code or "").strip().upper()
+    code = _text("code", code, 40).upper()
     if not CODE_PATTERN.match(code):
         raise InvalidInput("code", "Use 2-40 letters, digits or dashes, e.g. P-0042.")
-    if pin is not None and not PIN_PATTERN.match(pin):
+    display_name = _text("display_name", display_name, DISPLAY_NAME_MAX) or None
+    if pin is not None and not (isinstance(pin, str) and PIN_PATTERN.match(pin)):
         raise InvalidInput("pin", "The PIN is 6 to 12 digits.")
     if db.session.scalar(
         select(Participant.id).where(
@@ -52,7 +69,7 @@ def register_participant(
     participant = Participant(
         clinic_id=clinic_id,
         code=code,
-        display_name=(display_name or "").strip() or None,
+        display_name=display_name,
         pin_hash=hash_secret(pin) if pin else None,
         created_at=now,
     )
@@ -89,10 +106,14 @@ def enroll(
     """
     actor.require("admin", "staff")
     participant = get_participant(actor, participant_id)
-    protocol = db.session.get(Protocol, protocol_id)
+    protocol = (
+        db.session.get(Protocol, protocol_id)
+        if isinstance(protocol_id, int) and 0 < protocol_id < 2**31
+        else None
+    )
     if protocol is None or protocol.clinic_id != participant.clinic_id:
         raise InvalidInput("protocol", "Choose one of this clinic's protocols.")
-    if not isinstance(start_on, date):
+    if not isinstance(start_on, date) or isinstance(start_on, datetime):
         raise InvalidInput("start_on", "Enter the start date as YYYY-MM-DD.")
     if _active_enrollment(participant.id) is not None:
         raise Conflict(
@@ -179,21 +200,43 @@ def _active_enrollment(participant_id: int) -> Enrollment | None:
 def _clean_testing_days(
     days: Mapping[int, Sequence[int]] | None,
 ) -> dict[str, list[int]]:
+    if days is not None and not isinstance(days, Mapping):
+        raise InvalidInput("testing_days", "Expected phases and weekdays: {0: [0, 3]}.")
     clean: dict[str, list[int]] = {}
     for phase, weekdays in (days or {}).items():
-        values = sorted(set(weekdays))
-        if not values or any(
+        index = _phase_index(phase)
+        if index is None:
+            raise InvalidInput(
+                f"testing_days.{phase}", f"Phases are numbered 0 to {MAX_PHASE}."
+            )
+        if isinstance(weekdays, str | bytes) or not isinstance(weekdays, Sequence):
+            raise InvalidInput("testing_days", "Choose at least one weekday.")
+        if not weekdays or any(
             isinstance(d, bool) or not isinstance(d, int) or not 0 <= d <= 6
-            for d in values
+            for d in weekdays
         ):
             raise InvalidInput("testing_days", "Choose at least one weekday.")
-        clean[str(int(phase))] = values
+        clean[str(index)] = sorted(set(weekdays))
     return clean
+
+
+def _phase_index(phase: object) -> int | None:
+    if isinstance(phase, str) and phase.isascii() and phase.isdigit():
+        phase = int(phase) if len(phase) <= 3 else None
+    if isinstance(phase, bool) or not isinstance(phase, int):
+        return None
+    return phase if 0 <= phase <= MAX_PHASE else None
 
 
 def _clean_targets(targets: Sequence[str] | None) -> list[str] | None:
     if targets is None:
         return None
+    if (
+        isinstance(targets, str)
+        or not isinstance(targets, Sequence)
+        or not all(isinstance(t, str) for t in targets)
+    ):
+        raise InvalidInput("targets", "Choose target substances from the panel.")
     clean = sorted({t.strip().lower() for t in targets})
     if not clean or any(t not in ANALYTES for t in clean):
         raise InvalidInput("targets", "Choose target substances from the panel.")
@@ -204,18 +247,26 @@ def _exemption(
     enrollment_id: int | None, index: int, item: Mapping[str, object]
 ) -> Exemption:
     field = f"exemptions[{index}]"
-    analyte = str(item.get("analyte", "")).strip().lower()
+    if not isinstance(item, Mapping):
+        raise InvalidInput(field, "Expected an exemption.")
+    analyte = item.get("analyte")
+    analyte = analyte.strip().lower() if isinstance(analyte, str) else ""
     if analyte not in ANALYTES:
         raise InvalidInput(
             f"{field}.analyte", "Choose the exempt analyte from the panel."
         )
-    medication = str(item.get("medication") or "").strip()
+    medication = _text(f"{field}.medication", item.get("medication"), MEDICATION_MAX)
     if not medication:
         raise InvalidInput(f"{field}.medication", "Name the prescribed medication.")
+    prescriber = _text(f"{field}.prescriber", item.get("prescriber"), MEDICATION_MAX)
     starts_on, ends_on = item.get("starts_on"), item.get("ends_on")
-    if not isinstance(starts_on, date):
+    if not isinstance(starts_on, date) or isinstance(starts_on, datetime):
         raise InvalidInput(f"{field}.starts_on", "Enter the start date as YYYY-MM-DD.")
-    if ends_on is not None and (not isinstance(ends_on, date) or ends_on < starts_on):
+    if ends_on is not None and (
+        not isinstance(ends_on, date)
+        or isinstance(ends_on, datetime)
+        or ends_on < starts_on
+    ):
         raise InvalidInput(
             f"{field}.ends_on", "The end date must follow the start date."
         )
@@ -223,7 +274,7 @@ def _exemption(
         enrollment_id=enrollment_id,
         analyte=analyte,
         medication=medication,
-        prescriber=str(item.get("prescriber") or "") or None,
+        prescriber=prescriber or None,
         starts_on=starts_on,
         ends_on=ends_on,
     )
