@@ -47,9 +47,11 @@ keepalive = 5
 # a second or so of start-up per worker, does not matter for a long-lived server.
 preload_app = False
 
-# Trust X-Forwarded-Proto only from the proxy (gunicorn's own default, via the
-# environment): it decides whether Flask sees https.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# gunicorn would believe X-Forwarded-Proto from any loopback peer by default. The app
+# decides instead, from one setting: TRUSTED_PROXIES (cm_service/security.py, ProxyFix)
+# says how many proxies set X-Forwarded-*; unset, nobody can claim to be on HTTPS.
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}
 
 # Access log to stdout without the query string, referrer or user agent: a query
 # string or a referrer URL can carry a participant's name or code (PHI), and URLs

@@ -29,6 +29,7 @@ _SCRUBBED = (
     "GUNICORN_BIND",
     "GUNICORN_CMD_ARGS",
     "PORT",
+    "TRUSTED_PROXIES",
 )
 _names = itertools.count()
 

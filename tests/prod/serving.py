@@ -43,10 +43,11 @@ def wait_for(
     raise AssertionError(f"gave up after {seconds} s: {failure()}")
 
 
-def get(url: str) -> urllib.request.addinfourl | None:
+def get(url: str, **headers: str) -> urllib.request.addinfourl | None:
     """The response to GET url, or None if nothing answers yet."""
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 - loopback
     try:
-        return urllib.request.urlopen(url, timeout=5)  # noqa: S310 - http://127.0.0.1
+        return urllib.request.urlopen(request, timeout=5)  # noqa: S310 - loopback
     except urllib.error.HTTPError as error:
         return error
     except (urllib.error.URLError, OSError):

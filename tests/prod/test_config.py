@@ -63,6 +63,9 @@ def test_gunicorn_conf_defaults_to_loopback_sync_workers_without_preload(
     assert conf["threads"] == 1
     assert conf["preload_app"] is False
     assert conf["control_socket_disable"] is True
+    # X-Forwarded-Proto is the app's call (TRUSTED_PROXIES), not gunicorn's.
+    assert conf["secure_scheme_headers"] == {}
+    assert conf["forwarded_allow_ips"] == ""
 
 
 def test_gunicorn_conf_reads_workers_threads_and_bind_from_the_environment(

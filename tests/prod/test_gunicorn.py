@@ -53,6 +53,9 @@ def test_gunicorn_serves_production_on_postgresql_and_stops_cleanly(
     for name, expected in SECURITY_HEADERS.items():
         assert expected in (response.headers.get(name) or ""), name
     assert "Secure" in response.headers["Set-Cookie"]
+    # Without TRUSTED_PROXIES nobody, not even a loopback peer, can claim HTTPS.
+    claimed = get(f"{base}/staff/login", **{"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in claimed.headers
     # A query string may carry a participant's name or code: never logged. (The
     # portal's login page also queries the database, for the clinic list.)
     assert get(f"{base}/me/login?code=P-SECRET-0042").status == 200
@@ -122,7 +125,7 @@ def test_wsgi_refuses_production_with_development_settings_without_the_conf(
     assert "Worker failed to boot" in log.read_text()
 
 
-def test_gunicorn_serves_production_on_sqlite_when_explicitly_allowed(
+def test_gunicorn_serves_sqlite_when_allowed_and_believes_a_trusted_proxy(
     gunicorn, sqlite_template, tmp_path
 ):
     database = tmp_path / "cm.sqlite3"
@@ -134,8 +137,12 @@ def test_gunicorn_serves_production_on_sqlite_when_explicitly_allowed(
         ALLOW_SQLITE_IN_PRODUCTION="1",
         WEB_CONCURRENCY="1",
     )
-    proc, port, log = gunicorn(env)
+    proc, port, log = gunicorn({**env, "TRUSTED_PROXIES": "1"})
+    url = f"http://127.0.0.1:{port}/staff/login"
 
-    wait_until_serving(proc, f"http://127.0.0.1:{port}/staff/login", log)
+    wait_until_serving(proc, url, log)
+    # TLS ends at the one trusted proxy, which says so; the app then sends HSTS.
+    behind_tls = get(url, **{"X-Forwarded-Proto": "https"})
+    assert behind_tls.headers["Strict-Transport-Security"].startswith("max-age=")
     assert stop(proc) == 0
     assert Path(database).exists()
