@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_DIR = ROOT / "instance" / "prod-demo"
+# Its own instance folder; CM_PROD_DEMO_DIR moves it (the smoke test uses a tmp dir).
+DEMO_DIR = Path(os.environ.get("CM_PROD_DEMO_DIR", ROOT / "instance" / "prod-demo"))
 PG_OS_USER = "postgres"  # initdb and postgres refuse to run as root
 READY_SECONDS = 60
 STOP_SECONDS = 40  # gunicorn's graceful_timeout is 30 s
