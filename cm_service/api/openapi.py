@@ -71,12 +71,22 @@ def _post(
     return {"post": operation}
 
 
-def _get(summary: str, result: str, *, extra: list | None = None) -> dict[str, Any]:
+def _get(
+    summary: str,
+    result: str,
+    *,
+    extra: list | None = None,
+    errors: tuple[int, ...] = (404,),
+    csv: bool = False,
+) -> dict[str, Any]:
+    found = _json(_ref(result), "Found.")
+    if csv:
+        found["content"]["text/csv"] = {"schema": {"type": "string"}}
     return {
         "get": {
             "summary": summary,
             "parameters": extra or [],
-            "responses": {"200": _json(_ref(result), "Found."), **_errors(404)},
+            "responses": {"200": found, **_errors(*errors)},
         }
     }
 
@@ -454,6 +464,8 @@ PATHS: dict[str, Any] = {
     "/reports/outcomes": _get(
         "Outcome measures for a date range (conventions stated in the response).",
         "OutcomeReport",
+        errors=(422,),
+        csv=True,
         extra=[
             {"name": "from", "in": "query", "required": True, "schema": DAY},
             {"name": "to", "in": "query", "required": True, "schema": DAY},
