@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 CSRF = re.compile(r'name="[a-z-]*csrf_token"[^>]*value="([^"]+)"')
-READY_SECONDS = 30
+READY_SECONDS = 60
 
 
 def free_port() -> int:
@@ -120,7 +120,7 @@ class Response:
 class Client:
     """One browser-like session: keeps cookies, reads CSRF tokens off forms."""
 
-    def __init__(self, port: int, timeout: float = 15) -> None:
+    def __init__(self, port: int, timeout: float = 60) -> None:
         self.port, self.timeout = port, timeout
         self.cookies: dict[str, str] = {}
 
