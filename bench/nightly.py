@@ -18,10 +18,12 @@ import random
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The repository instead of bench/, whose http.py would shadow the standard library.
+sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 import psycopg  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
@@ -134,7 +136,7 @@ def _settle_all(enrollment_ids: list[int], day: date) -> None:
         db.session.expunge_all()
 
 
-def timed_run(job, clinic_id: int, day: date) -> tuple[float, int, nightly.Counts]:
+def timed_run(job, clinic_id: int, day: date) -> tuple[Timing, int, nightly.Counts]:
     queries = 0
 
     def count(*_args) -> None:
@@ -143,11 +145,23 @@ def timed_run(job, clinic_id: int, day: date) -> tuple[float, int, nightly.Count
 
     db.session.expunge_all()
     event.listen(db.engine, "before_cursor_execute", count)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     outcome = job(clinic_id, day, now=_after(day))
-    elapsed = time.perf_counter() - started
+    elapsed = Timing(time.perf_counter() - started, time.process_time() - cpu)
     event.remove(db.engine, "before_cursor_execute", count)
     return elapsed, queries, outcome.counts
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall time, and this process's CPU time (less disturbed by other load on a
+    shared machine; it leaves out PostgreSQL's own work)."""
+
+    wall: float
+    cpu: float
+
+    def __str__(self) -> str:
+        return f"{self.wall:7.2f} s (cpu {self.cpu:.2f} s)"
 
 
 def _after(day: date) -> datetime:
@@ -199,7 +213,7 @@ def run(url: str, args: argparse.Namespace) -> None:
             elapsed, queries, counts = timed_run(nightly.run_nightly, clinic_id, day)
             closing[weeks] = elapsed
             print(
-                f"week {weeks:>2} ({day}) nightly: {elapsed:7.2f} s, "
+                f"week {weeks:>2} ({day}) nightly: {elapsed}, "
                 f"{queries} queries, missed {counts.missed}, settled {counts.settled}, "
                 f"awards {counts.awards_posted} [setup {setup:.0f} s]",
                 flush=True,
@@ -209,7 +223,7 @@ def run(url: str, args: argparse.Namespace) -> None:
             )
             checking[weeks] = elapsed
             print(
-                f"week {weeks:>2} ({day}) reconciliation: {elapsed:7.2f} s, "
+                f"week {weeks:>2} ({day}) reconciliation: {elapsed}, "
                 f"{queries} queries, {counts.reconciled} enrollments folded from day "
                 f"one, {counts.reconcile_differences} needed a correction",
                 flush=True,

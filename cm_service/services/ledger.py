@@ -16,7 +16,14 @@ from sqlalchemy import func, select, update
 
 from .. import rules
 from ..extensions import db
-from ..models import Draw, Enrollment, LedgerEntry, Participant, Reward
+from ..models import (
+    Draw,
+    Enrollment,
+    LedgerEntry,
+    Participant,
+    Reward,
+    StockMovement,
+)
 from . import audit, checkpoints
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
@@ -263,6 +270,20 @@ def redeem_points(
     )
     db.session.add(entry)
     db.session.flush()
+    if reward is not None:
+        # Custody in the same transaction as the debit: stock, ledger and the
+        # custody log can never disagree, whichever door (form or API) it came by.
+        db.session.add(
+            StockMovement(
+                clinic_id=reward.clinic_id,
+                reward_id=reward.id,
+                quantity=-1,
+                participant_id=participant.id,
+                ledger_entry_id=entry.id,
+                at=now,
+                by_id=actor.user_id,
+            )
+        )
     audit.append(
         actor,
         "redeem",

@@ -127,17 +127,9 @@ def redeem(
         raise InvalidInput(
             "reward", "That is a prize-bowl item; choose one with a cost."
         )
-    entry = ledger.redeem_points(
+    return ledger.redeem_points(
         actor, participant_id, None, now=now, reward_id=reward.id, nonce=nonce
     )
-    # redeem_points commits the debit and the stock; the custody row follows in a
-    # second transaction, once per ledger entry, so a retried nonce adds nothing.
-    if not db.session.scalar(
-        select(StockMovement.id).where(StockMovement.ledger_entry_id == entry.id)
-    ):
-        _move(actor, reward, -1, now, participant_id=participant_id, entry=entry)
-        db.session.commit()
-    return entry
 
 
 @dataclass(frozen=True)

@@ -260,3 +260,42 @@ def test_every_change_is_in_an_intact_audit_chain(staff, clinic):
         "redeem",
     ]
     assert audit.verify() is None
+
+
+def test_a_redemption_for_an_item_debits_stock_and_custody_in_one_transaction(
+    staff, clinic, monkeypatch
+):
+    from cm_service.models import Reward, StockMovement
+    from cm_service.services import rewards
+
+    admin = make_staff(clinic, "boss", "admin")
+    item = rewards.add_reward(
+        admin, "Bus pass", tier=None, cost_points=20, value_cents=500, stock=2, now=NOW
+    )
+    person, _ = make_enrolled(staff, clinic)
+    for day in scheduled(START, MWF, 2):
+        checkins.record_specimen(staff, person.id, day, NEG, now=NOW)
+
+    def power_cut(*_args, **_kwargs):
+        raise RuntimeError("power cut")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ledger.audit, "append", power_cut)
+        with pytest.raises(RuntimeError):
+            ledger.redeem_points(staff, person.id, None, now=NOW, reward_id=item.id)
+    db.session.rollback()
+    issued = select(StockMovement).where(StockMovement.quantity < 0)
+    assert (
+        db.session.get(Reward, item.id).stock,
+        db.session.scalars(issued).all(),
+    ) == (
+        2,
+        [],
+    )
+
+    entry = ledger.redeem_points(staff, person.id, None, now=NOW, reward_id=item.id)
+
+    (movement,) = db.session.scalars(issued).all()
+    assert (movement.ledger_entry_id, movement.participant_id) == (entry.id, person.id)
+    assert db.session.get(Reward, item.id).stock == 1
+    assert ledger.balance_of(person.id).points == 25 - 20
