@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..rules.facts import RESULT_VALUES
+
 DAY = {"type": "string", "format": "date", "example": "2026-01-07"}
 FHIR_JSON = "application/fhir+json"
 CODE = {
@@ -178,17 +180,7 @@ SCHEMAS: dict[str, Any] = {
             "results": {
                 "type": "object",
                 "description": 'Specimen: analyte -> result, {"cocaine": "negative"}',
-                "additionalProperties": {
-                    "enum": [
-                        "negative",
-                        "positive",
-                        "dilute",
-                        "invalid",
-                        "adulterated",
-                        "substituted",
-                        "insufficient",
-                    ]
-                },
+                "additionalProperties": {"enum": list(RESULT_VALUES)},
             },
             "refused": {"type": "boolean"},
             "brac": {

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Enrollment, Event, EventVoid, LedgerEntry, Participant
+from ..rules.facts import RESULT_VALUES
 from . import audit
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
@@ -41,15 +42,7 @@ ANALYTES = (
     "etg",
     "nicotine",
 )
-RESULTS = (
-    "negative",
-    "positive",
-    "dilute",
-    "invalid",
-    "adulterated",
-    "substituted",
-    "insufficient",
-)
+RESULTS = RESULT_VALUES
 SESSION_TYPES = ("individual", "group", "cbt", "family", "twelve_step", "other")
 BRAC_POSITIVE_AT_MILLI = 20  # 0.020 g/210 L, the usual breath-alcohol cutoff
 

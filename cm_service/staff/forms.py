@@ -33,17 +33,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..rules.facts import RESULT_VALUES
 from ..services.checkins import ANALYTES, SESSION_TYPES
 
 # What a technician reads off a cup; "insufficient" is recorded as refused.
-SPECIMEN_RESULTS = (
-    "negative",
-    "positive",
-    "dilute",
-    "invalid",
-    "adulterated",
-    "substituted",
-)
+SPECIMEN_RESULTS = tuple(r for r in RESULT_VALUES if r != "insufficient")
 SESSION_LABELS = {
     "individual": "Individual counselling",
     "group": "Group",
