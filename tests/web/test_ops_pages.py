@@ -37,6 +37,28 @@ def test_the_operations_page_shows_each_nightly_run_with_its_counts(
     assert "succeeded" in page
 
 
+def test_the_operations_page_shows_each_reconciliation_with_what_it_found(
+    client, staff, clinic
+):
+    for n in range(8):
+        make_enrolled(staff, clinic, code=f"P-{n:04d}")
+    day, now = date(2026, 1, 5), datetime(2026, 1, 6, 18, tzinfo=UTC)
+    nightly.run_nightly(clinic.id, day, now=now)
+    check = nightly.run_reconciliation(clinic.id, day, now=now)
+    log_in(client, "tech")
+
+    page = client.get("/staff/ops/").get_data(as_text=True)
+
+    checks = page[page.index('id="checks"') :]
+    row = checks[
+        checks.index("<tr class=") : checks.index("</tr>", checks.index("<tr class="))
+    ]
+    assert "2026-01-05" in row
+    assert "succeeded" in row
+    assert f'<td class="num">{check.counts.reconciled}</td>' in row
+    assert check.counts.reconciled >= 1
+
+
 def test_an_admin_closes_the_clinic_on_a_holiday(client, admin, clinic):
     log_in(client, "boss")
     token = csrf_token(client, "/staff/ops/")
