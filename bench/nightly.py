@@ -228,10 +228,12 @@ def run(url: str, args: argparse.Namespace) -> None:
                 f"one, {counts.reconcile_differences} needed a correction",
                 flush=True,
             )
-        print(f"nightly ratio week 24 / week 1: {closing[24] / closing[1]:.2f}")
-        print(
-            f"reconciliation ratio week 24 / week 1: {checking[24] / checking[1]:.2f}"
-        )
+        for name, runs in (("nightly", closing), ("reconciliation", checking)):
+            print(
+                f"{name} ratio week 24 / week 1: "
+                f"{runs[24].wall / runs[1].wall:.2f} wall, "
+                f"{runs[24].cpu / runs[1].cpu:.2f} cpu"
+            )
         print(f"backend: {db.engine.dialect.name}, participants: {args.participants}")
 
 
