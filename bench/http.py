@@ -596,9 +596,26 @@ def _cookie(client: Client) -> str:
     return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
 
 
+def _code_version() -> str:
+    """The commit measured, and whether application files had uncommitted changes
+    (the checkout is shared: figures belong to the code as it was)."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run(
+        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "cm_service", "templates", "config.py"],
+        capture_output=True,
+        text=True,
+    ).stdout.split("\n")
+    changed = [line[3:] for line in dirty if line.strip()]
+    return f"{head}" + (f" + uncommitted {', '.join(changed)}" if changed else "")
+
+
 def _report(results, written, backend, args, database, rss) -> None:
     ceiling = results["ceiling /"]["rps"]
     posts = results["check-in POST"]
+    print(f"code: {_code_version()}")
     print(
         f"\nbackend {backend}, {args.participants} participants in clinics of "
         f"{args.clinic_size}, {args.connections} connections, {args.seconds} s each"
