@@ -70,6 +70,8 @@ def test_staff_create_reads_the_password_from_stdin(runner, clinic):
     ("args", "password", "message"),
     [
         (["--role", "admin"], "short\n", "password"),
+        (["--role", "admin"], "1qaz2wsx3edc\n", "common"),
+        (["--role", "admin"], "my test clinic password\n", "clinic's name"),
         (["--role", "boss"], "a long enough password\n", "role"),
     ],
 )

@@ -14,7 +14,7 @@ from ..models import ROLES, Clinic, Protocol, User
 from . import audit
 from .actors import Actor
 from .errors import Conflict, InvalidInput
-from .passwords import MIN_PASSWORD_LENGTH, hash_secret
+from .passwords import check_password, hash_secret
 
 
 def create_clinic(actor: Actor, name: str, timezone: str, *, now: datetime) -> Clinic:
@@ -72,10 +72,8 @@ def create_staff(
         )
     if role not in ROLES:
         raise InvalidInput("role", f"Role must be one of: {', '.join(ROLES)}.")
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            "password", f"Use at least {MIN_PASSWORD_LENGTH} characters."
-        )
+    clinic = db.session.get(Clinic, clinic_id)
+    check_password(password, username=username, clinic_name=clinic.name)
     if db.session.scalar(select(User.id).where(User.username == username)):
         raise Conflict("username_taken", "That username is taken.", "username")
     user = User(
