@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from ..services import backup as backups
 from ..services.actors import SYSTEM
 from ..services.errors import CMError
-from . import backup as backups
 
 
 @click.command("backup")

@@ -13,8 +13,7 @@ from sqlalchemy import select
 from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Clinic
-from cm_service.ops import backup
-from cm_service.services import audit
+from cm_service.services import audit, backup
 from tests.conftest import TEST_CONFIG
 
 on_sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..extensions import db
-from ..services import audit
-from ..services.actors import Actor
-from ..services.errors import CMError, InvalidInput
+from . import audit
+from .actors import Actor
+from .errors import CMError, InvalidInput
 
 
 class BackupUnsupported(CMError):
