@@ -29,7 +29,8 @@ from ..services import (
 )
 from ..services.actors import Actor
 from ..services.errors import CMError, InvalidInput, NotFound
-from ..services.timeline import clinic_today, evaluate_enrollment
+from ..services.evaluation import evaluate_enrollment
+from ..services.timeline import clinic_today
 from . import inputs, outputs
 from .openapi import openapi_document
 

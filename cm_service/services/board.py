@@ -18,9 +18,10 @@ from ..models import AuditLog, Clinic, Enrollment, Event, LedgerEntry, Participa
 from . import audit
 from .actors import Actor
 from .errors import NotFound
+from .evaluation import evaluate_enrollment
 from .ledger import Balance, balance_of
 from .scope import get_participant
-from .timeline import clinic_today, evaluate_enrollment, facts_of, spec_of
+from .timeline import clinic_today, facts_of, spec_of
 
 # Recollects older than this have been dealt with or have become a missed day.
 PENDING_DAYS = 7

@@ -16,9 +16,10 @@ from ..rules.facts import RESULT_VALUES
 from . import audit
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
+from .evaluation import evaluate_enrollment
 from .ledger import Balance, balance_of, settle
 from .scope import get_participant
-from .timeline import clinic_today, evaluate_enrollment
+from .timeline import clinic_today
 
 # Panels clinics use; results for other names are refused so typos cannot go unpaid.
 ANALYTES = (

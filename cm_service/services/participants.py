@@ -16,10 +16,11 @@ from . import audit
 from .actors import Actor
 from .checkins import ANALYTES
 from .errors import Conflict, InvalidInput, NotFound
+from .evaluation import evaluate_enrollment
 from .ledger import Balance, balance_of
 from .passwords import hash_secret
 from .scope import get_participant
-from .timeline import clinic_today, evaluate_enrollment
+from .timeline import clinic_today
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,38}$")
 PIN_PATTERN = re.compile(r"^\d{6,12}$")

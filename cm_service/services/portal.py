@@ -31,10 +31,11 @@ from ..models import (
 from . import audit, lockout
 from .actors import SYSTEM, Actor
 from .errors import InvalidInput, NotFound
+from .evaluation import evaluate_enrollment, evaluate_history
 from .ledger import Balance, balance_of
 from .participants import CODE_PATTERN, PIN_PATTERN, latest_enrollment
 from .passwords import check_secret, hash_secret
-from .timeline import clinic_today, evaluate_enrollment, facts_of, spec_of
+from .timeline import clinic_today, facts_of, spec_of
 
 LANGUAGES = ("en", "es")
 LOCKOUT_KIND = "participant"
@@ -310,7 +311,7 @@ def _day_items(
     for enrollment in db.session.scalars(
         select(Enrollment).where(Enrollment.participant_id == participant_id)
     ):
-        for day in evaluate_enrollment(enrollment, today).days:
+        for day in evaluate_history(enrollment, today).days:
             outcomes[day.on] = day
     items = []
     for on in outcomes.keys() | {on for on, group in earned if group == "day"}:
@@ -455,7 +456,7 @@ def progress(actor: Actor, *, now: datetime) -> Progress:
         target[week] += entry.amount
         cents[week] += entry.cents
     outcomes: dict[int, list[str | None]] = defaultdict(list)
-    for day in evaluate_enrollment(enrollment, today).days:
+    for day in evaluate_history(enrollment, today).days:
         if day.scheduled:
             outcomes[day.week].append(day.outcome)
     weeks = tuple(

@@ -117,11 +117,6 @@ def load_timeline(enrollment: Enrollment) -> Timeline:
     return load_timelines([enrollment])[enrollment.id]
 
 
-def evaluate_enrollment(enrollment: Enrollment, as_of: date) -> rules.Evaluation:
-    """What the enrollment's protocol prescribes for its events up to `as_of`."""
-    return load_timeline(enrollment).evaluate(as_of)
-
-
 def facts_of(
     enrollment: Enrollment,
     exemptions: Iterable[Exemption] = (),

@@ -13,11 +13,8 @@ from cm_service import rules
 from cm_service.extensions import db
 from cm_service.models import Enrollment, Event, FoldCheckpoint, LedgerEntry
 from cm_service.services import checkins, checkpoints, ledger
-from cm_service.services.timeline import (
-    Timeline,
-    evaluate_enrollment,
-    load_timelines,
-)
+from cm_service.services.evaluation import evaluate_history
+from cm_service.services.timeline import Timeline, load_timelines
 from tests.factories import START, make_enrolled, scheduled
 
 NEG = {"cocaine": "negative"}
@@ -69,9 +66,7 @@ def test_daily_check_ins_resume_from_yesterday_and_pay_what_a_full_fold_pays(
     stored = db.session.get(FoldCheckpoint, enrollment.id)
     assert stored.through_on == date(2026, 1, 20)  # the day before the last test
     last = afternoon(clinic, DAYS[-1])
-    expected = {
-        a.key: a.amount for a in evaluate_enrollment(enrollment, DAYS[-1]).awards
-    }
+    expected = {a.key: a.amount for a in evaluate_history(enrollment, DAYS[-1]).awards}
     assert paid(enrollment.id) == expected
     assert full_fold_posts_nothing(enrollment, last)
 
@@ -94,7 +89,7 @@ def test_a_back_dated_positive_makes_settle_fold_again_and_resets_the_run(
     checkins.record_specimen(staff, person.id, DAYS[4], NEG, now=now)
 
     key = f"specimen:{DAYS[4].isoformat()}"
-    full = {a.key: a.amount for a in evaluate_enrollment(enrollment, DAYS[4]).awards}
+    full = {a.key: a.amount for a in evaluate_history(enrollment, DAYS[4]).awards}
     # After the reset on day 2 the fifth test is only the 3rd in a row: 20, not 30.
     assert (paid(enrollment.id)[key], full[key]) == (20, 20)
     assert full_fold_posts_nothing(enrollment, now)
@@ -110,7 +105,7 @@ def test_voiding_an_early_result_makes_settle_fold_again(staff, clinic):
     checkins.record_specimen(staff, person.id, DAYS[4], NEG, now=now)
 
     key = f"specimen:{DAYS[4].isoformat()}"
-    full = {a.key: a.amount for a in evaluate_enrollment(enrollment, DAYS[4]).awards}
+    full = {a.key: a.amount for a in evaluate_history(enrollment, DAYS[4]).awards}
     assert (paid(enrollment.id)[key], full[key]) == (25, 25)  # 4th in a row, not 5th
     assert full_fold_posts_nothing(enrollment, now)
 
