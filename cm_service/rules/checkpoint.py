@@ -1,14 +1,14 @@
 """A fold checkpoint as plain JSON, for the services layer to keep between settles.
 
-Owns the storable form of `evaluate.Checkpoint`: streaks, the week being tallied and
-the cap windows a later date can still fall in (money as exact fractions). Per-test
-windows belong to dates already folded and are left out. Imports only the standard
-library.
+Owns the storable form of `evaluate.Checkpoint`: streaks, the week being tallied, the
+totals so far and the cap windows a later date can still fall in (money as exact
+fractions). Per-test windows belong to dates already folded and are left out.
+Imports only the standard library.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date
 from fractions import Fraction
 from types import MappingProxyType
@@ -16,10 +16,10 @@ from typing import Any
 
 from .caps import CapMeter
 from .escalation import Streak
-from .evaluate import Checkpoint, _State, _WeekTally
+from .evaluate import Checkpoint, _State, _Totals, _WeekTally
 from .facts import EnrollmentFacts
 
-FORMAT = 1
+FORMAT = 2
 
 
 def dump(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -30,6 +30,10 @@ def dump(checkpoint: Checkpoint) -> dict[str, Any]:
         "streak": asdict(state.streak),
         "sessions": asdict(state.sessions),
         "tally": asdict(state.tally) if state.tally else None,
+        "totals": {
+            **asdict(replace(state.totals, cents_by_year={})),
+            "cents_by_year": sorted(state.totals.cents_by_year.items()),
+        },
         "used": [
             [list(window), value.numerator, value.denominator]
             for window, value in state.meter.used.items()
@@ -46,12 +50,14 @@ def load(data: dict[str, Any], facts: EnrollmentFacts) -> Checkpoint | None:
         tuple(window): Fraction(numerator, denominator)
         for window, numerator, denominator in data["used"]
     }
-    tally = data["tally"]
+    tally, totals = data["tally"], dict(data["totals"])
+    by_year = MappingProxyType(dict(map(tuple, totals.pop("cents_by_year"))))
     state = _State(
         meter=CapMeter(MappingProxyType(used), facts.year_paid_cents),
         streak=Streak(**data["streak"]),
         sessions=Streak(**data["sessions"]),
         tally=_WeekTally(**tally) if tally else None,
+        totals=_Totals(**totals, cents_by_year=by_year),
     )
     return Checkpoint(date.fromisoformat(data["through"]), state)
 

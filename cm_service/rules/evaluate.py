@@ -8,10 +8,11 @@ caps each award in order, and explains every amount in plain language. It also a
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from fractions import Fraction
+from types import MappingProxyType
 
 from .caps import CapMeter, Cut, apply_caps
 from .days import last_day, phase_at, scheduled_days, week_of
@@ -65,6 +66,10 @@ class NextNegative:
 
 @dataclass(frozen=True)
 class Evaluation:
+    """`awards` and `days` are those after `since` (every one when `since` is None:
+    an evaluation resumed from a checkpoint lists only what it folded); the run,
+    the next negative and the totals always cover the whole enrollment."""
+
     awards: tuple[Award, ...]
     days: tuple[DayOutcome, ...]
     run: int
@@ -75,30 +80,52 @@ class Evaluation:
     total_cents: int
     total_draws: int
     capped_cents: int
+    cents_by_year: Mapping[int, int] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    since: date | None = None
 
 
 def evaluate(
-    spec: ProtocolSpec, facts: EnrollmentFacts, events: Sequence[Fact], *, as_of: date
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    events: Sequence[Fact],
+    *,
+    as_of: date,
+    resume: Checkpoint | None = None,
 ) -> Evaluation:
     """Every award the protocol prescribes for `events` up to `as_of`, and the state.
 
     Pure and deterministic: the same inputs give the same awards, in date order, with
     amounts in points or draws after caps. Events after `as_of`, outside the
-    protocol's weeks or after `facts.ends_on` earn nothing.
+    protocol's weeks or after `facts.ends_on` earn nothing. From `resume` (a
+    checkpoint before `as_of`) it folds only the dates after it, ignoring events
+    on or before it, and gives the same run, next negative and totals.
     """
-    days = day_outcomes(spec, facts, events, as_of)
-    state, awards, _ = _fold(spec, facts, events, days, as_of)
+    if resume is not None and resume.through >= as_of:
+        raise ValueError("A resumed evaluation must start before its as_of date.")
+    after = resume.through if resume else None
+    if after is not None:
+        events = [event for event in events if event.on > after]
+    start = _resumed(resume, facts)
+    days = day_outcomes(spec, facts, events, as_of, after=after)
+    state, awards, _ = _fold(spec, facts, events, days, as_of, start=start)
+    totals = state.totals
     return Evaluation(
         awards=tuple(awards),
         days=tuple(days),
         run=state.streak.run,
         level=state.streak.level,
         longest_run=state.streak.longest,
-        next_negative=_next_negative(spec, facts, events, days, as_of),
-        total_points=sum(a.amount for a in awards if a.account == "points"),
-        total_cents=sum(a.cents for a in awards),
-        total_draws=sum(a.amount for a in awards if a.account == "draws"),
-        capped_cents=sum(a.capped_cents for a in awards),
+        next_negative=_next_negative(
+            spec, facts, events, days, as_of, start=start, after=after
+        ),
+        total_points=totals.points,
+        total_cents=totals.cents,
+        total_draws=totals.draws,
+        capped_cents=totals.capped_cents,
+        cents_by_year=totals.cents_by_year,
+        since=after,
     )
 
 
@@ -137,12 +164,7 @@ def fold_awards(
     after = resume.through if resume else None
     if after is not None:
         events = [event for event in events if event.on > after]
-    start = None
-    if resume is not None:
-        # The caps' calendar-year window counts the other enrollments' payments as
-        # they are now (the keeper's fingerprint makes sure they have not changed).
-        meter = replace(resume.state.meter, year_paid_cents=facts.year_paid_cents)
-        start = replace(resume.state, meter=meter)
+    start = _resumed(resume, facts)
     wanted = checkpoint_on
     if wanted is not None and (wanted > as_of or (after or wanted) > wanted):
         wanted = None  # beyond what is folded, or older than the resume point
@@ -152,6 +174,42 @@ def fold_awards(
     )
     taken = None if wanted is None or snapshot is None else Checkpoint(wanted, snapshot)
     return Folded(tuple(awards), taken)
+
+
+def _resumed(resume: Checkpoint | None, facts: EnrollmentFacts) -> _State | None:
+    if resume is None:
+        return None
+    # The caps' calendar-year window counts the other enrollments' payments as
+    # they are now (the keeper's fingerprint makes sure they have not changed).
+    meter = replace(resume.state.meter, year_paid_cents=facts.year_paid_cents)
+    return replace(resume.state, meter=meter)
+
+
+@dataclass(frozen=True)
+class _Totals:
+    """What the awards folded so far add up to."""
+
+    points: int = 0
+    cents: int = 0
+    draws: int = 0
+    capped_cents: int = 0
+    cents_by_year: Mapping[int, int] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+    def plus(self, awards: Iterable[Award]) -> _Totals:
+        totals, by_year = self, dict(self.cents_by_year)
+        for a in awards:
+            points, draws = (a.amount, 0) if a.account == "points" else (0, a.amount)
+            by_year[a.on.year] = by_year.get(a.on.year, 0) + a.cents
+            totals = replace(
+                totals,
+                points=totals.points + points,
+                cents=totals.cents + a.cents,
+                draws=totals.draws + draws,
+                capped_cents=totals.capped_cents + a.capped_cents,
+            )
+        return replace(totals, cents_by_year=MappingProxyType(by_year))
 
 
 @dataclass(frozen=True)
@@ -170,6 +228,7 @@ class _State:
     streak: Streak = Streak()
     sessions: Streak = Streak()
     tally: _WeekTally | None = None
+    totals: _Totals = _Totals()
 
 
 @dataclass(frozen=True)
@@ -220,12 +279,14 @@ def _fold(
         if snapshot_on is not None and snapshot is None and on > snapshot_on:
             snapshot = state
         state = _close_week(spec, state, week_of(facts, on))
+        first = len(awards)
         if on in by_day:
             state, paid = _fold_day(spec, state, by_day[on])
             awards += paid
         for phase, session in (item for item in sessions if item[1].on == on):
             state, paid = _fold_session(spec, state, phase, session)
             awards += paid
+        state = replace(state, totals=state.totals.plus(awards[first:]))
     if snapshot_on is not None and snapshot is None:
         snapshot = state
     return _close_week(spec, state, week_of(facts, as_of)), awards, snapshot
@@ -433,8 +494,12 @@ def _next_negative(
     events: Sequence[Fact],
     days: Sequence[DayOutcome],
     as_of: date,
+    *,
+    start: _State | None = None,
+    after: date | None = None,
 ) -> NextNegative:
-    """Fold again with a negative on the next test day: the very same arithmetic."""
+    """Fold again with a negative on the next test day: the very same arithmetic
+    (from `start`, the state after `after`, when resumed)."""
     on = _next_test_day(spec, facts, days, as_of)
     if on is None:
         return NextNegative(0, 0, 0, 0, 0, None, _ended(spec, facts))
@@ -442,8 +507,8 @@ def _next_negative(
     # it exactly as they will to the real specimen.
     probe = Fact(-1, "specimen", on, dict.fromkeys(targets_of(spec, facts), "negative"))
     kept = [event for event in events if event.on <= as_of]
-    probe_days = day_outcomes(spec, facts, [*kept, probe], on)
-    _, awards, _ = _fold(spec, facts, [*kept, probe], probe_days, on)
+    probe_days = day_outcomes(spec, facts, [*kept, probe], on, after=after)
+    _, awards, _ = _fold(spec, facts, [*kept, probe], probe_days, on, start=start)
     paid = [a for a in awards if a.on == on and a.schedule == "specimen"]
     return _summarise(paid, on)
 

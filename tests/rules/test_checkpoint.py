@@ -113,6 +113,54 @@ def test_resuming_from_a_stored_checkpoint_pays_what_a_full_fold_pays(key, data)
     assert first.awards == evaluate(spec, enrollment, earlier, as_of=taken_on).awards
 
 
+@pytest.mark.parametrize("key", sorted(SPECS))
+@SETTINGS
+@given(data=st.data())
+def test_an_evaluation_resumed_from_a_checkpoint_shows_what_a_full_one_shows(key, data):
+    spec = SPECS[key]
+    enrollment, events, as_of = data.draw(timelines(spec))
+    if as_of == START:
+        return  # no checkpoint can be taken before the first day
+    through = START + timedelta(
+        days=data.draw(st.integers(0, (as_of - START).days - 1))
+    )
+    taken = fold_awards(
+        spec,
+        enrollment,
+        [e for e in events if e.on <= through],
+        as_of=through,
+        checkpoint_on=through,
+    ).checkpoint
+    stored = load(json.loads(json.dumps(dump(taken))), enrollment)
+
+    resumed = evaluate(spec, enrollment, events, as_of=as_of, resume=stored)
+
+    full = evaluate(spec, enrollment, events, as_of=as_of)
+    assert resumed.since == through
+    assert resumed.awards == tuple(a for a in full.awards if a.on > through)
+    assert resumed.days == tuple(d for d in full.days if d.on > through)
+    shown = ("run", "level", "longest_run", "next_negative", "total_points")
+    shown += ("total_cents", "total_draws", "capped_cents", "cents_by_year")
+    for name in shown:
+        assert getattr(resumed, name) == getattr(full, name), name
+    by_year = {}
+    for a in full.awards:
+        by_year[a.on.year] = by_year.get(a.on.year, 0) + a.cents
+    assert full.cents_by_year == by_year
+    assert full.total_cents == sum(a.cents for a in full.awards)
+    assert full.capped_cents == sum(a.capped_cents for a in full.awards)
+    for account in ("points", "draws"):
+        total = getattr(full, f"total_{account}")
+        assert total == sum(a.amount for a in full.awards if a.account == account)
+
+
+def test_an_evaluation_cannot_resume_from_its_own_day_or_later():
+    spec = SPECS["higgins-1994"]
+    taken = fold_awards(spec, facts(), [], as_of=START, checkpoint_on=START).checkpoint
+    with pytest.raises(ValueError, match="before its as_of"):
+        evaluate(spec, facts(), [], as_of=START, resume=taken)
+
+
 @pytest.mark.parametrize("key", ["ca-recovery-incentives", "capped", "higgins-1994"])
 @SETTINGS
 @given(data=st.data())
