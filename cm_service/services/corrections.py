@@ -4,6 +4,9 @@ When the clinic has `maker_checker` on, a correction or adjustment is not applie
 once: it becomes a pending Approval that a *different* staff member approves (then it
 takes effect, in the same transaction as the decision) or rejects. Nothing is ever
 deleted: a void sits beside its event and an adjustment is a new ledger entry.
+
+Opening the void form or the approvals list writes the audit "view" row (both show
+participants' records); the reads without it serve forms re-rendered after bad input.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from .actors import Actor
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .ledger import balance_of, lock_row
 from .participants import latest_enrollment
+from .records import get_event
 from .scope import get_participant
 from .timeline import clinic_today, spec_of
 
@@ -55,6 +59,26 @@ def void_event(
     return _request(
         actor, event.clinic_id, event.participant_id, "void_event", payload, now
     )
+
+
+def view_void_event(
+    actor: Actor, event_id: int, *, now: datetime
+) -> tuple[Event, Participant]:
+    """The event the void form would correct, with its participant, as staff open
+    the form; writes the audit "view_void_event" row. Raises NotFound outside the
+    actor's clinic (records.get_event is the same read without the row)."""
+    event, participant = get_event(actor, event_id)
+    audit.append(
+        actor,
+        "view_void_event",
+        "event",
+        event.id,
+        now=now,
+        clinic_id=event.clinic_id,
+        participant_id=participant.id,
+    )
+    db.session.commit()
+    return event, participant
 
 
 def adjust_points(
@@ -100,6 +124,25 @@ def pending_approvals(actor: Actor) -> list[tuple[Approval, Participant | None]]
             .order_by(Approval.id)
         )
     )
+
+
+def view_approvals(
+    actor: Actor, *, now: datetime
+) -> list[tuple[Approval, Participant | None]]:
+    """pending_approvals as staff open the page; writes the audit "view_approvals"
+    row on the clinic, with how many were shown (their codes and memos stay out)."""
+    pending = pending_approvals(actor)
+    audit.append(
+        actor,
+        "view_approvals",
+        "clinic",
+        actor.clinic_id,
+        now=now,
+        clinic_id=actor.clinic_id,
+        detail={"count": len(pending)},
+    )
+    db.session.commit()
+    return pending
 
 
 def decide(

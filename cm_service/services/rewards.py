@@ -4,6 +4,10 @@ handed out for draws, and redemptions that take an item from stock.
 Every change of stock is a StockMovement (+ received, - issued) tied to the ledger
 entry or draw that released it, so the monthly reconciliation can say what came in,
 what went out, to whom, and what is left.
+
+The draw and redeem screens show a participant's standing, so opening one writes the
+audit "view" row (view_draws, view_redeem); the same reads without the row serve the
+form re-rendered after bad input, which is not a second view.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import Draw, LedgerEntry, Participant, Reward, StockMovement
-from . import audit, ledger
+from . import audit, board, ledger
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
 from .scope import get_participant
@@ -133,6 +137,29 @@ def redeem(
 
 
 @dataclass(frozen=True)
+class RedeemScreen:
+    standing: board.Standing
+    items: list[Reward]  # active catalogue items with a point cost
+
+
+def redeem_screen(actor: Actor, participant_id: int, *, now: datetime) -> RedeemScreen:
+    """The participant's standing and what their points can buy, without the audit
+    row: for the redeem form re-rendered after bad input. Raises NotFound."""
+    standing = board.current_standing(actor, participant_id, now=now)
+    items = [r for r in catalogue(actor, active_only=True) if r.cost_points]
+    return RedeemScreen(standing, items)
+
+
+def view_redeem(actor: Actor, participant_id: int, *, now: datetime) -> RedeemScreen:
+    """The redeem screen as staff open it: redeem_screen plus the audit
+    "view_redeem" row. Raises NotFound outside the actor's clinic."""
+    screen = redeem_screen(actor, participant_id, now=now)
+    _audit_view(actor, "view_redeem", screen.standing.participant, now)
+    db.session.commit()
+    return screen
+
+
+@dataclass(frozen=True)
 class DrawScreen:
     participant: Participant
     draws_waiting: int
@@ -142,7 +169,7 @@ class DrawScreen:
 
 def draw_screen(actor: Actor, participant_id: int) -> DrawScreen:
     """Draws waiting, drawn prizes not yet handed out (with the tier's stock), and
-    what was handed out."""
+    what was handed out. No audit row: view_draws is the page's first read."""
     actor.require("admin", "staff", "auditor")
     participant = get_participant(actor, participant_id)
     draws = db.session.scalars(
@@ -159,6 +186,15 @@ def draw_screen(actor: Actor, participant_id: int) -> DrawScreen:
             pending.append((draw, choices))
     waiting = ledger.balance_of(participant.id).draws
     return DrawScreen(participant, waiting, pending, list(reversed(done)))
+
+
+def view_draws(actor: Actor, participant_id: int, *, now: datetime) -> DrawScreen:
+    """The draw screen as staff open it: draw_screen plus the audit "view_draws"
+    row. Raises NotFound outside the actor's clinic."""
+    screen = draw_screen(actor, participant_id)
+    _audit_view(actor, "view_draws", screen.participant, now)
+    db.session.commit()
+    return screen
 
 
 def _prizes_of(draw_ids: list[int]) -> dict[int, Reward]:
@@ -257,6 +293,20 @@ def reconcile_month(actor: Actor, month: date) -> Reconciliation:
         opening, received, issued = tally.get(reward.id, (0, 0, 0))
         rows.append((reward, opening, received, issued, opening + received - issued))
     return Reconciliation(start, rows, inside)
+
+
+def _audit_view(
+    actor: Actor, action: str, participant: Participant, now: datetime
+) -> None:
+    audit.append(
+        actor,
+        action,
+        "participant",
+        participant.id,
+        now=now,
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+    )
 
 
 def _reward(actor: Actor, reward_id: int, field: str = "reward") -> Reward:

@@ -281,7 +281,7 @@ def checkin_result(event_id: int):
 @bp.get("/participants")
 @role_required(*ANY_STAFF)
 def participants_list():
-    rows = participants.list_participants(current_actor())
+    rows = participants.view_participant_list(current_actor(), now=_now())
     return render_template("staff/participants.html", rows=rows)
 
 
@@ -317,8 +317,11 @@ def _correction_message(done: corrections.Correction) -> str:
 @role_required(*WRITERS)
 def void_event(event_id: int):
     actor = current_actor()
-    event, participant = records.get_event(actor, event_id)
     form = forms.VoidForm()
+    if form.is_submitted():  # the form's own POST is not a second view
+        event, participant = records.get_event(actor, event_id)
+    else:
+        event, participant = corrections.view_void_event(actor, event_id, now=_now())
     status = 200
     if form.validate_on_submit():
         try:
@@ -365,13 +368,16 @@ def adjust_points(participant_id: int):
     return _render_record(participant_id, 422, adjust=form)
 
 
-@bp.get("/approvals")
-@role_required(*ANY_STAFF)
-def approvals(problem: str | None = None, status: int = 200):
-    pending = corrections.pending_approvals(current_actor())
+def _render_approvals(pending: list, problem: str | None = None, status: int = 200):
     return render_template(
         "staff/approvals.html", pending=pending, problem=problem
     ), status
+
+
+@bp.get("/approvals")
+@role_required(*ANY_STAFF)
+def approvals():
+    return _render_approvals(corrections.view_approvals(current_actor(), now=_now()))
 
 
 @bp.post("/approvals/<int:approval_id>/<any(approve, reject):decision>")
@@ -384,7 +390,8 @@ def decide(approval_id: int, decision: str):
     except CMError as error:
         if error.status == 404:
             raise
-        return approvals(error.message, error.status)
+        pending = corrections.pending_approvals(current_actor())
+        return _render_approvals(pending, error.message, error.status)
     approved = replace(done, approval=None)
     flash(
         _correction_message(approved)
@@ -394,15 +401,22 @@ def decide(approval_id: int, decision: str):
     return redirect(url_for("staff.approvals"))
 
 
-def _render_draws(participant_id: int, status: int = 200, problem=None):
-    screen = rewards.draw_screen(current_actor(), participant_id)
+def _render_draws(screen: rewards.DrawScreen, status: int = 200, problem=None):
     return render_template("staff/draws.html", screen=screen, problem=problem), status
+
+
+def _draws_again(participant_id: int, status: int, problem: str):
+    # After a refused draw or prize: the page is re-read without a second view row.
+    screen = rewards.draw_screen(current_actor(), participant_id)
+    return _render_draws(screen, status, problem)
 
 
 @bp.get("/participants/<int:participant_id>/draws")
 @role_required(*ANY_STAFF)
 def draws(participant_id: int):
-    return _render_draws(participant_id)
+    return _render_draws(
+        rewards.view_draws(current_actor(), participant_id, now=_now())
+    )
 
 
 @bp.post("/participants/<int:participant_id>/draws")
@@ -416,7 +430,7 @@ def make_draw(participant_id: int):
     except CMError as error:
         if error.status == 404:
             raise
-        return _render_draws(participant_id, error.status, error.message)
+        return _draws_again(participant_id, error.status, error.message)
     flash(f"Drew {draw.tier} ({_money(draw.value_cents)}).")
     return redirect(url_for("staff.draws", participant_id=participant_id))
 
@@ -427,7 +441,7 @@ def hand_out_prize(draw_id: int):
     form = forms.PrizeForm()
     participant_id = rewards.draw_owner(current_actor(), draw_id)
     if not form.validate() or not form.reward.data.isdigit():
-        return _render_draws(participant_id, 422, "Choose the prize handed out.")
+        return _draws_again(participant_id, 422, "Choose the prize handed out.")
     try:
         move = rewards.hand_out_prize(
             current_actor(), draw_id, int(form.reward.data), now=_now()
@@ -435,7 +449,7 @@ def hand_out_prize(draw_id: int):
     except CMError as error:
         if error.status == 404:
             raise
-        return _render_draws(participant_id, error.status, error.message)
+        return _draws_again(participant_id, error.status, error.message)
     flash("Prize handed out and taken from stock.")
     return redirect(url_for("staff.draws", participant_id=move.participant_id))
 
@@ -444,25 +458,30 @@ def _money(cents: int) -> str:
     return current_app.jinja_env.filters["money"](cents)
 
 
-def _render_redeem(participant_id: int, form=None, status: int = 200):
-    actor = current_actor()
-    standing = board.current_standing(actor, participant_id, now=_now())
-    items = [r for r in rewards.catalogue(actor, active_only=True) if r.cost_points]
+def _render_redeem(screen: rewards.RedeemScreen, form=None, status: int = 200):
     if form is None:
         form = forms.RedeemForm(formdata=None, nonce=uuid.uuid4().hex)
     form.reward.choices = [SelectChoice("", "Choose…")] + [
         SelectChoice(str(r.id), f"{r.name}: {r.cost_points} points ({r.stock} left)")
-        for r in items
+        for r in screen.items
     ]
     return render_template(
-        "staff/redeem.html", standing=standing, form=form, items=items
+        "staff/redeem.html", standing=screen.standing, form=form, items=screen.items
     ), status
+
+
+def _redeem_again(participant_id: int, form, status: int):
+    # The form re-rendered after bad input is not a second view: no audit row.
+    screen = rewards.redeem_screen(current_actor(), participant_id, now=_now())
+    return _render_redeem(screen, form, status)
 
 
 @bp.get("/participants/<int:participant_id>/redeem")
 @role_required(*WRITERS)
 def redeem(participant_id: int):
-    return _render_redeem(participant_id)
+    return _render_redeem(
+        rewards.view_redeem(current_actor(), participant_id, now=_now())
+    )
 
 
 @bp.post("/participants/<int:participant_id>/redeem")
@@ -482,12 +501,12 @@ def redeem_post(participant_id: int):
             if error.status == 404:
                 raise
             show_error(form, error, {"points": "reward"})
-            return _render_redeem(participant_id, form, error.status)
+            return _redeem_again(participant_id, form, error.status)
         flash(f"{entry.rule}.")
         return redirect(
             url_for("staff.participant_detail", participant_id=participant_id)
         )
-    return _render_redeem(participant_id, form, 422)
+    return _redeem_again(participant_id, form, 422)
 
 
 def _render_rewards(status: int = 200, **submitted):
