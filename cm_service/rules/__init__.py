@@ -21,7 +21,13 @@ from .evaluate import (
 )
 from .facts import EnrollmentFacts, Exemption, Fact
 from .money import format_cents
-from .outcomes import DayOutcome, Outcome, classify_results, outcome_of_day
+from .outcomes import (
+    DayOutcome,
+    Outcome,
+    classify_results,
+    day_outcomes,
+    outcome_of_day,
+)
 from .presets import load_preset, preset_keys
 from .simulate import (
     CohortResult,
@@ -71,6 +77,7 @@ __all__ = [
     "Tier",
     "bowl_of",
     "classify_results",
+    "day_outcomes",
     "draw_digest",
     "evaluate",
     "expected_value_cents",

@@ -1,8 +1,8 @@
 """The front desk's reads: today's board, the check-in page and a check-in's result.
 
 Read-only use cases for staff screens. The board lists who the clinic's enrollments
-schedule to test today (rules.scheduled_days) and where each stands; the check-in
-reads write the audit "view" row because they show a participant's record.
+schedule to test today (rules.scheduled_days) and where each stands; the board and
+the check-in reads write the audit "view" row because they show participants' records.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from .. import rules
 from ..extensions import db
@@ -21,7 +22,14 @@ from .errors import NotFound
 from .evaluation import evaluate_enrollment
 from .ledger import Balance, balance_of
 from .scope import get_participant
-from .timeline import clinic_today, facts_of, spec_of
+from .timeline import (
+    Timeline,
+    clinic_today,
+    load_timelines,
+    spec_of,
+    to_facts,
+    with_events_after,
+)
 
 # Recollects older than this have been dealt with or have become a missed day.
 PENDING_DAYS = 7
@@ -53,29 +61,35 @@ class Board:
 
 def today_board(actor: Actor, *, now: datetime) -> Board:
     """Who the actor's clinic expects today, who has checked in, and what is pending
-    (specimens to recollect within the last PENDING_DAYS days)."""
+    (specimens to recollect within the last PENDING_DAYS days).
+
+    Classifies only those days' events (rules.day_outcomes), in a few set-based
+    queries for the whole clinic: a day's outcome does not depend on the fold.
+    Writes the audit "view" row (the board lists participants' results).
+    """
     actor.require("admin", "staff", "auditor")
     clinic = db.session.get(Clinic, actor.clinic_id)
     if clinic is None:
         raise NotFound("No such clinic.", "clinic")
     today = clinic_today(clinic, now)
-    waiting, checked_in, excused, pending = [], [], [], []
-    for enrollment in _active_enrollments(clinic.id):
-        evaluation = evaluate_enrollment(enrollment, today)
-        row = _row_for_today(enrollment, evaluation, today)
-        if row is not None:
-            if row.outcome in (None, "recollect"):
-                waiting.append(row)
-            elif row.outcome == "excused":
-                excused.append(row)
-            else:
-                checked_in.append(row)
-        pending.extend(
-            PendingItem(enrollment.participant, day.on, "recollect specimen")
-            for day in evaluation.days
-            if day.outcome == "recollect" and day.on > today - timedelta(PENDING_DAYS)
-        )
-    return Board(today, waiting, checked_in, excused, pending)
+    since = today - timedelta(PENDING_DAYS)
+    enrollments = _active_enrollments(clinic.id)
+    timelines = load_timelines(enrollments, with_events=False)
+    timelines = with_events_after(timelines, dict.fromkeys(timelines, since))
+    board = Board(today, [], [], [], [])
+    for enrollment in enrollments:
+        _place(board, timelines[enrollment.id], since)
+    audit.append(
+        actor,
+        "view_board",
+        "clinic",
+        clinic.id,
+        now=now,
+        clinic_id=clinic.id,
+        detail={"on": today.isoformat(), "enrollments": len(enrollments)},
+    )
+    db.session.commit()
+    return board
 
 
 def _active_enrollments(clinic_id: int) -> list[Enrollment]:
@@ -83,26 +97,37 @@ def _active_enrollments(clinic_id: int) -> list[Enrollment]:
         db.session.scalars(
             select(Enrollment)
             .join(Participant, Participant.id == Enrollment.participant_id)
+            .options(contains_eager(Enrollment.participant))
             .where(Enrollment.clinic_id == clinic_id, Enrollment.status == "active")
             .order_by(Participant.code)
         )
     )
 
 
-def _row_for_today(
-    enrollment: Enrollment, evaluation: rules.Evaluation, today: date
-) -> BoardRow | None:
-    scheduled = bool(
-        rules.scheduled_days(
-            spec_of(enrollment.protocol), facts_of(enrollment), today, today
-        )
+def _place(board: Board, timeline: Timeline, since: date) -> None:
+    """Put one enrollment's today and its pending recollections on the board."""
+    today, enrollment = board.today, timeline.enrollment
+    days = rules.day_outcomes(
+        timeline.spec, timeline.facts, to_facts(timeline.events), today, after=since
     )
-    day = next((d for d in evaluation.days if d.on == today), None)
+    board.pending.extend(
+        PendingItem(enrollment.participant, day.on, "recollect specimen")
+        for day in days
+        if day.outcome == "recollect"
+    )
+    scheduled = bool(rules.scheduled_days(timeline.spec, timeline.facts, today, today))
+    day = next((d for d in days if d.on == today), None)
     if not scheduled and day is None:
-        return None
-    return BoardRow(
+        return
+    row = BoardRow(
         enrollment.participant, enrollment, scheduled, day.outcome if day else None
     )
+    if row.outcome in (None, "recollect"):
+        board.waiting.append(row)
+    elif row.outcome == "excused":
+        board.excused.append(row)
+    else:
+        board.checked_in.append(row)
 
 
 def participant_codes(actor: Actor) -> list[str]:

@@ -232,8 +232,10 @@ def _settle_and_commit(
         participant_id=event.participant_id,
         detail=detail,
     )
-    evaluation = evaluate_enrollment(enrollment, clinic_today(enrollment.clinic, now))
     db.session.commit()
+    # Read after the commit: folding holds no lock (PostgreSQL's audit-chain lock,
+    # SQLite's write lock) that other check-ins wait on.
+    evaluation = evaluate_enrollment(enrollment, clinic_today(enrollment.clinic, now))
     nxt = evaluation.next_negative
     return CheckinResult(
         event=event,

@@ -1,24 +1,49 @@
 """What an enrollment's protocol prescribes now, for the screens that show it.
 
-`evaluate_enrollment` is what pages and check-in answers show (the run, what the next
-negative earns, totals); `evaluate_history` also lists every day since enrolment, for
-the pages that show them (history, progress).
+`evaluate_enrollments` is what pages and check-in answers show (the run, what the next
+negative earns, totals): it resumes each fold from the enrollment's checkpoint when
+that can be trusted, so a page costs the days since the last settle, not the whole
+history. `evaluate_history` folds from the first day and lists every day, for the
+pages that show them (history, progress).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, timedelta
 
 from .. import rules
 from ..models import Enrollment
-from .timeline import load_timeline
+from . import checkpoints
+from .timeline import load_timeline, load_timelines, to_facts, with_events_after
 
 
 def evaluate_enrollment(enrollment: Enrollment, as_of: date) -> rules.Evaluation:
-    """What the enrollment's protocol prescribes for its events up to `as_of`."""
-    return evaluate_history(enrollment, as_of)
+    """Where the enrollment stands at `as_of` (days and awards only since the
+    checkpoint it resumed from: see Evaluation.since)."""
+    return evaluate_enrollments([enrollment], as_of)[enrollment.id]
+
+
+def evaluate_enrollments(
+    enrollments: Sequence[Enrollment], as_of: date
+) -> dict[int, rules.Evaluation]:
+    """The same for many enrollments, in a few set-based queries."""
+    timelines = load_timelines(enrollments, with_events=False)
+    plans = checkpoints.plan(timelines, as_of - timedelta(days=1))
+    after = {i: on for i, on in checkpoints.resume_dates(plans).items() if on < as_of}
+    timelines = with_events_after(timelines, after)
+    return {
+        i: rules.evaluate(
+            t.spec,
+            t.facts,
+            to_facts(t.events),
+            as_of=as_of,
+            resume=plans[i].checkpoint if i in after else None,
+        )
+        for i, t in timelines.items()
+    }
 
 
 def evaluate_history(enrollment: Enrollment, as_of: date) -> rules.Evaluation:
-    """The same, with every day and award since the enrollment began."""
+    """Everything the protocol prescribes, with every day since the enrollment began."""
     return load_timeline(enrollment).evaluate(as_of)

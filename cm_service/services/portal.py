@@ -217,8 +217,8 @@ def home(actor: Actor, *, now: datetime) -> Home:
     week = min(rules.week_of(facts, today), spec.end_week)
     caps = []
     if spec.caps.per_calendar_year_cents:
-        paid = facts.year_paid_cents.get(today.year, 0) + sum(
-            a.cents for a in evaluation.awards if a.on.year == today.year
+        paid = facts.year_paid_cents.get(today.year, 0) + evaluation.cents_by_year.get(
+            today.year, 0
         )
         caps.append(
             CapProgress("year", paid, spec.caps.per_calendar_year_cents, today.year)

@@ -13,7 +13,7 @@ from cm_service import rules
 from cm_service.extensions import db
 from cm_service.models import Enrollment, Event, FoldCheckpoint, LedgerEntry
 from cm_service.services import checkins, checkpoints, ledger
-from cm_service.services.evaluation import evaluate_history
+from cm_service.services.evaluation import evaluate_enrollment, evaluate_history
 from cm_service.services.timeline import Timeline, load_timelines
 from tests.factories import START, make_enrolled, scheduled
 
@@ -148,3 +148,61 @@ def test_every_input_up_to_the_checkpoint_is_in_its_fingerprint(change):
         return checkpoints.fingerprint(timeline, checkpoints.Counts(events, voids))
 
     assert fingerprint(**change) != fingerprint()
+
+
+SHOWN = ("run", "level", "longest_run", "next_negative", "total_points")
+SHOWN += ("total_cents", "total_draws", "capped_cents", "cents_by_year")
+
+
+def shows_what_history_shows(enrollment: Enrollment, on: date) -> rules.Evaluation:
+    shown, full = evaluate_enrollment(enrollment, on), evaluate_history(enrollment, on)
+    for name in SHOWN:
+        assert getattr(shown, name) == getattr(full, name), name
+    return shown
+
+
+def test_pages_resume_from_the_checkpoint_and_show_what_a_full_fold_shows(
+    staff, clinic
+):
+    _, enrollment, now = _three_negatives_then(staff, clinic)
+
+    shown = shows_what_history_shows(enrollment, DAYS[4])
+
+    assert shown.since == db.session.get(FoldCheckpoint, enrollment.id).through_on
+    assert [d.on for d in shown.days] == DAYS[3:5]  # only the days since
+    assert (shown.run, shown.next_negative.points) == (4, 30)
+
+
+def test_pages_fold_from_day_one_when_the_checkpoint_is_stale(staff, clinic):
+    person, enrollment, now = _three_negatives_then(staff, clinic)
+    # A back-dated positive written without a settle (as an import might, before
+    # its settle runs): the stored checkpoint no longer matches its inputs.
+    db.session.add(
+        Event(
+            clinic_id=clinic.id,
+            participant_id=person.id,
+            enrollment_id=enrollment.id,
+            kind="specimen",
+            collected_on=DAYS[1],
+            results=POS,
+            recorded_at=now,
+            verified_at=now,
+        )
+    )
+    db.session.commit()
+
+    shown = shows_what_history_shows(enrollment, DAYS[4])
+
+    assert shown.since is None
+    assert shown.run == 2
+
+
+def test_pages_after_a_void_show_the_refolded_run(staff, clinic):
+    _, enrollment, now = _three_negatives_then(staff, clinic)
+    first = db.session.scalars(
+        select(Event).where(Event.enrollment_id == enrollment.id).order_by(Event.id)
+    ).first()
+
+    checkins.void_event(staff, first.id, "Entered for the wrong person", now=now)
+
+    assert shows_what_history_shows(enrollment, DAYS[4]).run == 3

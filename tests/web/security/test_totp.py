@@ -94,8 +94,8 @@ def test_login_asks_for_the_code_after_the_password(client, staff, clock, enroll
     response = code_step(client, code_at(secret, clock.now))
     assert response.status_code == 302
     assert response.location.endswith("/staff/today")
-    assert client.get("/staff/today").status_code == 200
     assert actions()[-3:] == ["login_password_ok", "totp_ok", "login"]
+    assert client.get("/staff/today").status_code == 200
 
 
 def test_a_code_is_accepted_once(client, other_client, staff, clock, enrolled):
