@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+from contextvars import ContextVar
 
-from flask import Flask
+from flask import Flask, request
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 # Stable constraint names, so migrations are reproducible and services can tell
 # IntegrityErrors apart by name rather than by driver-specific messages.
@@ -39,6 +40,52 @@ def init_app(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    app.before_request(_defer_reads)
+    app.teardown_request(_end_deferred_reads)
+
+
+# SQLite: how the next transaction begins. Writers need BEGIN IMMEDIATE (below); a
+# GET only reads (its audit row is written apart: see `begin_writing`), and holding
+# the one write lock for a whole page made every page wait on every other.
+_reads_deferred: ContextVar[bool] = ContextVar("sqlite_reads_deferred", default=False)
+_writing_next: ContextVar[bool] = ContextVar("sqlite_writing_next", default=False)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _defer_reads() -> None:
+    _reads_deferred.set(request.method in SAFE_METHODS)
+
+
+def _end_deferred_reads(_exc: BaseException | None) -> None:
+    # End the read here, not at the app context's end: the next request on this
+    # session (a test client's, within one app context) must begin its own.
+    if _in_deferred_read():
+        db.session.commit()
+    _reads_deferred.set(False)
+    _writing_next.set(False)
+
+
+def _in_deferred_read() -> bool:
+    session = db.session()
+    return session.in_transaction() and bool(
+        session.connection().info.get("sqlite_deferred")
+    )
+
+
+def begin_writing() -> None:
+    """Make the session's next transaction a writer, ending a deferred SQLite read.
+
+    A deferred transaction that has read cannot safely start writing (SQLITE_BUSY
+    once another writer committed since its snapshot), so the read is committed
+    (it wrote nothing) and the next transaction begins IMMEDIATE. Elsewhere, and
+    on PostgreSQL, it does nothing."""
+    if not _reads_deferred.get() or db.session.get_bind().dialect.name != "sqlite":
+        return
+    if _in_deferred_read():
+        db.session.commit()
+    elif db.session().in_transaction():
+        return  # already writing
+    _writing_next.set(True)
 
 
 @event.listens_for(Engine, "connect")
@@ -60,6 +107,23 @@ def _sqlite_begin_immediate(conn) -> None:
     # its lock under contention (SQLITE_BUSY), and with_for_update() compiles to
     # nothing on SQLite. BEGIN IMMEDIATE makes every transaction a single writer,
     # which is what keeps racing redemptions from overdrawing (measured in
-    # reference/reliability-security-perf.md section 2.4).
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # reference/reliability-security-perf.md section 2.4). Reads in a GET begin
+    # deferred, so pages read side by side under WAL.
+    if conn.dialect.name != "sqlite":
+        return
+    deferred = _reads_deferred.get() and not _writing_next.get()
+    _writing_next.set(False)
+    conn.info["sqlite_deferred"] = deferred
+    conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+@event.listens_for(Session, "before_flush")
+def _no_writes_in_deferred_reads(session, _context, _instances) -> None:
+    # A write that slipped into a GET's read would fail only under load; fail always.
+    if not (session.new or session.dirty or session.deleted):
+        return
+    if session.connection().info.get("sqlite_deferred"):
+        raise RuntimeError(
+            "A GET request wrote outside begin_writing(): writes in a deferred "
+            "SQLite read fail under contention."
+        )

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from ..extensions import db
+from ..extensions import begin_writing, db
 from ..models import AuditLog
 from .actors import Actor
 
@@ -43,7 +43,11 @@ def append(
     participant_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditLog:
-    """Add one audit row to the current transaction (the caller commits)."""
+    """Add one audit row to the current transaction (the caller commits).
+
+    In a read-only request (a GET's deferred SQLite read) the read is ended first and
+    the row goes in a transaction of its own: see extensions.begin_writing."""
+    begin_writing()
     if db.session.get_bind().dialect.name == "postgresql":
         # Two transactions reading the same chain head would fork the chain.
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _AUDIT_LOCK})

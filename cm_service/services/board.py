@@ -198,9 +198,15 @@ def current_standing(actor: Actor, participant_id: int, *, now: datetime) -> Sta
     return _standing(get_participant(actor, participant_id), now)
 
 
-def _standing(participant: Participant, now: datetime) -> Standing:
-    today = clinic_today(participant.clinic, now)
-    enrollment = db.session.scalars(
+def checkin_targets(actor: Actor, participant_id: int) -> tuple[str, ...]:
+    """The substances the participant's check-in form asks about (no standing: a
+    check-in POST needs only its form's fields)."""
+    actor.require("admin", "staff", "auditor")
+    return _targets(_active_enrollment(get_participant(actor, participant_id)))
+
+
+def _active_enrollment(participant: Participant) -> Enrollment | None:
+    return db.session.scalars(
         select(Enrollment)
         .where(
             Enrollment.participant_id == participant.id,
@@ -208,16 +214,22 @@ def _standing(participant: Participant, now: datetime) -> Standing:
         )
         .order_by(Enrollment.start_on.desc(), Enrollment.id.desc())
     ).first()
-    targets: tuple[str, ...] = ()
-    evaluation = None
-    if enrollment is not None:
-        spec = spec_of(enrollment.protocol)
-        targets = tuple(enrollment.targets or spec.targets.substances)
-        evaluation = evaluate_enrollment(enrollment, today)
+
+
+def _targets(enrollment: Enrollment | None) -> tuple[str, ...]:
+    if enrollment is None:
+        return ()
+    return tuple(enrollment.targets or spec_of(enrollment.protocol).targets.substances)
+
+
+def _standing(participant: Participant, now: datetime) -> Standing:
+    today = clinic_today(participant.clinic, now)
+    enrollment = _active_enrollment(participant)
+    evaluation = evaluate_enrollment(enrollment, today) if enrollment else None
     return Standing(
         participant,
         enrollment,
-        targets,
+        _targets(enrollment),
         today,
         balance_of(participant.id),
         evaluation,

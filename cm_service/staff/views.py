@@ -205,7 +205,7 @@ def _record(participant_id: int, name: str, form: FlaskForm, call):
 @role_required(*WRITERS)
 def record_specimen(participant_id: int):
     actor = current_actor()
-    targets = board.current_standing(actor, participant_id, now=_now()).targets
+    targets = board.checkin_targets(actor, participant_id)
     form = forms.specimen_form(targets, prefix="s")
     return _record(
         participant_id,
@@ -227,7 +227,7 @@ def record_specimen(participant_id: int):
 @role_required(*WRITERS)
 def record_all_negative(participant_id: int):
     actor = current_actor()
-    targets = board.current_standing(actor, participant_id, now=_now()).targets
+    targets = board.checkin_targets(actor, participant_id)
     form = forms.AllNegativeForm(prefix="n")
     return _record(
         participant_id,

@@ -76,10 +76,11 @@ def test_a_participant_switches_to_spanish_and_it_is_remembered(
 
     # A new browser (no session) gets Spanish as soon as the participant logs in.
     # (Its own app context: the test's would share `g`, and the CSRF token in it.)
+    clinic_id = clinic.id
     db.session.remove()  # end the test's SQLite write transaction first
     with app.app_context():
         fresh = app.test_client()
-        assert portal_log_in(fresh, clinic.id).status_code == 302
+        assert portal_log_in(fresh, clinic_id).status_code == 302
         assert "Su saldo" in fresh.get("/me/").get_data(as_text=True)
 
 
