@@ -26,6 +26,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(reports_views.bp)
     app.add_template_filter(money)
     app.add_url_rule("/", "index", lambda: redirect(url_for("staff.today")))
+    app.add_url_rule("/healthz", "healthz", healthz)
+
+
+def healthz():
+    """Liveness for a load balancer: the process answers. It reads no database, so
+    a slow database does not take every app host out of rotation at once."""
+    return "ok\n", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def money(cents: int) -> str:
