@@ -25,7 +25,10 @@ IDEMPOTENCY_KEY = {
     "required": False,
     "description": (
         "Retrying a POST with the same key and body returns the first response "
-        "instead of recording twice; the same key with another body is a 409."
+        "instead of recording twice; the same key with another body is a 409 "
+        "idempotency_key_reused. If the server stopped after carrying out the "
+        "request but before keeping its response, a retry is a 409 "
+        "idempotency_key_completed: the request was done once, so read its result."
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }

@@ -87,7 +87,11 @@ def _authenticate():
 
 def idempotent(view: Callable[..., tuple[dict[str, Any], int]]) -> Callable[..., Any]:
     """Honour an `Idempotency-Key` header: the first response is stored and every
-    retry with the same key and body gets it back, without running the use case."""
+    retry with the same key and body gets it back, without running the use case.
+
+    The key is claimed in the use case's transaction, so the claim commits with the
+    use case's writes or not at all; the response is stored just after.
+    """
 
     @wraps(view)
     def wrapped(**kwargs: Any) -> Any:
@@ -109,10 +113,11 @@ def idempotent(view: Callable[..., tuple[dict[str, Any], int]]) -> Callable[...,
         try:
             body, status = view(**kwargs)
         except CMError as error:
-            db.session.rollback()
             body, status = error_body(error), error.status
+            api_tokens.store_refusal(actor, key, fingerprint, status, body, now=_now())
+            return body, status
         except Exception:
-            api_tokens.release_idempotency_key(actor, key)
+            api_tokens.release_idempotency_key()
             raise
         api_tokens.store_response(actor, key, status, body)
         return body, status

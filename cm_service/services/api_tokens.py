@@ -2,8 +2,9 @@
 
 Tokens are `secrets.token_urlsafe(32)` strings shown once; only their SHA-256 is
 stored, so a database dump holds nothing that authenticates. An `Idempotency-Key` is
-claimed before the use case runs and holds the first response afterwards, so a client
-that retries after a timeout gets that response back instead of a second record.
+claimed in the use case's own transaction and holds the first response afterwards, so
+a client that retries after a timeout gets that response back instead of a second
+record, and a crash can never leave a claim without the work it claimed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -24,8 +25,9 @@ from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
 
 API_ROLES = ("staff", "auditor")
-# An IdempotentResponse with this status is a claim whose use case has not finished.
-PENDING = 0
+# The status of a claim whose use case committed but whose response was not stored:
+# the process died in between (or another request is storing it at this moment).
+UNANSWERED = 0
 
 
 def token_hash(secret: str) -> str:
@@ -134,10 +136,12 @@ def claim_idempotency_key(
 ) -> StoredResponse | None:
     """Claim `key` for a request, or return the response already stored for it.
 
-    None means the caller holds the claim: run the use case, then
-    `store_response`. Raises Conflict("idempotency_key_reused") when the key came
-    with a different request, Conflict("idempotency_key_in_use") while the first
-    request is still running.
+    None means the caller holds the claim, written but not committed: run the use
+    case, whose commit commits the claim with its writes (or whose rollback drops
+    it), then `store_response` or `store_refusal`. Raises
+    Conflict("idempotency_key_reused") when the key came with a different request,
+    Conflict("idempotency_key_completed") when the first request was carried out but
+    its response was not stored.
     """
     found = _stored(actor.clinic_id, key)
     if found is None:
@@ -146,16 +150,20 @@ def claim_idempotency_key(
                 clinic_id=actor.clinic_id,
                 key=key,
                 request_hash=request_hash,
-                status=PENDING,
+                status=UNANSWERED,
                 body={},
                 created_at=now,
             )
         )
         try:
-            db.session.commit()
+            # Flushed, not committed: a crash before the use case commits leaves no
+            # claim behind. A concurrent request with the same key waits here on the
+            # UNIQUE (clinic, key) index until this transaction ends (PostgreSQL);
+            # on SQLite, BEGIN IMMEDIATE makes it wait before its first read.
+            db.session.flush()
             return None
         except IntegrityError:
-            # A concurrent retry claimed it first (the UNIQUE (clinic, key) row).
+            # The concurrent request committed the key first: answer as it did.
             db.session.rollback()
             found = _stored(actor.clinic_id, key)
             if found is None:
@@ -166,40 +174,63 @@ def claim_idempotency_key(
             "This Idempotency-Key was used with a different request.",
             "Idempotency-Key",
         )
-    if found.status == PENDING:
+    if found.status == UNANSWERED:
         raise Conflict(
-            "idempotency_key_in_use",
-            "The first request with this Idempotency-Key has not finished.",
+            "idempotency_key_completed",
+            "The request with this Idempotency-Key was carried out, but its response "
+            "is not available; read the result instead of sending it again.",
             "Idempotency-Key",
         )
     return StoredResponse(found.status, found.body)
 
 
 def store_response(actor: Actor, key: str, status: int, body: dict[str, Any]) -> None:
-    """Keep the response to a claimed key, for replay to every retry.
-
-    A refused use case left its transaction open: roll it back first, so only the
-    response is kept.
-    """
-    db.session.rollback()
+    """Keep the response to a claimed key once its use case has returned, for replay
+    to every retry. The claim is committed with its use case's writes already, or
+    (a use case that wrote nothing) is committed now."""
     found = _stored(actor.clinic_id, key)
-    if found is not None:
+    if found is not None and found.status == UNANSWERED:
         found.status, found.body = status, body
         db.session.commit()
 
 
-def release_idempotency_key(actor: Actor, key: str) -> None:
-    """Drop an unfinished claim (the use case failed unexpectedly): retrying is safe
-    because nothing was committed."""
+def store_refusal(
+    actor: Actor,
+    key: str,
+    request_hash: str,
+    status: int,
+    body: dict[str, Any],
+    *,
+    now: datetime,
+) -> None:
+    """Keep the refusal of a claimed key's use case, for replay to every retry.
+
+    The refused use case left its transaction open, claim included: roll it back,
+    then claim the key again with the refusal as its response. If a concurrent
+    request with the key claimed it in between, its response stands.
+    """
     db.session.rollback()
-    db.session.execute(
-        delete(IdempotentResponse).where(
-            IdempotentResponse.clinic_id == actor.clinic_id,
-            IdempotentResponse.key == key,
-            IdempotentResponse.status == PENDING,
+    db.session.add(
+        IdempotentResponse(
+            clinic_id=actor.clinic_id,
+            key=key,
+            request_hash=request_hash,
+            status=status,
+            body=body,
+            created_at=now,
         )
     )
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+
+
+def release_idempotency_key() -> None:
+    """Drop an unfinished claim (the use case failed unexpectedly) by rolling back
+    the transaction that holds it, so a retry runs afresh. A claim whose use case
+    had committed stays, and retries are told the request was carried out."""
+    db.session.rollback()
 
 
 def _stored(clinic_id: int | None, key: str) -> IdempotentResponse | None:

@@ -1,11 +1,15 @@
 """SIGKILL the server inside an API check-in with an Idempotency-Key, then retry.
 
 The API promises a client that retries with the same Idempotency-Key "gets that
-response back instead of a second record". The key is claimed (a committed PENDING
-row) before the use case runs and its response stored after. Here the server is
-SIGKILLed the moment the claim is visible, i.e. inside the use case. After a restart
-the client retries with the same key and body, as the API tells it to; the check-in
-must then be recorded exactly once, with one award.
+response back instead of a second record". The key is claimed in the check-in's own
+transaction, and its response stored just after that commits. So there are two places
+a kill can land, and each is tested with a real server process:
+
+* before the commit: nothing of the request is left, claim included, and the retry
+  records the check-in once (201, then replayed);
+* after the commit, before the response is stored: the retry is told, with a 409
+  naming the Idempotency-Key, that the request was carried out; it never records
+  twice and never finds the key stuck "in use".
 """
 
 from __future__ import annotations
@@ -26,10 +30,7 @@ from tests.faults.conftest import enrol_clinic
 from tests.faults.server import Client, Response
 
 TRIES = 5  # the claim may be answered before the kill lands; try another participant
-
-
-class StuckIdempotencyKey(AssertionError):
-    """The retry of a crashed request was refused because its key is still claimed."""
+NEG = {"cocaine": "negative"}
 
 
 class Peek:
@@ -61,6 +62,10 @@ class Peek:
         self.conn.close()
 
 
+# cm_service.services.audit's lock; a check-in takes it after writing its event.
+AUDIT_LOCK = 73_411_001
+
+
 def _send(port: int, secret: str, code: str, key: str, body: bytes) -> Response:
     return Client(port).post(
         f"/api/v1/participants/{code}/events",
@@ -69,19 +74,7 @@ def _send(port: int, secret: str, code: str, key: str, body: bytes) -> Response:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=StuckIdempotencyKey,
-    reason=(
-        "BUG (api_tokens.claim_idempotency_key): a request killed between claiming "
-        "its Idempotency-Key and storing its response leaves the claim PENDING "
-        "forever; every retry with that key is refused with 409 "
-        "idempotency_key_in_use, so the client can never complete the check-in "
-        "(nor learn whether it was recorded). The claim needs an owner/lease that "
-        "a crash releases, or to commit in the use case's own transaction."
-    ),
-)
-def test_a_checkin_cut_off_by_a_crash_completes_once_when_retried_with_its_key(
+def test_a_checkin_cut_off_after_its_commit_is_reported_done_when_retried(
     app, server, db_url
 ):
     enrolled = enrol_clinic(TRIES)
@@ -95,7 +88,7 @@ def test_a_checkin_cut_off_by_a_crash_completes_once_when_retried_with_its_key(
                 {
                     "kind": "specimen",
                     "on": enrolled.day.isoformat(),
-                    "results": {"cocaine": "negative"},
+                    "results": NEG,
                 }
             ).encode()
             outcome: list = []
@@ -117,23 +110,83 @@ def test_a_checkin_cut_off_by_a_crash_completes_once_when_retried_with_its_key(
                 time.sleep(0.0005)
             server.kill()
             sender.join(30)
-            if peek.claim_status(key) == 0:  # killed inside the request
+            if peek.claim_status(key) == 0:  # killed before storing the response
                 break
             server.start()  # it finished first; try the next participant
         else:
-            pytest.fail(f"no kill landed inside a request in {TRIES} tries")
+            pytest.fail(f"no kill landed before a response was kept in {TRIES} tries")
     finally:
         peek.close()
 
     server.start()
     retry = _send(server.port, enrolled.api_secret, code, key, body)
-    if retry.status == 409 and "idempotency_key_in_use" in retry.body:
-        raise StuckIdempotencyKey(retry.body)
+    assert retry.status == 409, retry.body
+    answer = json.loads(retry.body)
+    assert (answer["error"], answer["field"]) == (
+        "idempotency_key_completed",
+        "Idempotency-Key",
+    )
+    again = _send(server.port, enrolled.api_secret, code, key, body)
+    assert (again.status, again.body) == (409, retry.body)
+    server.stop()
+
+    _assert_recorded_once(pid)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_checkin_cut_off_before_its_commit_leaves_nothing_and_records_on_retry(
+    app, server, db_url
+):
+    # Only PostgreSQL can hold a writer mid-transaction from outside (SQLite's one
+    # writer gives no such point): the audit lock stops the check-in after it has
+    # written its claim, event and award, before its commit.
+    enrolled = enrol_clinic(1)
+    [(pid, code)] = enrolled.people.items()
+    key = f"checkin:{code}:{enrolled.day.isoformat()}"
+    body = json.dumps(
+        {"kind": "specimen", "on": enrolled.day.isoformat(), "results": NEG}
+    ).encode()
+    server.start()
+    peek = Peek(db_url)
+    outcome: list = []
+
+    def send() -> None:
+        try:
+            outcome.append(_send(server.port, enrolled.api_secret, code, key, body))
+        except OSError as error:
+            outcome.append(error)
+
+    try:
+        peek.conn.execute("SELECT pg_advisory_lock(%s)", (AUDIT_LOCK,))
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        deadline = time.monotonic() + 20
+        while not peek.conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        ).fetchone()[0]:
+            assert time.monotonic() < deadline, f"never reached the audit: {outcome}"
+            time.sleep(0.005)
+        assert peek.claim_status(key) is None, "the claim is visible before commit"
+        server.kill()
+        sender.join(30)
+        assert len(outcome) == 1, "the sender never finished"
+        assert isinstance(outcome[0], OSError), outcome
+    finally:
+        peek.conn.execute("SELECT pg_advisory_unlock_all()")
+        peek.close()
+
+    server.start()
+    retry = _send(server.port, enrolled.api_secret, code, key, body)
     assert retry.status == 201, retry.body
     again = _send(server.port, enrolled.api_secret, code, key, body)
     assert (again.status, again.body) == (201, retry.body)
+    assert again.headers.get("Idempotent-Replayed") == "true"
     server.stop()
 
+    _assert_recorded_once(pid)
+
+
+def _assert_recorded_once(pid: int) -> None:
     events = db.session.scalars(select(Event).where(Event.participant_id == pid)).all()
     awards = db.session.scalars(
         select(LedgerEntry).where(LedgerEntry.participant_id == pid)

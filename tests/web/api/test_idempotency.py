@@ -9,6 +9,22 @@ from tests.factories import make_enrolled
 
 NEG = {"cocaine": "negative"}
 SPECIMEN = {"kind": "specimen", "on": "2026-01-05", "results": NEG}
+OBSERVATIONS = {
+    "resourceType": "Bundle",
+    "type": "collection",
+    "entry": [
+        {
+            "resource": {
+                "resourceType": "Observation",
+                "identifier": [{"system": "urn:example:lab", "value": "1"}],
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "3397-7"}]},
+                "effectiveDateTime": "2026-01-06",
+                "valueCodeableConcept": {"text": "negative"},
+            }
+        }
+    ],
+}
 
 
 def count(model) -> int:
@@ -127,3 +143,69 @@ def test_a_crash_releases_the_key_so_a_retry_can_record(
 
     assert retry.status_code == 201
     assert count(Event) == 1
+
+
+def test_a_crash_inside_the_use_case_drops_its_claim_with_its_writes(
+    api, staff, clinic, monkeypatch
+):
+    make_enrolled(staff, clinic)
+    key = {"Idempotency-Key": "visit-0105"}
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed after the event was written")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("cm_service.services.checkins.settle", crash)
+        with pytest.raises(RuntimeError):
+            api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
+    assert (count(Event), count(IdempotentResponse)) == (0, 0)
+    retry = api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
+
+    assert retry.status_code == 201
+    assert (count(Event), count(LedgerEntry)) == (1, 1)
+
+
+def test_a_crash_after_the_commit_is_reported_done_and_not_recorded_again(
+    api, staff, clinic, monkeypatch
+):
+    make_enrolled(staff, clinic)
+    key = {"Idempotency-Key": "visit-0105"}
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed before the response was stored")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("cm_service.api.outputs.checkin_of", crash)
+        with pytest.raises(RuntimeError):
+            api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
+    retry = api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
+    other = api.post(
+        "/participants/P-0001/events",
+        json={**SPECIMEN, "on": "2026-01-07"},
+        headers=key,
+    )
+
+    assert retry.status_code == 409
+    assert retry.json["error"] == "idempotency_key_completed"
+    assert retry.json["field"] == "Idempotency-Key"
+    assert other.json["error"] == "idempotency_key_reused"
+    assert (count(Event), count(LedgerEntry)) == (1, 1)
+
+
+def test_a_request_that_writes_nothing_still_keeps_its_response(api, staff, clinic):
+    make_enrolled(staff, clinic)
+    api.post("/participants/P-0001/observations", json=OBSERVATIONS)
+    key = {"Idempotency-Key": "feed-2"}
+
+    again = api.post(
+        "/participants/P-0001/observations", json=OBSERVATIONS, headers=key
+    )
+    db.session.rollback()  # drop whatever the request left uncommitted
+    retry = api.post(
+        "/participants/P-0001/observations", json=OBSERVATIONS, headers=key
+    )
+
+    assert again.status_code == 200  # all recorded already: the use case wrote nothing
+    assert retry.json == again.json
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert db.session.scalars(select(IdempotentResponse.status)).all() == [200]
