@@ -29,8 +29,6 @@ from ..services import (
 )
 from ..services.actors import Actor
 from ..services.errors import CMError, InvalidInput, NotFound
-from ..services.evaluation import evaluate_enrollment
-from ..services.timeline import clinic_today
 from . import inputs, outputs
 from .openapi import openapi_document
 
@@ -252,12 +250,8 @@ def void_event(event_id: int):
 @bp.get("/participants/<code>/balance")
 def balance(code: str):
     person = api_tokens.participant_by_code(_actor(), code)
-    enrollment = participants.latest_enrollment(person.id)
-    evaluation = None
-    if enrollment is not None:
-        today = clinic_today(person.clinic, _now())
-        evaluation = evaluate_enrollment(enrollment, today)
-    return outputs.balance_of(ledger.balance_of(person.id), evaluation)
+    record = participants.view_balance(_actor(), person.id, now=_now())
+    return outputs.balance_of(record.balance, record.evaluation)
 
 
 @bp.get("/participants/<code>/ledger")

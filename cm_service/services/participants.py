@@ -324,6 +324,42 @@ def view_participant(
     )
 
 
+@dataclass(frozen=True)
+class BalanceRecord:
+    """A participant's balance and standing, as the API's balance shows them."""
+
+    participant: Participant
+    balance: Balance
+    evaluation: rules.Evaluation | None
+
+
+def view_balance(actor: Actor, participant_id: int, *, now: datetime) -> BalanceRecord:
+    """Read a participant's balance and standing; writes the audit 'view_balance' row,
+    since it is a view of the participant's record (HIPAA).
+
+    Raises NotFound outside the actor's clinic (also for ids that exist elsewhere).
+    """
+    actor.require("admin", "staff", "auditor")
+    participant = get_participant(actor, participant_id)
+    enrollment = latest_enrollment(participant.id)
+    evaluation = None
+    if enrollment is not None:
+        today = clinic_today(participant.clinic, now)
+        evaluation = evaluate_enrollment(enrollment, today)
+    balance = balance_of(participant.id)
+    audit.append(
+        actor,
+        "view_balance",
+        "participant",
+        participant.id,
+        now=now,
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+    )
+    db.session.commit()
+    return BalanceRecord(participant, balance, evaluation)
+
+
 def latest_enrollment(participant_id: int) -> Enrollment | None:
     return db.session.scalars(
         select(Enrollment)
