@@ -384,6 +384,12 @@ def leave_fold_checkpoints(url: str, today: date) -> int:
                 ],
             )
         db.session.commit()
+        # The cache was analysed while this table was empty: with those statistics
+        # SQLite scans it for every event row of the checkpoint trust check.
+        with db.engine.connect().execution_options(
+            isolation_level="AUTOCOMMIT"
+        ) as conn:
+            conn.exec_driver_sql("ANALYZE fold_checkpoint")
         db.session.remove()
         db.engine.dispose()
     return len(others) + 1

@@ -111,6 +111,8 @@ def _sqlite_begin_immediate(conn) -> None:
     # deferred, so pages read side by side under WAL.
     if conn.dialect.name != "sqlite":
         return
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return  # no transaction asked for (nothing would ever commit it)
     deferred = _reads_deferred.get() and not _writing_next.get()
     _writing_next.set(False)
     conn.info["sqlite_deferred"] = deferred

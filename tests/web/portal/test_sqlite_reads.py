@@ -81,3 +81,16 @@ def test_a_get_that_writes_outside_begin_writing_fails_loudly(app, person):
         with pytest.raises(RuntimeError, match="begin_writing"):
             db.session.flush()
         db.session.rollback()
+
+
+@on_sqlite
+def test_an_autocommit_statement_on_sqlite_is_committed(app, db_url):
+    # ANALYZE, VACUUM and the like run outside a transaction; none may be begun
+    # for them, since nothing would ever commit it.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("CREATE TABLE scratch (x INTEGER)")
+
+    other = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    found = other.execute("SELECT name FROM sqlite_master WHERE name = 'scratch'")
+    assert found.fetchall() == [("scratch",)]
+    other.close()
