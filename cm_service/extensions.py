@@ -53,7 +53,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _defer_reads() -> None:
-    _reads_deferred.set(request.method in SAFE_METHODS)
+    reading = request.method in SAFE_METHODS
+    _reads_deferred.set(reading)
+    # A GET writes only audit rows, which change nothing it loaded: committing one
+    # must not expire what the page shows, or it would reload each row it lists.
+    db.session().expire_on_commit = not reading
 
 
 def _end_deferred_reads(_exc: BaseException | None) -> None:
@@ -61,6 +65,7 @@ def _end_deferred_reads(_exc: BaseException | None) -> None:
     # session (a test client's, within one app context) must begin its own.
     if _in_deferred_read():
         db.session.commit()
+    db.session().expire_on_commit = True
     _reads_deferred.set(False)
     _writing_next.set(False)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog
@@ -69,3 +69,31 @@ def test_a_recollection_today_keeps_the_participant_waiting(logged_in, staff, cl
     assert "P-0002" in waiting
     assert 'id="count-waiting">2<' in page
     assert "P-0002" in _pending(page)
+
+
+def _statements_for(client, path: str) -> int:
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_the_board_reads_a_whole_clinic_in_the_same_few_queries(
+    logged_in, staff, clinic
+):
+    # It once folded each enrollment in turn (five queries apiece, and one more per
+    # row to show it after the audit commit expired what it had loaded).
+    for n in range(1, 4):
+        make_enrolled(staff, clinic, code=f"P-{n:04d}")
+    small = _statements_for(logged_in, "/staff/today")
+    for n in range(4, 10):
+        make_enrolled(staff, clinic, code=f"P-{n:04d}")
+
+    assert _statements_for(logged_in, "/staff/today") == small
