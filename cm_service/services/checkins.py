@@ -4,11 +4,13 @@ missed days, and voiding a wrong record. Each records, settles at once and commi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import Enrollment, Event, EventVoid, LedgerEntry, Participant
@@ -21,6 +23,8 @@ from .ledger import Balance, balance_of, settle
 from .scope import get_participant
 from .timeline import clinic_today
 
+# A check-in form's nonce (uuid4().hex when the form is shown).
+NONCE = re.compile(r"[0-9a-f]{32}")
 # Panels clinics use; results for other names are refused so typos cannot go unpaid.
 ANALYTES = (
     "cocaine",
@@ -70,6 +74,7 @@ def record_specimen(
     now: datetime,
     refused: bool = False,
     brac_milli: int | None = None,
+    nonce: str | None = None,
 ) -> CheckinResult:
     """Record a verified urine specimen (per-analyte results, or refused) and settle.
 
@@ -93,6 +98,7 @@ def record_specimen(
         collected_on,
         now,
         "specimen",
+        nonce=nonce,
         results=clean,
         refused=refused,
         brac_milli=brac_milli,
@@ -135,23 +141,43 @@ def _brac_result(brac_milli: int) -> str:
 
 
 def record_attendance(
-    actor: Actor, participant_id: int, on: date, session_type: str, *, now: datetime
+    actor: Actor,
+    participant_id: int,
+    on: date,
+    session_type: str,
+    *,
+    now: datetime,
+    nonce: str | None = None,
 ) -> CheckinResult:
     if session_type not in SESSION_TYPES:
         raise InvalidInput("session_type", "Choose the type of session attended.")
     return _record(
-        actor, participant_id, on, now, "attendance", session_type=session_type
+        actor,
+        participant_id,
+        on,
+        now,
+        "attendance",
+        nonce=nonce,
+        session_type=session_type,
     )
 
 
 def excuse_day(
-    actor: Actor, participant_id: int, on: date, reason: str, *, now: datetime
+    actor: Actor,
+    participant_id: int,
+    on: date,
+    reason: str,
+    *,
+    now: datetime,
+    nonce: str | None = None,
 ) -> CheckinResult:
     """Excuse a scheduled test day: it neither breaks nor extends the run."""
     reason = (reason or "").strip()
     if len(reason) < 3:
         raise InvalidInput("reason", "Say why the day is excused.")
-    return _record(actor, participant_id, on, now, "excused", reason=reason)
+    return _record(
+        actor, participant_id, on, now, "excused", nonce=nonce, reason=reason
+    )
 
 
 def record_missed(
@@ -189,10 +215,22 @@ def void_event(
 
 
 def _record(
-    actor: Actor, participant_id: int, on: date, now: datetime, kind: str, **fields
+    actor: Actor,
+    participant_id: int,
+    on: date,
+    now: datetime,
+    kind: str,
+    nonce: str | None = None,
+    **fields,
 ) -> CheckinResult:
+    """Record and settle one event. A repeated form `nonce` returns the visit it
+    recorded the first time instead of recording it again."""
     actor.require("admin", "staff")
     participant = get_participant(actor, participant_id)
+    source_ref = _form_ref(actor, nonce)
+    earlier = _recorded_as(participant.clinic_id, source_ref)
+    if earlier is not None:
+        return _result(earlier, [], now)
     enrollment = _enrollment_on(participant, on, now)
     event = Event(
         clinic_id=participant.clinic_id,
@@ -204,10 +242,19 @@ def _record(
         recorded_by_id=actor.user_id,
         verified_by_id=actor.user_id,
         verified_at=now,
+        source_ref=source_ref,
         **fields,
     )
     db.session.add(event)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The same form, sent twice at once: the other request recorded it.
+        db.session.rollback()
+        earlier = _recorded_as(participant.clinic_id, source_ref)
+        if source_ref is None or earlier is None:
+            raise
+        return _result(earlier, [], now)
     detail = {"on": on.isoformat(), **{k: v for k, v in fields.items() if v}}
     return _settle_and_commit(actor, enrollment, event, now, f"record_{kind}", detail)
 
@@ -233,8 +280,13 @@ def _settle_and_commit(
         detail=detail,
     )
     db.session.commit()
+    return _result(event, posted, now)
+
+
+def _result(event: Event, posted: list[LedgerEntry], now: datetime) -> CheckinResult:
     # Read after the commit: folding holds no lock (PostgreSQL's audit-chain lock,
     # SQLite's write lock) that other check-ins wait on.
+    enrollment = db.session.get(Enrollment, event.enrollment_id)
     evaluation = evaluate_enrollment(enrollment, clinic_today(enrollment.clinic, now))
     nxt = evaluation.next_negative
     return CheckinResult(
@@ -246,6 +298,24 @@ def _settle_and_commit(
         next_draws=nxt.draws + nxt.bonus_draws,
         next_cents=nxt.cents,
     )
+
+
+def _form_ref(actor: Actor, nonce: str | None) -> str | None:
+    if nonce is None:
+        return None
+    if not NONCE.fullmatch(nonce):
+        raise InvalidInput("nonce", "Reload the form and try again.")
+    return f"form:{actor.user_id}:{nonce}"
+
+
+def _recorded_as(clinic_id: int, source_ref: str | None) -> Event | None:
+    if source_ref is None:
+        return None
+    return db.session.scalars(
+        select(Event).where(
+            Event.clinic_id == clinic_id, Event.source_ref == source_ref
+        )
+    ).first()
 
 
 def _enrollment_on(participant: Participant, on: date, now: datetime) -> Enrollment:

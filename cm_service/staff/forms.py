@@ -136,7 +136,20 @@ def _day(label: str = "Day") -> DayField:
     return DayField(label, validators=[InputRequired(DATE_MESSAGE)])
 
 
-class SpecimenForm(FlaskForm):
+class _OnceForm(FlaskForm):
+    """A check-in form carrying a nonce made when it was shown: sent twice (a
+    double click, a resent page after a timeout), it records one visit."""
+
+    nonce = HiddenField(validators=[Optional(), Length(max=64)])
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.nonce.errors:
+            self.form_errors.append("Reload the form and try again.")
+        return valid
+
+
+class SpecimenForm(_OnceForm):
     """A specimen: one result per target analyte (built per enrollment), or refused."""
 
     collected_on = _day("Collected on")
@@ -188,13 +201,13 @@ def specimen_form(targets: Sequence[str], **kwargs) -> SpecimenForm:
     return form
 
 
-class AllNegativeForm(FlaskForm):
+class AllNegativeForm(_OnceForm):
     """The one-click path for the commonest visit: every target negative."""
 
     collected_on = _day("Collected on")
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(_OnceForm):
     on = _day("Session day")
     session_type = SelectField(
         "Session type",
@@ -205,7 +218,7 @@ class AttendanceForm(FlaskForm):
     )
 
 
-class ExcuseForm(FlaskForm):
+class ExcuseForm(_OnceForm):
     on = _day("Day excused")
     reason = TextAreaField(
         "Reason",

@@ -166,6 +166,7 @@ def _checkin_forms(standing: board.Standing, **submitted) -> dict:
     }
     for form in built.values():
         forms.today_default(form, today)
+        form.nonce.data = uuid.uuid4().hex
     built.update(submitted)
     return built
 
@@ -219,6 +220,7 @@ def record_specimen(participant_id: int):
             now=_now(),
             refused=bool(form.refused.data),
             brac_milli=form.brac_milli(),
+            nonce=form.nonce.data or None,
         ),
     )
 
@@ -239,6 +241,7 @@ def record_all_negative(participant_id: int):
             form.collected_on.data,
             dict.fromkeys(targets, "negative"),
             now=_now(),
+            nonce=form.nonce.data or None,
         ),
     )
 
@@ -252,7 +255,12 @@ def record_attendance(participant_id: int):
         "attendance",
         form,
         lambda actor: checkins.record_attendance(
-            actor, participant_id, form.on.data, form.session_type.data, now=_now()
+            actor,
+            participant_id,
+            form.on.data,
+            form.session_type.data,
+            now=_now(),
+            nonce=form.nonce.data or None,
         ),
     )
 
@@ -266,7 +274,12 @@ def excuse_day(participant_id: int):
         "excuse",
         form,
         lambda actor: checkins.excuse_day(
-            actor, participant_id, form.on.data, form.reason.data, now=_now()
+            actor,
+            participant_id,
+            form.on.data,
+            form.reason.data,
+            now=_now(),
+            nonce=form.nonce.data or None,
         ),
     )
 
