@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import Flask, request
@@ -49,6 +51,7 @@ def init_app(app: Flask) -> None:
 # the one write lock for a whole page made every page wait on every other.
 _reads_deferred: ContextVar[bool] = ContextVar("sqlite_reads_deferred", default=False)
 _writing_next: ContextVar[bool] = ContextVar("sqlite_writing_next", default=False)
+_reading_next: ContextVar[bool] = ContextVar("sqlite_reading_next", default=False)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -68,6 +71,25 @@ def _end_deferred_reads(_exc: BaseException | None) -> None:
     db.session().expire_on_commit = True
     _reads_deferred.set(False)
     _writing_next.set(False)
+    _reading_next.set(False)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Read in a transaction of its own that takes no SQLite write lock (for what a
+    use case shows after its commit), ended on leaving, keeping what it loaded."""
+    _reading_next.set(True)
+    try:
+        yield
+    finally:
+        _reading_next.set(False)
+        session = db.session()
+        if session.in_transaction():
+            keep, session.expire_on_commit = session.expire_on_commit, False
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = keep
 
 
 def _in_deferred_read() -> bool:
@@ -118,8 +140,11 @@ def _sqlite_begin_immediate(conn) -> None:
         return
     if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         return  # no transaction asked for (nothing would ever commit it)
-    deferred = _reads_deferred.get() and not _writing_next.get()
+    deferred = (
+        _reads_deferred.get() or _reading_next.get()
+    ) and not _writing_next.get()
     _writing_next.set(False)
+    _reading_next.set(False)
     conn.info["sqlite_deferred"] = deferred
     conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 

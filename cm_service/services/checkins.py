@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, reading
 from ..models import Enrollment, Event, EventVoid, LedgerEntry, Participant
 from ..rules.facts import RESULT_VALUES
 from . import audit
@@ -280,7 +280,8 @@ def _settle_and_commit(
         detail=detail,
     )
     db.session.commit()
-    return _result(event, posted, now)
+    with reading():
+        return _result(event, posted, now)
 
 
 def _result(event: Event, posted: list[LedgerEntry], now: datetime) -> CheckinResult:

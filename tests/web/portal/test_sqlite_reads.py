@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Participant
-from cm_service.services import audit
+from cm_service.services import audit, checkins
+from tests.factories import NOW, START
 from tests.web.helpers import log_in
 from tests.web.portal.conftest import portal_log_in
 
@@ -94,3 +95,19 @@ def test_an_autocommit_statement_on_sqlite_is_committed(app, db_url):
     found = other.execute("SELECT name FROM sqlite_master WHERE name = 'scratch'")
     assert found.fetchall() == [("scratch",)]
     other.close()
+
+
+@on_sqlite
+def test_a_checkin_answer_is_read_without_holding_the_write_lock(
+    app, staff, person, db_url
+):
+    result = checkins.record_specimen(
+        staff, person.id, START, {"cocaine": "negative"}, now=NOW
+    )
+
+    other = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0)
+    other.execute("BEGIN IMMEDIATE")  # "database is locked" if anything held it
+    other.rollback()
+    other.close()
+    assert result.run == 1
+    assert result.event.collected_on == START  # still loaded, no reload needed
