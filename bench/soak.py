@@ -185,6 +185,7 @@ def main() -> None:
     database = bench.Database(args, today)
     server = None
     try:
+        bench.leave_fold_checkpoints(database.url, today)
         server = bench.Gunicorn(database.url, database.work / "gunicorn.log")
         clinic_id, people = bench._clinic_people(database.url)
         rng = random.Random(args.seed)
