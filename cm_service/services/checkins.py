@@ -23,8 +23,9 @@ from .ledger import Balance, balance_of, settle
 from .scope import get_participant
 from .timeline import clinic_today
 
-# A check-in form's nonce (uuid4().hex when the form is shown).
-NONCE = re.compile(r"[0-9a-f]{32}")
+# A check-in form's nonce (uuid4().hex when the form is shown); anchored at the end
+# too, so the form's Regexp validator (re.match) checks exactly what this does.
+NONCE = re.compile(r"[0-9a-f]{32}\Z")
 # Panels clinics use; results for other names are refused so typos cannot go unpaid.
 ANALYTES = (
     "cocaine",
@@ -230,7 +231,7 @@ def _record(
     source_ref = _form_ref(actor, nonce)
     earlier = _recorded_as(participant.clinic_id, source_ref)
     if earlier is not None:
-        return _result(earlier, [], now)
+        return _replayed(earlier, now)
     enrollment = _enrollment_on(participant, on, now)
     event = Event(
         clinic_id=participant.clinic_id,
@@ -254,7 +255,7 @@ def _record(
         earlier = _recorded_as(participant.clinic_id, source_ref)
         if source_ref is None or earlier is None:
             raise
-        return _result(earlier, [], now)
+        return _replayed(earlier, now)
     detail = {"on": on.isoformat(), **{k: v for k, v in fields.items() if v}}
     return _settle_and_commit(actor, enrollment, event, now, f"record_{kind}", detail)
 
@@ -284,6 +285,14 @@ def _settle_and_commit(
         return _result(event, posted, now)
 
 
+def _replayed(event: Event, now: datetime) -> CheckinResult:
+    """The answer for a visit recorded before: this request writes nothing, so its
+    transaction ends before the answer is read, as a recording's does."""
+    db.session.rollback()
+    with reading():
+        return _result(event, [], now)
+
+
 def _result(event: Event, posted: list[LedgerEntry], now: datetime) -> CheckinResult:
     # Read after the commit: folding holds no lock (PostgreSQL's audit-chain lock,
     # SQLite's write lock) that other check-ins wait on.
@@ -304,7 +313,7 @@ def _result(event: Event, posted: list[LedgerEntry], now: datetime) -> CheckinRe
 def _form_ref(actor: Actor, nonce: str | None) -> str | None:
     if nonce is None:
         return None
-    if not NONCE.fullmatch(nonce):
+    if not NONCE.match(nonce):
         raise InvalidInput("nonce", "Reload the form and try again.")
     return f"form:{actor.user_id}:{nonce}"
 

@@ -30,11 +30,12 @@ from wtforms.validators import (
     InputRequired,
     Length,
     Optional,
+    Regexp,
     ValidationError,
 )
 
 from ..rules.facts import RESULT_VALUES
-from ..services.checkins import ANALYTES, SESSION_TYPES
+from ..services.checkins import ANALYTES, NONCE, SESSION_TYPES
 
 # What a technician reads off a cup; "insufficient" is recorded as refused.
 SPECIMEN_RESULTS = tuple(r for r in RESULT_VALUES if r != "insufficient")
@@ -140,7 +141,7 @@ class _OnceForm(FlaskForm):
     """A check-in form carrying a nonce made when it was shown: sent twice (a
     double click, a resent page after a timeout), it records one visit."""
 
-    nonce = HiddenField(validators=[Optional(), Length(max=64)])
+    nonce = HiddenField(validators=[Optional(), Regexp(NONCE)])
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from cm_service.extensions import db
@@ -61,11 +62,14 @@ def test_two_showings_of_the_form_record_two_visits(logged_in, person):
     assert count(Event) == 2
 
 
-def test_a_malformed_nonce_is_refused_on_the_form_and_writes_nothing(logged_in, person):
+@pytest.mark.parametrize("nonce", ["x" * 65, "z" * 32, "0" * 40])
+def test_a_malformed_nonce_is_refused_on_the_form_and_writes_nothing(
+    logged_in, person, nonce
+):
     token, _ = _form(logged_in, person)
     before = history()
 
-    response = _all_negative(logged_in, person, token, "x" * 65)
+    response = _all_negative(logged_in, person, token, nonce)
 
     assert response.status_code == 422
     assert '<p class="error" role="alert">Reload the form and try again.</p>' in (
