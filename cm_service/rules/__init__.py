@@ -29,6 +29,16 @@ from .outcomes import (
     outcome_of_day,
 )
 from .presets import load_preset, preset_keys
+from .settlement import (
+    Held,
+    LedgerRow,
+    Posting,
+    Settlement,
+    Withheld,
+    ledger_windows,
+    settle_awards,
+    unit_value,
+)
 from .simulate import (
     CohortResult,
     SimulationError,
@@ -64,6 +74,11 @@ __all__ = [
     "Fact",
     "FieldError",
     "Folded",
+    "Held",
+    "LedgerRow",
+    "Posting",
+    "Settlement",
+    "Withheld",
     "NextNegative",
     "Outcome",
     "Phase",
@@ -85,15 +100,18 @@ __all__ = [
     "format_cents",
     "format_table",
     "last_day",
+    "ledger_windows",
     "load_preset",
     "outcome_of_day",
     "phase_at",
     "pick_tier",
     "preset_keys",
     "scheduled_days",
+    "settle_awards",
     "simulate_cohort",
     "simulate_outcomes",
     "theoretical_maximum",
+    "unit_value",
     "validate_spec",
     "week_of",
 ]

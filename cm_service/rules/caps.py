@@ -110,20 +110,28 @@ def apply_caps(
         paid = min(amount, int(fits)) if caps.crossing == "partial" else 0
     cut = Cut(paid, (amount - paid) * unit_cents)
     if paid < amount:
-        note = _note(caps, binding, paid, amount, unit_cents, account)
+        # Name every cap that binds as tightly (CA: per enrollment and per year).
+        tied = [scope for scope in rooms if rooms[scope] == rooms[binding]]
+        note = _note(caps, tied, paid, amount, unit_cents, account)
         cut = Cut(paid, cut.withheld, note)
     return cut, meter.add(list(scopes.values()), paid * unit_cents)
 
 
 def _note(
-    caps: Caps, scope: str | None, paid: int, amount: int, unit: Fraction, account: str
+    caps: Caps, scopes: list[str], paid: int, amount: int, unit: Fraction, account: str
 ) -> str:
-    limit = getattr(caps, scope or "", None) or 0
-    label = _LABELS.get(scope or "", "")
+    limits = {getattr(caps, scope) for scope in scopes}
+    if len(limits) == 1:
+        label = " and ".join(_LABELS[scope] for scope in scopes)
+        which = f"{format_cents(limits.pop())} {label}"
+    else:
+        which = " and ".join(
+            f"{format_cents(getattr(caps, s))} {_LABELS[s]}" for s in scopes
+        )
     paid_text = f"paid {_cents(paid * unit)} of {_cents(amount * unit)}"
     if account == "draws":
         paid_text = f"paid {paid} of {amount} draws (at their expected value)"
-    return f"capped at {format_cents(limit)} {label}: {paid_text}"
+    return f"capped at {which}: {paid_text}"
 
 
 def _cents(value: Fraction) -> str:

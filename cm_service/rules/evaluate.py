@@ -318,12 +318,21 @@ def _fold_day(
     spec: ProtocolSpec, state: _State, day: DayOutcome
 ) -> tuple[_State, list[Award]]:
     schedule = spec.phases[day.phase or 0].specimen
+    if not day.scheduled and spec.extra_tests == "reset_only":
+        # Coming in more often must not speed up escalation (SPEC: extra_tests):
+        # an extra negative neither pays nor advances; a lapse still resets.
+        if day.outcome in ("positive", "refused") and resets(schedule, day.outcome):
+            tally = _tallied(state.tally, day)
+            return replace(state, streak=after_reset(state.streak), tally=tally), []
+        return state, []
     state = replace(state, tally=_tallied(state.tally, day))
     if day.outcome == "negative":
         step = after_negative(schedule, state.streak)
         if schedule is None:
             return replace(state, streak=step.streak), []
-        where = _Where(day.on, day.event_id, "specimen", ("specimen", day.on))
+        where = _Where(
+            day.on, day.event_id, "specimen", test_group(f"specimen:{day.on}")
+        )
         offers = _specimen_offers(spec, schedule, state.streak, day, step)
         awards, meter = _pay(spec, schedule, state.meter, offers, where)
         return replace(state, streak=step.streak, meter=meter), awards
@@ -340,9 +349,12 @@ def _fold_session(
         return state, []
     before = state.sessions
     what = f"{ordinal(before.run + 1)} attended {session.session_type} session"
+    # One award per clinic-local day and session type: a session entered twice
+    # (or re-entered after a void) maps to the award already posted.
+    slot = f"{session.on.isoformat()}:{session.session_type}"
     offers = [
         _Offer(
-            f"attendance:{session.event_id}",
+            f"attendance:{slot}",
             "award",
             schedule.value(before.level),
             f"{what}: {_formula(spec, schedule, before.level)}",
@@ -350,15 +362,23 @@ def _fold_session(
     ]
     if schedule.bonus is not None and bonus_due(schedule, before):
         text = f"Bonus for {before.run + 1} attended sessions in a row"
-        offers.append(
-            _bonus_offer(spec, schedule, f"attendance-bonus:{session.event_id}", text)
-        )
+        offers.append(_bonus_offer(spec, schedule, f"attendance-bonus:{slot}", text))
     where = _Where(
-        session.on, session.event_id, "attendance", ("attendance", session.event_id)
+        session.on, session.event_id, "attendance", test_group(offers[0].key)
     )
     awards, meter = _pay(spec, schedule, state.meter, offers, where)
     sessions = after_negative(schedule, before).streak
     return replace(state, sessions=sessions, meter=meter), awards
+
+
+def test_group(key: str) -> Hashable:
+    """The per-test cap window of an award key: the test day for a specimen and its
+    bonus, the day and session type for attendance (keys in SPEC "Meaning")."""
+    kind, _, rest = key.partition(":")
+    on, _, session_type = rest.partition(":")
+    if kind in ("specimen", "bonus"):
+        return ("specimen", on)
+    return ("attendance", on, session_type)
 
 
 def _sessions(
@@ -366,13 +386,19 @@ def _sessions(
 ) -> list[tuple[int, Fact]]:
     """Attended sessions of a paid type, in order, each with its phase index."""
     last = min(as_of, last_day(spec, facts))
-    found = []
+    found, seen = [], set()
     for event in sorted(events, key=lambda e: (e.on, e.event_id)):
         where = phase_at(spec, facts, event.on)
+        slot = (event.on, event.session_type)
         if event.kind != "attendance" or where is None or event.on > last:
             continue
         schedule = where[1].attendance
-        if schedule is not None and event.session_type in schedule.session_types:
+        if (
+            schedule is not None
+            and event.session_type in schedule.session_types
+            and slot not in seen
+        ):
+            seen.add(slot)
             found.append((where[0], event))
     return found
 

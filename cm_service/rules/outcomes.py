@@ -208,8 +208,11 @@ def day_outcomes(
     for on in sorted(scheduled | by_day.keys()):
         outcome, event_id = outcome_of_day(spec, facts, by_day.get(on, []))
         found = phase_at(spec, facts, on)
-        if found is None or (on not in scheduled and outcome in (None, "excused")):
+        extra = on not in scheduled
+        if found is None or (extra and outcome in (None, "excused")):
             continue
+        if extra and spec.extra_tests == "ignore":
+            continue  # recorded, never changes the fold (SPEC: extra_tests)
         days.append(
             DayOutcome(
                 on, on in scheduled, outcome, event_id, week_of(facts, on), found[0]

@@ -138,6 +138,8 @@ class ProtocolSpec:
     phases: tuple[Phase, ...]
     caps: Caps
     confidence: str | None = None
+    # What a specimen on an unscheduled day does: reset_only | ignore | count.
+    extra_tests: str = "reset_only"
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -241,7 +243,15 @@ def _join(path: str, name: str) -> str:
 
 
 _TOP_REQUIRED = ("spec", "key", "name", "unit_cents", "targets", "phases")
-_TOP_OPTIONAL = ("source", "confidence", "results", "corrections", "caps")
+_TOP_OPTIONAL = (
+    "source",
+    "confidence",
+    "results",
+    "corrections",
+    "caps",
+    "extra_tests",
+)
+EXTRA_TESTS = ("reset_only", "ignore", "count")
 
 
 def _parse_spec(c: _Checker, data: object) -> ProtocolSpec | None:
@@ -262,6 +272,10 @@ def _parse_spec(c: _Checker, data: object) -> ProtocolSpec | None:
         phases=_parse_phases(c, doc.get("phases", [])),
         caps=_parse_caps(c, doc.get("caps", {})),
         confidence=None if confidence is None else c.text("confidence", confidence),
+        extra_tests=c.choice(
+            "extra_tests", doc.get("extra_tests", "reset_only"), EXTRA_TESTS
+        )
+        or "reset_only",
         raw=copy.deepcopy(doc),
     )
 

@@ -160,7 +160,7 @@ def test_caps_apply_across_the_specimen_and_attendance_schedules():
 
     assert [(a.key, a.cents) for a in evaluation.awards] == [
         ("specimen:2026-01-05", 250),
-        ("attendance:7", 1000),
+        ("attendance:2026-01-05:group", 1000),
     ]
     more = evaluate(spec, enrollment, timeline(spec, "N N") + events[1:], as_of=FAR)
     assert sum(a.cents for a in more.awards) == 1500

@@ -57,8 +57,24 @@ def test_higgins_values_follow_resets_and_excuses(tokens, expected):
 
 
 def test_an_outcome_outside_reset_on_neither_pays_nor_resets():
-    # California resets on positive or missed only: a refusal keeps the level.
-    assert paid(CA, "N N R N") == [1000, 1150, 0, 1300]
+    spec = spec_of(phases__0__specimen__reset_on=["positive", "missed"])
+    # A refusal outside reset_on keeps the run: 10, 15, -, 20 points + the bonus.
+    assert paid(spec, "N N R N") == [250, 375, 0, 500 + 1000]
+
+
+def test_california_resets_on_a_refusal_as_a_failure_to_provide():
+    # Regression (issue 12, finding 5): a refusal kept California's escalation.
+    assert paid(CA, "N N R N") == [1000, 1150, 0, 1000]
+
+
+def test_california_pays_an_episode_spanning_new_year_at_most_599_dollars():
+    # Regression (issue 12, finding 5): 24 weeks from November paid $855.
+    start = date(2026, 11, 2)
+    negatives = " ".join(["N"] * 36)
+    values = paid(
+        CA, negatives, enrollment=facts(start_on=start), as_of=date(2028, 1, 1)
+    )
+    assert sum(values) == 59900
 
 
 def test_a_second_lapse_during_recovery_keeps_the_higher_remembered_level():
@@ -234,14 +250,38 @@ def test_a_pending_recollect_changes_nothing_until_it_is_decided():
     ]
 
 
-def test_an_extra_test_on_an_unscheduled_day_counts_in_date_order():
-    events = [
-        specimen(1, day(0), cocaine="negative"),
-        specimen(2, day(1), cocaine="negative"),  # Tuesday: not a Higgins test day
-        specimen(3, day(2), cocaine="negative"),
-    ]
+EXTRA = [
+    specimen(1, day(0), cocaine="negative"),
+    specimen(2, day(1), cocaine="negative"),  # Tuesday: not a Higgins test day
+    specimen(3, day(2), cocaine="negative"),
+]
 
-    evaluation = evaluate(HIGGINS, facts(), events, as_of=day(2))
+
+def test_an_extra_negative_neither_pays_nor_advances_the_escalation():
+    # Regression (issue 12, finding 7): a Sunday test paid "4th consecutive
+    # negative", so coming in more often sped up escalation.
+    evaluation = evaluate(HIGGINS, facts(), EXTRA, as_of=day(2))
+
+    assert amounts(evaluation) == [
+        ("specimen:2026-01-05", 10),
+        ("specimen:2026-01-07", 15),
+    ]
+    assert evaluation.run == 2
+    assert [d.scheduled for d in evaluation.days] == [True, False, True]
+
+
+def test_ignored_extra_tests_never_change_the_fold():
+    spec = spec_of(extra_tests="ignore")
+    events = [*EXTRA, specimen(4, day(3), cocaine="positive")]  # Thursday: extra
+
+    evaluation = evaluate(spec, facts(), events, as_of=day(4))
+
+    assert [d.on for d in evaluation.days] == [day(0), day(2), day(4)]
+    assert evaluation.run == 2
+
+
+def test_counted_extra_tests_pay_in_date_order():
+    evaluation = evaluate(spec_of(extra_tests="count"), facts(), EXTRA, as_of=day(2))
 
     assert amounts(evaluation) == [
         ("specimen:2026-01-05", 10),
@@ -327,7 +367,9 @@ def test_attended_group_sessions_escalate_draws_and_never_reset():
 
     evaluation = evaluate(ATTENDANCE, facts(), events, as_of=FAR)
 
-    assert amounts(evaluation) == [(f"attendance:{i}", min(i, 5)) for i in range(1, 8)]
+    assert amounts(evaluation) == [
+        (f"attendance:{day(i).isoformat()}:group", min(i, 5)) for i in range(1, 8)
+    ]
     assert {(a.account, a.schedule) for a in evaluation.awards} == {
         ("draws", "attendance")
     }
@@ -346,7 +388,10 @@ def test_an_attendance_bonus_has_its_own_key_beside_the_specimen_schedule():
 
     evaluation = evaluate(spec, facts(), events, as_of=FAR)
 
-    assert amounts(evaluation) == [("specimen:2026-01-05", 10), ("attendance:50", 8)]
+    assert amounts(evaluation) == [
+        ("specimen:2026-01-05", 10),
+        ("attendance:2026-01-05:individual", 8),
+    ]
 
     escalating = {
         "type": "escalating",
@@ -359,9 +404,9 @@ def test_an_attendance_bonus_has_its_own_key_beside_the_specimen_schedule():
     spec = validate_spec(changed(document, phases__0__attendance=escalating))
     sessions = [session(60, day(1)), session(61, day(3))]
     assert amounts(evaluate(spec, facts(), sessions, as_of=FAR)) == [
-        ("attendance:60", 4),
-        ("attendance:61", 6),
-        ("attendance-bonus:61", 12),
+        ("attendance:2026-01-06:group", 4),
+        ("attendance:2026-01-08:group", 6),
+        ("attendance-bonus:2026-01-08:group", 12),
     ]
 
 

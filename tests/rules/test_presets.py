@@ -92,7 +92,7 @@ def test_california_all_negative_stops_exactly_at_the_599_dollar_year_cap():
     assert [test.cents for test in result.tests[24:28]] == [2650, 2650, 900, 0]
     assert result.tests[26].rules == (
         "27th consecutive negative: the maximum, 53 points ($26.50); "
-        "capped at $599.00 per calendar year: paid $9.00 of $26.50",
+        "capped at $599.00 per enrollment and per calendar year: paid $9.00 of $26.50",
     )
 
 

@@ -1,0 +1,333 @@
+"""Settlement: what to post so the ledger follows the fold without paying twice.
+
+Owns the `corrections` rule of the protocol spec. Given the awards the fold of the
+current history prescribes and what the ledger already holds per award key, it
+decides the postings:
+- `clawback`: the signed difference per key, so the ledger equals the fold;
+- `no_clawback`: nothing posted is taken back; the excess (what the ledger holds
+  above the fold on corrected days) is *offset*: withheld from the next awards until
+  absorbed, each withheld award explained. Per account, after settling,
+  posted = max(fold total, posted before).
+Either way the caps are held on what the ledger actually holds: no posting takes a
+cap window (test, ISO week, month, enrollment, calendar year) above its cap.
+Imports only the standard library.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+
+from .caps import windows
+from .draws import expected_value_cents
+from .evaluate import Award, test_group
+from .money import format_cents
+from .spec import ProtocolSpec, bowl_of
+
+
+@dataclass(frozen=True)
+class Held:
+    """What the ledger holds for one award key: the sum and how many entries."""
+
+    account: str
+    amount: int
+    entries: int
+    on: date | None
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One ledger entry to post; `nth` is the key's entry number (its idempotency)."""
+
+    key: str
+    account: str
+    kind: str
+    amount: int
+    on: date | None
+    event_id: int | None
+    rule: str
+    nth: int
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """Part (or all) of an award kept back to offset an earlier overpayment."""
+
+    key: str
+    account: str
+    on: date
+    amount: int
+    owed: int
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Settlement:
+    postings: tuple[Posting, ...]
+    withheld: tuple[Withheld, ...]
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """Money the ledger holds for one award key of this enrollment (for the caps)."""
+
+    key: str
+    on: date
+    account: str
+    amount: int
+
+
+def unit_value(spec: ProtocolSpec, account: str) -> Fraction | None:
+    """Money per unit for the caps: a point is `unit_cents`; a draw counts only at
+    its bowl's exact expected value and only when the protocol asks."""
+    if account == "points":
+        return Fraction(spec.unit_cents)
+    bowl = bowl_of(spec)
+    if spec.caps.count_draws_at_expected_value and bowl:
+        return expected_value_cents(bowl)
+    return None
+
+
+def ledger_windows(
+    spec: ProtocolSpec,
+    rows: Iterable[LedgerRow],
+    *,
+    enrollment_cents: Fraction,
+    year_paid_elsewhere: Mapping[int, int],
+) -> dict[Hashable, Fraction]:
+    """Money the ledger holds per cap window, from this enrollment's award rows (all
+    of those in the years the caller asks about), its total, and what the
+    participant's other enrollments were paid per calendar year."""
+    used: dict[Hashable, Fraction] = defaultdict(Fraction)
+    for year, cents in year_paid_elsewhere.items():
+        used[("year", year)] += cents
+    for row in rows:
+        unit = unit_value(spec, row.account)
+        if unit is None:
+            continue
+        found = windows(row.on, test_group(row.key))
+        for scope in ("per_test_cents", "per_week_cents", "per_month_cents"):
+            used[found[scope]] += row.amount * unit
+        used[found["per_calendar_year_cents"]] += row.amount * unit
+    used[("enrollment",)] = enrollment_cents
+    return dict(used)
+
+
+def settle_awards(
+    spec: ProtocolSpec,
+    awards: Sequence[Award],
+    held: Mapping[str, Held],
+    *,
+    used: Mapping[Hashable, Fraction] | None = None,
+) -> Settlement:
+    """The postings that bring the ledger (`held`, by key) to the protocol's
+    correction rule for the fold's `awards` (both the same span of dates), with
+    `used` the money the ledger holds per cap window."""
+    if spec.corrections == "clawback":
+        return Settlement(tuple(_clawback(awards, held)), ())
+    meter = _LedgerMeter(spec, dict(used or {}))
+    postings: list[Posting] = []
+    withheld: list[Withheld] = []
+    for account in sorted({a.account for a in awards} | _accounts(held)):
+        mine = [a for a in awards if a.account == account]
+        kept = {k: h for k, h in held.items() if h.account == account}
+        paid, held_back = _offset(spec, account, mine, kept, meter)
+        postings += paid
+        withheld += held_back
+    return Settlement(tuple(postings), tuple(withheld))
+
+
+def _accounts(held: Mapping[str, Held]) -> set[str]:
+    return {h.account for h in held.values()}
+
+
+def _clawback(awards: Sequence[Award], held: Mapping[str, Held]) -> list[Posting]:
+    desired = {a.key: a for a in awards}
+    postings = []
+    for key in sorted(desired.keys() | held.keys()):
+        award, have = desired.get(key), held.get(key)
+        amount = (award.amount if award else 0) - (have.amount if have else 0)
+        if amount == 0:
+            continue
+        entries = have.entries if have else 0
+        account = award.account if award else have.account  # type: ignore[union-attr]
+        rule = award.rule if award else "no longer earned"
+        if entries:
+            rule = f"Correction: was {have.amount}, now {amount + have.amount} ({rule})"  # type: ignore[union-attr]
+        postings.append(
+            Posting(
+                key=key,
+                account=account,
+                kind=award.kind if award and not entries else "adjustment",
+                amount=amount,
+                on=award.on if award else have.on,  # type: ignore[union-attr]
+                event_id=award.event_id if award else None,
+                rule=rule,
+                nth=entries,
+            )
+        )
+    return postings
+
+
+@dataclass
+class _Owed:
+    award: Award
+    have: int
+    entries: int
+    withheld: int = 0
+    paid: int = 0
+
+    @property
+    def owed(self) -> int:
+        return self.award.amount - self.have
+
+
+def _offset(
+    spec: ProtocolSpec,
+    account: str,
+    awards: Sequence[Award],
+    held: Mapping[str, Held],
+    meter: _LedgerMeter,
+) -> tuple[list[Posting], list[Withheld]]:
+    desired = {a.key: a.amount for a in awards}
+    excess = sorted(
+        ((h.on or date.min, key, h.amount - desired.get(key, 0)))
+        for key, h in held.items()
+        if h.amount > desired.get(key, 0)
+    )
+    owed = [
+        _Owed(a, held[a.key].amount if a.key in held else 0, _entries(held, a.key))
+        for a in awards
+        if a.amount > (held[a.key].amount if a.key in held else 0)
+    ]
+    # The excess is withheld from the earliest awards owed (the next ones after
+    # the correction); what is left is paid, as far as the ledger's caps allow.
+    left = sum(e[2] for e in excess)
+    for item in owed:
+        item.withheld = min(item.owed, left)
+        left -= item.withheld
+    cut = 0
+    for item in owed:
+        payable = item.owed - item.withheld
+        item.paid = meter.take(item.award, payable)
+        cut += payable - item.paid
+    # An award the ledger's caps cut sits in a window the excess already fills,
+    # so the cut absorbs that much of the offset: release as much withheld.
+    for item in reversed(owed):
+        if cut <= 0:
+            break
+        released = meter.take(item.award, min(item.withheld, cut))
+        item.withheld -= released
+        item.paid += released
+        cut -= released
+    note = _offset_note(spec, account, excess)
+    return _postings(spec, account, owed, note), _withheld(spec, account, owed, note)
+
+
+def _entries(held: Mapping[str, Held], key: str) -> int:
+    return held[key].entries if key in held else 0
+
+
+def _postings(
+    spec: ProtocolSpec, account: str, owed: Sequence[_Owed], note: str
+) -> list[Posting]:
+    postings = []
+    for item in owed:
+        if item.paid <= 0:
+            continue
+        award = item.award
+        rule = award.rule
+        if item.withheld:
+            rule += f"; {_withheld_text(spec, account, item, note)}"
+        if item.entries:
+            rule = f"Correction: was {item.have}, now {item.have + item.paid} ({rule})"
+        postings.append(
+            Posting(
+                key=award.key,
+                account=account,
+                kind=award.kind if not item.entries else "adjustment",
+                amount=item.paid,
+                on=award.on,
+                event_id=award.event_id,
+                rule=rule,
+                nth=item.entries,
+            )
+        )
+    return postings
+
+
+def _withheld(
+    spec: ProtocolSpec, account: str, owed: Sequence[_Owed], note: str
+) -> list[Withheld]:
+    return [
+        Withheld(
+            key=item.award.key,
+            account=account,
+            on=item.award.on,
+            amount=item.withheld,
+            owed=item.owed,
+            explanation=_withheld_text(spec, account, item, note),
+        )
+        for item in owed
+        if item.withheld > 0
+    ]
+
+
+def _withheld_text(spec: ProtocolSpec, account: str, item: _Owed, note: str) -> str:
+    kept = _units(spec, account, item.withheld)
+    return f"withheld {kept} of {_units(spec, account, item.owed)}: {note}"
+
+
+def _offset_note(
+    spec: ProtocolSpec, account: str, excess: Sequence[tuple[date, str, int]]
+) -> str:
+    total = sum(amount for _, _, amount in excess)
+    days = sorted({on for on, _, _ in excess if on != date.min})
+    when = ", ".join(f"{on:%a} {on.isoformat()}" for on in days[:3])
+    when += " and other days" if len(days) > 3 else ""
+    return (
+        f"offsets {_units(spec, account, total)} paid for {when or 'earlier days'} "
+        "before a correction to that result (earned points are never taken back)"
+    )
+
+
+def _units(spec: ProtocolSpec, account: str, amount: int) -> str:
+    if account == "draws":
+        return f"{amount} draw" + ("" if amount == 1 else "s")
+    return format_cents(amount * spec.unit_cents)
+
+
+class _LedgerMeter:
+    """The money each cap window of the ledger holds, as this settle posts."""
+
+    def __init__(self, spec: ProtocolSpec, used: dict[Hashable, Fraction]):
+        self.spec, self.used = spec, defaultdict(Fraction, used)
+
+    def take(self, award: Award, units: int) -> int:
+        """Units of `award` the ledger's caps still let through (at most `units`),
+        counted as posted."""
+        unit = unit_value(self.spec, award.account)
+        if units <= 0:
+            return 0
+        if unit is None or unit == 0:
+            return units
+        caps = self.spec.caps
+        found = [
+            window
+            for scope, window in windows(award.on, test_group(award.key)).items()
+            if getattr(caps, scope) is not None
+        ]
+        rooms = [
+            getattr(caps, scope) - self.used[window]
+            for scope, window in windows(award.on, test_group(award.key)).items()
+            if getattr(caps, scope) is not None
+        ]
+        fits = units
+        if rooms:
+            fits = min(units, max(0, int(min(rooms) // unit)))
+        for window in found:
+            self.used[window] += fits * unit
+        return fits
