@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..services.checkins import REFUSED_WITH_RESULTS
 from ..services.errors import CMError, InvalidInput
 
 # Dates outside this range are typing mistakes, and the calendar arithmetic of a
@@ -148,6 +149,16 @@ def string_map(body: Mapping[str, Any], field: str) -> dict[str, str] | None:
     for key in value:
         text(value, key, required=True, max_length=40, path=f"{field}.{key}")
     return dict(value)
+
+
+def specimen(body: Mapping[str, Any]) -> tuple[dict[str, str], bool]:
+    """A specimen's results and refused flag; a refused specimen has no results, so
+    both together are refused, naming "refused", instead of one being ignored."""
+    refused = flag(body, "refused")
+    results = string_map(body, "results") or {}
+    if refused and results:
+        raise InvalidInput("refused", REFUSED_WITH_RESULTS)
+    return results, refused
 
 
 def string_list(body: Mapping[str, Any], field: str) -> list[str] | None:

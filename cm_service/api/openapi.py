@@ -185,7 +185,10 @@ SCHEMAS: dict[str, Any] = {
                 "description": 'Specimen: analyte -> result, {"cocaine": "negative"}',
                 "additionalProperties": {"enum": list(RESULT_VALUES)},
             },
-            "refused": {"type": "boolean"},
+            "refused": {
+                "type": "boolean",
+                "description": "Specimen refused: send no results with it (422).",
+            },
             "brac": {
                 "type": "string",
                 "pattern": "^0?\\.[0-9]{1,3}$",

@@ -217,8 +217,7 @@ def create_event(code: str):
 def _record(kind: str, body: dict[str, Any], participant_id: int, on: Any):
     actor, now = _actor(), _now()
     if kind == "specimen":
-        refused = inputs.flag(body, "refused")
-        results = inputs.string_map(body, "results") or {}
+        results, refused = inputs.specimen(body)
         return checkins.record_specimen(
             actor, participant_id, on, results, now=now, refused=refused
         )

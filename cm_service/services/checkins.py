@@ -51,6 +51,9 @@ ANALYTES = (
 RESULTS = RESULT_VALUES
 SESSION_TYPES = ("individual", "group", "cbt", "family", "twelve_step", "other")
 BRAC_POSITIVE_AT_MILLI = 20  # 0.020 g/210 L, the usual breath-alcohol cutoff
+REFUSED_WITH_RESULTS = (
+    "A refused specimen has no results: send refused or the results, not both."
+)
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,11 @@ def record_specimen(
 
     An optional breath reading taken at the same visit (BrAC in thousandths) is kept
     on the event and, unless the panel already has one, gives the alcohol result.
-    Raises NotFound outside the actor's clinic, InvalidInput(field) for bad values.
+    Raises NotFound outside the actor's clinic, InvalidInput(field) for bad values
+    (InvalidInput("refused") for a refusal with results: which one is true?).
     """
+    if refused and results:
+        raise InvalidInput("refused", REFUSED_WITH_RESULTS)
     if brac_milli is not None:
         _check_brac(brac_milli)
         breath = _brac_result(brac_milli)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from fractions import Fraction
 
 from sqlalchemy import func, select, update
 
@@ -32,8 +33,10 @@ from .timeline import (
     Timeline,
     chunks,
     clinic_today,
+    ledger_rows,
     load_timelines,
     posted_by_keys,
+    posted_totals_through,
     spec_of,
     to_facts,
     with_events_after,
@@ -72,11 +75,29 @@ def balance_of(participant_id: int) -> Balance:
     return Balance(points=points, cents=cents, draws=sums.get("draws", (0, 0))[0])
 
 
+@dataclass(frozen=True)
+class Settled:
+    """What one settle posted, and the awards it withheld to offset an earlier
+    overpayment (no ledger row: a withheld award pays nothing)."""
+
+    entries: list[LedgerEntry]
+    withheld: list[rules.Withheld]
+
+
 def settle(
     enrollment: Enrollment, *, now: datetime, actor_id: int | None = None
 ) -> list[LedgerEntry]:
     """Settle one enrollment inside the caller's transaction (see settle_many)."""
     return settle_many([enrollment], now=now, actor_id=actor_id)
+
+
+def settle_explained(
+    enrollment: Enrollment, *, now: datetime, actor_id: int | None = None
+) -> Settled:
+    """Settle one enrollment and say what was withheld (see settle_many)."""
+    return _settle([enrollment], now=now, actor_id=actor_id, resume=True).get(
+        enrollment.id, Settled([], [])
+    )
 
 
 def settle_many(
@@ -86,17 +107,29 @@ def settle_many(
     actor_id: int | None = None,
     resume: bool = True,
 ) -> list[LedgerEntry]:
-    """Post the difference between prescribed and posted awards; return what was posted.
+    """Post what the protocol's correction rule prescribes; return what was posted.
 
-    Increases are always paid. Decreases are posted only under `corrections:
-    clawback`; under `no_clawback` (the CRA manual: earned points "can never be
-    lost") they are not. The fold resumes from each enrollment's checkpoint while it
-    can be trusted (`resume=False` folds every day, as reconciliation must) and
-    leaves a new one at yesterday. Loads everything in a few set-based queries, runs
-    inside the caller's transaction and does not commit.
+    The fold of the current history is compared with the ledger by award key
+    (rules.settle_awards): under `clawback` the signed difference is posted; under
+    `no_clawback` nothing is taken back and an overpayment is withheld from the next
+    awards; caps are held on what the ledger holds. The fold resumes from each
+    enrollment's checkpoint while it can be trusted and the ledger agrees with it up
+    to there (`resume=False` folds every day, as reconciliation must), and leaves a
+    new one at yesterday. Runs inside the caller's transaction and does not commit.
     """
+    settled = _settle(enrollments, now=now, actor_id=actor_id, resume=resume)
+    return [entry for s in settled.values() for entry in s.entries]
+
+
+def _settle(
+    enrollments: Sequence[Enrollment],
+    *,
+    now: datetime,
+    actor_id: int | None,
+    resume: bool,
+) -> dict[int, Settled]:
     if not enrollments:
-        return []
+        return {}
     ids = sorted(e.id for e in enrollments)
     for part in chunks(ids):
         # Serialise settles of the same enrollment on PostgreSQL; SQLite's
@@ -110,10 +143,11 @@ def settle_many(
     for on in set(today.values()):
         group = {i: t for i, t in timelines.items() if today[i] == on}
         plans.update(checkpoints.plan(group, on - ONE_DAY, trust=resume))
+    plans = _agreeing_with_ledger(plans)
     after = checkpoints.resume_dates(plans)
     timelines = with_events_after(timelines, after)
     posted = posted_by_keys(ids, after)
-    entries = []
+    settled: dict[int, Settled] = {}
     for enrollment in enrollments:
         timeline, plan = timelines[enrollment.id], plans[enrollment.id]
         folded = rules.fold_awards(
@@ -125,74 +159,98 @@ def settle_many(
             checkpoint_on=today[enrollment.id] - ONE_DAY,
         )
         checkpoints.store(timeline, plan, folded.checkpoint)
-        entries.extend(
-            _differences(timeline, folded.awards, posted.get(enrollment.id, {}))
+        held = posted.get(enrollment.id, {})
+        settlement = rules.settle_awards(
+            timeline.spec,
+            folded.awards,
+            held,
+            used=_ledger_used(timeline, folded.awards, held),
         )
+        entries = [_entry(enrollment, timeline.spec, p) for p in settlement.postings]
+        settled[enrollment.id] = Settled(entries, list(settlement.withheld))
+    entries = [entry for s in settled.values() for entry in s.entries]
     for entry in entries:
         entry.posted_at, entry.posted_by_id = now, actor_id
     db.session.add_all(entries)
     db.session.flush()
-    return entries
+    return settled
 
 
-def _differences(
-    timeline: Timeline,
-    awards: Sequence[rules.Award],
-    posted: dict[str, tuple[int, int]],
-) -> list[LedgerEntry]:
-    desired = {award.key: award for award in awards}
-    found = (
-        _difference_entry(
-            timeline.enrollment, timeline.spec, key, desired.get(key), posted.get(key)
+def _agreeing_with_ledger(
+    plans: dict[int, checkpoints.Resume],
+) -> dict[int, checkpoints.Resume]:
+    """Keep a checkpoint only where the ledger holds exactly what the fold paid up
+    to it: an offset still being absorbed (or a withheld award) needs the whole
+    history to be settled right, so those enrollments fold from day one."""
+    through = checkpoints.resume_dates(plans)
+    held = posted_totals_through(through)
+    kept = {}
+    for enrollment_id, plan in plans.items():
+        if enrollment_id in through:
+            totals = plan.checkpoint.state.totals  # type: ignore[union-attr]
+            points, draws = held.get(enrollment_id, (0, 0))
+            if (points, draws) != (totals.points, totals.draws):
+                plan = replace(plan, checkpoint=None)
+        kept[enrollment_id] = plan
+    return kept
+
+
+def _ledger_used(
+    timeline: Timeline, awards: Sequence[rules.Award], held: dict
+) -> dict | None:
+    """Money the ledger holds per cap window, read only when a capped protocol has
+    something to pay."""
+    spec = timeline.spec
+    caps = spec.caps
+    capped = any(
+        getattr(caps, scope) is not None
+        for scope in (
+            "per_test_cents",
+            "per_week_cents",
+            "per_month_cents",
+            "per_enrollment_cents",
+            "per_calendar_year_cents",
         )
-        for key in sorted(desired.keys() | posted.keys())
     )
-    return [entry for entry in found if entry is not None]
-
-
-def _difference_entry(
-    enrollment: Enrollment,
-    spec: rules.ProtocolSpec,
-    key: str,
-    award: rules.Award | None,
-    posted: tuple[int, int] | None,
-) -> LedgerEntry | None:
-    have, count = posted or (0, 0)
-    want = award.amount if award else 0
-    diff = want - have
-    if diff == 0 or (diff < 0 and spec.corrections != "clawback"):
+    owed = [a for a in awards if a.amount > getattr(held.get(a.key), "amount", 0)]
+    if not capped or not owed:
         return None
-    account = award.account if award else _account_of_key(enrollment.id, key)
-    unit = spec.unit_cents if account == "points" else 0
-    rule = award.rule if award else "no longer earned"
-    if count:
-        rule = f"Correction: was {have}, now {want} ({rule})"
+    first_year = min(a.on for a in owed).year
+    rows, total = ledger_rows(timeline.enrollment.id, date(first_year, 1, 1))
+    enrollment_cents = sum(
+        (
+            amount * (rules.unit_value(spec, account) or 0)
+            for account, amount in total.items()
+        ),
+        Fraction(0),
+    )
+    return rules.ledger_windows(
+        spec,
+        rows,
+        enrollment_cents=enrollment_cents,
+        year_paid_elsewhere=timeline.facts.year_paid_cents,
+    )
+
+
+def _entry(
+    enrollment: Enrollment, spec: rules.ProtocolSpec, posting: rules.Posting
+) -> LedgerEntry:
+    unit = spec.unit_cents if posting.account == "points" else 0
     return LedgerEntry(
         clinic_id=enrollment.clinic_id,
         participant_id=enrollment.participant_id,
         enrollment_id=enrollment.id,
-        account=account,
-        kind=(award.kind if award else "adjustment") if count == 0 else "adjustment",
-        amount=diff,
-        cents=diff * unit,
-        award_key=key,
+        account=posting.account,
+        kind=posting.kind,
+        amount=posting.amount,
+        cents=posting.amount * unit,
+        award_key=posting.key,
         # The n-th entry for a key: two racing settles collide here instead of
         # both paying.
-        idempotency_key=f"enrollment:{enrollment.id}:{key}:{count}",
-        event_id=award.event_id if award else None,
-        on=award.on if award else None,
-        rule=rule,
-    )
-
-
-def _account_of_key(enrollment_id: int, key: str) -> str:
-    return (
-        db.session.scalars(
-            select(LedgerEntry.account).where(
-                LedgerEntry.enrollment_id == enrollment_id, LedgerEntry.award_key == key
-            )
-        ).first()
-        or "points"
+        idempotency_key=f"enrollment:{enrollment.id}:{posting.key}:{posting.nth}",
+        event_id=posting.event_id,
+        on=posting.on,
+        rule=posting.rule,
     )
 
 
@@ -237,7 +295,7 @@ def redeem_points(
     actor.require("admin", "staff")
     participant = get_participant(actor, participant_id)
     reward = _reward_in_scope(actor, participant.clinic_id, reward_id)
-    points = _redemption_points(points, reward)
+    points, price = _redemption_points(participant, points, reward)
     key = f"redemption:{participant.id}:{nonce or uuid.uuid4().hex}"
     lock_row(Participant, participant.id)
     existing = db.session.scalars(
@@ -263,7 +321,9 @@ def redeem_points(
         cents=-_redeemed_cents(points, balance),
         idempotency_key=key,
         on=clinic_today(participant.clinic, now),
-        rule=f"Redeemed {points} points" + (f" for {reward.name}" if reward else ""),
+        rule=price.rule(reward.name)
+        if price and reward
+        else f"Redeemed {points} points" + (f" for {reward.name}" if reward else ""),
         memo=memo,
         posted_at=now,
         posted_by_id=actor.user_id,
@@ -292,18 +352,36 @@ def redeem_points(
         now=now,
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
-        detail={"points": points, "reward": reward.id if reward else None},
+        detail={
+            "points": points,
+            "reward": reward.id if reward else None,
+            "cost_cents": price.cents if price else None,
+            "unit_cents": price.unit_cents if price else None,
+        },
     )
     db.session.commit()
     return entry
 
 
-def _redemption_points(points: int | None, reward: Reward | None) -> int:
-    if points is None and reward is not None and reward.cost_points:
-        return reward.cost_points
+def _redemption_points(
+    participant: Participant, points: int | None, reward: Reward | None
+):
+    """The points to debit and, for an item priced in money, its price in the
+    participant's points (their protocol's unit, rounded up)."""
+    from .pricing import price_for
+
+    if reward is not None and reward.cost_cents is not None:
+        price = price_for(participant, reward.cost_cents)
+        if points is not None and points != price.points:
+            raise InvalidInput(
+                "points",
+                f"{reward.name} costs {price.describe()} for {participant.code}; "
+                "leave out points or send that many.",
+            )
+        return price.points, price
     if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise InvalidInput("points", "Enter a whole number of points above zero.")
-    return points
+    return points, None
 
 
 def _redeemed_cents(points: int, balance: Balance) -> int:

@@ -248,28 +248,98 @@ def to_facts(events: Iterable[Event]) -> list[rules.Fact]:
 
 def posted_by_keys(
     enrollment_ids: Sequence[int], after: Mapping[int, date] | None = None
-) -> dict[int, dict[str, tuple[int, int]]]:
-    """enrollment -> award key -> (amount posted so far, number of entries); only the
-    keys of awards dated after `after[id]` where given."""
-    posted: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+) -> dict[int, dict[str, rules.Held]]:
+    """enrollment -> award key -> what the ledger holds for it; only the keys of
+    awards dated after `after[id]` where given."""
+    posted: dict[int, dict[str, rules.Held]] = defaultdict(dict)
     for since, ids in _by_date(enrollment_ids, after or {}).items():
         for part in chunks(ids):
             query = (
                 select(
                     LedgerEntry.enrollment_id,
                     LedgerEntry.award_key,
+                    LedgerEntry.account,
                     func.sum(LedgerEntry.amount),
                     func.count(),
+                    func.max(LedgerEntry.on),
                 )
                 .where(
                     LedgerEntry.enrollment_id.in_(part),
                     LedgerEntry.award_key.is_not(None),
                 )
-                .group_by(LedgerEntry.enrollment_id, LedgerEntry.award_key)
+                .group_by(
+                    LedgerEntry.enrollment_id,
+                    LedgerEntry.award_key,
+                    LedgerEntry.account,
+                )
             )
             if since is not None:
                 # A key's first entry carries its award's date.
                 query = query.having(func.max(LedgerEntry.on) > since)
-            for enrollment_id, key, total, count in db.session.execute(query):
-                posted[enrollment_id][key] = (int(total), int(count))
+            for enrollment_id, key, account, total, count, on in db.session.execute(
+                query
+            ):
+                posted[enrollment_id][key] = rules.Held(
+                    account, int(total), int(count), on
+                )
     return posted
+
+
+def posted_totals_through(
+    through: Mapping[int, date],
+) -> dict[int, tuple[int, int]]:
+    """enrollment -> (points, draws) its award entries dated up to `through[id]`
+    hold: what a fold checkpoint at that date must agree with."""
+    totals: dict[int, dict[str, int]] = defaultdict(dict)
+    for since, ids in _by_date(through, through).items():
+        for part in chunks(ids):
+            rows = db.session.execute(
+                select(
+                    LedgerEntry.enrollment_id,
+                    LedgerEntry.account,
+                    func.sum(LedgerEntry.amount),
+                )
+                .where(
+                    LedgerEntry.enrollment_id.in_(part),
+                    LedgerEntry.award_key.is_not(None),
+                    LedgerEntry.on <= since,
+                )
+                .group_by(LedgerEntry.enrollment_id, LedgerEntry.account)
+            )
+            for enrollment_id, account, amount in rows:
+                totals[enrollment_id][account] = int(amount)
+    return {i: (t.get("points", 0), t.get("draws", 0)) for i, t in totals.items()}
+
+
+def ledger_rows(
+    enrollment_id: int, since: date
+) -> tuple[list[rules.LedgerRow], dict[str, int]]:
+    """This enrollment's award rows per key dated from `since`, and its totals per
+    account over every date: what the caps are held on."""
+    rows = db.session.execute(
+        select(
+            LedgerEntry.award_key,
+            func.max(LedgerEntry.on),
+            LedgerEntry.account,
+            func.sum(LedgerEntry.amount),
+        )
+        .where(
+            LedgerEntry.enrollment_id == enrollment_id,
+            LedgerEntry.award_key.is_not(None),
+            LedgerEntry.on >= since,
+        )
+        .group_by(LedgerEntry.award_key, LedgerEntry.account)
+    )
+    found = [
+        rules.LedgerRow(key, on, account, int(amount))
+        for key, on, account, amount in rows
+    ]
+    totals = db.session.execute(
+        select(LedgerEntry.account, func.sum(LedgerEntry.amount))
+        .where(
+            LedgerEntry.enrollment_id == enrollment_id,
+            LedgerEntry.award_key.is_not(None),
+        )
+        .group_by(LedgerEntry.account)
+    )
+    return found, {account: int(amount) for account, amount in totals}

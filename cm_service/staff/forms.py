@@ -47,6 +47,9 @@ SESSION_LABELS = {
     "twelve_step": "12-step",
     "other": "Other",
 }
+REFUSED_WITH_RESULTS = (
+    "Untick Refused or clear the results: a refused specimen has no results."
+)
 _BRAC = re.compile(r"^(0?\.\d{1,3}|0)$")
 DATE_MESSAGE = "Enter the date as YYYY-MM-DD."
 
@@ -179,6 +182,10 @@ class SpecimenForm(_OnceForm):
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         if self.refused.data:
+            # Which is true, the refusal or the results? Never guess by ignoring one.
+            if any(field.data for field in self.result_fields()):
+                self.refused.errors = [*self.refused.errors, REFUSED_WITH_RESULTS]
+                return False
             return ok
         for field in self.result_fields():
             if not field.data:

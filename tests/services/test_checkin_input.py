@@ -41,6 +41,24 @@ def test_bad_specimen_input_names_the_field_and_writes_nothing(
     assert (_count(Event), _count(LedgerEntry), _count(AuditLog)) == (0, 0, audits)
 
 
+@pytest.mark.parametrize(
+    "results", [{"cocaine": "negative"}, {"cocaine": "positive", "opiates": "dilute"}]
+)
+def test_a_refused_specimen_with_results_is_refused_and_writes_nothing(
+    staff, clinic, results
+):
+    person, _ = make_enrolled(staff, clinic)
+    audits = _count(AuditLog)
+
+    with pytest.raises(InvalidInput) as error:
+        checkins.record_specimen(
+            staff, person.id, START, results, now=NOW, refused=True
+        )
+
+    assert error.value.field == "refused"
+    assert (_count(Event), _count(LedgerEntry), _count(AuditLog)) == (0, 0, audits)
+
+
 @pytest.mark.parametrize("brac", [-1, 601, True, "0.02"])
 def test_bad_breath_reading_is_refused(staff, clinic, brac):
     person, _ = make_enrolled(staff, clinic)

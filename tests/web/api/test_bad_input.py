@@ -200,6 +200,19 @@ def test_enrolling_twice_is_409(api, enrolled):
             "results.kryptonite",
         ),
         ({"kind": "specimen", "on": "2026-01-07", "refused": "yes"}, "refused"),
+        (
+            {"kind": "specimen", "on": "2026-01-07", "refused": True, "results": NEG},
+            "refused",
+        ),
+        (
+            {
+                "kind": "specimen",
+                "on": "2026-01-07",
+                "refused": True,
+                "results": {"cocaine": "positive"},
+            },
+            "refused",
+        ),
         ({"kind": "specimen", "on": "2026-01-07", "brac": "0.01"}, "brac"),
         ({"kind": "breath", "on": "2026-01-07"}, "brac"),
         ({"kind": "breath", "on": "2026-01-07", "brac": 0.0205}, "brac"),
@@ -227,6 +240,33 @@ def test_recording_bad_input_writes_nothing(api, enrolled, body, field):
     assert response.status_code == 422, response.json
     assert response.json["field"] == field
     assert rows() == before
+
+
+def test_a_refused_specimen_with_results_is_refused_naming_the_field(api, enrolled):
+    before = rows()
+    body = {"kind": "specimen", "on": "2026-01-07", "refused": True, "results": NEG}
+
+    response = api.post("/participants/P-0001/events", json=body)
+
+    assert response.status_code == 422
+    assert response.json == {
+        "error": "invalid_input",
+        "field": "refused",
+        "message": "A refused specimen has no results: "
+        "send refused or the results, not both.",
+    }
+    assert rows() == before
+
+
+def test_a_refused_specimen_without_results_is_recorded(api, enrolled):
+    for body in (
+        {"kind": "specimen", "on": "2026-01-07", "refused": True},
+        {"kind": "specimen", "on": "2026-01-09", "refused": True, "results": {}},
+    ):
+        response = api.post("/participants/P-0001/events", json=body)
+
+        assert response.status_code == 201, response.json
+        assert response.json["event"]["refused"] is True
 
 
 def test_a_brac_as_a_json_number_is_read_without_a_float(api, enrolled):

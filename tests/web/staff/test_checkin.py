@@ -176,6 +176,32 @@ def test_a_refused_specimen_needs_no_results(logged_in, person):
     assert event.refused
 
 
+@pytest.mark.parametrize(
+    "results",
+    [{"s-result_cocaine": "negative"}, {"s-result_cocaine": "positive"}],
+)
+def test_refused_with_a_result_chosen_is_a_form_error_and_writes_nothing(
+    logged_in, person, results
+):
+    token = csrf_token(logged_in, _checkin_url(person))
+    before = history()
+
+    response = _post(
+        logged_in,
+        person,
+        "specimen",
+        {"s-collected_on": "2026-02-02", "s-refused": "y", **results},
+        token,
+    )
+
+    assert response.status_code == 422
+    page = page_of(response)
+    message = "Untick Refused or clear the results: a refused specimen has no results."
+    assert f'<p class="error" id="s-refused-error">{message}</p>' in page
+    assert 'aria-describedby="s-refused-error"' in page
+    assert history() == before
+
+
 def test_attendance_and_excuse_are_recorded(logged_in, person):
     attended = _post(
         logged_in,
