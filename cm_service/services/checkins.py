@@ -5,13 +5,14 @@ missed days, and voiding a wrong record. Each records, settles at once and commi
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from .. import rules
 from ..extensions import db, reading
 from ..models import Enrollment, Event, EventVoid, LedgerEntry, Participant
 from ..rules.facts import RESULT_VALUES
@@ -21,7 +22,7 @@ from .errors import Conflict, InvalidInput, NotFound
 from .evaluation import evaluate_enrollment
 from .ledger import Balance, balance_of, settle
 from .scope import get_participant
-from .timeline import clinic_today
+from .timeline import clinic_today, load_timelines, to_facts
 
 # A check-in form's nonce (uuid4().hex when the form is shown); anchored at the end
 # too, so the form's Regexp validator (re.match) checks exactly what this does.
@@ -263,7 +264,55 @@ def _record(
             raise
         return _replayed(earlier, now)
     detail = {"on": on.isoformat(), **{k: v for k, v in fields.items() if v}}
+    replaced = replace_missed([event], actor_id=actor.user_id, now=now)
+    if replaced:
+        detail["replaced_missed"] = replaced
     return _settle_and_commit(actor, enrollment, event, now, f"record_{kind}", detail)
+
+
+def replace_missed(
+    events: Sequence[Event], *, actor_id: int | None, now: datetime
+) -> list[int]:
+    """Void the `missed` events a late result or excuse now decides (same
+    enrollment and day), with the reason; returns their ids. A missed day stays
+    missed only while nothing valid is known for it."""
+    deciding = [e for e in events if e.kind in ("specimen", "breath", "excused")]
+    if not deciding:
+        return []
+    timelines = load_timelines(
+        [db.session.get(Enrollment, i) for i in {e.enrollment_id for e in deciding}],
+        with_events=False,
+    )
+    replaced = []
+    for event in deciding:
+        timeline = timelines[event.enrollment_id]
+        outcome, _ = rules.outcome_of_day(
+            timeline.spec, timeline.facts, to_facts([event])
+        )
+        if outcome not in ("negative", "positive", "refused", "excused"):
+            continue  # a pending or untargeted result leaves the day missed
+        stale = db.session.scalars(
+            select(Event)
+            .outerjoin(EventVoid, EventVoid.event_id == Event.id)
+            .where(
+                Event.enrollment_id == event.enrollment_id,
+                Event.collected_on == event.collected_on,
+                Event.kind == "missed",
+                EventVoid.id.is_(None),
+            )
+        )
+        for missed in stale:
+            db.session.add(
+                EventVoid(
+                    event_id=missed.id,
+                    reason=f"Replaced by {event.kind} event {event.id}, recorded later",
+                    voided_by_id=actor_id,
+                    voided_at=now,
+                )
+            )
+            replaced.append(missed.id)
+    db.session.flush()
+    return replaced
 
 
 def _settle_and_commit(

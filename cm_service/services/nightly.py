@@ -33,6 +33,7 @@ from ..models import (
     ClinicClosure,
     Enrollment,
     Event,
+    EventVoid,
     JobRun,
     LedgerEntry,
     Pause,
@@ -179,7 +180,9 @@ def _record_failure(
 def _close_day(clinic: Clinic, day: date, now: datetime) -> Counts:
     counts = Counts()
     timelines = load_day(_enrollments_on(clinic.id, day), day)
-    changed = _record_unresolved(clinic, day, now, timelines, counts)
+    # Gaps first: they lock their enrollments before any event row is written.
+    changed = _record_gaps(clinic, day, now, timelines, counts)
+    changed += _record_unresolved(clinic, day, now, timelines, counts)
     completed = _complete_finished(timelines, day, counts)
     to_settle = list({e.id: e for e in changed + completed}.values())
     _count_posted(counts, settle_many(to_settle, now=now))
@@ -256,6 +259,138 @@ def _record_unresolved(
         changed.append(enrollment)
     db.session.flush()
     return changed
+
+
+def _record_gaps(
+    clinic: Clinic,
+    day: date,
+    now: datetime,
+    timelines: dict[int, Timeline],
+    counts: Counts,
+) -> list[Enrollment]:
+    """Write missed (or excused) events for earlier scheduled days left with no
+    record at all: an enrollment entered after its first days had closed, a
+    voided result, days a scheduler that was down never closed. Missed is derived
+    from the calendar, not remembered, so report and ledger see the same days."""
+    closed = _closed_through(clinic.id, day)
+    if closed is None:
+        return []
+    gaps = _gaps(timelines, closed)
+    if not gaps:
+        return []
+    # Another job process closing another date may fill the same gaps: lock the
+    # enrollments, then look again at what is recorded (PostgreSQL; SQLite's
+    # BEGIN IMMEDIATE already made this the only writer).
+    db.session.execute(
+        select(Enrollment.id)
+        .where(Enrollment.id.in_(sorted(gaps)))
+        .order_by(Enrollment.id)
+        .with_for_update()
+    ).all()
+    gaps = _gaps({i: timelines[i] for i in gaps}, closed)
+    if not gaps:
+        return []
+    closures = _closures(clinic.id, min(d for days in gaps.values() for d in days))
+    pauses = _pauses_of(list(gaps))
+    changed = []
+    for enrollment_id, days in gaps.items():
+        enrollment = timelines[enrollment_id].enrollment
+        for on in days:
+            reason = _excuse(closures.get(on), _paused(pauses.get(enrollment_id), on))
+            if reason:
+                _system_event(enrollment, on, now, "excused", reason)
+                counts.excused += 1
+            elif clinic.safe_mode:
+                counts.held += 1
+                continue
+            else:
+                _system_event(enrollment, on, now, "missed", None)
+                counts.missed += 1
+        changed.append(enrollment)
+    db.session.flush()
+    return changed
+
+
+RECORDS = ("specimen", "breath", "excused", "missed")
+
+
+def _closed_through(clinic_id: int, day: date) -> date | None:
+    """The last date before `day` the nightly job has closed: a later date's gaps
+    are its own run's to fill (it may be running in another process)."""
+    return db.session.scalar(
+        select(func.max(JobRun.run_on)).where(
+            JobRun.job == JOB,
+            JobRun.clinic_id == clinic_id,
+            JobRun.run_on < day,
+            JobRun.status.in_(DONE),
+        )
+    )
+
+
+def _gaps(timelines: dict[int, Timeline], through: date) -> dict[int, list[date]]:
+    """Per enrollment, its scheduled days up to `through` with no standing record."""
+    recorded = _recorded_days(list(timelines), through)
+    gaps = {}
+    for enrollment_id, timeline in timelines.items():
+        start = timeline.enrollment.start_on
+        end = min(through, rules.last_day(timeline.spec, timeline.facts))
+        if end < start:
+            continue
+        seen = recorded.get(enrollment_id, set())
+        days = [
+            on
+            for on in rules.scheduled_days(timeline.spec, timeline.facts, start, end)
+            if on not in seen
+        ]
+        if days:
+            gaps[enrollment_id] = days
+    return gaps
+
+
+def _recorded_days(enrollment_ids: list[int], through: date) -> dict[int, set[date]]:
+    found: dict[int, set[date]] = defaultdict(set)
+    for part in chunks(enrollment_ids):
+        rows = db.session.execute(
+            select(Event.enrollment_id, Event.collected_on)
+            .outerjoin(EventVoid, EventVoid.event_id == Event.id)
+            .where(
+                Event.enrollment_id.in_(part),
+                Event.kind.in_(RECORDS),
+                Event.verified_at.is_not(None),
+                Event.collected_on <= through,
+                EventVoid.id.is_(None),
+            )
+            .distinct()
+        )
+        for enrollment_id, on in rows:
+            found[enrollment_id].add(on)
+    return found
+
+
+def _closures(clinic_id: int, since: date) -> dict[date, str]:
+    rows = db.session.execute(
+        select(ClinicClosure.closed_on, ClinicClosure.reason).where(
+            ClinicClosure.clinic_id == clinic_id, ClinicClosure.closed_on >= since
+        )
+    )
+    return {on: reason for on, reason in rows}
+
+
+def _pauses_of(enrollment_ids: list[int]) -> dict[int, list[Pause]]:
+    found: dict[int, list[Pause]] = defaultdict(list)
+    for part in chunks(enrollment_ids):
+        for pause in db.session.scalars(
+            select(Pause).where(Pause.enrollment_id.in_(part))
+        ):
+            found[pause.enrollment_id].append(pause)
+    return found
+
+
+def _paused(pauses: list[Pause] | None, on: date) -> str | None:
+    for pause in pauses or []:
+        if pause.starts_on <= on and (pause.ends_on is None or on <= pause.ends_on):
+            return pause.reason
+    return None
 
 
 def _excuse(closure: str | None, pause: str | None) -> str | None:

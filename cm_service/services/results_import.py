@@ -30,7 +30,7 @@ from ..extensions import db
 from ..models import Clinic, Enrollment, Event, LedgerEntry, Participant
 from . import audit
 from .actors import Actor
-from .checkins import ANALYTES, RESULTS, _enrollment_on
+from .checkins import ANALYTES, RESULTS, _enrollment_on, replace_missed
 from .errors import CMError, Conflict, InvalidInput, NotFound
 from .ledger import settle_many
 from .timeline import chunks
@@ -196,6 +196,7 @@ def _write(
             "Another import recorded some of these results at the same moment; "
             "send the batch again: what is recorded will be reported as such.",
         ) from None
+    replace_missed([event for _, event in recorded], actor_id=actor.user_id, now=now)
     enrollments = {e.id: e for _, e in fresh}
     posted = settle_many(list(enrollments.values()), now=now, actor_id=actor.user_id)
     for (item, _), (_, event) in zip(fresh, recorded, strict=True):
