@@ -51,7 +51,9 @@ class EnrollmentFacts:
     `testing_days` maps a phase index to weekdays (0 = Monday) replacing that phase's
     testing days; `year_paid_cents` is money already paid per calendar year in the
     participant's other enrollments (the year cap spans enrollments); no award is made
-    for a day after `ends_on` (discharge).
+    for a day after `ends_on` (discharge). A scheduled day up to `closed_through`
+    (the last date the clinic's nightly job closed) with nothing recorded is missed,
+    however late the enrollment or the void that emptied it was entered.
     """
 
     start_on: date
@@ -60,6 +62,7 @@ class EnrollmentFacts:
     exemptions: tuple[Exemption, ...] = ()
     year_paid_cents: Mapping[int, int] = field(default_factory=_empty)
     ends_on: date | None = None
+    closed_through: date | None = None
 
 
 @dataclass(frozen=True)

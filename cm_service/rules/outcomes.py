@@ -33,6 +33,7 @@ SEVERITY: Mapping[str, int] = {
 }
 DECISIVE = frozenset({"negative", "positive", "refused"})
 TEST_KINDS = ("specimen", "breath")
+PENDING = (None, "recollect")
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,9 @@ def day_outcomes(
     days = []
     for on in sorted(scheduled | by_day.keys()):
         outcome, event_id = outcome_of_day(spec, facts, by_day.get(on, []))
+        closed = facts.closed_through is not None and on <= facts.closed_through
+        if on in scheduled and closed and outcome in PENDING:
+            outcome = "missed"  # derived: the nightly job writes it as an event
         found = phase_at(spec, facts, on)
         extra = on not in scheduled
         if found is None or (extra and outcome in (None, "excused")):

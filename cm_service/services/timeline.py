@@ -25,6 +25,7 @@ from ..models import (
     Event,
     EventVoid,
     Exemption,
+    JobRun,
     LedgerEntry,
     Protocol,
 )
@@ -70,15 +71,35 @@ def load_timelines(
     exemptions = _grouped(_exemptions(ids), "enrollment_id")
     paid = _paid_elsewhere_by_year(enrollments)
     specs = _specs({e.protocol_id for e in enrollments})
+    closed = closed_through({e.clinic_id for e in enrollments})
     return {
         e.id: Timeline(
             enrollment=e,
             spec=specs[e.protocol_id],
-            facts=facts_of(e, exemptions.get(e.id, []), paid.get(e.id, {})),
+            facts=replace(
+                facts_of(e, exemptions.get(e.id, []), paid.get(e.id, {})),
+                closed_through=closed.get(e.clinic_id),
+            ),
             events=events.get(e.id, []),
         )
         for e in enrollments
     }
+
+
+def closed_through(clinic_ids: Iterable[int]) -> dict[int, date]:
+    """Per clinic, the last date its nightly job closed: up to it, a scheduled day
+    with nothing recorded is missed (the job writes the event; the fold derives it
+    until then, so a late enrollment or a void cannot pay a missed day's streak)."""
+    rows = db.session.execute(
+        select(JobRun.clinic_id, func.max(JobRun.run_on))
+        .where(
+            JobRun.job == "nightly",
+            JobRun.status == "succeeded",
+            JobRun.clinic_id.in_(sorted(clinic_ids)),
+        )
+        .group_by(JobRun.clinic_id)
+    )
+    return {clinic_id: on for clinic_id, on in rows if on is not None}
 
 
 def with_events_after(
