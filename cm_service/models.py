@@ -263,7 +263,11 @@ class LedgerEntry(db.Model):
 
 
 class Reward(db.Model):
-    """A clinic's catalogue item: a bowl tier's prize or an item with a point cost."""
+    """A clinic's catalogue item: a bowl tier's prize or an item priced in money.
+
+    `cost_cents` is the price; a participant pays it in points of their own protocol
+    (services/pricing.py), so the same item costs the same money on every protocol.
+    """
 
     __tablename__ = "reward"
 
@@ -271,7 +275,7 @@ class Reward(db.Model):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
     tier: Mapped[str | None] = mapped_column(String(40))
-    cost_points: Mapped[int | None] = mapped_column(Integer)
+    cost_cents: Mapped[int | None] = mapped_column(Integer)
     value_cents: Mapped[int] = mapped_column(Integer, default=0)
     stock: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)

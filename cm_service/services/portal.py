@@ -35,6 +35,7 @@ from .evaluation import evaluate_enrollment, evaluate_history
 from .ledger import Balance, balance_of
 from .participants import CODE_PATTERN, PIN_PATTERN, latest_enrollment
 from .passwords import check_secret, hash_secret
+from .pricing import Price, unit_cents_of
 from .timeline import clinic_today, facts_of, spec_of
 
 LANGUAGES = ("en", "es")
@@ -473,25 +474,32 @@ def progress(actor: Actor, *, now: datetime) -> Progress:
 @dataclass(frozen=True)
 class RewardOption:
     reward: Reward
+    # The price in the participant's own points; None for a prize-bowl item, or
+    # when none of their protocols pays points.
+    price: Price | None
     affordable: bool
     points_short: int
 
 
 def rewards(actor: Actor) -> tuple[Balance, list[RewardOption]]:
-    """The active catalogue of the participant's clinic and what they can afford now."""
+    """The active catalogue of the participant's clinic, priced in the participant's
+    points (pricing.py), and what they can afford now."""
     participant = own_record(actor)
     balance = balance_of(participant.id)
+    unit = unit_cents_of(participant.id)
     catalogue = db.session.scalars(
         select(Reward)
         .where(Reward.clinic_id == participant.clinic_id, Reward.active.is_(True))
-        .order_by(Reward.cost_points.is_(None), Reward.cost_points, Reward.name)
+        .order_by(Reward.cost_cents.is_(None), Reward.cost_cents, Reward.name)
     )
     options = []
     for reward in catalogue:
-        cost = reward.cost_points
-        short = max(0, cost - balance.points) if cost is not None else 0
-        affordable = cost is not None and short == 0 and reward.stock > 0
-        options.append(RewardOption(reward, affordable, short))
+        price = None
+        if reward.cost_cents is not None and unit is not None:
+            price = Price(reward.cost_cents, unit)
+        short = max(0, price.points - balance.points) if price else 0
+        affordable = price is not None and short == 0 and reward.stock > 0
+        options.append(RewardOption(reward, price, affordable, short))
     return balance, options
 
 

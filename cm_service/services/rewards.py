@@ -19,7 +19,8 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import Draw, LedgerEntry, Participant, Reward, StockMovement
-from . import audit, board, ledger
+from ..rules.money import format_cents
+from . import audit, board, ledger, pricing
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
 from .scope import get_participant
@@ -42,12 +43,13 @@ def add_reward(
     name: str,
     *,
     tier: str | None,
-    cost_points: int | None,
+    cost_cents: int | None,
     value_cents: int,
     stock: int,
     now: datetime,
 ) -> Reward:
-    """Add a catalogue item: a bowl tier's prize or an item with a point cost.
+    """Add a catalogue item: a bowl tier's prize or an item priced in cents, which
+    each participant pays in their own protocol's points (services/pricing.py).
 
     The opening stock is recorded as a receipt. Raises InvalidInput(field).
     """
@@ -57,10 +59,10 @@ def add_reward(
         raise InvalidInput("name", "Name the reward (up to 120 characters).")
     if tier is not None and tier not in TIERS:
         raise InvalidInput("tier", f"The tier is one of: {', '.join(TIERS)}.")
-    if (tier is None) == (cost_points is None):
-        raise InvalidInput("cost_points", "Give either a bowl tier or a point cost.")
-    if cost_points is not None and cost_points <= 0:
-        raise InvalidInput("cost_points", "The point cost must be above zero.")
+    if (tier is None) == (cost_cents is None):
+        raise InvalidInput("cost_cents", "Give either a bowl tier or a price.")
+    if cost_cents is not None:
+        _check_price(cost_cents)
     if value_cents < 0:
         raise InvalidInput("value_cents", "The value cannot be negative.")
     if stock < 0:
@@ -69,7 +71,7 @@ def add_reward(
         clinic_id=actor.clinic_id,
         name=name,
         tier=tier,
-        cost_points=cost_points,
+        cost_cents=cost_cents,
         value_cents=value_cents,
         stock=stock,
     )
@@ -83,10 +85,20 @@ def add_reward(
         "reward",
         reward.id,
         now=now,
-        detail={"name": name, "tier": tier, "cost_points": cost_points},
+        detail={"name": name, "tier": tier, "cost_cents": cost_cents},
     )
     db.session.commit()
     return reward
+
+
+def _check_price(cost_cents: object) -> None:
+    if isinstance(cost_cents, bool) or not isinstance(cost_cents, int):
+        raise InvalidInput("cost_cents", "The price is a whole number of cents.")
+    if cost_cents <= 0:
+        raise InvalidInput("cost_cents", "The price must be above zero.")
+    if cost_cents > pricing.MAX_PRICE_CENTS:
+        limit = format_cents(pricing.MAX_PRICE_CENTS)
+        raise InvalidInput("cost_cents", f"The price can be at most {limit}.")
 
 
 def receive_stock(
@@ -120,14 +132,16 @@ def receive_stock(
 def redeem(
     actor: Actor, participant_id: int, reward_id: int, nonce: str, *, now: datetime
 ) -> LedgerEntry:
-    """Redeem points for a catalogue item: debit, take one from stock, record custody.
+    """Redeem a catalogue item for its price in the participant's points: debit,
+    take one from stock, record custody.
 
     Double-submit safe: a repeated nonce returns the first redemption. Raises
-    InvalidInput("reward"), Conflict("insufficient_balance" | "out_of_stock").
+    InvalidInput("reward"), Conflict("insufficient_balance" | "out_of_stock" |
+    "no_points").
     """
     actor.require("admin", "staff")
     reward = _reward(actor, reward_id, field="reward")
-    if reward.cost_points is None:
+    if reward.cost_cents is None:
         raise InvalidInput(
             "reward", "That is a prize-bowl item; choose one with a cost."
         )
@@ -139,15 +153,24 @@ def redeem(
 @dataclass(frozen=True)
 class RedeemScreen:
     standing: board.Standing
-    items: list[Reward]  # active catalogue items with a point cost
+    # What one of the participant's points is worth; None: no protocol pays points.
+    unit_cents: int | None
+    # Active catalogue items with a price, each with its price for the participant
+    # (None when unit_cents is None).
+    items: list[tuple[Reward, pricing.Price | None]]
 
 
 def redeem_screen(actor: Actor, participant_id: int, *, now: datetime) -> RedeemScreen:
     """The participant's standing and what their points can buy, without the audit
     row: for the redeem form re-rendered after bad input. Raises NotFound."""
     standing = board.current_standing(actor, participant_id, now=now)
-    items = [r for r in catalogue(actor, active_only=True) if r.cost_points]
-    return RedeemScreen(standing, items)
+    unit = pricing.unit_cents_of(standing.participant.id)
+    items = [
+        (r, None if unit is None else pricing.Price(r.cost_cents, unit))
+        for r in catalogue(actor, active_only=True)
+        if r.cost_cents is not None
+    ]
+    return RedeemScreen(standing, unit, items)
 
 
 def view_redeem(actor: Actor, participant_id: int, *, now: datetime) -> RedeemScreen:

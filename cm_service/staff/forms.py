@@ -35,7 +35,9 @@ from wtforms.validators import (
 )
 
 from ..rules.facts import RESULT_VALUES
+from ..rules.money import format_cents
 from ..services.checkins import ANALYTES, NONCE, SESSION_TYPES
+from ..services.pricing import MAX_PRICE_CENTS
 
 # What a technician reads off a cup; "insufficient" is recorded as refused.
 SPECIMEN_RESULTS = tuple(r for r in RESULT_VALUES if r != "insufficient")
@@ -134,6 +136,45 @@ class WholeField(IntegerField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError("Enter a whole number, e.g. 25 or -25.") from None
+
+
+def dollars_to_cents(text: str) -> int:
+    """Unsigned dollars with at most two decimals as cents, by string, never float:
+    "12.50" -> 1250, "12" -> 1200, "12.5" -> 1250, ".75" -> 75."""
+    dollars, _, cents = text.partition(".")
+    return int(dollars or "0") * 100 + int(cents.ljust(2, "0"))
+
+
+_MONEY = re.compile(r"^(-?)\$?([0-9]*)(?:\.([0-9]*))?$")
+MONEY_MESSAGE = "Enter dollars and cents, e.g. 10.00."
+
+
+class MoneyField(StringField):
+    """A dollars-and-cents input ("10.00", "$10", "10.5") whose data is whole cents
+    (a sign is kept for the service to refuse); blank is None."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = None
+        text = (valuelist[0] if valuelist else "").strip().replace(",", "")
+        if not text:
+            return
+        match = _MONEY.match(text)
+        if match is None or match.group(2) + (match.group(3) or "") == "":
+            raise ValueError(MONEY_MESSAGE)
+        sign, dollars, cents = match.groups()
+        if len(cents or "") > 2:
+            raise ValueError("Use at most two decimals (whole cents), e.g. 10.25.")
+        if len(dollars.lstrip("0")) > 9:
+            limit = format_cents(MAX_PRICE_CENTS)
+            raise ValueError(f"The price can be at most {limit}.")
+        self.data = dollars_to_cents(f"{dollars}.{cents or ''}") * (-1 if sign else 1)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return f"{self.data // 100}.{self.data % 100:02d}"
 
 
 def _day(label: str = "Day") -> DayField:
@@ -285,7 +326,9 @@ class RewardForm(FlaskForm):
         + [SelectChoice(t, t.capitalize()) for t in ("small", "large", "jumbo")],
         default="",
     )
-    cost_points = WholeField("Point cost (items redeemed for points)")
+    # Items redeemed for points cost money: each participant pays it in points of
+    # their own protocol, so the same item costs everyone the same earnings.
+    cost = MoneyField("Price in dollars (items redeemed for points)")
     value = StringField(
         "Value in dollars", validators=[DataRequired("Enter the value, e.g. 5.00.")]
     )
@@ -296,9 +339,7 @@ class RewardForm(FlaskForm):
             raise ValidationError("Enter dollars and cents, e.g. 5.00.")
 
     def value_cents(self) -> int:
-        # "5.00" -> 500 by string: no float near money.
-        dollars, _, cents = self.value.data.strip().partition(".")
-        return int(dollars) * 100 + int(cents or 0)
+        return dollars_to_cents(self.value.data.strip())
 
 
 class StockForm(FlaskForm):

@@ -33,6 +33,7 @@ from ..services import (
     corrections,
     ledger,
     participants,
+    pricing,
     protocol_admin,
     records,
     rewards,
@@ -475,12 +476,23 @@ def _render_redeem(screen: rewards.RedeemScreen, form=None, status: int = 200):
     if form is None:
         form = forms.RedeemForm(formdata=None, nonce=uuid.uuid4().hex)
     form.reward.choices = [SelectChoice("", "Choose…")] + [
-        SelectChoice(str(r.id), f"{r.name}: {r.cost_points} points ({r.stock} left)")
-        for r in screen.items
+        SelectChoice(str(r.id), f"{r.name}: {_price(r, price)}, {r.stock} left")
+        for r, price in screen.items
     ]
     return render_template(
-        "staff/redeem.html", standing=screen.standing, form=form, items=screen.items
+        "staff/redeem.html",
+        standing=screen.standing,
+        form=form,
+        items=screen.items,
+        unit_cents=screen.unit_cents,
+        unit_words=pricing.unit_words,
     ), status
+
+
+def _price(reward, price) -> str:
+    # "$10.00 (20 points)" at the participant's point value; the money alone when
+    # none of their protocols pays points (redeeming then says why it cannot).
+    return price.describe() if price else _money(reward.cost_cents)
 
 
 def _redeem_again(participant_id: int, form, status: int):
@@ -551,13 +563,13 @@ def add_reward():
                 current_actor(),
                 form.name.data,
                 tier=form.tier.data or None,
-                cost_points=form.cost_points.data,
+                cost_cents=form.cost.data,
                 value_cents=form.value_cents(),
                 stock=form.stock.data or 0,
                 now=_now(),
             )
         except CMError as error:
-            show_error(form, error)
+            show_error(form, error, {"cost_cents": "cost"})
             return _render_rewards(error.status, add=form)
         flash(f"Added {form.name.data.strip()} to the catalogue.")
         return redirect(url_for("staff.rewards_list"))

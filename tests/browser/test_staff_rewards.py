@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from cm_service.services import checkins, clinics, rewards
+from cm_service.services import checkins, clinics, corrections, rewards
 from cm_service.services.actors import SYSTEM
 from cm_service.staff import views
 from tests.browser.conftest import (
@@ -35,15 +35,24 @@ def stocked(live_app, monkeypatch):
         ("jumbo", "Phone card"),
     ):
         rewards.add_reward(
-            admin, name, tier=tier, cost_points=None, value_cents=100, stock=4, now=NOW
+            admin, name, tier=tier, cost_cents=None, value_cents=100, stock=4, now=NOW
         )
     rewards.add_reward(
         admin,
         "Movie ticket",
         tier=None,
-        cost_points=50,
+        cost_cents=1250,  # 50 points at Higgins' 25 cents
         value_cents=1250,
         stock=2,
+        now=NOW,
+    )
+    rewards.add_reward(
+        admin,
+        "Transit card",
+        tier=None,
+        cost_cents=1000,
+        value_cents=1000,
+        stock=4,
         now=NOW,
     )
     prize, _ = make_enrolled(staff, clinic, key="petry-ctn-2005", code="P-0001")
@@ -60,9 +69,14 @@ def stocked(live_app, monkeypatch):
             {"cocaine": "negative"},
             now=NOW,
         )
+    california, _ = make_enrolled(
+        staff, clinic, key="ca-recovery-incentives", code="P-0003"
+    )
+    corrections.adjust_points(staff, california.id, 30, "Opening balance", now=NOW)
     urls = (
         f"/staff/participants/{prize.id}/draws",
         f"/staff/participants/{voucher.id}/redeem",
+        f"/staff/participants/{california.id}/redeem",
     )
     release_database()
     return urls
@@ -107,13 +121,15 @@ def test_staff_redeem_points_for_a_catalogue_item(page: Page, live_server, stock
     page.goto(live_server + stocked[1])
     expect(page.locator("#balance")).to_have_text("85 points · $21.25")
 
-    page.get_by_label("Reward").select_option(label="Movie ticket: 50 points (2 left)")
+    page.get_by_label("Reward").select_option(
+        label="Movie ticket: $12.50 (50 points), 2 left"
+    )
     screenshot(page, "staff-redeem")
     assert serious_accessibility_violations(page) == []
     page.get_by_role("button", name="Redeem").click()
 
     expect(page.get_by_role("status")).to_contain_text(
-        "Redeemed 50 points for Movie ticket"
+        "Redeemed Movie ticket $12.50 = 50 points at 25¢ a point"
     )
     expect(page.locator("#balance")).to_have_text("35 points · $8.75")
     expect(page.locator("#redemptions")).to_contain_text("Movie ticket")
@@ -121,3 +137,24 @@ def test_staff_redeem_points_for_a_catalogue_item(page: Page, live_server, stock
     expect(page.locator("#movements")).to_contain_text("P-0002 (redemption)")
     screenshot(page, "staff-custody")
     assert serious_accessibility_violations(page) == []
+
+
+def test_a_ten_dollar_item_costs_a_california_participant_20_points(
+    page: Page, live_server, stocked
+):
+    log_in(page, live_server)
+    page.goto(live_server + stocked[2])
+    expect(page.locator("#balance")).to_have_text("30 points · $15.00")
+    expect(page.locator("#point-value")).to_contain_text(
+        "For P-0003 a point is worth 50¢"
+    )
+
+    page.get_by_label("Reward").select_option(
+        label="Transit card: $10.00 (20 points), 4 left"
+    )
+    page.get_by_role("button", name="Redeem").click()
+
+    expect(page.get_by_role("status")).to_contain_text(
+        "Redeemed Transit card $10.00 = 20 points at 50¢ a point"
+    )
+    expect(page.locator("#balance")).to_have_text("10 points · $5.00")

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import psycopg
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
@@ -9,7 +7,7 @@ from sqlalchemy import text
 
 from cm_service import create_app
 from cm_service.extensions import db
-from tests.conftest import TEST_CONFIG, dsn
+from tests.conftest import TEST_CONFIG
 
 FIRST = "836172a188df"  # create the CM schema
 
@@ -22,17 +20,6 @@ def test_migration_head_equals_the_models(app):
         diff = compare_metadata(context, db.metadata)
 
     assert diff == []
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_db_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-    cluster = request.getfixturevalue("pg_cluster")
-    name = f"cm_empty_{tmp_path.name.replace('-', '_').lower()[-40:]}"
-    with psycopg.connect(dsn(cluster, "postgres"), autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return cluster.url(name)
 
 
 def test_each_migration_upgrades_a_database_holding_data(empty_db_url):

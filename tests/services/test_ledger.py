@@ -270,7 +270,7 @@ def test_a_redemption_for_an_item_debits_stock_and_custody_in_one_transaction(
 
     admin = make_staff(clinic, "boss", "admin")
     item = rewards.add_reward(
-        admin, "Bus pass", tier=None, cost_points=20, value_cents=500, stock=2, now=NOW
+        admin, "Bus pass", tier=None, cost_cents=500, value_cents=500, stock=2, now=NOW
     )
     person, _ = make_enrolled(staff, clinic)
     for day in scheduled(START, MWF, 2):

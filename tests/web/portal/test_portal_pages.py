@@ -185,16 +185,17 @@ def test_progress_draws_an_svg_with_a_text_alternative(client, staff, clinic, pe
 def test_rewards_show_what_the_participant_can_afford(
     client, staff, clinic, other_clinic, person
 ):
-    record_negatives(staff, person, 3)  # 85 points
+    record_negatives(staff, person, 3)  # 85 Higgins points at 25 cents
     db.session.add_all(
         [
-            Reward(clinic_id=clinic.id, name="Bus pass", cost_points=80, stock=3),
-            Reward(clinic_id=clinic.id, name="Cinema ticket", cost_points=120, stock=2),
+            Reward(clinic_id=clinic.id, name="Bus pass", cost_cents=2000, stock=3),
+            Reward(clinic_id=clinic.id, name="Cinema ticket", cost_cents=3000, stock=2),
+            Reward(clinic_id=clinic.id, name="Coffee", cost_cents=110, stock=9),
             Reward(
-                clinic_id=clinic.id, name="Old voucher", cost_points=1, active=False
+                clinic_id=clinic.id, name="Old voucher", cost_cents=25, active=False
             ),
-            Reward(clinic_id=clinic.id, name="Gift card", cost_points=50, stock=0),
-            Reward(clinic_id=other_clinic.id, name="Elsewhere", cost_points=1, stock=5),
+            Reward(clinic_id=clinic.id, name="Gift card", cost_cents=1250, stock=0),
+            Reward(clinic_id=other_clinic.id, name="Elsewhere", cost_cents=25, stock=5),
         ]
     )
     db.session.commit()
@@ -204,12 +205,37 @@ def test_rewards_show_what_the_participant_can_afford(
 
     assert "You have 85 points ($21.25)." in " ".join(page.split())
     bus = page[page.index("Bus pass") :]
+    assert "$20.00 (80 points)" in bus[: bus.index("</li>")]
     assert "You can get this now" in bus[: bus.index("</li>")]
     cinema = page[page.index("Cinema ticket") :]
+    assert "$30.00 (120 points)" in cinema[: cinema.index("</li>")]
     assert "35 more points needed" in cinema[: cinema.index("</li>")]
+    coffee = page[page.index("Coffee") :]
+    assert "$1.10 (5 points, rounded up)" in coffee[: coffee.index("</li>")]
     assert "Out of stock for now" in page
     assert "Old voucher" not in page
     assert "Elsewhere" not in page
+
+
+def test_without_points_a_participant_sees_prices_in_dollars_only(
+    client, staff, clinic
+):
+    person = participants.register_participant(
+        staff, clinic.id, "P-0070", now=NOW, pin=PIN
+    )
+    participants.enroll(
+        staff, person.id, protocol_id(clinic.id, "va-prize-2014"), START, now=NOW
+    )
+    db.session.add(Reward(clinic_id=clinic.id, name="Bus pass", cost_cents=1000))
+    db.session.commit()
+    portal_log_in(client, clinic.id, code="P-0070")
+
+    page = client.get("/me/rewards").get_data(as_text=True)
+
+    bus = page[page.index("Bus pass") :]
+    bus = bus[: bus.index("</li>")]
+    assert '<p class="price">$10.00</p>' in bus
+    assert "point" not in bus
 
 
 @pytest.mark.parametrize("template", sorted(TEMPLATES.glob("*.html")), ids=str)

@@ -27,7 +27,7 @@ def voucher(admin):
         admin,
         "Bus pass",
         tier=None,
-        cost_points=50,
+        cost_cents=1250,  # 50 Higgins points at 25 cents
         value_cents=1250,
         stock=2,
         now=NOW,
@@ -69,7 +69,7 @@ def test_redeeming_debits_points_and_takes_the_item_from_stock(
     move = move.one()
     assert (move.participant_id, move.ledger_entry_id is not None) == (earner.id, True)
     page = page_of(logged_in.get(f"/staff/participants/{earner.id}"))
-    assert "Redeemed 50 points for Bus pass" in page
+    assert "Redeemed Bus pass $12.50 = 50 points at 25¢ a point" in page
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_bad_redemptions_are_refused_next_to_the_field_and_write_nothing(
     logged_in, person, admin, voucher, reward, nonce, status, message
 ):
     expensive = rewards.add_reward(
-        admin, "Phone", tier=None, cost_points=500, value_cents=5000, stock=1, now=NOW
+        admin, "Phone", tier=None, cost_cents=12500, value_cents=5000, stock=1, now=NOW
     )
     ids = {"voucher": str(voucher.id), "expensive": str(expensive.id)}
     token, _ = _redeem_form(logged_in, person)
@@ -121,7 +121,7 @@ def prize_earner(staff, clinic, admin):
             admin,
             f"{tier} prize",
             tier=tier,
-            cost_points=None,
+            cost_cents=None,
             value_cents=100,
             stock=5,
             now=NOW,
@@ -212,15 +212,18 @@ def test_an_admin_adds_a_reward_and_low_stock_is_flagged(client, admin):
             "csrf_token": token,
             "name": "Movie ticket",
             "tier": "",
-            "cost_points": "120",
+            "cost": "10.25",
             "value": "12.50",
             "stock": "2",
         },
     )
 
     assert response.status_code == 302
+    added = db.session.scalars(select(Reward)).one()
+    assert (added.cost_cents, added.value_cents) == (1025, 1250)
     page = page_of(client.get("/staff/rewards"))
     assert "Movie ticket" in page
+    assert "<td>$10.25</td>" in page
     assert "$12.50" in page
     assert "Low stock: Movie ticket (2 left)" in page
     assert count(StockMovement) == 1
@@ -232,20 +235,23 @@ def test_an_admin_adds_a_reward_and_low_stock_is_flagged(client, admin):
         ({"name": ""}, "name", "Name the reward."),
         ({"value": "12.5"}, "value", "Enter dollars and cents, e.g. 5.00."),
         ({"value": "-1.00"}, "value", "Enter dollars and cents, e.g. 5.00."),
+        ({"cost": ""}, "cost", "Give either a bowl tier or a price."),
+        ({"tier": "large"}, "cost", "Give either a bowl tier or a price."),
+        ({"cost": "0"}, "cost", "The price must be above zero."),
+        ({"cost": "0.00"}, "cost", "The price must be above zero."),
+        ({"cost": "-10.00"}, "cost", "The price must be above zero."),
+        ({"cost": "lots"}, "cost", "Enter dollars and cents, e.g. 10.00."),
+        ({"cost": "10.00.00"}, "cost", "Enter dollars and cents, e.g. 10.00."),
+        ({"cost": "1e3"}, "cost", "Enter dollars and cents, e.g. 10.00."),
         (
-            {"cost_points": ""},
-            "cost_points",
-            "Give either a bowl tier or a point cost.",
+            {"cost": "10.255"},
+            "cost",
+            "Use at most two decimals (whole cents), e.g. 10.25.",
         ),
-        ({"tier": "large"}, "cost_points", "Give either a bowl tier or a point cost."),
-        ({"cost_points": "0"}, "cost_points", "The point cost must be above zero."),
-        (
-            {"cost_points": "lots"},
-            "cost_points",
-            "Enter a whole number, e.g. 25 or -25.",
-        ),
+        ({"cost": "100000.01"}, "cost", "The price can be at most $100,000.00."),
+        ({"cost": "99999999999"}, "cost", "The price can be at most $100,000.00."),
         ({"stock": "-3"}, "stock", "The stock cannot be negative."),
-        ({"tier": "mega", "cost_points": ""}, "tier", "Not a valid choice."),
+        ({"tier": "mega", "cost": ""}, "tier", "Not a valid choice."),
     ],
 )
 def test_bad_rewards_are_refused_next_to_the_field(client, admin, data, field, message):
@@ -255,7 +261,7 @@ def test_bad_rewards_are_refused_next_to_the_field(client, admin, data, field, m
     body = {
         "name": "Movie ticket",
         "tier": "",
-        "cost_points": "120",
+        "cost": "10.00",
         "value": "12.50",
         "stock": "2",
         **data,
@@ -266,6 +272,70 @@ def test_bad_rewards_are_refused_next_to_the_field(client, admin, data, field, m
     assert response.status_code == 422
     assert f'<p class="error" id="{field}-error">{message}</p>' in page_of(response)
     assert (count(Reward), history()) == before
+
+
+def test_a_refused_price_is_shown_again_as_typed(client, admin):
+    log_in(client, "boss")
+    token = csrf_token(client, "/staff/rewards")
+    body = {"name": "Movie ticket", "tier": "", "cost": "10.255", "value": "12.50"}
+
+    response = client.post("/staff/rewards", data={"csrf_token": token, **body})
+
+    assert response.status_code == 422
+    assert 'id="cost" inputmode="decimal" name="cost" type="text" value="10.255"' in (
+        page_of(response)
+    )
+
+
+def test_the_redeem_screen_shows_each_price_in_the_participants_points(
+    logged_in, staff, clinic, admin
+):
+    rewards.add_reward(
+        admin,
+        "Bus pass",
+        tier=None,
+        cost_cents=1000,
+        value_cents=1000,
+        stock=2,
+        now=NOW,
+    )
+    rewards.add_reward(
+        admin, "Movie", tier=None, cost_cents=1025, value_cents=1025, stock=1, now=NOW
+    )
+    california, _ = make_enrolled(staff, clinic, key="ca-recovery-incentives")
+    higgins, _ = make_enrolled(staff, clinic, code="P-0002")
+
+    ca_page = page_of(logged_in.get(f"/staff/participants/{california.id}/redeem"))
+    higgins_page = page_of(logged_in.get(f"/staff/participants/{higgins.id}/redeem"))
+
+    assert "Bus pass: $10.00 (20 points), 2 left" in ca_page
+    assert "Movie: $10.25 (21 points, rounded up), 1 left" in ca_page
+    assert "For P-0001 a point is worth 50¢" in ca_page
+    assert "Bus pass: $10.00 (40 points), 2 left" in higgins_page
+    assert "Movie: $10.25 (41 points), 1 left" in higgins_page  # exact at 25¢
+    assert "For P-0002 a point is worth 25¢" in higgins_page
+
+
+def test_redeeming_without_a_points_protocol_says_why(
+    logged_in, staff, clinic, voucher
+):
+    person, _ = make_enrolled(staff, clinic, key="va-prize-2014")
+    token, nonce = _redeem_form(logged_in, person)
+    page = page_of(logged_in.get(f"/staff/participants/{person.id}/redeem"))
+    before = (*history(), count(StockMovement))
+
+    response = logged_in.post(
+        f"/staff/participants/{person.id}/redeem",
+        data={"csrf_token": token, "nonce": nonce, "reward": str(voucher.id)},
+    )
+
+    assert "Bus pass: $12.50, 2 left" in page
+    assert "P-0001 is on no protocol that pays points" in page
+    assert response.status_code == 409
+    assert '<p class="error" id="reward-error">P-0001 is on no protocol that pays' in (
+        page_of(response)
+    )
+    assert (*history(), count(StockMovement)) == before
 
 
 def test_staff_cannot_add_rewards_but_can_receive_stock(logged_in, voucher):
@@ -328,7 +398,7 @@ def test_another_clinics_rewards_and_draws_are_404(logged_in, other_clinic):
         boss,
         "Theirs",
         tier="small",
-        cost_points=None,
+        cost_cents=None,
         value_cents=100,
         stock=1,
         now=NOW,

@@ -132,7 +132,7 @@ def test_a_refused_redemption_re_renders_the_form_without_a_view_row(
 ):
     boss = make_staff(clinic, "boss", role="admin")
     rewards.add_reward(
-        boss, "Bus pass", tier=None, cost_points=50, value_cents=1250, stock=2, now=NOW
+        boss, "Bus pass", tier=None, cost_cents=1250, value_cents=1250, stock=2, now=NOW
     )
     url = f"/staff/participants/{person.id}/redeem"
     token = csrf_token(logged_in, url)
