@@ -15,7 +15,7 @@ from tests.factories import NOW, START, make_enrolled, make_staff
 from tests.web.api.conftest import Api
 
 LOINC = "http://loinc.org"
-TUESDAY, THURSDAY = "2026-01-06", "2026-01-08"
+TUESDAY, WEDNESDAY, THURSDAY = "2026-01-06", "2026-01-07", "2026-01-08"
 
 
 def rows() -> dict[str, int]:
@@ -137,8 +137,8 @@ def test_an_import_records_each_observation_and_awards_at_once(api, staff, clini
     response = post_bundle(
         api,
         bundle(
-            observation(),
-            observation("3879-4", "positive", ident="lab-2"),
+            observation(on=WEDNESDAY),
+            observation("3879-4", "positive", on=WEDNESDAY, ident="lab-2"),
         ),
     )
 
@@ -150,7 +150,7 @@ def test_an_import_records_each_observation_and_awards_at_once(api, staff, clini
     assert [r["source"] for r in response.json["recorded"]] == ["entry[0]", "entry[1]"]
     # higgins-1994 targets cocaine only: the day is a negative, $2.50.
     assert [(a["award_key"], a["amount"]) for a in response.json["awards"]] == [
-        ("specimen:2026-01-06", 10)
+        ("specimen:2026-01-07", 10)
     ]
     refs = db.session.scalars(select(Event.source_ref).order_by(Event.id)).all()
     assert refs == ["fhir:urn:example:lab|lab-1", "fhir:urn:example:lab|lab-2"]
