@@ -239,9 +239,54 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "points": {"type": "integer", "minimum": 1},
+            "points": {
+                "type": "integer",
+                "minimum": 1,
+                "description": (
+                    "Points to redeem. With a priced reward_id leave it out (the "
+                    "price decides) or send exactly the price in points (422 else)."
+                ),
+            },
             "reward_id": {"type": "integer", "minimum": 1},
             "memo": {"type": "string"},
+        },
+    },
+    "RewardPrices": {
+        "type": "object",
+        "description": (
+            "Catalogue items priced in cents, each in the participant's points: "
+            "points = cost_cents / unit_cents rounded up (rounded_up says when). "
+            "unit_cents and points are null when no protocol of theirs pays points."
+        ),
+        "required": ["code", "unit_cents", "balance", "rewards"],
+        "properties": {
+            "code": {"type": "string"},
+            "unit_cents": {"type": ["integer", "null"], "minimum": 1},
+            "balance": {"type": "object"},
+            "rewards": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "id",
+                        "name",
+                        "cost_cents",
+                        "value_cents",
+                        "stock",
+                        "points",
+                        "rounded_up",
+                    ],
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "name": {"type": "string"},
+                        "cost_cents": {"type": "integer", "minimum": 1},
+                        "value_cents": {"type": "integer"},
+                        "stock": {"type": "integer"},
+                        "points": {"type": ["integer", "null"], "minimum": 1},
+                        "rounded_up": {"type": ["boolean", "null"]},
+                    },
+                },
+            },
         },
     },
     "Redemption": {"type": "object"},
@@ -455,6 +500,12 @@ PATHS: dict[str, Any] = {
     "/participants/{code}/ledger": _with_code(_get("Ledger entries.", "Ledger")),
     "/participants/{code}/redemptions": _with_code(
         _post("Redeem points.", "NewRedemption", 201, "Redemption")
+    ),
+    "/participants/{code}/rewards": _with_code(
+        _get(
+            "The catalogue's prices in the participant's points (audited).",
+            "RewardPrices",
+        )
     ),
     "/participants/{code}/draws": _with_code(
         _post("Make one earned prize draw.", None, 201, "Draw")

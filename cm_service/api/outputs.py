@@ -12,6 +12,7 @@ from ..models import Draw, Enrollment, Event, LedgerEntry, Participant
 from ..services.checkins import CheckinResult
 from ..services.ledger import Balance
 from ..services.results_import import ImportResult
+from ..services.rewards import RedeemScreen
 
 
 def participant(row: Participant, enrollment: Enrollment | None) -> dict[str, Any]:
@@ -145,4 +146,31 @@ def import_of(result: ImportResult) -> dict[str, Any]:
             for label, event in result.already_recorded
         ],
         "awards": [entry_of(entry) for entry in result.posted],
+    }
+
+
+def reward_prices(screen: RedeemScreen) -> dict[str, Any]:
+    """The catalogue items with a price, each priced in the participant's points:
+    the price in cents over `unit_cents`, rounded up (`rounded_up` says when)."""
+    balance = screen.standing.balance
+    return {
+        "code": screen.standing.participant.code,
+        "unit_cents": screen.unit_cents,
+        "balance": {
+            "points": balance.points,
+            "cents": balance.cents,
+            "draws": balance.draws,
+        },
+        "rewards": [
+            {
+                "id": reward.id,
+                "name": reward.name,
+                "cost_cents": reward.cost_cents,
+                "value_cents": reward.value_cents,
+                "stock": reward.stock,
+                "points": price.points if price else None,
+                "rounded_up": price.rounded_up if price else None,
+            }
+            for reward, price in screen.items
+        ],
     }

@@ -26,6 +26,7 @@ from ..services import (
     participants,
     reports,
     results_import,
+    rewards,
 )
 from ..services.actors import Actor
 from ..services.errors import CMError, InvalidInput, NotFound
@@ -290,6 +291,13 @@ def redeem(code: str):
             "draws": balance.draws,
         },
     }, 201
+
+
+@bp.get("/participants/<code>/rewards")
+def reward_prices(code: str):
+    person = api_tokens.participant_by_code(_actor(), code)
+    screen = rewards.view_redeem(_actor(), person.id, now=_now())
+    return outputs.reward_prices(screen)
 
 
 def _nonce() -> str | None:

@@ -44,6 +44,7 @@ ROUTES = [
     ("get", "/participants/{code}/balance", None),
     ("get", "/participants/{code}/ledger", None),
     ("post", "/participants/{code}/redemptions", {"points": 1}),
+    ("get", "/participants/{code}/rewards", None),
     ("post", "/participants/{code}/draws", None),
     ("get", "/participants/{code}/observations", None),
     ("post", "/participants/{code}/observations", OBSERVATIONS),
