@@ -1,4 +1,5 @@
-"""Demo data for `make run`: a clinic, three logins, a dozen participants with history.
+"""Demo data for `make run`: a clinic, three logins, a reward catalogue and a dozen
+participants with history.
 
 Everything is made through the same services staff use, so the demo cannot hold a
 state the app itself could not reach.
@@ -16,11 +17,21 @@ from sqlalchemy import select
 from .. import rules
 from ..extensions import db
 from ..models import Clinic, Protocol
-from . import checkins, clinics, ledger, participants
+from . import checkins, clinics, ledger, participants, rewards
 from .actors import SYSTEM, staff_actor
 from .timeline import clinic_today, facts_of, spec_of
 
 DEMO_CLINIC = "Riverside Recovery Clinic (demo)"
+# name, prize-bowl tier (None: priced in dollars), price and value in cents, stock.
+# A $10.00 bus pass costs a Higgins participant 40 points and a California one 20.
+CATALOGUE = (
+    ("Coffee card", None, 500, 500, 20),
+    ("Bus pass (10 rides)", None, 1000, 1000, 12),
+    ("Grocery gift card", None, 2500, 2500, 6),
+    ("Snack voucher", "small", None, 100, 40),
+    ("Movie ticket", "large", None, 2000, 6),
+    ("Phone card", "jumbo", None, 10000, 2),
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,17 @@ def load_demo(
         name: clinics.create_staff(SYSTEM, clinic.id, name, name, pw, now=now)
         for name, pw in passwords.items()
     }
+    admin = staff_actor(users["admin"])
+    for name, tier, cost_cents, value_cents, stock in CATALOGUE:
+        rewards.add_reward(
+            admin,
+            name,
+            tier=tier,
+            cost_cents=cost_cents,
+            value_cents=value_cents,
+            stock=stock,
+            now=now,
+        )
     actor = staff_actor(users["staff"])
     rng = random.Random(seed)  # noqa: S311 - reproducible demo histories, not secrets
     presets = list(
