@@ -15,12 +15,21 @@ from sqlalchemy.orm import contains_eager
 
 from .. import rules
 from ..extensions import db
-from ..models import AuditLog, Clinic, Enrollment, Event, LedgerEntry, Participant
+from ..models import (
+    AuditLog,
+    Clinic,
+    Enrollment,
+    Event,
+    Exemption,
+    LedgerEntry,
+    Participant,
+)
 from . import audit
 from .actors import Actor
 from .errors import NotFound
 from .evaluation import evaluate_enrollment
 from .ledger import Balance, balance_of
+from .participants import exemptions_of
 from .scope import get_participant
 from .timeline import (
     Timeline,
@@ -169,6 +178,8 @@ class Standing:
     today: date
     balance: Balance
     evaluation: rules.Evaluation | None
+    # The enrollment's prescribed-medication exemptions (badges on check-in).
+    exemptions: tuple[Exemption, ...] = ()
 
 
 def checkin_standing(actor: Actor, participant_id: int, *, now: datetime) -> Standing:
@@ -233,6 +244,7 @@ def _standing(participant: Participant, now: datetime) -> Standing:
         today,
         balance_of(participant.id),
         evaluation,
+        exemptions_of(enrollment),
     )
 
 

@@ -291,12 +291,33 @@ class ParticipantRecord:
     entries: list[LedgerEntry]
     balance: Balance
     today: date
+    # The enrollment's prescribed-medication exemptions, ended ones too.
+    exemptions: tuple[Exemption, ...] = ()
 
 
 def view_participant(
     actor: Actor, participant_id: int, *, now: datetime
 ) -> ParticipantRecord:
     """Read a participant's record for staff; writes the audit 'view' row (HIPAA)."""
+    record = participant_record(actor, participant_id, now=now)
+    audit.append(
+        actor,
+        "view_participant",
+        "participant",
+        record.participant.id,
+        now=now,
+        clinic_id=record.participant.clinic_id,
+        participant_id=record.participant.id,
+    )
+    db.session.commit()
+    return record
+
+
+def participant_record(
+    actor: Actor, participant_id: int, *, now: datetime
+) -> ParticipantRecord:
+    """The same read without the audit row: for the record the actor is looking at,
+    shown again with a form's errors (which must write nothing)."""
     actor.require("admin", "staff", "auditor")
     participant = get_participant(actor, participant_id)
     today = clinic_today(participant.clinic, now)
@@ -309,18 +330,28 @@ def view_participant(
             .order_by(LedgerEntry.posted_at.desc(), LedgerEntry.id.desc())
         )
     )
-    audit.append(
-        actor,
-        "view_participant",
-        "participant",
-        participant.id,
-        now=now,
-        clinic_id=participant.clinic_id,
-        participant_id=participant.id,
-    )
-    db.session.commit()
     return ParticipantRecord(
-        participant, enrollment, evaluation, entries, balance_of(participant.id), today
+        participant,
+        enrollment,
+        evaluation,
+        entries,
+        balance_of(participant.id),
+        today,
+        exemptions_of(enrollment),
+    )
+
+
+def exemptions_of(enrollment: Enrollment | None) -> tuple[Exemption, ...]:
+    """The enrollment's exemptions, ended ones too, oldest first (read afresh: a
+    relationship loaded earlier in the session would miss one just added)."""
+    if enrollment is None:
+        return ()
+    return tuple(
+        db.session.scalars(
+            select(Exemption)
+            .where(Exemption.enrollment_id == enrollment.id)
+            .order_by(Exemption.starts_on, Exemption.id)
+        )
     )
 
 

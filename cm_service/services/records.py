@@ -24,7 +24,7 @@ from ..models import (
 )
 from .actors import Actor
 from .errors import NotFound
-from .participants import ParticipantRecord, view_participant
+from .participants import ParticipantRecord, participant_record, view_participant
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,16 @@ def view_record(actor: Actor, participant_id: int, *, now: datetime) -> StaffRec
 
     Raises NotFound outside the actor's clinic.
     """
-    record = view_participant(actor, participant_id, now=now)
+    return _full_record(view_participant(actor, participant_id, now=now))
+
+
+def record_again(actor: Actor, participant_id: int, *, now: datetime) -> StaffRecord:
+    """view_record without the audit row: the record page shown again with a form's
+    errors, after the view that showed the form was audited."""
+    return _full_record(participant_record(actor, participant_id, now=now))
+
+
+def _full_record(record: ParticipantRecord) -> StaffRecord:
     pid = record.participant.id
     events = list(
         db.session.scalars(

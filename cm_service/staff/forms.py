@@ -419,6 +419,40 @@ class EndForm(FlaskForm):
     ends_on = _day("Last day")
 
 
+class ExemptionForm(FlaskForm):
+    """A prescribed-medication exemption added to the current enrollment."""
+
+    analyte = SelectField(
+        "Exempt analyte",
+        choices=[SelectChoice("", "Choose…")]
+        + [SelectChoice(a, a.capitalize()) for a in ANALYTES],
+        default="",
+        validators=[InputRequired("Choose the exempt analyte.")],
+    )
+    medication = StringField(
+        "Prescribed medication",
+        validators=[DataRequired("Name the prescribed medication."), Length(max=120)],
+    )
+    prescriber = StringField("Prescriber (optional)", validators=[Length(max=120)])
+    starts_on = _day("Exempt from")
+    ends_on = DayField("Exempt until (optional)", validators=[Optional()])
+
+
+class EndExemptionForm(FlaskForm):
+    """The last exempt day of an exemption in force (today unless changed)."""
+
+    ends_on = _day("Last exempt day")
+
+
+def end_exemption_form(exemption, today: date, **kwargs) -> EndExemptionForm:
+    """An End form for one exemption: its own prefix and a label naming it."""
+    form = EndExemptionForm(prefix=f"end-{exemption.id}", **kwargs)
+    form.ends_on.label.text = f"Last day {exemption.analyte} is exempt"
+    if form.ends_on.data is None and not form.ends_on.raw_data:
+        form.ends_on.data = today
+    return form
+
+
 class ProtocolForm(FlaskForm):
     spec = TextAreaField(
         "Protocol spec (JSON)",

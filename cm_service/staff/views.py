@@ -31,6 +31,7 @@ from ..services import (
     checkins,
     clinics,
     corrections,
+    exemptions,
     ledger,
     participants,
     pricing,
@@ -305,26 +306,55 @@ def participant_detail(participant_id: int):
     return _render_record(participant_id)
 
 
-def _render_record(participant_id: int, status: int = 200, adjust=None):
-    full = records.view_record(current_actor(), participant_id, now=_now())
+def _render_record(
+    participant_id: int, status: int = 200, adjust=None, *, again=False, **submitted
+):
+    """The record page; `again` shows it with a submitted form's errors without a
+    second "view" audit row (`submitted`: `exemption`, or `end` as (id, form))."""
+    read = records.record_again if again else records.view_record
+    full = read(current_actor(), participant_id, now=_now())
     return render_template(
         "staff/participant_detail.html",
         full=full,
         record=full.record,
         adjust=adjust or forms.AdjustForm(formdata=None),
+        **_exemption_forms(full.record, **submitted),
     ), status
+
+
+def _exemption_forms(record, exemption=None, end=None) -> dict:
+    """The add form, and an End form for each exemption still in force."""
+    today = record.today
+    ends = {
+        x.id: forms.end_exemption_form(x, today, formdata=None)
+        for x in record.exemptions
+        if x.ends_on is None or x.ends_on >= today
+    }
+    if end is not None:
+        exemption_id, form = end
+        named = next((x for x in record.exemptions if x.id == exemption_id), None)
+        if named is not None:
+            form.ends_on.label.text = f"Last day {named.analyte} is exempt"
+        ends[exemption_id] = form
+    if exemption is None:
+        exemption = forms.ExemptionForm(prefix="x", formdata=None)
+    return {"exemption": exemption, "ends": ends}
 
 
 def _correction_message(done: corrections.Correction) -> str:
     if done.approval is not None:
         return "Sent for approval: another staff member must approve it."
-    if not done.entries:
-        return "Done. The ledger did not change."
-    total = sum(e.amount for e in done.entries if e.account == "points")
-    draws = sum(e.amount for e in done.entries if e.account == "draws")
+    return "Done. " + _ledger_change(done.entries)
+
+
+def _ledger_change(entries) -> str:
+    if not entries:
+        return "The ledger did not change."
+    total = sum(e.amount for e in entries if e.account == "points")
+    draws = sum(e.amount for e in entries if e.account == "draws")
     parts = [f"{total:+d} points"] if total else []
     parts += [f"{draws:+d} draws"] if draws else []
-    return "Done. Ledger adjusted: " + (", ".join(parts) or "no change") + "."
+    return "Ledger adjusted: " + (", ".join(parts) or "no change") + "."
 
 
 @bp.route("/events/<int:event_id>/void", methods=["GET", "POST"])
@@ -380,6 +410,66 @@ def adjust_points(participant_id: int):
             url_for("staff.participant_detail", participant_id=participant_id)
         )
     return _render_record(participant_id, 422, adjust=form)
+
+
+@bp.post("/participants/<int:participant_id>/exemptions")
+@role_required(*WRITERS)
+def add_exemption(participant_id: int):
+    form = forms.ExemptionForm(prefix="x")
+    status = 422
+    if form.validate():
+        try:
+            done = exemptions.add_exemption(
+                current_actor(),
+                participant_id,
+                form.analyte.data,
+                form.medication.data,
+                form.starts_on.data,
+                now=_now(),
+                ends_on=form.ends_on.data,
+                prescriber=form.prescriber.data or None,
+            )
+        except CMError as error:
+            if error.status == 404:
+                raise
+            show_error(form, error)
+            status = error.status
+        else:
+            flash("Exemption added. " + _ledger_change(done.posted))
+            return redirect(
+                url_for("staff.participant_detail", participant_id=participant_id)
+            )
+    return _render_record(participant_id, status, again=True, exemption=form)
+
+
+@bp.post("/participants/<int:participant_id>/exemptions/<int:exemption_id>/end")
+@role_required(*WRITERS)
+def end_exemption(participant_id: int, exemption_id: int):
+    form = forms.EndExemptionForm(prefix=f"end-{exemption_id}")
+    status = 422
+    if form.validate():
+        try:
+            done = exemptions.end_exemption(
+                current_actor(),
+                participant_id,
+                exemption_id,
+                form.ends_on.data,
+                now=_now(),
+            )
+        except CMError as error:
+            if error.status == 404:
+                raise
+            show_error(form, error)
+            status = error.status
+        else:
+            flash("Exemption ended. " + _ledger_change(done.posted))
+            return redirect(
+                url_for("staff.participant_detail", participant_id=participant_id)
+            )
+    else:
+        # Bad input for an exemption that is not this participant's is still a 404.
+        exemptions.exemption_of(current_actor(), participant_id, exemption_id)
+    return _render_record(participant_id, status, again=True, end=(exemption_id, form))
 
 
 def _render_approvals(pending: list, problem: str | None = None, status: int = 200):
