@@ -158,12 +158,14 @@ def simulate_command(protocol, outcomes, cohort, p_negative, seed, start, as_jso
     spec = _load_spec(protocol)
     if (outcomes is None) == (cohort is None):
         raise click.UsageError("give exactly one of --outcomes or --cohort")
+    day = start.date() if start else None
     try:
         if outcomes is not None:
-            day = start.date() if start else None
             result = rules.simulate_outcomes(spec, outcomes, day)
         else:
-            result = rules.simulate_cohort(spec, cohort, _probability(p_negative), seed)
+            result = rules.simulate_cohort(
+                spec, cohort, _probability(p_negative), seed, day
+            )
     except rules.SimulationError as error:
         raise click.UsageError(f"{error.field}: {error.message}") from None
     if as_json:

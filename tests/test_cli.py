@@ -6,6 +6,7 @@ import pytest
 
 from cm_service.extensions import db
 from cm_service.models import Clinic, Participant, User
+from cm_service.rules import load_preset
 
 
 def test_init_is_idempotent(runner):
@@ -170,6 +171,47 @@ def test_simulate_cohort_reports_the_cost_distribution(runner):
 
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["mean_cents"] > 0
+
+
+def test_simulate_cohort_runs_from_the_start_date(runner, tmp_path):
+    # California's schedule with only its per-calendar-year cap: a cohort spanning
+    # 1 January is paid under two years' caps.
+    spec = load_preset("ca-recovery-incentives")
+    spec["caps"]["per_enrollment_cents"] = None
+    path = tmp_path / "ca-year-cap.json"
+    path.write_text(json.dumps(spec))
+
+    def cohort(*start: str) -> dict:
+        result = runner.invoke(
+            args=[
+                "cm",
+                "simulate",
+                str(path),
+                "--cohort",
+                "4",
+                "--p-negative",
+                "1",
+                *start,
+                "--json",
+            ]
+        )
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    default, inside = cohort(), cohort("--start", "2026-01-05")
+    across = cohort("--start", "2026-11-02")
+
+    assert (default["start"], inside["start"], across["start"]) == (
+        "2026-01-05",
+        "2026-01-05",
+        "2026-11-02",
+    )
+    assert default["max_cents"] == inside["max_cents"] == 59900
+    assert across["max_cents"] == across["theoretical_maximum_cents"] > 59900
+    table = runner.invoke(
+        args=["cm", "simulate", str(path), "--cohort", "2", "--start", "2026-11-02"]
+    )
+    assert "from Mon 2026-11-02" in table.output
 
 
 def test_simulate_rejects_a_bad_spec_naming_the_field(runner, tmp_path):

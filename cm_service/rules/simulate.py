@@ -257,6 +257,8 @@ class CohortResult:
     seed: int
     costs_cents: tuple[Fraction, ...]
     maximum_cents: Fraction
+    # Every participant's first day: the calendar decides which year a cap counts in.
+    start: date = FIRST_START
 
     @property
     def mean_cents(self) -> int:
@@ -294,6 +296,7 @@ class CohortResult:
         return {
             "protocol": self.protocol,
             "version": self.version,
+            "start": self.start.isoformat(),
             "participants": self.participants,
             "p_negative": float(self.p_negative),
             "seed": self.seed,
@@ -316,7 +319,9 @@ def simulate_cohort(
     version: int = 1,
 ) -> CohortResult:
     """Simulate `n` participants whose scheduled tests are each negative with
-    probability `p_negative` (independently), seeded for repeatability.
+    probability `p_negative` (independently), seeded for repeatability, all starting
+    on `start` (default_start() if None): a cohort spanning 1 January meets a
+    calendar-year cap twice.
 
     Otherwise a test is positive; on a protocol that pays no specimen at all
     (attendance only) it is missed instead, so the chance reads as "attended".
@@ -329,6 +334,7 @@ def simulate_cohort(
             "cohort", "must be a whole number of participants, at least 1"
         )
     chance = _probability(p_negative)
+    start = start or default_start()
     maximum = theoretical_maximum(spec, start)
     rng = random.Random(seed)  # noqa: S311 - a budget simulation, not a secret
     lapse = "P" if any(phase.specimen for phase in spec.phases) else "M"
@@ -339,7 +345,9 @@ def simulate_cohort(
         ).cost_cents
         for _ in range(n)
     )
-    return CohortResult(spec.key, version, n, chance, seed, costs, maximum.cost_cents)
+    return CohortResult(
+        spec.key, version, n, chance, seed, costs, maximum.cost_cents, start
+    )
 
 
 def _probability(value: Fraction | str) -> Fraction:
@@ -464,7 +472,7 @@ def _cohort_table(result: CohortResult) -> str:
         ("Mean share of maximum", f"{_percent(result.mean_proportion * 100)}%"),
     ]
     chance = _percent(result.p_negative * 100)
-    who = f"{result.participants:,} participants"
+    who = f"{result.participants:,} participants, from {result.start:%a %Y-%m-%d}"
     return "\n".join(
         [
             f"{result.protocol} v{result.version}, {who}",

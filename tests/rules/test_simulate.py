@@ -9,14 +9,17 @@ from fractions import Fraction
 import pytest
 
 from cm_service.rules import (
+    ProtocolSpec,
     SimulationError,
     format_table,
+    load_preset,
     simulate_cohort,
     simulate_outcomes,
     theoretical_maximum,
+    validate_spec,
 )
 
-from .builders import preset, spec_of
+from .builders import changed, preset, spec_of
 
 HIGGINS = preset("higgins-1994")
 VA = preset("va-prize-2014")
@@ -212,3 +215,34 @@ def test_an_attendance_only_cohort_treats_the_chance_as_attending():
 
     assert everyone["max_cents"] == everyone["theoretical_maximum_cents"] > 0
     assert nobody["max_cents"] == 0
+
+
+def year_capped() -> ProtocolSpec:
+    """California's schedule with only its $599 per-calendar-year cap."""
+    document = changed(
+        load_preset("ca-recovery-incentives"), caps__per_enrollment_cents=None
+    )
+    return validate_spec(document)
+
+
+def test_a_cohort_runs_on_its_start_date_and_reports_it():
+    spec = year_capped()
+
+    inside = simulate_cohort(spec, 3, "1", seed=1, start=date(2026, 1, 5))
+    across = simulate_cohort(spec, 3, "1", seed=1, start=date(2026, 11, 2))
+
+    assert (inside.as_dict()["start"], across.as_dict()["start"]) == (
+        "2026-01-05",
+        "2026-11-02",
+    )
+    # All 24 weeks inside 2026: the year cap binds. Across 1 January, the weeks in
+    # 2027 have a cap of their own, so every participant is paid in full.
+    assert inside.as_dict()["max_cents"] == 59900
+    assert across.max_cents == across.as_dict()["theoretical_maximum_cents"] > 59900
+    assert "from Mon 2026-11-02" in format_table(across)
+
+
+def test_a_cohort_without_a_start_runs_from_the_default_start():
+    assert simulate_cohort(HIGGINS, 2, "0.5", seed=1).as_dict()["start"] == (
+        "2026-01-05"
+    )
