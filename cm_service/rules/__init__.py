@@ -35,6 +35,7 @@ from .settlement import (
     Posting,
     Settlement,
     Withheld,
+    after_offset,
     ledger_windows,
     settle_awards,
     unit_value,
@@ -62,6 +63,7 @@ from .spec import (
 )
 
 __all__ = [
+    "after_offset",
     "Award",
     "Bonus",
     "Caps",

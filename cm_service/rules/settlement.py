@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
 
 from .caps import windows
 from .draws import expected_value_cents
-from .evaluate import Award, test_group
+from .evaluate import Award, NextNegative, test_group
 from .money import format_cents
 from .spec import ProtocolSpec, bowl_of
 
@@ -331,3 +331,33 @@ class _LedgerMeter:
         for window in found:
             self.used[window] += fits * unit
         return fits
+
+
+def after_offset(
+    spec: ProtocolSpec, nxt: NextNegative, offset: Mapping[str, int]
+) -> NextNegative:
+    """What the next negative really pays while an offset is still being absorbed
+    (`offset`: per account, what the ledger holds above the fold's total)."""
+    points = min(offset.get("points", 0), nxt.points + nxt.bonus_points)
+    draws = min(offset.get("draws", 0), nxt.draws + nxt.bonus_draws)
+    if points <= 0 and draws <= 0:
+        return nxt
+    kept = [_units(spec, "points", points)] if points > 0 else []
+    kept += [_units(spec, "draws", draws)] if draws > 0 else []
+    owed = {a: n for a, n in offset.items() if n > 0}
+    note = " and ".join(_units(spec, a, n) for a, n in sorted(owed.items()))
+    return replace(
+        nxt,
+        points=max(nxt.points - points, 0),
+        bonus_points=nxt.bonus_points - max(points - nxt.points, 0),
+        draws=max(nxt.draws - draws, 0),
+        bonus_draws=nxt.bonus_draws - max(draws - nxt.draws, 0),
+        cents=(nxt.points + nxt.bonus_points - points) * spec.unit_cents
+        if points
+        else nxt.cents,
+        explanation=(
+            f"{nxt.explanation} Withheld {' and '.join(kept)} of it: {note} "
+            "already paid before a correction is absorbed first (earned points "
+            "are never taken back)."
+        ),
+    )

@@ -7,7 +7,7 @@ the check-in reads write the audit "view" row because they show participants' re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -248,7 +248,8 @@ def _standing(participant: Participant, now: datetime) -> Standing:
     )
 
 
-def _posted_by_checkin(event: Event) -> list[LedgerEntry]:
+def _checkin_record(event: Event) -> dict:
+    """The detail of the audit row the check-in that recorded `event` wrote."""
     record = db.session.scalars(
         select(AuditLog).where(
             AuditLog.object_type == "event",
@@ -256,9 +257,11 @@ def _posted_by_checkin(event: Event) -> list[LedgerEntry]:
             AuditLog.action == f"record_{event.kind}",
         )
     ).first()
-    wanted = [
-        tuple(pair) for pair in (record.detail.get("posted", []) if record else [])
-    ]
+    return record.detail if record else {}
+
+
+def _posted_by_checkin(detail: dict, event: Event) -> list[LedgerEntry]:
+    wanted = [tuple(pair) for pair in detail.get("posted", [])]
     entries = []
     for key, amount in wanted:
         entry = db.session.scalars(
@@ -282,6 +285,8 @@ class CheckinOutcome:
     event: Event
     posted: list[LedgerEntry]
     standing: Standing
+    # Awards kept back to offset an earlier overpayment, explained.
+    withheld: list[str] = field(default_factory=list)
 
 
 def checkin_outcome(actor: Actor, event_id: int, *, now: datetime) -> CheckinOutcome:
@@ -295,7 +300,9 @@ def checkin_outcome(actor: Actor, event_id: int, *, now: datetime) -> CheckinOut
     event = db.session.get(Event, event_id)
     if event is None or not actor.may_see_clinic(event.clinic_id):
         raise NotFound("No such check-in.", "event")
-    posted = _posted_by_checkin(event)
+    detail = _checkin_record(event)
+    posted = _posted_by_checkin(detail, event)
+    withheld = [text for _, _, text in detail.get("withheld", [])]
     participant = get_participant(actor, event.participant_id)
     standing = _standing(participant, now)
     audit.append(
@@ -308,4 +315,4 @@ def checkin_outcome(actor: Actor, event_id: int, *, now: datetime) -> CheckinOut
         participant_id=event.participant_id,
     )
     db.session.commit()
-    return CheckinOutcome(event, posted, standing)
+    return CheckinOutcome(event, posted, standing, withheld)

@@ -20,7 +20,7 @@ from . import audit
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
 from .evaluation import evaluate_enrollment
-from .ledger import Balance, balance_of, settle
+from .ledger import Balance, balance_of, settle_explained
 from .scope import get_participant
 from .timeline import clinic_today, load_timelines, to_facts
 
@@ -323,8 +323,13 @@ def _settle_and_commit(
     action: str,
     detail: dict,
 ) -> CheckinResult:
-    posted = settle(enrollment, now=now, actor_id=actor.user_id)
+    settled = settle_explained(enrollment, now=now, actor_id=actor.user_id)
+    posted = settled.entries
     detail = {**detail, "posted": [[e.award_key, e.amount] for e in posted]}
+    if settled.withheld:
+        detail["withheld"] = [
+            [w.key, w.amount, w.explanation] for w in settled.withheld
+        ]
     audit.append(
         actor,
         action,

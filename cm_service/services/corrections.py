@@ -15,18 +15,28 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Approval, Clinic, Event, EventVoid, LedgerEntry, Participant
+from ..models import (
+    Approval,
+    Clinic,
+    Enrollment,
+    Event,
+    EventVoid,
+    LedgerEntry,
+    Participant,
+)
+from ..rules import format_cents
 from . import audit, checkins
 from .actors import Actor
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .evaluation import evaluate_enrollment
 from .ledger import balance_of, lock_row
 from .participants import latest_enrollment
 from .records import get_event
 from .scope import get_participant
-from .timeline import clinic_today, spec_of
+from .timeline import award_totals, clinic_today, spec_of
 
 MAX_ADJUSTMENT_POINTS = 100_000
 
@@ -38,6 +48,8 @@ class Correction:
     participant_id: int
     entries: list[LedgerEntry]
     approval: Approval | None = None
+    # What the correction did to the participant's money, in plain words.
+    explanation: str = ""
 
 
 def void_event(
@@ -51,7 +63,9 @@ def void_event(
     reason = _reason(reason, "Give the reason for the correction.")
     if not _maker_checker(event.clinic_id):
         result = checkins.void_event(actor, event.id, reason, now=now)
-        return Correction(event.participant_id, result.posted)
+        return Correction(
+            event.participant_id, result.posted, explanation=_explain(event, now)
+        )
     if db.session.scalar(select(EventVoid.id).where(EventVoid.event_id == event.id)):
         raise Conflict("already_voided", "This event was already voided.")
     payload = {"event_id": event.id, "reason": reason}
@@ -214,7 +228,8 @@ def _apply(
         result = checkins.void_event(
             actor, payload["event_id"], payload["reason"], now=now
         )
-        return Correction(participant.id, result.posted, approval)
+        event = db.session.get(Event, payload["event_id"])
+        return Correction(participant.id, result.posted, approval, _explain(event, now))
     entry = _post_adjustment(
         actor,
         participant,
@@ -333,3 +348,51 @@ def _reason(text: str, message: str, field: str = "reason") -> str:
     if len(text) < 3:
         raise InvalidInput(field, message)
     return text
+
+
+def _explain(event: Event, now: datetime) -> str:
+    """What a void did to the money under the protocol's correction rule, e.g.
+    "keeps 25 points: this protocol never takes back earned points; the next
+    awards withhold $6.25"."""
+    enrollment = db.session.get(Enrollment, event.enrollment_id)
+    spec = spec_of(enrollment.protocol)
+    if spec.corrections == "clawback":
+        return (
+            "This protocol takes back what the corrected history no longer earns, "
+            "so the ledger now equals what the protocol pays for it."
+        )
+    evaluation = evaluate_enrollment(enrollment, clinic_today(enrollment.clinic, now))
+    held = award_totals([enrollment.id]).get(enrollment.id, {})
+    kept = dict(
+        db.session.execute(
+            select(LedgerEntry.account, func.sum(LedgerEntry.amount))
+            .where(
+                LedgerEntry.enrollment_id == enrollment.id,
+                LedgerEntry.on == event.collected_on,
+                LedgerEntry.award_key.is_not(None),
+            )
+            .group_by(LedgerEntry.account)
+        ).all()
+    )
+    what = " and ".join(
+        f"{n} {'point' if a == 'points' else 'draw'}{'' if n == 1 else 's'}"
+        for a, n in sorted(kept.items())
+        if n
+    )
+    over = {
+        "points": held.get("points", 0) - evaluation.total_points,
+        "draws": held.get("draws", 0) - evaluation.total_draws,
+    }
+    text = (
+        f"{enrollment.participant.code} keeps {what or 'nothing'} paid for "
+        f"{event.collected_on:%a %Y-%m-%d}: this protocol never takes back "
+        "earned points"
+    )
+    owed = []
+    if over["points"] > 0:
+        owed.append(format_cents(over["points"] * spec.unit_cents))
+    if over["draws"] > 0:
+        owed.append(f"{over['draws']} draw" + ("" if over["draws"] == 1 else "s"))
+    if owed:
+        return f"{text}; the next awards withhold {' and '.join(owed)}."
+    return f"{text}; nothing more is owed back."

@@ -10,12 +10,20 @@ pages that show them (history, progress).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 
 from .. import rules
 from ..models import Enrollment
 from . import checkpoints
-from .timeline import load_timeline, load_timelines, to_facts, with_events_after
+from .timeline import (
+    Timeline,
+    award_totals,
+    load_timeline,
+    load_timelines,
+    to_facts,
+    with_events_after,
+)
 
 
 def evaluate_enrollment(enrollment: Enrollment, as_of: date) -> rules.Evaluation:
@@ -32,7 +40,7 @@ def evaluate_enrollments(
     plans = checkpoints.plan(timelines, as_of - timedelta(days=1))
     after = {i: on for i, on in checkpoints.resume_dates(plans).items() if on < as_of}
     timelines = with_events_after(timelines, after)
-    return {
+    evaluations = {
         i: rules.evaluate(
             t.spec,
             t.facts,
@@ -42,6 +50,25 @@ def evaluate_enrollments(
         )
         for i, t in timelines.items()
     }
+    return _offset(timelines, evaluations)
+
+
+def _offset(
+    timelines: dict[int, Timeline], evaluations: dict[int, rules.Evaluation]
+) -> dict[int, rules.Evaluation]:
+    """Say what the next negative really pays where the ledger holds more than
+    the fold (an overpayment a correction left, withheld from the next awards)."""
+    held = award_totals(list(evaluations))
+    adjusted = {}
+    for i, evaluation in evaluations.items():
+        ledger = held.get(i, {})
+        offset = {
+            "points": ledger.get("points", 0) - evaluation.total_points,
+            "draws": ledger.get("draws", 0) - evaluation.total_draws,
+        }
+        nxt = rules.after_offset(timelines[i].spec, evaluation.next_negative, offset)
+        adjusted[i] = replace(evaluation, next_negative=nxt)
+    return adjusted
 
 
 def evaluate_history(enrollment: Enrollment, as_of: date) -> rules.Evaluation:

@@ -364,3 +364,24 @@ def ledger_rows(
         .group_by(LedgerEntry.account)
     )
     return found, {account: int(amount) for account, amount in totals}
+
+
+def award_totals(enrollment_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """enrollment -> account -> what its award entries hold (every date)."""
+    totals: dict[int, dict[str, int]] = defaultdict(dict)
+    for part in chunks(sorted(enrollment_ids)):
+        rows = db.session.execute(
+            select(
+                LedgerEntry.enrollment_id,
+                LedgerEntry.account,
+                func.sum(LedgerEntry.amount),
+            )
+            .where(
+                LedgerEntry.enrollment_id.in_(part),
+                LedgerEntry.award_key.is_not(None),
+            )
+            .group_by(LedgerEntry.enrollment_id, LedgerEntry.account)
+        )
+        for enrollment_id, account, amount in rows:
+            totals[enrollment_id][account] = int(amount)
+    return totals

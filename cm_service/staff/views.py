@@ -344,7 +344,8 @@ def _exemption_forms(record, exemption=None, end=None) -> dict:
 def _correction_message(done: corrections.Correction) -> str:
     if done.approval is not None:
         return "Sent for approval: another staff member must approve it."
-    return "Done. " + _ledger_change(done.entries)
+    message = "Done. " + _ledger_change(done.entries)
+    return f"{message} {done.explanation}" if done.explanation else message
 
 
 def _ledger_change(entries) -> str:

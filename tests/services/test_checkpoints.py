@@ -93,8 +93,10 @@ def test_a_back_dated_positive_makes_settle_fold_again_and_resets_the_run(
     # After the reset on day 2 the fifth test is only the 3rd in a row (20 + the
     # bonus), and the 110 points paid before the correction already cover the
     # 95 the corrected history earns: nothing taken back, the award withheld.
-    assert full[key] == 20 and sum(full.values()) == 95
-    assert key not in paid(enrollment.id) and sum(paid(enrollment.id).values()) == 110
+    assert full[key] == 20
+    assert sum(full.values()) == 95
+    assert key not in paid(enrollment.id)
+    assert sum(paid(enrollment.id).values()) == 110
     assert full_fold_posts_nothing(enrollment, now)
 
 

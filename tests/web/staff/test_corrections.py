@@ -13,6 +13,7 @@ from tests.web.helpers import csrf_token, log_in
 from tests.web.staff.conftest import count, history, page_of
 
 MON, WED, FRI = START, START + timedelta(days=2), START + timedelta(days=4)
+NEG = {"cocaine": "negative"}
 
 
 @pytest.fixture
@@ -242,3 +243,44 @@ def test_another_clinics_events_and_approvals_are_404(logged_in, other_clinic):
         == 404
     )
     assert count(EventVoid) == 0
+
+
+def test_a_void_says_what_happened_to_the_money_under_this_protocol(
+    logged_in, staff, person
+):
+    for day in (MON, WED, FRI):
+        checkins.record_specimen(staff, person.id, day, NEG, now=NOW)
+    first = db.session.scalars(select(Event).where(Event.collected_on == MON)).one()
+
+    response = _void(logged_in, first, "Cup belonged to someone else")
+
+    page = page_of(logged_in.get(response.headers["Location"]))
+    # Higgins never takes back earned points: the voided Monday's 10 points stay,
+    # and what the corrected history no longer earns is withheld from what follows.
+    assert "The ledger did not change." in page
+    assert "keeps 10 points paid for Mon 2026-01-05" in page
+    assert "never takes back earned points" in page
+    assert "the next awards withhold $" in page
+
+
+def test_the_check_in_answer_shows_an_award_withheld_to_offset_a_void(
+    logged_in, staff, person
+):
+    for day in (MON, WED, FRI):
+        checkins.record_specimen(staff, person.id, day, NEG, now=NOW)
+    wed = db.session.scalars(select(Event).where(Event.collected_on == WED)).one()
+    checkins.void_event(staff, wed.id, "Wrong participant", now=NOW)
+
+    url = f"/staff/participants/{person.id}/checkin"
+    response = logged_in.post(
+        url + "/negative",
+        data={
+            "csrf_token": csrf_token(logged_in, url),
+            "n-collected_on": (MON + timedelta(days=7)).isoformat(),
+        },
+        follow_redirects=True,
+    )
+
+    page = page_of(response)
+    assert "Withheld" in page
+    assert "before a correction to that result" in page
