@@ -62,6 +62,8 @@ class NextNegative:
     bonus_draws: int
     on: date | None
     explanation: str
+    # Units kept back to offset an earlier overpayment (rules.after_offset).
+    withheld: int = 0
 
 
 @dataclass(frozen=True)

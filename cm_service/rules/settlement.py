@@ -355,6 +355,7 @@ def after_offset(
         cents=(nxt.points + nxt.bonus_points - points) * spec.unit_cents
         if points
         else nxt.cents,
+        withheld=points + draws,
         explanation=(
             f"{nxt.explanation} Withheld {' and '.join(kept)} of it: {note} "
             "already paid before a correction is absorbed first (earned points "

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from babel.messages.pofile import read_po
 from sqlalchemy import func, select
 
 from cm_service.extensions import db
-from cm_service.models import AuditLog, Participant
+from cm_service.models import AuditLog, Event, Participant
 from cm_service.services import checkins
 from tests.factories import NOW, START
 from tests.web.helpers import csrf_token
@@ -156,3 +157,22 @@ def test_the_language_switch_never_redirects_off_site(client, clinic):
     )
 
     assert response.headers["Location"] == "/me/"
+
+
+def test_a_withheld_award_is_explained_in_spanish(client, staff, clinic, person):
+    days = [START, START + timedelta(days=2), START + timedelta(days=4)]
+    for day in days:
+        checkins.record_specimen(
+            staff, person.id, day, {"cocaine": "negative"}, now=NOW
+        )
+    wednesday = db.session.scalars(
+        select(Event).where(Event.collected_on == days[1])
+    ).one()
+    checkins.void_event(staff, wednesday.id, "Muestra de otra persona", now=NOW)
+    portal_log_in(client, clinic.id)
+    choose(client, "es")
+
+    page = client.get("/me/").get_data(as_text=True)
+
+    assert "Una parte se retiene: compensa lo que se pagó antes" in page
+    assert "Los puntos que ganó nunca se le quitan." in page
