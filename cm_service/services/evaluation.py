@@ -73,4 +73,7 @@ def _offset(
 
 def evaluate_history(enrollment: Enrollment, as_of: date) -> rules.Evaluation:
     """Everything the protocol prescribes, with every day since the enrollment began."""
-    return load_timeline(enrollment).evaluate(as_of)
+    timeline = load_timeline(enrollment)
+    return _offset(
+        {enrollment.id: timeline}, {enrollment.id: timeline.evaluate(as_of)}
+    )[enrollment.id]

@@ -42,7 +42,14 @@ from . import audit
 from .actors import SYSTEM
 from .errors import InvalidInput, NotFound
 from .ledger import settle_many
-from .timeline import Timeline, chunks, clinic_today, load_day, to_facts
+from .timeline import (
+    Timeline,
+    chunks,
+    clinic_today,
+    closed_through,
+    load_day,
+    to_facts,
+)
 
 JOB = "nightly"
 RECONCILE_JOB = "reconcile"
@@ -315,16 +322,9 @@ RECORDS = ("specimen", "breath", "excused", "missed")
 
 
 def _closed_through(clinic_id: int, day: date) -> date | None:
-    """The last date before `day` the nightly job has closed: a later date's gaps
-    are its own run's to fill (it may be running in another process)."""
-    return db.session.scalar(
-        select(func.max(JobRun.run_on)).where(
-            JobRun.job == JOB,
-            JobRun.clinic_id == clinic_id,
-            JobRun.run_on < day,
-            JobRun.status.in_(DONE),
-        )
-    )
+    """The last date before `day` up to which every date is closed: a later
+    date's gaps are its own run's to fill (it may be running in another process)."""
+    return closed_through([clinic_id], before=day).get(clinic_id)
 
 
 def _gaps(timelines: dict[int, Timeline], through: date) -> dict[int, list[date]]:

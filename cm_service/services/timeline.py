@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -86,20 +86,32 @@ def load_timelines(
     }
 
 
-def closed_through(clinic_ids: Iterable[int]) -> dict[int, date]:
-    """Per clinic, the last date its nightly job closed: up to it, a scheduled day
-    with nothing recorded is missed (the job writes the event; the fold derives it
-    until then, so a late enrollment or a void cannot pay a missed day's streak)."""
-    rows = db.session.execute(
-        select(JobRun.clinic_id, func.max(JobRun.run_on))
-        .where(
-            JobRun.job == "nightly",
-            JobRun.status == "succeeded",
-            JobRun.clinic_id.in_(sorted(clinic_ids)),
-        )
-        .group_by(JobRun.clinic_id)
+def closed_through(
+    clinic_ids: Iterable[int], before: date | None = None
+) -> dict[int, date]:
+    """Per clinic, the last date up to which its nightly job has closed every date
+    (before `before`, if given): up to it, a scheduled day with nothing recorded is
+    missed (the job writes the event; the fold derives it until then, so a late
+    enrollment or a void cannot pay a missed day's streak). A date still open, or
+    being closed by another job process, ends the run of closed dates."""
+    query = select(JobRun.clinic_id, JobRun.run_on).where(
+        JobRun.job == "nightly",
+        JobRun.status == "succeeded",  # a held (safe mode) date waits for review
+        JobRun.clinic_id.in_(sorted(clinic_ids)),
     )
-    return {clinic_id: on for clinic_id, on in rows if on is not None}
+    if before is not None:
+        query = query.where(JobRun.run_on < before)
+    done: dict[int, set[date]] = defaultdict(set)
+    for clinic_id, on in db.session.execute(query):
+        done[clinic_id].add(on)
+    closed = {}
+    for clinic_id, dates in done.items():
+        # Dates before the first run are never run (the job starts there).
+        last = min(dates)
+        while last + timedelta(days=1) in dates:
+            last += timedelta(days=1)
+        closed[clinic_id] = last
+    return closed
 
 
 def with_events_after(

@@ -134,17 +134,13 @@ def test_a_voided_result_leaves_a_missed_day_the_nightly_job_writes(staff, clini
     days = scheduled(START, MWF, 3)
     for day in days:
         checkins.record_specimen(staff, person.id, day, NEG, now=at(clinic, day))
-        nightly.run_nightly(clinic.id, day, now=at(clinic, day + timedelta(days=1)))
+        nightly.run_due(at(clinic, day + timedelta(days=1)), clinic_id=clinic.id)
     wrong = event_on(enrollment.id, days[1])
     checkins.void_event(
         staff, wrong.id, "Not this participant's cup", now=at(clinic, days[2])
     )
 
-    nightly.run_nightly(
-        clinic.id,
-        days[2] + timedelta(days=1),
-        now=at(clinic, days[2] + timedelta(days=2)),
-    )
+    nightly.run_due(at(clinic, days[2] + timedelta(days=2)), clinic_id=clinic.id)
 
     assert event_on(enrollment.id, days[1]).kind == "missed"
     # A result arriving later for the missed day replaces it, with the reason.
@@ -224,3 +220,27 @@ def test_an_extra_unscheduled_negative_neither_pays_nor_advances(staff, clinic):
     assert [(e.amount, "4th consecutive" in e.rule) for e in monday.posted] == [
         (25, True)
     ]
+
+
+def test_gaps_are_filled_only_up_to_the_last_date_every_run_has_closed(staff, clinic):
+    # Two job processes catching up: one still closing Wednesday while the other
+    # has closed Thursday and moves on to Friday. Friday's run must leave
+    # Wednesday to its own run, or Wednesday's missed tests are written twice.
+    person, enrollment = make_enrolled(staff, clinic)
+    mon, wed = START, START + timedelta(days=2)
+    later = at(clinic, START + timedelta(days=7))
+    nightly.run_nightly(clinic.id, mon, now=later)
+    nightly.run_nightly(clinic.id, START + timedelta(days=1), now=later)
+    nightly.run_nightly(clinic.id, START + timedelta(days=3), now=later)  # Thu
+
+    nightly.run_nightly(clinic.id, START + timedelta(days=4), now=later)  # Fri
+
+    missed = db.session.scalars(
+        select(Event.collected_on).where(Event.kind == "missed")
+    ).all()
+    assert wed not in missed
+    nightly.run_nightly(clinic.id, wed, now=later)
+    missed = db.session.scalars(
+        select(Event.collected_on).where(Event.kind == "missed")
+    ).all()
+    assert sorted(missed) == [mon, wed, START + timedelta(days=4)]

@@ -155,7 +155,7 @@ def test_a_crash_inside_the_use_case_drops_its_claim_with_its_writes(
         raise RuntimeError("killed after the event was written")
 
     with monkeypatch.context() as patch:
-        patch.setattr("cm_service.services.checkins.settle", crash)
+        patch.setattr("cm_service.services.checkins.settle_explained", crash)
         with pytest.raises(RuntimeError):
             api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
     assert (count(Event), count(IdempotentResponse)) == (0, 0)
