@@ -386,7 +386,7 @@ def _explain(event: Event, now: datetime) -> str:
     text = (
         f"{enrollment.participant.code} keeps {what or 'nothing'} paid for "
         f"{event.collected_on:%a %Y-%m-%d}: this protocol never takes back "
-        "earned points"
+        "what was earned"
     )
     owed = []
     if over["points"] > 0:

@@ -259,7 +259,7 @@ def test_a_void_says_what_happened_to_the_money_under_this_protocol(
     # and what the corrected history no longer earns is withheld from what follows.
     assert "The ledger did not change." in page
     assert "keeps 10 points paid for Mon 2026-01-05" in page
-    assert "never takes back earned points" in page
+    assert "never takes back what was earned" in page
     assert "the next awards withhold $" in page
 
 
