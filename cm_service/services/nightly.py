@@ -254,18 +254,32 @@ def _record_unresolved(
             continue
         enrollment = timeline.enrollment
         reason = _excuse(closure, pauses.get(enrollment.id))
-        if reason:
-            _system_event(enrollment, day, now, "excused", reason)
-            counts.excused += 1
-        elif clinic.safe_mode:
-            counts.held += 1  # nothing is missed until an admin reviews the day
-            continue
-        else:
-            _system_event(enrollment, day, now, "missed", None)
-            counts.missed += 1
-        changed.append(enrollment)
+        if _close_test_day(clinic, enrollment, day, now, reason, counts):
+            changed.append(enrollment)
     db.session.flush()
     return changed
+
+
+def _close_test_day(
+    clinic: Clinic,
+    enrollment: Enrollment,
+    day: date,
+    now: datetime,
+    excuse: str | None,
+    counts: Counts,
+) -> bool:
+    """Write a day's unresolved test as excused or missed; False when safe mode
+    holds it (nothing is missed until an admin reviews the day)."""
+    if excuse:
+        _system_event(enrollment, day, now, "excused", excuse)
+        counts.excused += 1
+    elif clinic.safe_mode:
+        counts.held += 1
+        return False
+    else:
+        _system_event(enrollment, day, now, "missed", None)
+        counts.missed += 1
+    return True
 
 
 def _record_gaps(
@@ -304,15 +318,7 @@ def _record_gaps(
         enrollment = timelines[enrollment_id].enrollment
         for on in days:
             reason = _excuse(closures.get(on), _paused(pauses.get(enrollment_id), on))
-            if reason:
-                _system_event(enrollment, on, now, "excused", reason)
-                counts.excused += 1
-            elif clinic.safe_mode:
-                counts.held += 1
-                continue
-            else:
-                _system_event(enrollment, on, now, "missed", None)
-                counts.missed += 1
+            _close_test_day(clinic, enrollment, on, now, reason, counts)
         changed.append(enrollment)
     db.session.flush()
     return changed

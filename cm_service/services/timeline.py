@@ -323,24 +323,9 @@ def posted_totals_through(
 ) -> dict[int, tuple[int, int]]:
     """enrollment -> (points, draws) its award entries dated up to `through[id]`
     hold: what a fold checkpoint at that date must agree with."""
-    totals: dict[int, dict[str, int]] = defaultdict(dict)
+    totals: dict[int, dict[str, int]] = {}
     for since, ids in _by_date(through, through).items():
-        for part in chunks(ids):
-            rows = db.session.execute(
-                select(
-                    LedgerEntry.enrollment_id,
-                    LedgerEntry.account,
-                    func.sum(LedgerEntry.amount),
-                )
-                .where(
-                    LedgerEntry.enrollment_id.in_(part),
-                    LedgerEntry.award_key.is_not(None),
-                    LedgerEntry.on <= since,
-                )
-                .group_by(LedgerEntry.enrollment_id, LedgerEntry.account)
-            )
-            for enrollment_id, account, amount in rows:
-                totals[enrollment_id][account] = int(amount)
+        totals |= award_totals(ids, through=since)
     return {i: (t.get("points", 0), t.get("draws", 0)) for i, t in totals.items()}
 
 
@@ -378,11 +363,14 @@ def ledger_rows(
     return found, {account: int(amount) for account, amount in totals}
 
 
-def award_totals(enrollment_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """enrollment -> account -> what its award entries hold (every date)."""
+def award_totals(
+    enrollment_ids: Sequence[int], through: date | None = None
+) -> dict[int, dict[str, int]]:
+    """enrollment -> account -> what its award entries hold (dated up to
+    `through`, if given)."""
     totals: dict[int, dict[str, int]] = defaultdict(dict)
     for part in chunks(sorted(enrollment_ids)):
-        rows = db.session.execute(
+        query = (
             select(
                 LedgerEntry.enrollment_id,
                 LedgerEntry.account,
@@ -394,6 +382,9 @@ def award_totals(enrollment_ids: Sequence[int]) -> dict[int, dict[str, int]]:
             )
             .group_by(LedgerEntry.enrollment_id, LedgerEntry.account)
         )
+        if through is not None:
+            query = query.where(LedgerEntry.on <= through)
+        rows = db.session.execute(query)
         for enrollment_id, account, amount in rows:
             totals[enrollment_id][account] = int(amount)
     return totals
