@@ -31,7 +31,13 @@ from sqlalchemy import event, insert, select  # noqa: E402
 
 from cm_service import create_app, rules  # noqa: E402
 from cm_service.extensions import db  # noqa: E402
-from cm_service.models import Enrollment, Event, Participant, Protocol  # noqa: E402
+from cm_service.models import (  # noqa: E402
+    Enrollment,
+    Event,
+    JobRun,
+    Participant,
+    Protocol,
+)
 from cm_service.services import clinics, ledger, nightly  # noqa: E402
 from cm_service.services.actors import SYSTEM  # noqa: E402
 from cm_service.services.timeline import chunks  # noqa: E402
@@ -65,9 +71,29 @@ def build_clinic(n: int, weeks: int, rng: random.Random) -> tuple[int, date]:
     ]
     for part in range(0, len(rows), 20_000):
         db.session.execute(insert(Event), rows[part : part + 20_000])
+    _closed_before(clinic_id, day)
     db.session.commit()
     _settle_all([eid for _, eid in ids], day)
     return clinic_id, day
+
+
+def _closed_before(clinic_id: int, day: date) -> None:
+    """The nightly runs a real clinic has behind it: every date before `day` closed
+    (so the measured run also looks for days a correction left without a record)."""
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    runs = [
+        {
+            "job": "nightly",
+            "clinic_id": clinic_id,
+            "run_on": START + timedelta(days=n),
+            "status": "succeeded",
+            "started_at": stamp,
+            "finished_at": stamp,
+            "counts": {},
+        }
+        for n in range((day - START).days)
+    ]
+    db.session.execute(insert(JobRun), runs)
 
 
 def _participants(clinic_id: int, protocol_id: int, n: int) -> list[tuple[int, int]]:

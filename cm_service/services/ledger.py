@@ -215,8 +215,11 @@ def _ledger_used(
     owed = [a for a in awards if a.amount > getattr(held.get(a.key), "amount", 0)]
     if not capped or not owed:
         return None
-    first_year = min(a.on for a in owed).year
-    rows, total = ledger_rows(timeline.enrollment.id, date(first_year, 1, 1))
+    # Every window an owed award falls in starts after this: its calendar year,
+    # or its ISO week, which can begin in the December before.
+    first = min(a.on for a in owed)
+    since = min(date(first.year, 1, 1), first - timedelta(days=first.weekday()))
+    rows, total = ledger_rows(timeline.enrollment.id, since)
     enrollment_cents = sum(
         (
             amount * (rules.unit_value(spec, account) or 0)
