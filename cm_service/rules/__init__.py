@@ -7,7 +7,14 @@ test enforces it). The services layer turns rows into `Fact`s and posts the `Awa
 
 from __future__ import annotations
 
-from .days import last_day, phase_at, scheduled_days, week_of
+from .days import (
+    last_day,
+    phase_at,
+    scheduled_days,
+    session_days,
+    session_type_on,
+    week_of,
+)
 from .draws import Tier, draw_digest, expected_value_cents, pick_tier
 from .escalation import Streak
 from .evaluate import (
@@ -109,6 +116,8 @@ __all__ = [
     "pick_tier",
     "preset_keys",
     "scheduled_days",
+    "session_days",
+    "session_type_on",
     "settle_awards",
     "simulate_cohort",
     "simulate_outcomes",

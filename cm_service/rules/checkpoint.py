@@ -19,7 +19,7 @@ from .escalation import Streak
 from .evaluate import Checkpoint, _State, _Totals, _WeekTally
 from .facts import EnrollmentFacts
 
-FORMAT = 2
+FORMAT = 3
 
 
 def dump(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -28,7 +28,7 @@ def dump(checkpoint: Checkpoint) -> dict[str, Any]:
         "format": FORMAT,
         "through": checkpoint.through.isoformat(),
         "streak": asdict(state.streak),
-        "sessions": asdict(state.sessions),
+        "sessions": [asdict(streak) for streak in state.sessions],
         "tally": asdict(state.tally) if state.tally else None,
         "totals": {
             **asdict(replace(state.totals, cents_by_year={})),
@@ -55,7 +55,7 @@ def load(data: dict[str, Any], facts: EnrollmentFacts) -> Checkpoint | None:
     state = _State(
         meter=CapMeter(MappingProxyType(used), facts.year_paid_cents),
         streak=Streak(**data["streak"]),
-        sessions=Streak(**data["sessions"]),
+        sessions=tuple(Streak(**streak) for streak in data["sessions"]),
         tally=_WeekTally(**tally) if tally else None,
         totals=_Totals(**totals, cents_by_year=by_year),
     )

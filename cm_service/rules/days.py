@@ -67,3 +67,31 @@ def scheduled_days(
         if found is not None and on.weekday() in testing_days_of(facts, *found):
             days.append(on)
     return days
+
+
+def session_days(
+    spec: ProtocolSpec, facts: EnrollmentFacts, start: date, end: date
+) -> list[date]:
+    """Days in [start, end] on which the phase in force usually holds a session its
+    attendance schedules pay (their `days`): the calendar of an attendance-only
+    protocol, which schedules no specimens."""
+    first = max(start, facts.start_on)
+    last = min(end, last_day(spec, facts))
+    days = []
+    for n in range((last - first).days + 1):
+        on = first + timedelta(days=n)
+        found = phase_at(spec, facts, on)
+        if found is not None and any(
+            on.weekday() in schedule.days for schedule in found[1].attendance
+        ):
+            days.append(on)
+    return days
+
+
+def session_type_on(spec: ProtocolSpec, facts: EnrollmentFacts, on: date) -> str | None:
+    """The first session type of an attendance schedule held on `on`, if any."""
+    found = phase_at(spec, facts, on)
+    for schedule in found[1].attendance if found else ():
+        if on.weekday() in schedule.days or not schedule.days:
+            return schedule.session_types[0]
+    return None

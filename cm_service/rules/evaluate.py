@@ -228,7 +228,8 @@ class _WeekTally:
 class _State:
     meter: CapMeter
     streak: Streak = Streak()
-    sessions: Streak = Streak()
+    # One streak per attendance schedule of a phase (by its index in the list).
+    sessions: tuple[Streak, ...] = ()
     tally: _WeekTally | None = None
     totals: _Totals = _Totals()
 
@@ -277,7 +278,7 @@ def _fold(
     awards: list[Award] = []
     # Caps apply to awards in date order across schedules (SPEC), so both walk
     # the same calendar: a day's specimen first, then its sessions by event id.
-    for on in sorted(by_day.keys() | {s.on for _, s in sessions}):
+    for on in sorted(by_day.keys() | {s.on for _, _, s in sessions}):
         if snapshot_on is not None and snapshot is None and on > snapshot_on:
             snapshot = state
         state = _close_week(spec, state, week_of(facts, on))
@@ -285,8 +286,8 @@ def _fold(
         if on in by_day:
             state, paid = _fold_day(spec, state, by_day[on])
             awards += paid
-        for phase, session in (item for item in sessions if item[1].on == on):
-            state, paid = _fold_session(spec, state, phase, session)
+        for phase, index, session in (item for item in sessions if item[2].on == on):
+            state, paid = _fold_session(spec, state, phase, index, session)
             awards += paid
         state = replace(state, totals=state.totals.plus(awards[first:]))
     if snapshot_on is not None and snapshot is None:
@@ -344,12 +345,10 @@ def _fold_day(
 
 
 def _fold_session(
-    spec: ProtocolSpec, state: _State, phase: int, session: Fact
+    spec: ProtocolSpec, state: _State, phase: int, index: int, session: Fact
 ) -> tuple[_State, list[Award]]:
-    schedule = spec.phases[phase].attendance
-    if schedule is None:  # _sessions keeps only sessions a schedule pays
-        return state, []
-    before = state.sessions
+    schedule = spec.phases[phase].attendance[index]
+    before = session_streak(state.sessions, index)
     what = f"{ordinal(before.run + 1)} attended {session.session_type} session"
     # One award per clinic-local day and session type: a session entered twice
     # (or re-entered after a void) maps to the award already posted.
@@ -369,8 +368,14 @@ def _fold_session(
         session.on, session.event_id, "attendance", test_group(offers[0].key)
     )
     awards, meter = _pay(spec, schedule, state.meter, offers, where)
-    sessions = after_negative(schedule, before).streak
-    return replace(state, sessions=sessions, meter=meter), awards
+    streaks = list(state.sessions) + [Streak()] * (index + 1 - len(state.sessions))
+    streaks[index] = after_negative(schedule, before).streak
+    return replace(state, sessions=tuple(streaks), meter=meter), awards
+
+
+def session_streak(sessions: Sequence[Streak], index: int) -> Streak:
+    """The streak of attendance schedule `index` (carried over phases by index)."""
+    return sessions[index] if index < len(sessions) else Streak()
 
 
 def test_group(key: str) -> Hashable:
@@ -385,8 +390,9 @@ def test_group(key: str) -> Hashable:
 
 def _sessions(
     spec: ProtocolSpec, facts: EnrollmentFacts, events: Sequence[Fact], as_of: date
-) -> list[tuple[int, Fact]]:
-    """Attended sessions of a paid type, in order, each with its phase index."""
+) -> list[tuple[int, int, Fact]]:
+    """Attended sessions of a paid type, in order, each with its phase index and
+    the index of the attendance schedule that pays it; one per day and type."""
     last = min(as_of, last_day(spec, facts))
     found, seen = [], set()
     for event in sorted(events, key=lambda e: (e.on, e.event_id)):
@@ -394,14 +400,10 @@ def _sessions(
         slot = (event.on, event.session_type)
         if event.kind != "attendance" or where is None or event.on > last:
             continue
-        schedule = where[1].attendance
-        if (
-            schedule is not None
-            and event.session_type in schedule.session_types
-            and slot not in seen
-        ):
-            seen.add(slot)
-            found.append((where[0], event))
+        for index, schedule in enumerate(where[1].attendance):
+            if event.session_type in schedule.session_types and slot not in seen:
+                seen.add(slot)
+                found.append((where[0], index, event))
     return found
 
 

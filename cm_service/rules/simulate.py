@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from .days import last_day, phase_at, scheduled_days
+from .days import last_day, scheduled_days, session_days, session_type_on
 from .draws import expected_value_cents
 from .evaluate import Award, Evaluation, evaluate
 from .facts import EnrollmentFacts, Fact
@@ -33,9 +33,11 @@ TOKENS = {
     "E": "excused",
     "D": "dilute",
 }
+# Tokens for an attendance-only protocol: one per session on its schedules' days.
+SESSION_TOKENS = {"A": "attended", "L": "late", "M": "missed", "E": "excused"}
 # Tokens for which the participant came to the clinic: they also attend the day's
 # session when the phase pays attendance.
-_CAME_IN = frozenset("NPRD")
+_CAME_IN = frozenset("NPRDAL")
 
 
 class SimulationError(ValueError):
@@ -138,9 +140,9 @@ def simulate_outcomes(
     """
     start = start or default_start()
     facts = EnrollmentFacts(start_on=start)
-    days = scheduled_days(spec, facts, start, last_day(spec, facts))
+    days, alphabet = calendar(spec, facts)
     # as_of is the last simulated test: the fold stops where the tokens stop.
-    codes = _parse_tokens(tokens, len(days))
+    codes = _parse_tokens(tokens, len(days), alphabet)
     events = [
         event
         for n, (on, code) in enumerate(zip(days, codes, strict=False), start=1)
@@ -161,28 +163,47 @@ def simulate_outcomes(
     )
 
 
+def calendar(
+    spec: ProtocolSpec, facts: EnrollmentFacts
+) -> tuple[list[date], dict[str, str]]:
+    """The simulated days and their tokens: the scheduled tests (N P M R E D), or
+    for an attendance-only protocol its sessions (A L M E) on the days its
+    attendance schedules name (SPEC "The simulator")."""
+    end = last_day(spec, facts)
+    tests = scheduled_days(spec, facts, facts.start_on, end)
+    if tests or not any(phase.attendance for phase in spec.phases):
+        return tests, TOKENS
+    return session_days(spec, facts, facts.start_on, end), SESSION_TOKENS
+
+
 def theoretical_maximum(
     spec: ProtocolSpec, start: date | None = None, *, version: int = 1
 ) -> SimulationResult:
-    """The simulation with every scheduled test negative (the budget ceiling)."""
+    """The simulation with every scheduled test negative, or every session attended
+    (the budget ceiling)."""
     start = start or default_start()
-    facts = EnrollmentFacts(start_on=start)
-    count = len(scheduled_days(spec, facts, start, last_day(spec, facts)))
-    return simulate_outcomes(spec, " ".join("N" * count), start, version=version)
+    days, alphabet = calendar(spec, EnrollmentFacts(start_on=start))
+    best = "N" if alphabet is TOKENS else "A"
+    return simulate_outcomes(spec, " ".join(best * len(days)), start, version=version)
 
 
-def _parse_tokens(tokens: str, scheduled: int) -> list[str]:
+def _parse_tokens(
+    tokens: str, scheduled: int, alphabet: dict[str, str] = TOKENS
+) -> list[str]:
     codes = tokens.upper().split()
-    unknown = sorted({code for code in codes if code not in TOKENS})
+    unknown = sorted({code for code in codes if code not in alphabet})
+    letters = ", ".join(alphabet)
     if unknown:
+        meanings = ", ".join(alphabet.values())
         raise SimulationError(
             "outcomes",
-            f"unknown outcome {', '.join(unknown)}: use N, P, M, R, E or D "
-            "(negative, positive, missed, refused, excused, dilute)",
+            f"unknown outcome {', '.join(unknown)}: use {letters} ({meanings})",
         )
     if not codes:
+        raise SimulationError("outcomes", f"give at least one outcome ({letters})")
+    if not scheduled:
         raise SimulationError(
-            "outcomes", "give at least one outcome (N, P, M, R, E, D)"
+            "outcomes", "the protocol schedules no tests and no sessions to simulate"
         )
     if len(codes) > scheduled:
         raise SimulationError(
@@ -197,6 +218,9 @@ def _events(
 ) -> list[Fact]:
     """The verified events a token stands for; every event of test n has id n."""
     targets = targets_of(spec, facts)
+    if code in ("A", "L"):
+        kind = session_type_on(spec, facts, on)
+        return [Fact(n, "attendance", on, session_type=kind)] if kind else []
     events = {
         "N": [Fact(n, "specimen", on, dict.fromkeys(targets, "negative"))],
         "P": [Fact(n, "specimen", on, dict.fromkeys(targets, "positive"))],
@@ -210,23 +234,21 @@ def _events(
             Fact(n, "missed", on),
         ],
     }[code]
-    found = phase_at(spec, facts, on)
-    attendance = found[1].attendance if found else None
-    if attendance is not None and code in _CAME_IN:
-        events.append(
-            Fact(n, "attendance", on, session_type=attendance.session_types[0])
-        )
+    kind = session_type_on(spec, facts, on)
+    if kind is not None and code in _CAME_IN:
+        events.append(Fact(n, "attendance", on, session_type=kind))
     return events
 
 
 def _test_row(evaluation: Evaluation, n: int, on: date, code: str) -> SimulatedTest:
     day = next((d for d in evaluation.days if d.on == on), None)
+    outcome = day.outcome if day else SESSION_TOKENS.get(code)
     paid = [award for award in evaluation.awards if award.on == on]
     return SimulatedTest(
         n=n,
         on=on,
         token=code,
-        outcome=day.outcome if day else None,
+        outcome=outcome,
         points=_sum(paid, "points", "award"),
         bonus_points=_sum(paid, "points", "bonus"),
         cents=sum(award.cents for award in paid),
@@ -337,11 +359,12 @@ def simulate_cohort(
     start = start or default_start()
     maximum = theoretical_maximum(spec, start)
     rng = random.Random(seed)  # noqa: S311 - a budget simulation, not a secret
-    lapse = "P" if any(phase.specimen for phase in spec.phases) else "M"
+    _, alphabet = calendar(spec, EnrollmentFacts(start_on=start))
+    success, lapse = ("A", "M") if alphabet is SESSION_TOKENS else ("N", "P")
     count = len(maximum.tests)
     costs = tuple(
         simulate_outcomes(
-            spec, _random_tokens(rng, chance, count, lapse), start
+            spec, _random_tokens(rng, chance, count, success, lapse), start
         ).cost_cents
         for _ in range(n)
     )
@@ -360,10 +383,12 @@ def _probability(value: Fraction | str) -> Fraction:
     return chance
 
 
-def _random_tokens(rng: random.Random, chance: Fraction, count: int, lapse: str) -> str:
+def _random_tokens(
+    rng: random.Random, chance: Fraction, count: int, success: str, lapse: str
+) -> str:
     # randrange over the exact denominator: no float probability anywhere.
     draws = (rng.randrange(chance.denominator) < chance.numerator for _ in range(count))
-    return " ".join("N" if negative else lapse for negative in draws)
+    return " ".join(success if hit else lapse for hit in draws)
 
 
 _COLUMNS = (

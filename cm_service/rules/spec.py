@@ -81,6 +81,8 @@ class Schedule:
     amount: int = 0
     bowl: tuple[Tier, ...] = ()
     session_types: tuple[str, ...] = ()
+    # Attendance: the weekdays (0 = Monday) the clinic usually holds these sessions.
+    days: tuple[int, ...] = ()
 
     @property
     def account(self) -> str:
@@ -104,7 +106,8 @@ class Phase:
     weeks_to: int
     testing_days: tuple[int, ...]  # weekday numbers, 0 = Monday
     specimen: Schedule | None
-    attendance: Schedule | None
+    # Each schedule pays its own session types (group pays draws, individual points).
+    attendance: tuple[Schedule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -366,12 +369,34 @@ def _parse_phase(c: _Checker, path: str, value: object) -> Phase:
     names = c.items(f"{path}.testing_days", doc.get("testing_days", []))
     days = c.unique(f"{path}.testing_days", names, lambda p, v: _parse_weekday(c, p, v))
     specimen = _parse_schedule(c, f"{path}.specimen", doc.get("specimen"), False)
-    attendance = _parse_schedule(c, f"{path}.attendance", doc.get("attendance"), True)
+    attendance = _parse_attendance(c, f"{path}.attendance", doc.get("attendance"))
     # A paid specimen schedule with no test days could only pay extra tests:
     # almost certainly a mistake in a clinic-written protocol.
     if specimen is not None and not names and "testing_days" in doc:
         c.fail(f"{path}.testing_days", "must name a day when the phase pays specimens")
     return Phase(weeks_from, weeks_to, tuple(sorted(days)), specimen, attendance)
+
+
+def _parse_attendance(c: _Checker, path: str, value: object) -> tuple[Schedule, ...]:
+    """One attendance schedule, or a list of them with disjoint session types."""
+    if isinstance(value, list):
+        found = [
+            _parse_schedule(c, f"{path}[{i}]", item, True)
+            for i, item in enumerate(value)
+        ]
+    else:
+        found = [_parse_schedule(c, path, value, True)]
+    schedules = tuple(s for s in found if s is not None)
+    seen: set[str] = set()
+    for index, schedule in enumerate(schedules):
+        twice = sorted(seen & set(schedule.session_types))
+        if twice:
+            c.fail(
+                f"{path}[{index}].session_types",
+                f"{', '.join(twice)} is already paid by another attendance schedule",
+            )
+        seen |= set(schedule.session_types)
+    return schedules
 
 
 def _parse_weekday(c: _Checker, path: str, value: object) -> int | None:
@@ -408,14 +433,15 @@ def _parse_schedule(
     if kind is None:
         return None
     extra = ("session_types",) if attendance else ()
+    optional_days = ("days",) if attendance else ()
     if kind == "fixed":
-        doc = c.fields(path, value, ("type", "amount", *extra), ()) or {}
+        doc = c.fields(path, value, ("type", "amount", *extra), optional_days) or {}
         fixed = Schedule(type="fixed", amount=_amount(c, path, doc, "amount"))
         return _with_sessions(c, path, doc, fixed, attendance)
     bowl_field = ("bowl",) if kind == "prize_draws" else ()
     knobs = _ATTENDANCE_FIELDS if attendance else _SPECIMEN_FIELDS
     required = ("type", *knobs, *bowl_field, *extra)
-    doc = c.fields(path, value, required, _OPTIONAL_FIELDS) or {}
+    doc = c.fields(path, value, required, (*_OPTIONAL_FIELDS, *optional_days)) or {}
     _check_not_specimen_only(c, path, doc, attendance)
     schedule = _parse_escalating(c, path, doc, kind)
     return _with_sessions(c, path, doc, schedule, attendance)
@@ -480,7 +506,9 @@ def _with_sessions(
         names,
         lambda p, v: c.text(p, v, non_empty=True) or None,
     )
-    return replace(schedule, session_types=types)
+    weekdays = c.items(f"{path}.days", doc.get("days", []))
+    days = c.unique(f"{path}.days", weekdays, lambda p, v: _parse_weekday(c, p, v))
+    return replace(schedule, session_types=types, days=tuple(sorted(days)))
 
 
 def _parse_bonus(c: _Checker, path: str, value: object) -> Bonus | None:
@@ -524,7 +552,7 @@ def _parse_tier(c: _Checker, path: str, value: object) -> Tier:
 def bowl_of(spec: ProtocolSpec) -> tuple[Tier, ...]:
     """The first prize bowl the protocol draws from, or () when it pays no draws."""
     for phase in spec.phases:
-        for schedule in (phase.specimen, phase.attendance):
+        for schedule in (phase.specimen, *phase.attendance):
             if schedule is not None and schedule.bowl:
                 return schedule.bowl
     return ()

@@ -94,8 +94,15 @@ def _demo_participant(actor, clinic, protocol, n, rng, now, secret) -> None:
     spec = spec_of(protocol)
     p_negative = rng.choice((0.55, 0.7, 0.85, 0.95))
     end = today - timedelta(days=1)
-    for day in rules.scheduled_days(spec, facts_of(enrollment), start, end):
+    facts = facts_of(enrollment)
+    for day in rules.scheduled_days(spec, facts, start, end):
         _demo_day(actor, person.id, spec, day, rng, p_negative, now)
+    if not any(phase.specimen for phase in spec.phases):
+        # Attendance only: the participant comes to most of the group's sessions.
+        for day in rules.session_days(spec, facts, start, end):
+            if rng.random() < p_negative:
+                kind = rules.session_type_on(spec, facts, day) or "group"
+                checkins.record_attendance(actor, person.id, day, kind, now=now)
     # Leave some draws waiting, as a clinic would at the end of a day.
     for _ in range(ledger.balance_of(person.id).draws // 2):
         ledger.draw_prize(actor, person.id, now=now, secret=secret)

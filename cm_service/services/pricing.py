@@ -67,7 +67,7 @@ def pays_points(spec: ProtocolSpec) -> bool:
     return any(
         schedule is not None and schedule.account == "points"
         for phase in spec.phases
-        for schedule in (phase.specimen, phase.attendance)
+        for schedule in (phase.specimen, *phase.attendance)
     )
 
 

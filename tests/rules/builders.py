@@ -13,6 +13,8 @@ from cm_service.rules import (
     ProtocolSpec,
     load_preset,
     scheduled_days,
+    session_days,
+    session_type_on,
     validate_spec,
 )
 
@@ -73,15 +75,23 @@ def timeline(
 ) -> list[Fact]:
     """One event per token on the scheduled days: N P M R E (ids are ordinals)."""
     enrollment = enrollment or facts()
-    days = scheduled_days(spec, enrollment, enrollment.start_on, date(2100, 1, 1))
+    far = date(2100, 1, 1)
+    days = scheduled_days(spec, enrollment, enrollment.start_on, far)
+    if not days:  # attendance only: one token per session (A L M E)
+        days = session_days(spec, enrollment, enrollment.start_on, far)
     targets = enrollment.targets or spec.targets.substances
     events = []
     for n, (on, token) in enumerate(zip(days, tokens.split(), strict=False), start=1):
-        events.append(_token_event(n, on, token, targets))
+        kind = session_type_on(spec, enrollment, on)
+        events.append(_token_event(n, on, token, targets, kind))
     return events
 
 
-def _token_event(n: int, on: date, token: str, targets: tuple[str, ...]) -> Fact:
+def _token_event(
+    n: int, on: date, token: str, targets: tuple[str, ...], session: str | None = None
+) -> Fact:
+    if token in ("A", "L"):
+        return Fact(n, "attendance", on, session_type=session)
     if token in ("N", "P"):
         result = "negative" if token == "N" else "positive"
         return Fact(n, "specimen", on, dict.fromkeys(targets, result))

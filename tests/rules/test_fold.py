@@ -6,7 +6,13 @@ from datetime import date
 
 import pytest
 
-from cm_service.rules import DayOutcome, evaluate, load_preset, validate_spec
+from cm_service.rules import (
+    DayOutcome,
+    evaluate,
+    load_preset,
+    scheduled_days,
+    validate_spec,
+)
 
 from .builders import (
     START,
@@ -454,3 +460,41 @@ def test_a_merged_urine_and_breath_day_is_decided_by_its_lowest_event_id():
     assert [(a.key, a.amount, a.event_id) for a in evaluation.awards] == [
         ("specimen:2026-01-05", 1, 11)
     ]
+
+
+def test_each_attendance_schedule_of_a_phase_pays_its_own_sessions():
+    group = {
+        "type": "escalating",
+        "start": 1,
+        "step": 1,
+        "max": 3,
+        "session_types": ["group"],
+    }
+    individual = {"type": "fixed", "amount": 20, "session_types": ["individual"]}
+    document = load_preset("higgins-1994")
+    spec = validate_spec(changed(document, phases__0__attendance=[group, individual]))
+    events = [
+        session(1, day(1)),
+        session(2, day(1), "individual"),
+        session(3, day(3)),
+        session(4, day(8), "individual"),
+        session(5, day(10)),
+    ]
+
+    evaluation = evaluate(spec, facts(), events, as_of=FAR)
+
+    # The group streak escalates 1, 2, 3; individual sessions pay 20 each and do
+    # not advance the group's streak.
+    assert amounts(evaluation) == [
+        ("attendance:2026-01-06:group", 1),
+        ("attendance:2026-01-06:individual", 20),
+        ("attendance:2026-01-08:group", 2),
+        ("attendance:2026-01-13:individual", 20),
+        ("attendance:2026-01-15:group", 3),
+    ]
+
+
+def test_the_attendance_preset_schedules_no_tests():
+    assert scheduled_days(ATTENDANCE, facts(), START, FAR) == []
+    evaluation = evaluate(ATTENDANCE, facts(), [session(1, day(1))], as_of=day(30))
+    assert [d.outcome for d in evaluation.days] == []  # no phantom missed tests

@@ -30,10 +30,15 @@ SETTINGS = settings(
 PRESETS = {key: preset(key) for key in preset_keys()}
 TESTS = {key: len(theoretical_maximum(spec).tests) for key, spec in PRESETS.items()}
 TOKENS = st.sampled_from("NNNNPMRE")
+# An attendance-only protocol simulates sessions: attended, late, missed, excused.
+SESSIONS = st.sampled_from("AAAALME")
 
 
 def tokens_for(key, max_size=None):
-    return st.lists(TOKENS, min_size=1, max_size=max_size or TESTS[key]).map(" ".join)
+    attendance_only = not any(p.testing_days for p in PRESETS[key].phases)
+    alphabet = SESSIONS if attendance_only else TOKENS
+    size = max_size or TESTS[key]
+    return st.lists(alphabet, min_size=1, max_size=size).map(" ".join)
 
 
 def paid_per_test(result):
@@ -173,7 +178,7 @@ def _money_by_window(spec, evaluation):
         (
             s.bowl
             for p in spec.phases
-            for s in (p.specimen, p.attendance)
+            for s in (p.specimen, *p.attendance)
             if s and s.bowl
         ),
         (),

@@ -246,3 +246,34 @@ def test_a_cohort_without_a_start_runs_from_the_default_start():
     assert simulate_cohort(HIGGINS, 2, "0.5", seed=1).as_dict()["start"] == (
         "2026-01-05"
     )
+
+
+def test_an_attendance_only_protocol_simulates_sessions_with_a_l_m_e():
+    spec = preset("attendance-prize")
+
+    result = simulate_outcomes(spec, "A A M A E L")
+
+    assert [(t.on.strftime("%a"), t.outcome, t.draws) for t in result.tests] == [
+        ("Tue", "attended", 1),
+        ("Thu", "attended", 2),
+        ("Tue", "missed", 0),
+        ("Thu", "attended", 3),
+        ("Tue", "excused", 0),
+        ("Thu", "late", 4),
+    ]
+    assert result.evaluation.total_draws == 10
+
+
+def test_an_attendance_only_protocol_refuses_test_tokens_by_name():
+    with pytest.raises(SimulationError) as error:
+        simulate_outcomes(preset("attendance-prize"), "N N")
+
+    assert error.value.field == "outcomes"
+    assert "use A, L, M, E (attended, late, missed, excused)" in error.value.message
+
+
+def test_the_attendance_maximum_attends_every_session_of_sixteen_weeks():
+    result = theoretical_maximum(preset("attendance-prize"))
+
+    assert len(result.tests) == 32  # Tuesday and Thursday for 16 weeks
+    assert result.evaluation.total_draws == 1 + 2 + 3 + 4 + 5 * 28

@@ -314,5 +314,55 @@ def test_an_attendance_schedule_may_leave_out_the_reset_knobs():
 
     spec = validate_spec(changed(HIGGINS, phases__0__attendance=attendance))
 
-    assert spec.phases[0].attendance.reset_on == frozenset()
-    assert spec.phases[0].attendance.session_types == ("group",)
+    (schedule,) = spec.phases[0].attendance
+    assert schedule.reset_on == frozenset()
+    assert schedule.session_types == ("group",)
+
+
+GROUP_DRAWS = {
+    "type": "prize_draws",
+    "start": 1,
+    "step": 1,
+    "max": 5,
+    "session_types": ["group", "cbt"],
+    "days": ["tue", "thu"],
+    "bowl": [{"tier": "good_job", "slips": 1, "value_cents": 0}],
+}
+INDIVIDUAL_POINTS = {"type": "fixed", "amount": 20, "session_types": ["individual"]}
+
+
+def test_a_phase_may_pay_several_attendance_schedules_each_its_own_sessions():
+    spec = validate_spec(
+        changed(HIGGINS, phases__0__attendance=[GROUP_DRAWS, INDIVIDUAL_POINTS])
+    )
+
+    draws, points = spec.phases[0].attendance
+    assert (draws.account, draws.session_types, draws.days) == (
+        "draws",
+        ("group", "cbt"),
+        (1, 3),
+    )
+    assert (points.account, points.amount, points.days) == ("points", 20, ())
+
+
+def test_two_attendance_schedules_may_not_pay_the_same_session_type():
+    twice = {**INDIVIDUAL_POINTS, "session_types": ["individual", "group"]}
+
+    with pytest.raises(SpecError) as error:
+        validate_spec(changed(HIGGINS, phases__0__attendance=[GROUP_DRAWS, twice]))
+
+    assert [str(e) for e in error.value.errors] == [
+        "phases[0].attendance[1].session_types: group is already paid by another "
+        "attendance schedule"
+    ]
+
+
+def test_attendance_days_must_be_weekdays():
+    bad = {**GROUP_DRAWS, "days": ["tuesday"]}
+
+    with pytest.raises(SpecError) as error:
+        validate_spec(changed(HIGGINS, phases__0__attendance=bad))
+
+    assert str(error.value.errors[0]).startswith(
+        "phases[0].attendance.days[0]: must be"
+    )

@@ -93,11 +93,10 @@ class Clinic:
         self.person, self.enrollment = make_enrolled(staff, clinic, key, code, start)
         spec = load_timeline(self.enrollment).spec
         self.spec = spec
-        self.days = rules.scheduled_days(
-            spec,
-            load_timeline(self.enrollment).facts,
-            start,
-            start + timedelta(weeks=8),
+        facts, end = load_timeline(self.enrollment).facts, start + timedelta(weeks=8)
+        # An attendance-only protocol schedules no tests: its sessions' days.
+        self.days = rules.scheduled_days(spec, facts, start, end) or rules.session_days(
+            spec, facts, start, end
         )
         self.next = 0
         self.voided: list[Event] = []
