@@ -93,7 +93,8 @@ def _closed_before(clinic_id: int, day: date) -> None:
         }
         for n in range((day - START).days)
     ]
-    db.session.execute(insert(JobRun), runs)
+    if runs:  # an empty list would insert one row of defaults
+        db.session.execute(insert(JobRun), runs)
 
 
 def _participants(clinic_id: int, protocol_id: int, n: int) -> list[tuple[int, int]]:
