@@ -296,7 +296,7 @@ def _record_gaps(
     closed = _closed_through(clinic.id, day)
     if closed is None:
         return []
-    gaps = _gaps(timelines, closed)
+    gaps = _gaps(_at_risk(clinic.id, timelines), closed)
     if not gaps:
         return []
     # Another job process closing another date may fill the same gaps: lock the
@@ -325,6 +325,43 @@ def _record_gaps(
 
 
 RECORDS = ("specimen", "breath", "excused", "missed")
+GAP_MARGIN = timedelta(days=1)
+
+
+def _at_risk(clinic_id: int, timelines: dict[int, Timeline]) -> dict[int, Timeline]:
+    """The enrollments that can have gaps: only a late enrollment or a void leaves
+    a closed day without a record (each date's own run closes its day), so those
+    entered or voided since the clinic's last successful run began (with a day's
+    margin) are the ones to look at: the cost follows the day's corrections, not
+    the clinic's size or history."""
+    since = db.session.scalar(
+        select(func.max(JobRun.started_at)).where(
+            JobRun.job == JOB,
+            JobRun.clinic_id == clinic_id,
+            JobRun.status == "succeeded",
+        )
+    )
+    if since is None:
+        return timelines
+    since -= GAP_MARGIN
+    ids: set[int] = set()
+    for part in chunks(sorted(timelines)):
+        ids.update(
+            db.session.scalars(
+                select(Enrollment.id).where(
+                    Enrollment.id.in_(part), Enrollment.created_at >= since
+                )
+            )
+        )
+        ids.update(
+            db.session.scalars(
+                select(Event.enrollment_id)
+                .join(EventVoid, EventVoid.event_id == Event.id)
+                .where(Event.enrollment_id.in_(part), EventVoid.voided_at >= since)
+                .distinct()
+            )
+        )
+    return {i: t for i, t in timelines.items() if i in ids}
 
 
 def _closed_through(clinic_id: int, day: date) -> date | None:
