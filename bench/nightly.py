@@ -80,18 +80,17 @@ def build_clinic(n: int, weeks: int, rng: random.Random) -> tuple[int, date]:
 def _closed_before(clinic_id: int, day: date) -> None:
     """The nightly runs a real clinic has behind it: every date before `day` closed
     (so the measured run also looks for days a correction left without a record)."""
-    stamp = datetime(2026, 1, 1, tzinfo=UTC)
     runs = [
         {
             "job": "nightly",
             "clinic_id": clinic_id,
-            "run_on": START + timedelta(days=n),
+            "run_on": on,
             "status": "succeeded",
-            "started_at": stamp,
-            "finished_at": stamp,
+            "started_at": _after(on),
+            "finished_at": _after(on),
             "counts": {},
         }
-        for n in range((day - START).days)
+        for on in (START + timedelta(days=n) for n in range((day - START).days))
     ]
     if runs:  # an empty list would insert one row of defaults
         db.session.execute(insert(JobRun), runs)
