@@ -3,7 +3,7 @@
 
 Each example registers a new participant on a random preset, records a random
 history, then applies random corrections (void, identical re-entry, a late result
-for a missed day, a backdated positive, a duplicate entry, a backdated enrollment)
+for a missed day, a backdated positive, a duplicate entry, an exemption added later)
 and the nightly job. After every step: under no_clawback each account's posted
 total is max(clean fold of the current history, posted before); every cap window
 of the ledger is within its cap; a second settle and a reconciliation post nothing.
@@ -23,7 +23,7 @@ from sqlalchemy import select
 from cm_service import rules
 from cm_service.extensions import db
 from cm_service.models import Event, EventVoid, LedgerEntry
-from cm_service.services import checkins, ledger, nightly
+from cm_service.services import checkins, exemptions, ledger, nightly
 from cm_service.services.evaluation import evaluate_history
 from cm_service.services.timeline import clinic_today, load_timeline
 from tests.factories import make_enrolled
@@ -99,6 +99,7 @@ class Clinic:
             spec, facts, start, end
         )
         self.next = 0
+        self.exempt = False
         self.voided: list[Event] = []
 
     @property
@@ -151,6 +152,13 @@ class Clinic:
             event = events[pick % len(events)]
             if event.kind == "attendance":
                 self.record(event.collected_on, "N")
+        elif what == "exemption" and self.next and not self.exempt:
+            self.exempt = True
+            since = self.days[pick % self.next]
+            analyte = self.spec.targets.substances[0]
+            exemptions.add_exemption(
+                self.staff, self.person.id, analyte, "prescribed", since, now=self.now
+            )
         elif what == "night" and self.next:
             nightly.run_due(self.now, clinic_id=self.clinic.id)
 
