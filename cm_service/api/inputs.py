@@ -16,10 +16,8 @@ from typing import Any
 
 from ..services.checkins import REFUSED_WITH_RESULTS
 from ..services.errors import CMError, InvalidInput
+from ..services.validation import check_date
 
-# Dates outside this range are typing mistakes, and the calendar arithmetic of a
-# protocol (start + 7 x weeks) must stay inside what `date` can hold.
-FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2100, 12, 31)
 MAX_ID = 2**31 - 1  # the INTEGER columns' range
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -85,7 +83,7 @@ def text(
 def day(
     body: Mapping[str, Any], field: str, *, required: bool = False, path: str = ""
 ) -> date | None:
-    """An ISO date field, YYYY-MM-DD."""
+    """An ISO date field, YYYY-MM-DD, from 1970 to 2100 (services.validation)."""
     value = text(body, field, required=required, max_length=10, path=path or field)
     if value is None:
         return None
@@ -93,9 +91,9 @@ def day(
         parsed = date.fromisoformat(value) if ISO_DAY.match(value) else None
     except ValueError:
         parsed = None
-    if parsed is None or not FIRST_DAY <= parsed <= LAST_DAY:
+    if parsed is None:
         raise InvalidInput(path or field, "Enter a date as YYYY-MM-DD.")
-    return parsed
+    return check_date(path or field, parsed)
 
 
 def whole_number(

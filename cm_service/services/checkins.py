@@ -23,6 +23,7 @@ from .evaluation import evaluate_enrollment
 from .ledger import Balance, balance_of, settle_explained
 from .scope import get_participant
 from .timeline import clinic_today, load_timelines, to_facts
+from .validation import check_date
 
 # A check-in form's nonce (uuid4().hex when the form is shown); anchored at the end
 # too, so the form's Regexp validator (re.match) checks exactly what this does.
@@ -389,10 +390,9 @@ def _recorded_as(clinic_id: int, source_ref: str | None) -> Event | None:
 
 
 def _enrollment_on(participant: Participant, on: date, now: datetime) -> Enrollment:
-    if not isinstance(on, date) or isinstance(on, datetime):
-        raise InvalidInput("collected_on", "Enter the date as YYYY-MM-DD.")
-    if on > clinic_today(participant.clinic, now):
-        raise InvalidInput("collected_on", "The date cannot be in the future.")
+    today = clinic_today(participant.clinic, now)
+    future = "The date cannot be in the future."
+    check_date("collected_on", on, latest=today, too_late=future)
     enrollment = db.session.scalars(
         select(Enrollment)
         .where(

@@ -14,14 +14,18 @@ from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
 from .participants import latest_enrollment
 from .scope import get_participant
+from .timeline import clinic_today
+from .validation import FAR, check_date, horizon
 
 
 def add_closure(actor: Actor, on: date, reason: str, *, now: datetime) -> ClinicClosure:
     """Close the clinic on a date: its scheduled tests are excused, not missed."""
     actor.require("admin")
     reason = _reason(reason)
-    if not isinstance(on, date):
-        raise InvalidInput("closed_on", "Enter the date as YYYY-MM-DD.")
+    clinic = db.session.get(Clinic, actor.clinic_id)
+    if clinic is None:
+        raise NotFound("No such clinic.", "clinic")
+    check_date("closed_on", on, latest=horizon(clinic_today(clinic, now)), too_late=FAR)
     exists = db.session.scalar(
         select(ClinicClosure.id).where(
             ClinicClosure.clinic_id == actor.clinic_id, ClinicClosure.closed_on == on
@@ -68,8 +72,14 @@ def pause_participant(
     reason = _reason(reason)
     if not isinstance(starts_on, date):
         raise InvalidInput("starts_on", "Enter the start date as YYYY-MM-DD.")
-    if ends_on is not None and ends_on < starts_on:
-        raise InvalidInput("ends_on", "The end date must not precede the start date.")
+    latest = horizon(clinic_today(participant.clinic, now))
+    check_date("starts_on", starts_on, latest=latest, too_late=FAR)
+    if ends_on is not None:
+        if not isinstance(ends_on, date) or ends_on < starts_on:
+            raise InvalidInput(
+                "ends_on", "The end date must not precede the start date."
+            )
+        check_date("ends_on", ends_on, latest=latest, too_late=FAR)
     pause = Pause(
         enrollment_id=enrollment.id,
         starts_on=starts_on,

@@ -8,7 +8,7 @@ settles the enrollment in its own transaction, with its audit row.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -22,11 +22,11 @@ from .ledger import settle
 from .participants import MEDICATION_MAX, _text
 from .scope import get_participant
 from .timeline import clinic_today
+from .validation import FAR, check_date, horizon
 
-# No exemption date further than this from the clinic's today: a later one is a
-# mistyped year (an open-ended prescription has no end date, and is ended later).
-HORIZON = timedelta(days=366)
-FAR = "The date is more than a year from today: check the year."
+# No exemption date further than a year from the clinic's today (validation.HORIZON):
+# a later one is a mistyped year (an open-ended prescription has no end date, and is
+# ended later).
 
 
 @dataclass(frozen=True)
@@ -191,10 +191,7 @@ def _exemption_of(participant: Participant, exemption_id: int) -> Exemption:
 
 
 def _check_day(field: str, day: object, today: date) -> None:
-    if not isinstance(day, date) or isinstance(day, datetime):
-        raise InvalidInput(field, "Enter the date as YYYY-MM-DD.")
-    if day - today > HORIZON:
-        raise InvalidInput(field, FAR)
+    check_date(field, day, latest=horizon(today), too_late=FAR)
 
 
 def _check_end(ends_on: object, starts_on: date, today: date) -> None:
@@ -202,8 +199,7 @@ def _check_end(ends_on: object, starts_on: date, today: date) -> None:
         raise InvalidInput("ends_on", "Enter the date as YYYY-MM-DD.")
     if ends_on < starts_on:
         raise InvalidInput("ends_on", "The end date cannot come before the start date.")
-    if ends_on - today > HORIZON:
-        raise InvalidInput("ends_on", FAR)
+    check_date("ends_on", ends_on, latest=horizon(today), too_late=FAR)
 
 
 def _refuse_overlap(

@@ -21,9 +21,11 @@ from .ledger import Balance, balance_of
 from .passwords import hash_secret
 from .scope import get_participant
 from .timeline import clinic_today
+from .validation import FAR, check_date, horizon
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,38}$")
 PIN_PATTERN = re.compile(r"^\d{6,12}$")
+FAR_START = "The start date is more than a year from today: check the year."
 # The column widths of Participant.display_name and Exemption.medication/prescriber.
 DISPLAY_NAME_MAX = MEDICATION_MAX = 120
 MAX_PHASE = 52  # phase indexes are weeks at most; anything larger is a typo
@@ -116,6 +118,9 @@ def enroll(
         raise InvalidInput("protocol", "Choose one of this clinic's protocols.")
     if not isinstance(start_on, date) or isinstance(start_on, datetime):
         raise InvalidInput("start_on", "Enter the start date as YYYY-MM-DD.")
+    # A start past the horizon (year 9999) would break every read of the enrollment.
+    latest = horizon(clinic_today(participant.clinic, now))
+    check_date("start_on", start_on, latest=latest, too_late=FAR_START)
     if _active_enrollment(participant.id) is not None:
         raise Conflict(
             "already_enrolled",
@@ -123,7 +128,9 @@ def enroll(
             "participant",
         )
     # Validated before anything is written: a bad exemption leaves no enrollment.
-    prescriptions = [_exemption(None, i, item) for i, item in enumerate(exemptions)]
+    prescriptions = [
+        _exemption(None, i, item, latest) for i, item in enumerate(exemptions)
+    ]
     enrollment = Enrollment(
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
@@ -245,7 +252,7 @@ def _clean_targets(targets: Sequence[str] | None) -> list[str] | None:
 
 
 def _exemption(
-    enrollment_id: int | None, index: int, item: Mapping[str, object]
+    enrollment_id: int | None, index: int, item: Mapping[str, object], latest: date
 ) -> Exemption:
     field = f"exemptions[{index}]"
     if not isinstance(item, Mapping):
@@ -271,6 +278,9 @@ def _exemption(
         raise InvalidInput(
             f"{field}.ends_on", "The end date must follow the start date."
         )
+    check_date(f"{field}.starts_on", starts_on, latest=latest, too_late=FAR)
+    if ends_on is not None:
+        check_date(f"{field}.ends_on", ends_on, latest=latest, too_late=FAR)
     return Exemption(
         enrollment_id=enrollment_id,
         analyte=analyte,

@@ -27,6 +27,7 @@ from . import audit
 from .actors import Actor
 from .errors import InvalidInput
 from .timeline import PAID_KINDS, Timeline, clinic_today, load_timelines
+from .validation import check_date
 
 FIELDS = [
     "code", "enrollment_id", "protocol", "start_on", "status", "scheduled",
@@ -151,9 +152,12 @@ def outcome_report(
     """Section 5's measures for the actor's clinic's participants over [start, end].
 
     Read-only. Raises InvalidInput("to") when the window is reversed or longer than
-    three years, InvalidInput("missing") for an unknown convention.
+    three years, InvalidInput("from" | "to") for a date outside 1970-2100,
+    InvalidInput("missing") for an unknown convention.
     """
     actor.require("admin", "staff", "auditor")
+    check_date("from", start)
+    check_date("to", end)
     if end < start or (end - start).days > MAX_DAYS:
         raise InvalidInput("to", "Give a window of at most three years, from <= to.")
     if missing not in ("positive", "ignored"):

@@ -34,6 +34,7 @@ from .checkins import ANALYTES, RESULTS, _enrollment_on, replace_missed
 from .errors import CMError, Conflict, InvalidInput, NotFound
 from .ledger import settle_many
 from .timeline import chunks
+from .validation import in_range
 
 COLUMNS = ("participant_code", "collected_on", "analyte", "result", "value")
 REQUIRED_COLUMNS = COLUMNS[:4]
@@ -409,4 +410,4 @@ def parse_day(value: str) -> date | None:
         day = date.fromisoformat(value)
     except ValueError:
         return None
-    return day if date(1970, 1, 1) <= day <= date(2100, 12, 31) else None
+    return day if in_range(day) else None

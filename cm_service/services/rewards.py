@@ -24,6 +24,7 @@ from . import audit, board, ledger, pricing
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
 from .scope import get_participant
+from .validation import in_range
 
 LOW_STOCK = 3  # at or below this many left, the catalogue warns
 TIERS = ("small", "large", "jumbo")
@@ -292,6 +293,8 @@ def reconcile_month(actor: Actor, month: date) -> Reconciliation:
     """Per reward: stock at the start of `month`, received, issued, left at its end;
     and every movement in the month with who received the item."""
     actor.require("admin", "staff", "auditor")
+    if not isinstance(month, date) or not in_range(month):
+        raise InvalidInput("month", "Enter a month from 1970-01 to 2100-12.")
     start = month.replace(day=1)
     end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
     moves = db.session.execute(

@@ -40,7 +40,7 @@ from ..services import (
     rewards,
     totp,
 )
-from ..services.errors import CMError, NotFound
+from ..services.errors import CMError, InvalidInput, NotFound
 from . import forms, sessions
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -694,15 +694,19 @@ def receive_stock(reward_id: int):
 @role_required(*ANY_STAFF)
 def custody():
     text = request.args.get("month", "")
+    month, problem = _now().date(), None
     try:
-        month = date.fromisoformat(f"{text}-01") if text else _now().date()
+        month = date.fromisoformat(f"{text}-01") if text else month
     except ValueError:
-        month, text = _now().date(), None
-    report = rewards.reconcile_month(current_actor(), month)
-    status = 422 if text is None else 200
+        problem = "Enter the month as YYYY-MM."
+    try:
+        report = rewards.reconcile_month(current_actor(), month)
+    except InvalidInput as error:  # a month the calendar cannot reach (9999-12)
+        problem = error.message
+        report = rewards.reconcile_month(current_actor(), _now().date())
     return render_template(
-        "staff/custody.html", report=report, bad=text is None
-    ), status
+        "staff/custody.html", report=report, bad=problem
+    ), 422 if problem else 200
 
 
 @bp.route("/participants/new", methods=["GET", "POST"])
