@@ -322,6 +322,7 @@ def draw(code: str):
 
 @bp.get("/reports/outcomes")
 def outcome_report():
+    _actor().require(*reports.READERS)  # refused before reading the query
     args = request.args
     fmt = args.get("format", "json")
     if fmt not in ("json", "csv"):

@@ -57,7 +57,7 @@ def _refused(error: InvalidInput):
 
 
 @bp.get("/")
-@role_required("admin", "auditor")
+@role_required(*reports.READERS)
 def outcomes():
     try:
         report = _report()
@@ -74,7 +74,7 @@ def outcomes():
 
 
 @bp.get("/outcomes.csv")
-@role_required("admin", "auditor")
+@role_required(*reports.READERS)
 def outcomes_csv():
     try:
         report = _report()

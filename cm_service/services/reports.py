@@ -141,6 +141,11 @@ class OutcomeReport:
         return round_half_up(Fraction(self.cost_cents, len(self.rows)))
 
 
+# Who may read the participant-level outcome report, on the web and through the API:
+# front-desk staff (and staff-role API tokens) may not export it.
+READERS = ("admin", "auditor")
+
+
 def outcome_report(
     actor: Actor,
     start: date,
@@ -155,7 +160,7 @@ def outcome_report(
     three years, InvalidInput("from" | "to") for a date outside 1970-2100,
     InvalidInput("missing") for an unknown convention.
     """
-    actor.require("admin", "staff", "auditor")
+    actor.require(*READERS)
     check_date("from", start)
     check_date("to", end)
     if end < start or (end - start).days > MAX_DAYS:
@@ -313,6 +318,7 @@ def record_disclosure(
     actor: Actor, report: OutcomeReport, fmt: str, *, now: datetime
 ) -> None:
     """Audit an export of the report's participant-level rows (a disclosure)."""
+    actor.require(*READERS)
     audit.append(
         actor,
         "export_outcome_report",

@@ -34,14 +34,19 @@ def record(actor, person, tokens: str) -> None:
 
 
 @pytest.fixture
+def auditor(clinic):
+    return make_staff(clinic, "reader", "auditor")
+
+
+@pytest.fixture
 def worked(staff, clinic):
     person, _ = make_enrolled(staff, clinic, testing_days={0: [0, 3]})
     record(staff, person, WORKED)
     return person
 
 
-def test_the_worked_example_reproduces_the_reference_measures(staff, worked):
-    report = reports.outcome_report(staff, *WINDOW, now=LATER)
+def test_the_worked_example_reproduces_the_reference_measures(auditor, staff, worked):
+    report = reports.outcome_report(auditor, *WINDOW, now=LATER)
 
     row = reports.row_fields(report.rows[0], "positive")
     assert (row["lda_tests"], row["lda_weeks"]) == (8, 4.0)
@@ -57,8 +62,8 @@ def test_the_worked_example_reproduces_the_reference_measures(staff, worked):
     assert (row["scheduled"], row["excused"], row["missing"]) == (24, 1, 1)
 
 
-def test_the_missing_ignored_option_changes_the_thresholds(staff, worked):
-    report = reports.outcome_report(staff, *WINDOW, now=LATER, missing="ignored")
+def test_the_missing_ignored_option_changes_the_thresholds(auditor, staff, worked):
+    report = reports.outcome_report(auditor, *WINDOW, now=LATER, missing="ignored")
 
     summary = reports.summary_fields(report)
     assert report.rows[0].measures.abstinent_weeks("ignored") == 5
@@ -66,23 +71,25 @@ def test_the_missing_ignored_option_changes_the_thresholds(staff, worked):
     assert summary["percent_abstinent_8_weeks"] == 0.0
 
 
-def test_closed_days_with_no_result_count_as_missed(staff, clinic):
+def test_closed_days_with_no_result_count_as_missed(auditor, staff, clinic):
     person, _ = make_enrolled(staff, clinic, testing_days={0: [0, 3]})
     record(staff, person, "N N")  # nothing after the first week
 
-    report = reports.outcome_report(staff, START, date(2026, 1, 18), now=LATER)
+    report = reports.outcome_report(auditor, START, date(2026, 1, 18), now=LATER)
 
     measures = report.rows[0].measures
     assert (measures.scheduled, measures.missing, measures.negatives) == (4, 2, 2)
     assert report.rows[0].weeks_retained == 1
 
 
-def test_money_earned_redeemed_and_outstanding_are_cents(staff, clinic, worked):
+def test_money_earned_redeemed_and_outstanding_are_cents(
+    auditor, staff, clinic, worked
+):
     ledger.redeem_points(staff, worked.id, 100, now=LATER)
     earned = ledger.balance_of(worked.id).cents + 2500  # 100 points x 25 cents
 
     # The redemption is dated 2026-04-01, today at LATER.
-    report = reports.outcome_report(staff, START, date(2026, 4, 30), now=LATER)
+    report = reports.outcome_report(auditor, START, date(2026, 4, 30), now=LATER)
 
     row = report.rows[0]
     assert row.earned_cents == earned
@@ -93,11 +100,11 @@ def test_money_earned_redeemed_and_outstanding_are_cents(staff, clinic, worked):
     assert summary["cost_per_participant_cents"] == 2500
 
 
-def test_the_clinic_summary_pools_participants(staff, clinic, worked):
+def test_the_clinic_summary_pools_participants(auditor, staff, clinic, worked):
     other, _ = make_enrolled(staff, clinic, code="P-0002", testing_days={0: [0, 3]})
     record(staff, other, "P P N N")
 
-    report = reports.outcome_report(staff, *WINDOW, now=LATER)
+    report = reports.outcome_report(auditor, *WINDOW, now=LATER)
 
     summary = reports.summary_fields(report)
     assert summary["participants"] == 2
@@ -109,18 +116,20 @@ def test_the_clinic_summary_pools_participants(staff, clinic, worked):
 
 
 def test_another_clinics_participants_are_not_in_the_report(
-    staff, worked, other_clinic
+    auditor, staff, worked, other_clinic
 ):
     outsider = make_staff(other_clinic, "elsewhere")
     make_enrolled(outsider, other_clinic, code="P-9999")
 
-    report = reports.outcome_report(staff, *WINDOW, now=LATER)
+    report = reports.outcome_report(auditor, *WINDOW, now=LATER)
 
     assert [r.code for r in report.rows] == ["P-0001"]
 
 
-def test_the_csv_states_its_conventions_then_one_line_per_participant(staff, worked):
-    report = reports.outcome_report(staff, *WINDOW, now=LATER)
+def test_the_csv_states_its_conventions_then_one_line_per_participant(
+    auditor, staff, worked
+):
+    report = reports.outcome_report(auditor, *WINDOW, now=LATER)
 
     text = reports.as_csv(report)
 
@@ -132,10 +141,10 @@ def test_the_csv_states_its_conventions_then_one_line_per_participant(staff, wor
     assert rows[0]["percent_negative_of_scheduled"] == "86.96"
 
 
-def test_recording_a_disclosure_writes_one_audit_row(staff, worked):
-    report = reports.outcome_report(staff, *WINDOW, now=LATER)
+def test_recording_a_disclosure_writes_one_audit_row(auditor, staff, worked):
+    report = reports.outcome_report(auditor, *WINDOW, now=LATER)
 
-    reports.record_disclosure(staff, report, "csv", now=LATER)
+    reports.record_disclosure(auditor, report, "csv", now=LATER)
 
     row = db.session.scalars(
         select(AuditLog).where(AuditLog.action == "export_outcome_report")
@@ -152,11 +161,13 @@ def test_recording_a_disclosure_writes_one_audit_row(staff, worked):
         (WINDOW, "negative", "missing"),
     ],
 )
-def test_a_bad_window_or_convention_is_refused(staff, worked, window, missing, field):
+def test_a_bad_window_or_convention_is_refused(
+    auditor, staff, worked, window, missing, field
+):
     audit_rows = db.session.scalar(select(func.count()).select_from(AuditLog))
 
     with pytest.raises(InvalidInput) as refused:
-        reports.outcome_report(staff, *window, now=LATER, missing=missing)
+        reports.outcome_report(auditor, *window, now=LATER, missing=missing)
 
     assert refused.value.field == field
     assert db.session.scalar(select(func.count()).select_from(AuditLog)) == audit_rows
@@ -171,3 +182,9 @@ def test_only_clinic_roles_read_reports(worked):
 
     with pytest.raises(Forbidden):
         reports.outcome_report(participant, *WINDOW, now=LATER)
+
+
+def test_front_desk_staff_cannot_read_the_participant_level_report(staff, worked):
+    """The web and the API both read it here: admins and auditors only (issue 15)."""
+    with pytest.raises(Forbidden):
+        reports.outcome_report(staff, *WINDOW, now=LATER)

@@ -5,9 +5,9 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import ApiToken, Enrollment, Event, LedgerEntry, Participant
-from cm_service.services import checkins
+from cm_service.services import checkins, participants
 from tests.factories import NOW, START, make_enrolled, make_staff
-from tests.web.api.conftest import Api
+from tests.web.api.conftest import Api, make_token
 
 NEG = {"cocaine": "negative"}
 OBSERVATIONS = {
@@ -210,3 +210,88 @@ def test_revoking_an_unknown_token_fails(runner, app):
 
     assert result.exit_code != 0
     assert "No such token" in result.output
+
+
+# Every API route, what each token role may do with it: "read" (2xx), "write" (a
+# staff token gets past the role check: not 401/403, never 5xx) or "refused" (403,
+# the API's error body). The table must name every route the app serves, so a new
+# route, or an export, cannot be open to the wrong role unnoticed (issue 15).
+EVERY_ROUTE = {
+    ("GET", "/openapi.json"): ("read", "read", None),
+    ("POST", "/participants"): ("write", "refused", {"code": "P-0002"}),
+    ("GET", "/participants/<code>"): ("read", "read", None),
+    ("POST", "/participants/<code>/enrollments"): (
+        "write",
+        "refused",
+        {"protocol": "higgins-1994", "start_on": "2026-01-05"},
+    ),
+    ("POST", "/participants/<code>/events"): (
+        "write",
+        "refused",
+        {"kind": "specimen", "on": "2026-01-07", "results": NEG},
+    ),
+    ("POST", "/events/<int:event_id>/void"): (
+        "write",
+        "refused",
+        {"reason": "wrong cup"},
+    ),
+    ("GET", "/participants/<code>/balance"): ("read", "read", None),
+    ("GET", "/participants/<code>/ledger"): ("read", "read", None),
+    ("POST", "/participants/<code>/redemptions"): ("write", "refused", {"points": 1}),
+    ("GET", "/participants/<code>/rewards"): ("read", "read", None),
+    ("POST", "/participants/<code>/draws"): ("write", "refused", None),
+    # Participant-level outcomes: admins and auditors only, as on the web.
+    ("GET", "/reports/outcomes"): ("refused", "read", None),
+    ("GET", "/participants/<code>/observations"): ("read", "read", None),
+    ("POST", "/participants/<code>/observations"): ("write", "refused", OBSERVATIONS),
+    ("POST", "/results:import"): ("write", "refused", None),
+}
+QUERIES = {
+    "/reports/outcomes": [
+        "?from=2026-01-05&to=2026-01-11",
+        "?from=2026-01-05&to=2026-01-11&format=csv",
+    ]
+}
+
+
+def test_the_route_table_names_every_api_route(app):
+    served = {
+        (method, rule.rule.removeprefix("/api/v1"))
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.")
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+    assert served == set(EVERY_ROUTE)
+
+
+@pytest.mark.parametrize("role", ["staff", "auditor"])
+@pytest.mark.parametrize(("method", "rule"), sorted(EVERY_ROUTE))
+def test_each_token_role_gets_what_its_route_allows(
+    app, staff, clinic, role, method, rule
+):
+    person, _ = make_enrolled(staff, clinic)
+    event = checkins.record_specimen(staff, person.id, START, NEG, now=NOW).event
+    if "enrollments" in rule:  # a participant with no enrollment yet
+        person = participants.register_participant(staff, clinic.id, "P-0003", now=NOW)
+    api = Api(app.test_client(), make_token(clinic, role))
+    staff_may, auditor_may, body = EVERY_ROUTE[(method, rule)]
+    expected = staff_may if role == "staff" else auditor_may
+    path = rule.replace("<code>", person.code).replace("<int:event_id>", str(event.id))
+    before = _rows()
+
+    for query in QUERIES.get(rule, [""]):
+        response = _call(api, method.lower(), path + query, body)
+
+        if expected == "read":
+            assert response.status_code // 100 == 2, response.get_data(as_text=True)
+        elif expected == "write":
+            assert response.status_code not in (401, 403), response.json
+            assert response.status_code < 500
+        else:
+            assert response.status_code == 403
+            assert response.mimetype == "application/json"
+            assert set(response.json) == {"error", "field", "message"}
+            assert response.json["error"] == "forbidden"
+            assert person.code not in response.get_data(as_text=True)
+            assert _rows() == before

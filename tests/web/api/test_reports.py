@@ -7,6 +7,7 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services import checkins
 from tests.factories import NOW, START, make_enrolled, make_staff
+from tests.web.api.conftest import Api, make_token
 
 NEG = {"cocaine": "negative"}
 
@@ -21,8 +22,8 @@ def enrolled(staff, clinic):
     return person
 
 
-def test_the_outcome_report_states_its_conventions(api, enrolled):
-    response = api.get("/reports/outcomes?from=2026-01-05&to=2026-01-11")
+def test_the_outcome_report_states_its_conventions(auditor_api, enrolled):
+    response = auditor_api.get("/reports/outcomes?from=2026-01-05&to=2026-01-11")
 
     assert response.status_code == 200
     body = response.json
@@ -52,8 +53,9 @@ def test_the_outcome_report_as_csv_is_an_audited_download(auditor_api, enrolled)
     assert (audit.actor_type, audit.actor_role) == ("api", "auditor")
 
 
-def test_the_report_leaves_out_other_clinics(other_api, enrolled, other_clinic):
+def test_the_report_leaves_out_other_clinics(app, enrolled, other_clinic):
     make_enrolled(make_staff(other_clinic, "elsewhere"), other_clinic, code="P-9999")
+    other_api = Api(app.test_client(), make_token(other_clinic, "auditor"))
 
     response = other_api.get("/reports/outcomes?from=2026-01-05&to=2026-01-11")
 
@@ -71,11 +73,26 @@ def test_the_report_leaves_out_other_clinics(other_api, enrolled, other_clinic):
         ("from=2026-01-05&to=2026-01-11&missing=negative", "missing"),
     ],
 )
-def test_a_bad_report_query_is_422_and_not_audited(api, enrolled, query, field):
+def test_a_bad_report_query_is_422_and_not_audited(auditor_api, enrolled, query, field):
     before = db.session.scalar(select(func.count()).select_from(AuditLog))
 
-    response = api.get(f"/reports/outcomes?{query}")
+    response = auditor_api.get(f"/reports/outcomes?{query}")
 
     assert response.status_code == 422
     assert response.json["field"] == field
+    assert db.session.scalar(select(func.count()).select_from(AuditLog)) == before
+
+
+@pytest.mark.parametrize("query", ["", "&format=csv", "&format=json", "&format=pdf"])
+def test_a_staff_token_cannot_export_the_participant_level_report(api, enrolled, query):
+    """The web shows this report to admins and auditors only (issue 15)."""
+    before = db.session.scalar(select(func.count()).select_from(AuditLog))
+
+    response = api.get(f"/reports/outcomes?from=2026-01-05&to=2026-01-11{query}")
+
+    assert response.status_code == 403
+    assert response.mimetype == "application/json"
+    assert set(response.json) == {"error", "field", "message"}
+    assert response.json["error"] == "forbidden"
+    assert "P-0001" not in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(AuditLog)) == before
