@@ -115,6 +115,9 @@ class Participant(db.Model):
     pin_hash: Mapped[str | None] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="active")
     language: Mapped[str] = mapped_column(String(8), default="en")
+    # Bumped when a portal session ends (logout, timeout): every portal session
+    # carrying an older version is refused, like User.session_version for staff.
+    session_version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     clinic: Mapped[Clinic] = relationship()

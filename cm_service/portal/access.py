@@ -1,9 +1,13 @@
-"""Participant sessions: kept apart from staff Flask-Login sessions.
+"""Participant sessions: kept apart from staff Flask-Login sessions, revocable on
+the server.
 
-The portal keeps the participant's id under its own session key and never touches
+The portal keeps the participant's id under its own session keys and never touches
 Flask-Login's keys, so a staff login in the same browser is neither used nor ended
-by the portal. A session idle for longer than PORTAL_IDLE_SECONDS (10 minutes by
-default: kiosks are shared) ends at the next request.
+by the portal. Like a staff session (staff/sessions.py), each carries the
+participant's session_version, which services.portal.log_out bumps: a cookie copied
+before a logout or a timeout opens nothing afterwards. A session idle for longer
+than PORTAL_IDLE_SECONDS (10 minutes by default: kiosks are shared), or older than
+PORTAL_SESSION_HOURS (12), ends at the next request.
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ from ..services.actors import Actor
 
 PARTICIPANT_KEY = "participant_id"
 SEEN_KEY = "portal_seen_at"
+STARTED_KEY = "portal_started_at"
+VERSION_KEY = "portal_session_version"
 CLINIC_KEY = "portal_clinic_id"
 DEFAULT_IDLE_SECONDS = 600
+DEFAULT_SESSION_HOURS = 12
 
 
 def now() -> datetime:
@@ -33,14 +40,15 @@ def now() -> datetime:
 
 def start(participant: Participant, at: datetime) -> None:
     session[PARTICIPANT_KEY] = participant.id
-    session[SEEN_KEY] = at.timestamp()
+    session[VERSION_KEY] = participant.session_version or 0
+    session[STARTED_KEY] = session[SEEN_KEY] = at.timestamp()
     session[CLINIC_KEY] = participant.clinic_id
 
 
 def end() -> None:
     """Forget the participant (the clinic stays, so a kiosk returns to its login)."""
-    session.pop(PARTICIPANT_KEY, None)
-    session.pop(SEEN_KEY, None)
+    for key in (PARTICIPANT_KEY, VERSION_KEY, STARTED_KEY, SEEN_KEY):
+        session.pop(key, None)
     g.pop("portal_participant", None)
 
 
@@ -48,9 +56,9 @@ def current_actor() -> Actor:
     return portal.participant_actor(g.portal_participant)
 
 
-def _idle_for(at: datetime) -> float:
-    seen = session.get(SEEN_KEY)
-    return at.timestamp() - seen if isinstance(seen, int | float) else float("inf")
+def _seconds_since(key: str, at: datetime) -> float:
+    then = session.get(key)
+    return at.timestamp() - then if isinstance(then, int | float) else float("inf")
 
 
 def login_url() -> str:
@@ -62,11 +70,23 @@ def login_url() -> str:
 
 
 def session_participant() -> Participant | None:
-    """The participant this session belongs to, idle or not; None if there is none."""
+    """The participant this session belongs to, idle or not; None if there is none
+    or it was ended on the server (a logout or timeout since it began)."""
     participant_id = session.get(PARTICIPANT_KEY)
     if not isinstance(participant_id, int):
         return None
-    return db.session.get(Participant, participant_id)
+    participant = db.session.get(Participant, participant_id)
+    if participant is None or session.get(VERSION_KEY) != participant.session_version:
+        return None
+    return participant
+
+
+def _time_out(participant: Participant, at: datetime, reason: str, message: str):
+    portal.log_out(portal.participant_actor(participant), now=at, reason=reason)
+    g.portal_participant = participant  # the message in their language
+    flash(message)
+    end()
+    return redirect(login_url())
 
 
 def participant_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -80,19 +100,19 @@ def participant_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if participant is None:
             end()
             return redirect(login_url())
-        limit = current_app.config.get("PORTAL_IDLE_SECONDS", DEFAULT_IDLE_SECONDS)
-        if _idle_for(at) > limit:
-            portal.log_out(portal.participant_actor(participant), now=at, reason="idle")
-            g.portal_participant = participant  # the message in their language
-            flash(
-                _(
-                    "For your privacy you were logged out after %(minutes)s minutes"
-                    " without activity.",
-                    minutes=max(1, limit // 60),
-                )
+        config = current_app.config
+        hours = config.get("PORTAL_SESSION_HOURS", DEFAULT_SESSION_HOURS)
+        if _seconds_since(STARTED_KEY, at) > float(hours) * 3600:
+            message = _("For your privacy you were logged out. Please log in again.")
+            return _time_out(participant, at, "lifetime", message)
+        limit = config.get("PORTAL_IDLE_SECONDS", DEFAULT_IDLE_SECONDS)
+        if _seconds_since(SEEN_KEY, at) > limit:
+            message = _(
+                "For your privacy you were logged out after %(minutes)s minutes"
+                " without activity.",
+                minutes=max(1, limit // 60),
             )
-            end()
-            return redirect(login_url())
+            return _time_out(participant, at, "idle", message)
         session[SEEN_KEY] = at.timestamp()
         g.portal_participant = participant
         return view(*args, **kwargs)

@@ -138,8 +138,11 @@ def _pin_matches(participant: Participant | None, pin: str) -> bool:
 
 
 def log_out(actor: Actor, *, now: datetime, reason: str = "logout") -> None:
-    """Audit the end of a portal session (a logout or an idle timeout)."""
+    """End the participant's portal sessions on the server and audit it (a logout,
+    an idle timeout or the absolute lifetime): bumping session_version refuses every
+    session cookie issued before, copies included (portal/access.py)."""
     participant = own_record(actor)
+    participant.session_version = (participant.session_version or 0) + 1
     audit.append(
         actor,
         "portal_logout",
