@@ -511,9 +511,10 @@ PATHS: dict[str, Any] = {
         _post("Make one earned prize draw.", None, 201, "Draw")
     ),
     "/reports/outcomes": _get(
-        "Outcome measures for a date range (conventions stated in the response).",
+        "Outcome measures for a date range (conventions stated in the response). "
+        "Participant-level data: auditor tokens only (403 for a staff token).",
         "OutcomeReport",
-        errors=(422,),
+        errors=(403, 422),
         csv=True,
         extra=[
             {"name": "from", "in": "query", "required": True, "schema": DAY},
