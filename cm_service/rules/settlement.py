@@ -20,8 +20,9 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
+from types import MappingProxyType
 
-from .caps import windows
+from .caps import CapMeter, apply_caps, windows
 from .draws import expected_value_cents
 from .evaluate import Award, NextNegative, test_group
 from .money import format_cents
@@ -108,10 +109,9 @@ def ledger_windows(
         unit = unit_value(spec, row.account)
         if unit is None:
             continue
-        found = windows(row.on, test_group(row.key))
-        for scope in ("per_test_cents", "per_week_cents", "per_month_cents"):
-            used[found[scope]] += row.amount * unit
-        used[found["per_calendar_year_cents"]] += row.amount * unit
+        for scope, window in windows(row.on, test_group(row.key)).items():
+            if scope != "per_enrollment_cents":  # from the total, below
+                used[window] += row.amount * unit
     used[("enrollment",)] = enrollment_cents
     return dict(used)
 
@@ -301,36 +301,30 @@ def _units(spec: ProtocolSpec, account: str, amount: int) -> str:
 
 
 class _LedgerMeter:
-    """The money each cap window of the ledger holds, as this settle posts."""
+    """The money each cap window of the ledger holds, as this settle posts: the
+    fold's own cap arithmetic (caps.apply_caps) run on what the ledger holds,
+    paying the whole units that still fit."""
 
     def __init__(self, spec: ProtocolSpec, used: dict[Hashable, Fraction]):
-        self.spec, self.used = spec, defaultdict(Fraction, used)
+        self.spec = spec
+        self.caps = replace(spec.caps, crossing="partial")
+        self.meter = CapMeter(MappingProxyType(dict(used)))
 
     def take(self, award: Award, units: int) -> int:
         """Units of `award` the ledger's caps still let through (at most `units`),
         counted as posted."""
-        unit = unit_value(self.spec, award.account)
         if units <= 0:
             return 0
-        if unit is None or unit == 0:
-            return units
-        caps = self.spec.caps
-        found = [
-            window
-            for scope, window in windows(award.on, test_group(award.key)).items()
-            if getattr(caps, scope) is not None
-        ]
-        rooms = [
-            getattr(caps, scope) - self.used[window]
-            for scope, window in windows(award.on, test_group(award.key)).items()
-            if getattr(caps, scope) is not None
-        ]
-        fits = units
-        if rooms:
-            fits = min(units, max(0, int(min(rooms) // unit)))
-        for window in found:
-            self.used[window] += fits * unit
-        return fits
+        cut, self.meter = apply_caps(
+            self.caps,
+            self.meter,
+            on=award.on,
+            group=test_group(award.key),
+            amount=units,
+            unit_cents=unit_value(self.spec, award.account),
+            account=award.account,
+        )
+        return cut.amount
 
 
 def after_offset(

@@ -25,6 +25,7 @@ from ..models import (
     Reward,
     StockMovement,
 )
+from ..rules.spec import CAP_SCOPES
 from . import audit, checkpoints
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
@@ -202,16 +203,7 @@ def _ledger_used(
     something to pay."""
     spec = timeline.spec
     caps = spec.caps
-    capped = any(
-        getattr(caps, scope) is not None
-        for scope in (
-            "per_test_cents",
-            "per_week_cents",
-            "per_month_cents",
-            "per_enrollment_cents",
-            "per_calendar_year_cents",
-        )
-    )
+    capped = any(getattr(caps, scope) is not None for scope in CAP_SCOPES)
     owed = [a for a in awards if a.amount > getattr(held.get(a.key), "amount", 0)]
     if not capped or not owed:
         return None

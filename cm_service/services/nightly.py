@@ -242,18 +242,14 @@ def _record_unresolved(
     counts: Counts,
 ) -> list[Enrollment]:
     """Write missed (or excused) events for scheduled tests with no result."""
-    closure = db.session.scalar(
-        select(ClinicClosure.reason).where(
-            ClinicClosure.clinic_id == clinic.id, ClinicClosure.closed_on == day
-        )
-    )
-    pauses = _pauses_on(list(timelines), day)
+    closure = _closures(clinic.id, day).get(day)
+    pauses = _pauses_of(list(timelines))
     changed = []
     for timeline in timelines.values():
         if not _unresolved(timeline, day):
             continue
         enrollment = timeline.enrollment
-        reason = _excuse(closure, pauses.get(enrollment.id))
+        reason = _excuse(closure, _paused(pauses.get(enrollment.id), day))
         if _close_test_day(clinic, enrollment, day, now, reason, counts):
             changed.append(enrollment)
     db.session.flush()
@@ -449,20 +445,6 @@ def _unresolved(timeline: Timeline, day: date) -> bool:
     todays = to_facts(e for e in timeline.events if e.collected_on == day)
     outcome, _ = rules.outcome_of_day(timeline.spec, timeline.facts, todays)
     return outcome in (None, "recollect")
-
-
-def _pauses_on(enrollment_ids: list[int], day: date) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for part in chunks(enrollment_ids):
-        rows = db.session.execute(
-            select(Pause.enrollment_id, Pause.reason).where(
-                Pause.enrollment_id.in_(part),
-                Pause.starts_on <= day,
-                (Pause.ends_on.is_(None)) | (Pause.ends_on >= day),
-            )
-        )
-        found.update({enrollment_id: reason for enrollment_id, reason in rows})
-    return found
 
 
 def _system_event(

@@ -352,15 +352,7 @@ def ledger_rows(
         rules.LedgerRow(key, on, account, int(amount))
         for key, on, account, amount in rows
     ]
-    totals = db.session.execute(
-        select(LedgerEntry.account, func.sum(LedgerEntry.amount))
-        .where(
-            LedgerEntry.enrollment_id == enrollment_id,
-            LedgerEntry.award_key.is_not(None),
-        )
-        .group_by(LedgerEntry.account)
-    )
-    return found, {account: int(amount) for account, amount in totals}
+    return found, award_totals([enrollment_id]).get(enrollment_id, {})
 
 
 def award_totals(
