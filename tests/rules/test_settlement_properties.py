@@ -210,3 +210,22 @@ def test_corrections_never_pay_twice_nor_break_a_cap(key, start, tokens, correct
         before = world.totals()
         world.settle()
         assert_invariants(world, before)
+
+
+def test_the_ledger_cap_holds_when_the_offset_is_withheld_in_another_week():
+    # Higgins with a $15 week cap: E N M N N, then the missed Friday's result
+    # arrives (negative). The corrected history earns $15.00 in week 3 (Mon 20
+    # points + the 40-point bonus, Wed capped to nothing) and owes Friday 15
+    # points in week 2. Withholding the Wednesday excess from Friday alone would
+    # pay $12.50 more into week 3, which already holds $6.25: $18.75 > $15. The
+    # ledger's cap pays what fits and releases the withheld Friday instead.
+    world = World(SPECS["higgins-week-cap"], date(2026, 1, 5), list("ENMNN"))
+    world.settle()
+    before = world.totals()
+
+    world.correct("late", 0)
+    world.settle()
+
+    assert world.used()[("week", 2026, 3)] == 1500
+    assert world.totals()["points"] == max(85, before["points"]) == 85
+    assert_invariants(world, before)
