@@ -46,6 +46,7 @@ from .settlement import (
     ledger_windows,
     settle_awards,
     unit_value,
+    units_text,
 )
 from .simulate import (
     CohortResult,
@@ -123,6 +124,7 @@ __all__ = [
     "simulate_outcomes",
     "theoretical_maximum",
     "unit_value",
+    "units_text",
     "validate_spec",
     "week_of",
 ]

@@ -277,8 +277,8 @@ def _withheld(
 
 
 def _withheld_text(spec: ProtocolSpec, account: str, item: _Owed, note: str) -> str:
-    kept = _units(spec, account, item.withheld)
-    return f"withheld {kept} of {_units(spec, account, item.owed)}: {note}"
+    kept = units_text(spec, account, item.withheld)
+    return f"withheld {kept} of {units_text(spec, account, item.owed)}: {note}"
 
 
 def _offset_note(
@@ -289,12 +289,13 @@ def _offset_note(
     when = ", ".join(f"{on:%a} {on.isoformat()}" for on in days[:3])
     when += " and other days" if len(days) > 3 else ""
     return (
-        f"offsets {_units(spec, account, total)} paid for {when or 'earlier days'} "
+        f"offsets {units_text(spec, account, total)} paid for {when or 'earlier days'} "
         "before a correction to that result (earned points are never taken back)"
     )
 
 
-def _units(spec: ProtocolSpec, account: str, amount: int) -> str:
+def units_text(spec: ProtocolSpec, account: str, amount: int) -> str:
+    """Money for points ("$6.25"), a count for draws ("3 draws")."""
     if account == "draws":
         return f"{amount} draw" + ("" if amount == 1 else "s")
     return format_cents(amount * spec.unit_cents)
@@ -336,10 +337,10 @@ def after_offset(
     draws = min(offset.get("draws", 0), nxt.draws + nxt.bonus_draws)
     if points <= 0 and draws <= 0:
         return nxt
-    kept = [_units(spec, "points", points)] if points > 0 else []
-    kept += [_units(spec, "draws", draws)] if draws > 0 else []
+    kept = [units_text(spec, "points", points)] if points > 0 else []
+    kept += [units_text(spec, "draws", draws)] if draws > 0 else []
     owed = {a: n for a, n in offset.items() if n > 0}
-    note = " and ".join(_units(spec, a, n) for a, n in sorted(owed.items()))
+    note = " and ".join(units_text(spec, a, n) for a, n in sorted(owed.items()))
     return replace(
         nxt,
         points=max(nxt.points - points, 0),

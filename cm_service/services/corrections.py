@@ -27,16 +27,16 @@ from ..models import (
     LedgerEntry,
     Participant,
 )
-from ..rules import format_cents
+from ..rules import units_text
 from . import audit, checkins
 from .actors import Actor
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .evaluation import evaluate_enrollment
+from .evaluation import evaluate_enrollment, offsets
 from .ledger import balance_of, lock_row
 from .participants import latest_enrollment
 from .records import get_event
 from .scope import get_participant
-from .timeline import award_totals, clinic_today, spec_of
+from .timeline import clinic_today, spec_of
 
 MAX_ADJUSTMENT_POINTS = 100_000
 
@@ -362,7 +362,7 @@ def _explain(event: Event, now: datetime) -> str:
             "so the ledger now equals what the protocol pays for it."
         )
     evaluation = evaluate_enrollment(enrollment, clinic_today(enrollment.clinic, now))
-    held = award_totals([enrollment.id]).get(enrollment.id, {})
+    over = offsets({enrollment.id: evaluation})[enrollment.id]
     kept = dict(
         db.session.execute(
             select(LedgerEntry.account, func.sum(LedgerEntry.amount))
@@ -379,20 +379,14 @@ def _explain(event: Event, now: datetime) -> str:
         for a, n in sorted(kept.items())
         if n
     )
-    over = {
-        "points": held.get("points", 0) - evaluation.total_points,
-        "draws": held.get("draws", 0) - evaluation.total_draws,
-    }
     text = (
         f"{enrollment.participant.code} keeps {what or 'nothing'} paid for "
         f"{event.collected_on:%a %Y-%m-%d}: this protocol never takes back "
         "what was earned"
     )
-    owed = []
-    if over["points"] > 0:
-        owed.append(format_cents(over["points"] * spec.unit_cents))
-    if over["draws"] > 0:
-        owed.append(f"{over['draws']} draw" + ("" if over["draws"] == 1 else "s"))
+    owed = [
+        units_text(spec, a, n) for a, n in sorted(over.items(), reverse=True) if n > 0
+    ]
     if owed:
         return f"{text}; the next awards withhold {' and '.join(owed)}."
     return f"{text}; nothing more is owed back."

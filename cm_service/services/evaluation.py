@@ -58,17 +58,25 @@ def _offset(
 ) -> dict[int, rules.Evaluation]:
     """Say what the next negative really pays where the ledger holds more than
     the fold (an overpayment a correction left, withheld from the next awards)."""
-    held = award_totals(list(evaluations))
+    over = offsets(evaluations)
     adjusted = {}
     for i, evaluation in evaluations.items():
-        ledger = held.get(i, {})
-        offset = {
-            "points": ledger.get("points", 0) - evaluation.total_points,
-            "draws": ledger.get("draws", 0) - evaluation.total_draws,
-        }
-        nxt = rules.after_offset(timelines[i].spec, evaluation.next_negative, offset)
+        nxt = rules.after_offset(timelines[i].spec, evaluation.next_negative, over[i])
         adjusted[i] = replace(evaluation, next_negative=nxt)
     return adjusted
+
+
+def offsets(evaluations: dict[int, rules.Evaluation]) -> dict[int, dict[str, int]]:
+    """Per enrollment and account, what the ledger holds above what the fold of
+    the current history pays (positive while an offset is being absorbed)."""
+    held = award_totals(list(evaluations))
+    return {
+        i: {
+            "points": held.get(i, {}).get("points", 0) - evaluation.total_points,
+            "draws": held.get(i, {}).get("draws", 0) - evaluation.total_draws,
+        }
+        for i, evaluation in evaluations.items()
+    }
 
 
 def evaluate_history(enrollment: Enrollment, as_of: date) -> rules.Evaluation:
