@@ -23,10 +23,11 @@ from .evaluate import (
     Evaluation,
     Folded,
     NextNegative,
+    NextSession,
     evaluate,
     fold_awards,
 )
-from .facts import EnrollmentFacts, Exemption, Fact
+from .facts import Booking, EnrollmentFacts, Exemption, Fact
 from .money import format_cents
 from .outcomes import (
     DayOutcome,
@@ -36,6 +37,7 @@ from .outcomes import (
     outcome_of_day,
 )
 from .presets import load_preset, preset_keys
+from .sessions import SessionOutcome, next_slots, schedule_for, session_outcomes
 from .settlement import (
     Held,
     LedgerRow,
@@ -73,6 +75,7 @@ from .spec import (
 __all__ = [
     "after_offset",
     "Award",
+    "Booking",
     "Bonus",
     "Caps",
     "Checkpoint",
@@ -90,6 +93,8 @@ __all__ = [
     "Settlement",
     "Withheld",
     "NextNegative",
+    "NextSession",
+    "SessionOutcome",
     "Outcome",
     "Phase",
     "ProtocolSpec",
@@ -117,7 +122,10 @@ __all__ = [
     "pick_tier",
     "preset_keys",
     "scheduled_days",
+    "next_slots",
+    "schedule_for",
     "session_days",
+    "session_outcomes",
     "session_type_on",
     "settle_awards",
     "simulate_cohort",

@@ -15,7 +15,7 @@ from fractions import Fraction
 from types import MappingProxyType
 
 from .caps import CapMeter, Cut, apply_caps
-from .days import last_day, phase_at, scheduled_days, week_of
+from .days import last_day, scheduled_days, week_of
 from .draws import expected_value_cents
 from .escalation import (
     Step,
@@ -29,6 +29,7 @@ from .escalation import (
 from .facts import EnrollmentFacts, Fact
 from .money import format_cents, ordinal, round_half_up
 from .outcomes import DayOutcome, day_outcomes, targets_of
+from .sessions import SessionOutcome, next_slots, session_outcomes
 from .spec import ProtocolSpec, Schedule
 
 PENDING = (None, "recollect")
@@ -67,6 +68,22 @@ class NextNegative:
 
 
 @dataclass(frozen=True)
+class NextSession:
+    """What attending the next session of one attendance schedule would pay."""
+
+    on: date
+    session_type: str
+    booked: bool
+    points: int
+    draws: int
+    cents: int
+    explanation: str
+    # The streak of that schedule now (consecutive attended sessions).
+    run: int = 0
+    withheld: int = 0
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """`awards` and `days` are those after `since` (every one when `since` is None:
     an evaluation resumed from a checkpoint lists only what it folded); the run,
@@ -86,6 +103,10 @@ class Evaluation:
         default_factory=lambda: MappingProxyType({})
     )
     since: date | None = None
+    # Sessions counted after `since`, and per attendance schedule (by index) what
+    # the next session pays: empty for a protocol without attendance.
+    sessions: tuple[SessionOutcome, ...] = ()
+    next_sessions: tuple[NextSession, ...] = ()
 
 
 def evaluate(
@@ -111,7 +132,7 @@ def evaluate(
         events = [event for event in events if event.on > after]
     start = _resumed(resume, facts)
     days = day_outcomes(spec, facts, events, as_of, after=after)
-    state, awards, _ = _fold(spec, facts, events, days, as_of, start=start)
+    state, awards, _ = _fold(spec, facts, events, days, as_of, start=start, after=after)
     totals = state.totals
     return Evaluation(
         awards=tuple(awards),
@@ -128,6 +149,10 @@ def evaluate(
         capped_cents=totals.capped_cents,
         cents_by_year=totals.cents_by_year,
         since=after,
+        sessions=tuple(session_outcomes(spec, facts, events, as_of, after=after)),
+        next_sessions=_next_sessions(
+            spec, facts, events, days, as_of, state, start=start, after=after
+        ),
     )
 
 
@@ -172,7 +197,7 @@ def fold_awards(
         wanted = None  # beyond what is folded, or older than the resume point
     days = day_outcomes(spec, facts, events, as_of, after=after)
     _, awards, snapshot = _fold(
-        spec, facts, events, days, as_of, start=start, snapshot_on=wanted
+        spec, facts, events, days, as_of, start=start, after=after, snapshot_on=wanted
     )
     taken = None if wanted is None or snapshot is None else Checkpoint(wanted, snapshot)
     return Folded(tuple(awards), taken)
@@ -267,18 +292,20 @@ def _fold(
     as_of: date,
     *,
     start: _State | None = None,
+    after: date | None = None,
     snapshot_on: date | None = None,
 ) -> tuple[_State, list[Award], _State | None]:
-    """Fold `days` and the sessions among `events` from `start` (the enrollment's
-    first day without it); also return the state after every date <= `snapshot_on`."""
-    sessions = _sessions(spec, facts, events, as_of)
+    """Fold `days` and the sessions after `after` from `start` (the state after
+    `after`; the enrollment's first day without it); also return the state after
+    every date <= `snapshot_on`."""
+    sessions = session_outcomes(spec, facts, events, as_of, after=after)
     by_day = {day.on: day for day in days}
     state = start or _initial(facts)
     snapshot = None
     awards: list[Award] = []
     # Caps apply to awards in date order across schedules (SPEC), so both walk
     # the same calendar: a day's specimen first, then its sessions by event id.
-    for on in sorted(by_day.keys() | {s.on for _, _, s in sessions}):
+    for on in sorted(by_day.keys() | {s.on for s in sessions}):
         if snapshot_on is not None and snapshot is None and on > snapshot_on:
             snapshot = state
         state = _close_week(spec, state, week_of(facts, on))
@@ -286,8 +313,8 @@ def _fold(
         if on in by_day:
             state, paid = _fold_day(spec, state, by_day[on])
             awards += paid
-        for phase, index, session in (item for item in sessions if item[2].on == on):
-            state, paid = _fold_session(spec, state, phase, index, session)
+        for session in (item for item in sessions if item.on == on):
+            state, paid = _fold_session(spec, state, session)
             awards += paid
         state = replace(state, totals=state.totals.plus(awards[first:]))
     if snapshot_on is not None and snapshot is None:
@@ -345,22 +372,28 @@ def _fold_day(
 
 
 def _fold_session(
-    spec: ProtocolSpec, state: _State, phase: int, index: int, session: Fact
+    spec: ProtocolSpec, state: _State, session: SessionOutcome
 ) -> tuple[_State, list[Award]]:
-    schedule = spec.phases[phase].attendance[index]
-    before = session_streak(state.sessions, index)
+    schedule = spec.phases[session.phase].attendance[session.index]
+    before = session_streak(state.sessions, session.index)
+    if session.outcome != "attended":
+        # Late and missed reset only when the schedule says so (SPEC `reset_on`);
+        # an excused session neither breaks nor extends the run.
+        if session.outcome != "excused" and resets(schedule, session.outcome):
+            return _with_streak(state, session.index, after_reset(before)), []
+        return state, []
     what = f"{ordinal(before.run + 1)} attended {session.session_type} session"
     # One award per clinic-local day and session type: a session entered twice
     # (or re-entered after a void) maps to the award already posted.
     slot = f"{session.on.isoformat()}:{session.session_type}"
-    offers = [
-        _Offer(
-            f"attendance:{slot}",
-            "award",
-            schedule.value(before.level),
-            f"{what}: {_formula(spec, schedule, before.level)}",
+    step = after_negative(schedule, before)
+    rule = f"{what}: {_formula(spec, schedule, before.level)}"
+    if step.restored_to is not None:
+        rule += (
+            f". Level restored to {step.restored_to} after "
+            f"{schedule.recovery_after} sessions since the reset"
         )
-    ]
+    offers = [_Offer(f"attendance:{slot}", "award", schedule.value(before.level), rule)]
     if schedule.bonus is not None and bonus_due(schedule, before):
         text = f"Bonus for {before.run + 1} attended sessions in a row"
         offers.append(_bonus_offer(spec, schedule, f"attendance-bonus:{slot}", text))
@@ -368,9 +401,14 @@ def _fold_session(
         session.on, session.event_id, "attendance", test_group(offers[0].key)
     )
     awards, meter = _pay(spec, schedule, state.meter, offers, where)
+    state = _with_streak(state, session.index, step.streak)
+    return replace(state, meter=meter), awards
+
+
+def _with_streak(state: _State, index: int, streak: Streak) -> _State:
     streaks = list(state.sessions) + [Streak()] * (index + 1 - len(state.sessions))
-    streaks[index] = after_negative(schedule, before).streak
-    return replace(state, sessions=tuple(streaks), meter=meter), awards
+    streaks[index] = streak
+    return replace(state, sessions=tuple(streaks))
 
 
 def session_streak(sessions: Sequence[Streak], index: int) -> Streak:
@@ -386,25 +424,6 @@ def test_group(key: str) -> Hashable:
     if kind in ("specimen", "bonus"):
         return ("specimen", on)
     return ("attendance", on, session_type)
-
-
-def _sessions(
-    spec: ProtocolSpec, facts: EnrollmentFacts, events: Sequence[Fact], as_of: date
-) -> list[tuple[int, int, Fact]]:
-    """Attended sessions of a paid type, in order, each with its phase index and
-    the index of the attendance schedule that pays it; one per day and type."""
-    last = min(as_of, last_day(spec, facts))
-    found, seen = [], set()
-    for event in sorted(events, key=lambda e: (e.on, e.event_id)):
-        where = phase_at(spec, facts, event.on)
-        slot = (event.on, event.session_type)
-        if event.kind != "attendance" or where is None or event.on > last:
-            continue
-        for index, schedule in enumerate(where[1].attendance):
-            if event.session_type in schedule.session_types and slot not in seen:
-                seen.add(slot)
-                found.append((where[0], index, event))
-    return found
 
 
 def _specimen_offers(
@@ -538,9 +557,70 @@ def _next_negative(
     probe = Fact(-1, "specimen", on, dict.fromkeys(targets_of(spec, facts), "negative"))
     kept = [event for event in events if event.on <= as_of]
     probe_days = day_outcomes(spec, facts, [*kept, probe], on, after=after)
-    _, awards, _ = _fold(spec, facts, [*kept, probe], probe_days, on, start=start)
+    _, awards, _ = _fold(
+        spec, facts, [*kept, probe], probe_days, on, start=start, after=after
+    )
     paid = [a for a in awards if a.on == on and a.schedule == "specimen"]
     return _summarise(paid, on)
+
+
+def _next_sessions(
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    events: Sequence[Fact],
+    days: Sequence[DayOutcome],
+    as_of: date,
+    now: _State,
+    *,
+    start: _State | None = None,
+    after: date | None = None,
+) -> tuple[NextSession, ...]:
+    """Fold again with each schedule's next session attended: the same arithmetic
+    as the real check-in, one probe per attendance schedule."""
+    kept = [event for event in events if event.on <= as_of]
+    found = []
+    for index, (on, session_type) in sorted(
+        next_slots(spec, facts, kept, as_of).items()
+    ):
+        probe = Fact(-1, "attendance", on, session_type=session_type)
+        probe_days = day_outcomes(spec, facts, kept, on, after=after)
+        _, awards, _ = _fold(
+            spec, facts, [*kept, probe], probe_days, on, start=start, after=after
+        )
+        paid = [a for a in awards if a.on == on and a.schedule == "attendance"]
+        paid = [a for a in paid if a.key.endswith(f":{on.isoformat()}:{session_type}")]
+        booked = any(
+            b.on == on and b.session_type == session_type for b in facts.bookings
+        )
+        found.append(
+            _session_summary(
+                paid, on, session_type, booked, session_streak(now.sessions, index).run
+            )
+        )
+    return tuple(found)
+
+
+def _session_summary(
+    paid: Sequence[Award], on: date, session_type: str, booked: bool, run: int
+) -> NextSession:
+    when = f"{on:%a} {on.isoformat()}"
+    explanation = f"Attending the {session_type} session on {when} earns nothing."
+    if paid:
+        explanation = (
+            f"Attending the {session_type} session on {when}: "
+            + "; ".join(a.rule for a in paid)
+            + "."
+        )
+    return NextSession(
+        on=on,
+        session_type=session_type,
+        booked=booked,
+        points=sum(a.amount for a in paid if a.account == "points"),
+        draws=sum(a.amount for a in paid if a.account == "draws"),
+        cents=sum(a.cents for a in paid),
+        explanation=explanation,
+        run=run,
+    )
 
 
 def _ended(spec: ProtocolSpec, facts: EnrollmentFacts) -> str:

@@ -45,6 +45,15 @@ class Exemption:
 
 
 @dataclass(frozen=True)
+class Booking:
+    """A booked session (an appointment or a group meeting): the day and type that
+    an attendance schedule with `scheduled: true` expects the participant at."""
+
+    on: date
+    session_type: str
+
+
+@dataclass(frozen=True)
 class EnrollmentFacts:
     """The per-enrollment settings the protocol leaves open.
 
@@ -53,7 +62,8 @@ class EnrollmentFacts:
     participant's other enrollments (the year cap spans enrollments); no award is made
     for a day after `ends_on` (discharge). A scheduled day up to `closed_through`
     (the last date the clinic's nightly job closed) with nothing recorded is missed,
-    however late the enrollment or the void that emptied it was entered.
+    however late the enrollment or the void that emptied it was entered; so is a
+    booked session (`bookings`) up to that date with nothing recorded.
     """
 
     start_on: date
@@ -63,6 +73,7 @@ class EnrollmentFacts:
     year_paid_cents: Mapping[int, int] = field(default_factory=_empty)
     ends_on: date | None = None
     closed_through: date | None = None
+    bookings: tuple[Booking, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,8 @@ class Fact:
     """One verified, non-voided event as the database holds it.
 
     `results` maps analyte -> one of RESULT_VALUES; `on` is the clinic-local day.
+    A session's events (attended, or a session's `missed`/`excused`) carry its
+    `session_type`; `late` marks an arrival after the protocol's on-time window.
     """
 
     event_id: int
@@ -78,3 +91,9 @@ class Fact:
     results: Mapping[str, str] = field(default_factory=_empty)
     refused: bool = False
     session_type: str | None = None
+    late: bool = False
+
+    @property
+    def is_session(self) -> bool:
+        """About a session, not a test day (a session's missed/excused too)."""
+        return self.kind == "attendance" or self.session_type is not None

@@ -202,7 +202,7 @@ def day_outcomes(
     first = facts.start_on if after is None else max(facts.start_on, after + ONE_DAY)
     by_day: dict[date, list[Fact]] = defaultdict(list)
     for event in events:
-        if event.kind != "attendance" and first <= event.on <= last:
+        if not event.is_session and first <= event.on <= last:
             by_day[event.on].append(event)
     scheduled = set(scheduled_days(spec, facts, first, last))
     days = []

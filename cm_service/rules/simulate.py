@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from .days import last_day, scheduled_days, session_days, session_type_on
+from .days import last_day, phase_at, scheduled_days, session_days, session_type_on
 from .draws import expected_value_cents
 from .evaluate import Award, Evaluation, evaluate
-from .facts import EnrollmentFacts, Fact
+from .facts import Booking, EnrollmentFacts, Fact
 from .money import format_cents, round_half_up
 from .outcomes import targets_of
 from .spec import ProtocolSpec, bowl_of
@@ -139,14 +139,14 @@ def simulate_outcomes(
     an unknown token, no token at all, or more tokens than scheduled tests.
     """
     start = start or default_start()
-    facts = EnrollmentFacts(start_on=start)
+    facts = simulated_facts(spec, start)
     days, alphabet = calendar(spec, facts)
     # as_of is the last simulated test: the fold stops where the tokens stop.
     codes = _parse_tokens(tokens, len(days), alphabet)
     events = [
         event
         for n, (on, code) in enumerate(zip(days, codes, strict=False), start=1)
-        for event in _events(spec, facts, n, on, code)
+        for event in _events(spec, facts, n, on, code, alphabet)
     ]
     evaluation = evaluate(spec, facts, events, as_of=days[len(codes) - 1])
     tests = tuple(
@@ -161,6 +161,19 @@ def simulate_outcomes(
         evaluation=evaluation,
         expected_prize_cents=_prize_value(spec, evaluation.total_draws),
     )
+
+
+def simulated_facts(spec: ProtocolSpec, start: date) -> EnrollmentFacts:
+    """A simulated enrollment from `start`, booked into every session that a
+    schedule by appointment (`scheduled: true`) holds on its `days`."""
+    facts = EnrollmentFacts(start_on=start)
+    bookings = []
+    for on in session_days(spec, facts, start, last_day(spec, facts)):
+        found = phase_at(spec, facts, on)
+        for schedule in found[1].attendance if found else ():
+            if schedule.scheduled and on.weekday() in schedule.days:
+                bookings.append(Booking(on, schedule.session_types[0]))
+    return replace(facts, bookings=tuple(bookings))
 
 
 def calendar(
@@ -214,13 +227,18 @@ def _parse_tokens(
 
 
 def _events(
-    spec: ProtocolSpec, facts: EnrollmentFacts, n: int, on: date, code: str
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    n: int,
+    on: date,
+    code: str,
+    alphabet: dict[str, str] = TOKENS,
 ) -> list[Fact]:
     """The verified events a token stands for; every event of test n has id n."""
     targets = targets_of(spec, facts)
-    if code in ("A", "L"):
+    if alphabet is SESSION_TOKENS:
         kind = session_type_on(spec, facts, on)
-        return [Fact(n, "attendance", on, session_type=kind)] if kind else []
+        return [_session_event(n, on, code, kind)] if kind else []
     events = {
         "N": [Fact(n, "specimen", on, dict.fromkeys(targets, "negative"))],
         "P": [Fact(n, "specimen", on, dict.fromkeys(targets, "positive"))],
@@ -240,9 +258,17 @@ def _events(
     return events
 
 
+def _session_event(n: int, on: date, code: str, session_type: str) -> Fact:
+    """A session token as the event staff (or the nightly job) would record."""
+    if code in ("A", "L"):
+        return Fact(n, "attendance", on, session_type=session_type, late=code == "L")
+    return Fact(n, SESSION_TOKENS[code], on, session_type=session_type)
+
+
 def _test_row(evaluation: Evaluation, n: int, on: date, code: str) -> SimulatedTest:
     day = next((d for d in evaluation.days if d.on == on), None)
-    outcome = day.outcome if day else SESSION_TOKENS.get(code)
+    session = next((s for s in evaluation.sessions if s.on == on), None)
+    outcome = day.outcome if day else session.outcome if session else None
     paid = [award for award in evaluation.awards if award.on == on]
     return SimulatedTest(
         n=n,

@@ -18,6 +18,8 @@ from .draws import Tier
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RESETTABLE = ("positive", "missed", "refused")
+# What can reset a schedule of booked sessions (SPEC: `scheduled: true`).
+SESSION_RESETTABLE = ("missed", "late")
 MAPPED_RESULTS = ("dilute", "invalid", "adulterated", "substituted")
 RESULT_OUTCOMES = ("positive", "missed", "recollect")
 SCHEDULE_TYPES = ("escalating", "fixed", "prize_draws")
@@ -31,10 +33,11 @@ CAP_SCOPES = (
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # SPEC marks only `bonus` optional for a specimen schedule: every other knob that
 # changes what a clinic pays must be written out, not defaulted. Attendance schedules
-# cannot reset, so their reset knobs are optional (and must say "no reset").
+# reset only when sessions are booked, so their reset knobs are optional.
 _SPECIMEN_FIELDS = ("start", "step", "max", "per", "reset_on", "recovery_after")
 _ATTENDANCE_FIELDS = ("start", "step", "max")
 _OPTIONAL_FIELDS = ("bonus", "per", "reset_on", "recovery_after")
+_SESSION_OPTIONAL = ("days", "scheduled", "on_time_minutes")
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,10 @@ class Schedule:
     session_types: tuple[str, ...] = ()
     # Attendance: the weekdays (0 = Monday) the clinic usually holds these sessions.
     days: tuple[int, ...] = ()
+    # Attendance by appointment: only booked sessions count, and each ends attended,
+    # late, missed or excused (SPEC `scheduled`); late needs `on_time_minutes`.
+    scheduled: bool = False
+    on_time_minutes: int | None = None
 
     @property
     def account(self) -> str:
@@ -433,7 +440,7 @@ def _parse_schedule(
     if kind is None:
         return None
     extra = ("session_types",) if attendance else ()
-    optional_days = ("days",) if attendance else ()
+    optional_days = _SESSION_OPTIONAL if attendance else ()
     if kind == "fixed":
         doc = c.fields(path, value, ("type", "amount", *extra), optional_days) or {}
         fixed = Schedule(type="fixed", amount=_amount(c, path, doc, "amount"))
@@ -442,8 +449,8 @@ def _parse_schedule(
     knobs = _ATTENDANCE_FIELDS if attendance else _SPECIMEN_FIELDS
     required = ("type", *knobs, *bowl_field, *extra)
     doc = c.fields(path, value, required, (*_OPTIONAL_FIELDS, *optional_days)) or {}
-    _check_not_specimen_only(c, path, doc, attendance)
-    schedule = _parse_escalating(c, path, doc, kind)
+    _check_attendance_resets(c, path, doc, attendance)
+    schedule = _parse_escalating(c, path, doc, kind, attendance)
     return _with_sessions(c, path, doc, schedule, attendance)
 
 
@@ -452,7 +459,7 @@ def _amount(c: _Checker, path: str, doc: Mapping[str, Any], name: str) -> int:
 
 
 def _parse_escalating(
-    c: _Checker, path: str, doc: Mapping[str, Any], kind: str
+    c: _Checker, path: str, doc: Mapping[str, Any], kind: str, attendance: bool
 ) -> Schedule:
     start = _amount(c, path, doc, "start")
     ceiling = c.integer(f"{path}.max", doc.get("max"), nullable=True)
@@ -468,29 +475,43 @@ def _parse_escalating(
         max=ceiling,
         per=c.choice(f"{path}.per", doc.get("per", "test"), ("test", "week")) or "test",
         bonus=_parse_bonus(c, f"{path}.bonus", doc.get("bonus")),
-        reset_on=_parse_reset_on(c, f"{path}.reset_on", doc.get("reset_on", [])),
+        reset_on=_parse_reset_on(
+            c,
+            f"{path}.reset_on",
+            doc.get("reset_on", []),
+            SESSION_RESETTABLE if attendance else RESETTABLE,
+        ),
         recovery_after=recovery,
         bowl=_parse_bowl(c, f"{path}.bowl", doc["bowl"]) if "bowl" in doc else (),
     )
 
 
-def _check_not_specimen_only(
+def _check_attendance_resets(
     c: _Checker, path: str, doc: Mapping[str, Any], attendance: bool
 ) -> None:
-    # Attendance has no scheduled sessions to miss, so it cannot reset or count
-    # weeks (SPEC: "it has no reset unless the clinic schedules sessions").
+    # Only a booked session can be missed or late, so only attendance by
+    # appointment resets (SPEC: "Without scheduled, attendance has no reset").
     if not attendance:
         return
-    if doc.get("reset_on"):
-        c.fail(f"{path}.reset_on", "must be empty: attendance schedules never reset")
-    if doc.get("recovery_after") is not None:
-        c.fail(
-            f"{path}.recovery_after", "must be null: attendance schedules never reset"
-        )
     if doc.get("per", "test") != "test":
         c.fail(
             f"{path}.per", 'must be "test": attendance escalates per attended session'
         )
+    if doc.get("scheduled", False) is not False:  # not bool: reported on its own
+        reset_on = doc.get("reset_on")
+        late = isinstance(reset_on, list) and "late" in reset_on
+        if late and doc.get("on_time_minutes") is None:
+            c.fail(
+                f"{path}.on_time_minutes",
+                'is required when reset_on has "late": how many minutes after '
+                "the start a participant is late",
+            )
+        return
+    why = "without scheduled: true (booked sessions) attendance never resets"
+    if doc.get("reset_on"):
+        c.fail(f"{path}.reset_on", f"must be empty: {why}")
+    if doc.get("recovery_after") is not None:
+        c.fail(f"{path}.recovery_after", f"must be null: {why}")
 
 
 def _with_sessions(
@@ -508,7 +529,24 @@ def _with_sessions(
     )
     weekdays = c.items(f"{path}.days", doc.get("days", []))
     days = c.unique(f"{path}.days", weekdays, lambda p, v: _parse_weekday(c, p, v))
-    return replace(schedule, session_types=types, days=tuple(sorted(days)))
+    scheduled = doc.get("scheduled", False)
+    if not isinstance(scheduled, bool):
+        c.fail(f"{path}.scheduled", "must be true or false")
+        scheduled = False
+    on_time = c.integer(
+        f"{path}.on_time_minutes", doc.get("on_time_minutes"), nullable=True
+    )
+    if on_time is not None and not scheduled:
+        c.fail(f"{path}.on_time_minutes", "needs scheduled: true (booked start times)")
+    if on_time is not None and on_time > 240:
+        c.fail(f"{path}.on_time_minutes", "must be at most 240 minutes")
+    return replace(
+        schedule,
+        session_types=types,
+        days=tuple(sorted(days)),
+        scheduled=scheduled,
+        on_time_minutes=on_time,
+    )
 
 
 def _parse_bonus(c: _Checker, path: str, value: object) -> Bonus | None:
@@ -523,9 +561,11 @@ def _parse_bonus(c: _Checker, path: str, value: object) -> Bonus | None:
     )
 
 
-def _parse_reset_on(c: _Checker, path: str, value: object) -> frozenset[str]:
+def _parse_reset_on(
+    c: _Checker, path: str, value: object, choices: tuple[str, ...]
+) -> frozenset[str]:
     items = c.items(path, value)
-    return frozenset(c.unique(path, items, lambda p, v: c.choice(p, v, RESETTABLE)))
+    return frozenset(c.unique(path, items, lambda p, v: c.choice(p, v, choices)))
 
 
 def _parse_bowl(c: _Checker, path: str, value: object) -> tuple[Tier, ...]:

@@ -15,6 +15,7 @@ from cm_service.rules import (
 )
 
 from .builders import (
+    DELETE,
     START,
     amounts,
     changed,
@@ -359,11 +360,17 @@ def test_the_evaluation_reports_run_level_longest_run_and_totals():
     assert (evaluation.total_draws, evaluation.capped_cents) == (0, 0)
 
 
-ATTENDANCE = preset("attendance-prize")
+# The preset books its groups (scheduled: true); these tests pay sessions as they come.
+WALK_IN = changed(
+    load_preset("attendance-prize"),
+    phases__0__attendance__scheduled=DELETE,
+    phases__0__attendance__reset_on=[],
+)
+ATTENDANCE = validate_spec(WALK_IN)
 
 
-def session(event_id, on, session_type="group"):
-    return event(event_id, "attendance", on, session_type=session_type)
+def session(event_id, on, session_type="group", **kwargs):
+    return event(event_id, "attendance", on, session_type=session_type, **kwargs)
 
 
 def test_attended_group_sessions_escalate_draws_and_never_reset():

@@ -14,7 +14,11 @@ from .builders import DELETE, changed
 
 HIGGINS = load_preset("higgins-1994")
 VA = load_preset("va-prize-2014")
-ATTENDANCE = load_preset("attendance-prize")
+ATTENDANCE = changed(
+    load_preset("attendance-prize"),
+    phases__0__attendance__scheduled=DELETE,
+    phases__0__attendance__reset_on=[],
+)
 SECOND_PHASE = {"weeks": [13, 24], "testing_days": ["mon"], "specimen": None}
 
 
@@ -211,7 +215,7 @@ def errors_of(document: object) -> list[FieldError]:
         (
             changed(ATTENDANCE, phases__0__attendance__reset_on=["missed"]),
             "phases[0].attendance.reset_on",
-            "attendance schedules never reset",
+            "without scheduled: true (booked sessions) attendance never resets",
         ),
         (
             changed(ATTENDANCE, phases__0__attendance__per="week"),
