@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -831,9 +832,12 @@ def end_enrollment(participant_id: int):
 
 
 @bp.route("/protocols", methods=["GET", "POST"])
-@role_required(*ADMINS)
+@role_required(*ANY_STAFF)
 def protocols():
     actor = current_actor()
+    # Every role reads the versions; only an admin adds one.
+    if request.method == "POST" and actor.role not in ADMINS:
+        abort(403)
     form = forms.ProtocolForm()
     status = 200
     if form.validate_on_submit():
@@ -859,7 +863,7 @@ def protocols():
 
 
 @bp.get("/protocols/<int:protocol_id>")
-@role_required(*ADMINS)
+@role_required(*ANY_STAFF)
 def protocol_preview(protocol_id: int):
     protocol, result = protocol_admin.preview(current_actor(), protocol_id)
     return render_template(

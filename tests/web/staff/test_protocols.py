@@ -71,8 +71,15 @@ def test_a_bad_spec_is_refused_naming_the_field(admin_client, spec, message):
     assert count(Protocol) == before
 
 
-def test_only_admins_manage_protocols(logged_in, clinic, other_clinic):
-    assert logged_in.get("/staff/protocols").status_code == 403
+def test_staff_read_protocols_but_only_admins_add_them(logged_in, clinic):
+    token = csrf_token(logged_in, "/staff/protocols")
+
+    response = logged_in.post(
+        "/staff/protocols", data={"csrf_token": token, "spec": _spec()}
+    )
+
+    assert logged_in.get("/staff/protocols").status_code == 200
+    assert response.status_code == 403
 
 
 def test_another_clinics_protocol_is_404(admin_client, other_clinic):
