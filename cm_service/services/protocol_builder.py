@@ -698,14 +698,24 @@ def _every_box_ticked(fields: Mapping[str, Any]) -> Mapping[str, Any]:
 # ---- preview ------------------------------------------------------------------------
 
 
+NOTHING_TO_SIMULATE = (
+    "Nothing to simulate: the protocol schedules no tests and no sessions. Tick "
+    "its testing days, or the days its attendance sessions are held."
+)
+
+
 @dataclass(frozen=True)
 class Preview:
     """What a protocol costs: every test negative (or session attended), and a
-    cohort of COHORT_SIZE at COHORT_P_NEGATIVE, draws at the bowl's expected value."""
+    cohort of COHORT_SIZE at COHORT_P_NEGATIVE, draws at the bowl's expected value.
 
-    best: rules.SimulationResult
-    cohort: rules.CohortResult
+    A valid protocol may schedule nothing to simulate (attendance with no days):
+    then `problem` says so and there are no figures."""
+
+    best: rules.SimulationResult | None
+    cohort: rules.CohortResult | None
     attendance_only: bool
+    problem: str | None = None
 
     @property
     def best_cost_cents(self) -> int:
@@ -722,8 +732,13 @@ class Preview:
 
 def preview(spec: rules.ProtocolSpec) -> Preview:
     """Simulate the spec without storing anything (the same fold the service runs)."""
-    best = rules.theoretical_maximum(spec)
-    cohort = rules.simulate_cohort(spec, COHORT_SIZE, COHORT_P_NEGATIVE, COHORT_SEED)
     # The simulator's rule (rules.simulate.calendar): no test days, so sessions.
     only = not any(phase.testing_days for phase in spec.phases)
+    try:
+        best = rules.theoretical_maximum(spec)
+        cohort = rules.simulate_cohort(
+            spec, COHORT_SIZE, COHORT_P_NEGATIVE, COHORT_SEED
+        )
+    except rules.SimulationError:
+        return Preview(None, None, only, problem=NOTHING_TO_SIMULATE)
     return Preview(best, cohort, attendance_only=only)
