@@ -660,6 +660,13 @@ _PLAIN = {
     "is required": "Fill this in.",
     "must not be empty": "Tick at least one.",
 }
+_JSON_WORDS = (
+    ("without scheduled: true (booked sessions)", "unless by appointment,"),
+    ("scheduled: true", "attendance by appointment"),
+    ('when reset_on has "late"', 'when "Late" starts over'),
+    ("must be null", "must be blank"),
+    ("must be empty", "must be unticked"),
+)
 
 
 def _wording(name: str, message: str) -> str:
@@ -667,6 +674,8 @@ def _wording(name: str, message: str) -> str:
     if name in ("phases", "bowl") and message == "must not be empty":
         return f"Add at least one {'phase' if name == 'phases' else 'tier'}."
     message = _PLAIN.get(message, message)
+    for words, plain in _JSON_WORDS:
+        message = message.replace(words, plain)
     message = re.sub(
         r"phases\[(\d+)\]", lambda m: f"phase {int(m.group(1)) + 1}", message
     )

@@ -263,3 +263,48 @@ def test_removing_every_phase_asks_for_one():
     built = builder.build(fields)
 
     assert built.errors == {"phases": ["Add at least one phase."]}
+
+
+def by_appointment(**changes) -> dict:
+    """Group sessions booked by appointment: a missed or late one starts over."""
+    booked = {
+        "scheduled": True,
+        "on_time_minutes": "10",
+        "reset_on": ["missed", "late"],
+        "recovery_after": "2",
+    }
+    return group_attendance(**{**booked, **changes})
+
+
+def test_attendance_by_appointment_builds_and_fills_the_form_again():
+    built = builder.build(by_appointment())
+
+    (schedule,) = built.spec.phases[0].attendance
+    assert (schedule.scheduled, schedule.on_time_minutes) == (True, 10)
+    assert schedule.reset_on == {"missed", "late"}
+    assert schedule.recovery_after == 2
+    again, _ = builder.fields_from_document(built.document)
+    assert posted(again)["phases"][0]["attendance"] == [
+        posted(by_appointment())["phases"][0]["attendance"][0]
+    ]
+
+
+def test_attendance_by_appointment_previews_its_sessions():
+    preview = builder.preview(builder.build(by_appointment()).spec)
+
+    assert preview.attendance_only
+    assert preview.best.evaluation.total_draws == 1 + 2 + 3 + 4 + 5 * 20
+
+
+@pytest.mark.parametrize(
+    ("changes", "name"),
+    [
+        ({"on_time_minutes": ""}, "phases-0-attendance-0-on_time_minutes"),
+        ({"scheduled": False}, "phases-0-attendance-0-reset_on"),
+        ({"on_time_minutes": "300"}, "phases-0-attendance-0-on_time_minutes"),
+    ],
+)
+def test_a_reset_that_needs_appointments_is_an_error_on_its_field(changes, name):
+    built = builder.build(by_appointment(**changes))
+
+    assert name in built.errors

@@ -136,6 +136,21 @@ def test_saving_adds_the_next_version_and_shows_its_totals(admin_client, clinic)
     assert "Group draws" in page_of(admin_client.get(response.headers["Location"]))
 
 
+def test_an_admin_saves_attendance_by_appointment(admin_client, clinic):
+    fields = group_protocol()
+    fields["phases"][0]["attendance"][0].update(
+        scheduled=True, on_time_minutes="10", reset_on=["missed", "late"]
+    )
+
+    response = post(admin_client, fields, save="1")
+
+    assert response.status_code == 302
+    (stored,) = versions_of(clinic, "groups")
+    attendance = stored.spec["phases"][0]["attendance"]
+    assert (attendance["scheduled"], attendance["on_time_minutes"]) == (True, 10)
+    assert attendance["reset_on"] == ["missed", "late"]
+
+
 def test_saving_a_preset_unedited_makes_its_second_version(admin_client, clinic):
     fields, _ = builder.fields_from_document(rules.load_preset("higgins-1994"))
 
@@ -165,6 +180,12 @@ def _no_sessions() -> dict:
     return fields
 
 
+def _resets_unbooked() -> dict:
+    fields = group_protocol()
+    fields["phases"][0]["attendance"][0]["reset_on"] = ["missed"]
+    return fields
+
+
 @pytest.mark.parametrize("action", ["save", "preview"])
 @pytest.mark.parametrize(
     ("fields", "name", "message"),
@@ -174,6 +195,7 @@ def _no_sessions() -> dict:
         (_overlapping(), "phases-1-weeks", "Overlaps phase 1 (weeks 1-12)"),
         (_no_sessions(), "phases-0-attendance-0-session_types", "Tick at least one."),
         ({**group_protocol(), "key": "Bad Key"}, "key", "Must be a slug"),
+        (_resets_unbooked(), "phases-0-attendance-0-reset_on", "Must be unticked"),
     ],
 )
 def test_bad_input_is_refused_next_to_its_field(
