@@ -7,7 +7,7 @@ and the migrations add database triggers that refuse them in SQL too.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask_login import UserMixin
@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
     event,
@@ -34,6 +35,8 @@ EVENT_KINDS = ("specimen", "breath", "attendance", "excused", "missed")
 ACCOUNTS = ("points", "draws")
 ENTRY_KINDS = ("award", "bonus", "adjustment", "redemption", "draw", "expiry")
 ENROLLMENT_STATUSES = ("active", "completed", "discharged")
+# How an off-site session (a twelve-step meeting) was confirmed.
+VERIFICATIONS = ("signed_slip", "phone_call", "note")
 
 
 def utcnow() -> datetime:
@@ -218,8 +221,85 @@ class Event(db.Model):
     # Where an imported result came from (a FHIR Observation id, a lab file line):
     # unique per clinic, so importing the same thing twice records it once.
     source_ref: Mapped[str | None] = mapped_column(String(200))
+    # Attendance: arrived after the protocol's on-time window (SPEC `late`).
+    late: Mapped[bool] = mapped_column(default=False)
+    # An off-site session: how it was confirmed and by whom (the staff member
+    # recording it is recorded_by/verified_by; this names the outside witness).
+    verification: Mapped[str | None] = mapped_column(String(20))
+    verification_note: Mapped[str | None] = mapped_column(Text)
 
     void: Mapped[EventVoid | None] = relationship(back_populates="event")
+
+
+class SessionGroup(db.Model):
+    """A named recurring session ("Tuesday CBT group, 10:00") with a roster."""
+
+    __tablename__ = "session_group"
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "name"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    session_type: Mapped[str] = mapped_column(String(40))
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
+    starts_at: Mapped[time] = mapped_column(Time)  # clinic-local
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    members: Mapped[list[GroupMember]] = relationship(
+        order_by="GroupMember.id", back_populates="group"
+    )
+
+
+class GroupMember(db.Model):
+    """A participant on a group's roster from `joined_on` until `left_on`."""
+
+    __tablename__ = "group_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("session_group.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id"), index=True
+    )
+    joined_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    group: Mapped[SessionGroup] = relationship(back_populates="members")
+    participant: Mapped[Participant] = relationship()
+
+
+class Appointment(db.Model):
+    """One booked session of a participant's enrollment (one-off, weekly or a
+    group meeting); it ends attended, late, missed or excused (events), unless
+    cancelled, which is the only change an appointment takes."""
+
+    __tablename__ = "appointment"
+    __table_args__ = (Index("ix_appointment_enrollment_on", "enrollment_id", "on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id"), index=True
+    )
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollment.id"))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("session_group.id"), index=True
+    )
+    session_type: Mapped[str] = mapped_column(String(40))
+    on: Mapped[date] = mapped_column(Date)  # clinic-local
+    starts_at: Mapped[time] = mapped_column(Time)  # clinic-local
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+    participant: Mapped[Participant] = relationship()
+    group: Mapped[SessionGroup | None] = relationship()
 
 
 class EventVoid(db.Model):

@@ -5,7 +5,7 @@ missed days, and voiding a wrong record. Each records, settles at once and commi
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -14,7 +14,14 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import rules
 from ..extensions import db, reading
-from ..models import Enrollment, Event, EventVoid, LedgerEntry, Participant
+from ..models import (
+    VERIFICATIONS,
+    Enrollment,
+    Event,
+    EventVoid,
+    LedgerEntry,
+    Participant,
+)
 from ..rules.facts import RESULT_VALUES
 from . import audit
 from .actors import Actor
@@ -52,6 +59,8 @@ ANALYTES = (
 )
 RESULTS = RESULT_VALUES
 SESSION_TYPES = ("individual", "group", "cbt", "family", "twelve_step", "other")
+# Meetings held elsewhere: attendance there is confirmed by a slip, a call or a note.
+OFF_SITE_TYPES = ("twelve_step",)
 BRAC_POSITIVE_AT_MILLI = 20  # 0.020 g/210 L, the usual breath-alcohol cutoff
 REFUSED_WITH_RESULTS = (
     "A refused specimen has no results: send refused or the results, not both."
@@ -69,6 +78,8 @@ class CheckinResult:
     next_points: int
     next_draws: int
     next_cents: int
+    # Per attendance schedule: what its next session pays (rules.NextSession).
+    next_sessions: tuple[rules.NextSession, ...] = ()
 
 
 def record_specimen(
@@ -157,9 +168,16 @@ def record_attendance(
     *,
     now: datetime,
     nonce: str | None = None,
+    late: bool = False,
+    verification: str | None = None,
+    verification_note: str | None = None,
 ) -> CheckinResult:
-    if session_type not in SESSION_TYPES:
-        raise InvalidInput("session_type", "Choose the type of session attended.")
+    """Record an attended session (late: after the protocol's on-time window).
+
+    An off-site session (a twelve-step meeting) must say how it was confirmed
+    (signed slip, phone call, note) and by whom: InvalidInput names the field."""
+    check_session_type(session_type)
+    verification, note = _verified(session_type, verification, verification_note)
     return _record(
         actor,
         participant_id,
@@ -167,6 +185,63 @@ def record_attendance(
         now,
         "attendance",
         nonce=nonce,
+        session_type=session_type,
+        late=bool(late),
+        verification=verification,
+        verification_note=note,
+    )
+
+
+def check_session_type(session_type: object) -> str:
+    if session_type not in SESSION_TYPES:
+        raise InvalidInput("session_type", "Choose the type of session.")
+    return str(session_type)
+
+
+def _verified(
+    session_type: str, verification: str | None, note: str | None
+) -> tuple[str | None, str | None]:
+    verification = verification or None
+    note = (note or "").strip() or None
+    if verification is None and session_type in OFF_SITE_TYPES:
+        raise InvalidInput(
+            "verification",
+            "Say how this off-site meeting was confirmed: signed slip, phone call "
+            "or note.",
+        )
+    if verification is not None and verification not in VERIFICATIONS:
+        raise InvalidInput("verification", "Choose signed slip, phone call or note.")
+    if verification is not None and (note is None or len(note) < 3):
+        raise InvalidInput(
+            "verification_note",
+            "Say who confirmed it (e.g. the meeting chair who signed the slip).",
+        )
+    if note is not None and len(note) > 500:
+        raise InvalidInput("verification_note", "Keep it under 500 characters.")
+    return verification, note
+
+
+def excuse_session(
+    actor: Actor,
+    participant_id: int,
+    on: date,
+    session_type: str,
+    reason: str,
+    *,
+    now: datetime,
+) -> CheckinResult:
+    """Excuse a booked session: it neither breaks nor extends the run."""
+    check_session_type(session_type)
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise InvalidInput("reason", "Say why the session is excused.")
+    return _record(
+        actor,
+        participant_id,
+        on,
+        now,
+        "excused",
+        reason=reason,
         session_type=session_type,
     )
 
@@ -277,14 +352,21 @@ def replace_missed(
     """Void the `missed` events a late result or excuse now decides (same
     enrollment and day), with the reason; returns their ids. A missed day stays
     missed only while nothing valid is known for it."""
-    deciding = [e for e in events if e.kind in ("specimen", "breath", "excused")]
+    replaced = _replace_missed_sessions(
+        [e for e in events if e.session_type is not None], actor_id, now
+    )
+    deciding = [
+        e
+        for e in events
+        if e.kind in ("specimen", "breath", "excused") and e.session_type is None
+    ]
     if not deciding:
-        return []
+        db.session.flush()
+        return replaced
     timelines = load_timelines(
         [db.session.get(Enrollment, i) for i in {e.enrollment_id for e in deciding}],
         with_events=False,
     )
-    replaced = []
     for event in deciding:
         timeline = timelines[event.enrollment_id]
         outcome, _ = rules.outcome_of_day(
@@ -299,20 +381,52 @@ def replace_missed(
                 Event.enrollment_id == event.enrollment_id,
                 Event.collected_on == event.collected_on,
                 Event.kind == "missed",
+                Event.session_type.is_(None),
                 EventVoid.id.is_(None),
             )
         )
-        for missed in stale:
-            db.session.add(
-                EventVoid(
-                    event_id=missed.id,
-                    reason=f"Replaced by {event.kind} event {event.id}, recorded later",
-                    voided_by_id=actor_id,
-                    voided_at=now,
-                )
-            )
-            replaced.append(missed.id)
+        replaced += _void_replaced(stale, event, actor_id, now)
     db.session.flush()
+    return replaced
+
+
+def _replace_missed_sessions(
+    events: Sequence[Event], actor_id: int | None, now: datetime
+) -> list[int]:
+    """A session attended or excused after the nightly job wrote it missed."""
+    replaced: list[int] = []
+    for event in events:
+        if event.kind not in ("attendance", "excused"):
+            continue
+        stale = db.session.scalars(
+            select(Event)
+            .outerjoin(EventVoid, EventVoid.event_id == Event.id)
+            .where(
+                Event.enrollment_id == event.enrollment_id,
+                Event.collected_on == event.collected_on,
+                Event.kind == "missed",
+                Event.session_type == event.session_type,
+                EventVoid.id.is_(None),
+            )
+        )
+        replaced += _void_replaced(stale, event, actor_id, now)
+    return replaced
+
+
+def _void_replaced(
+    stale: Iterable[Event], event: Event, actor_id: int | None, now: datetime
+) -> list[int]:
+    replaced = []
+    for missed in stale:
+        db.session.add(
+            EventVoid(
+                event_id=missed.id,
+                reason=f"Replaced by {event.kind} event {event.id}, recorded later",
+                voided_by_id=actor_id,
+                voided_at=now,
+            )
+        )
+        replaced.append(missed.id)
     return replaced
 
 
@@ -368,6 +482,7 @@ def _result(event: Event, posted: list[LedgerEntry], now: datetime) -> CheckinRe
         next_points=nxt.points + nxt.bonus_points,
         next_draws=nxt.draws + nxt.bonus_draws,
         next_cents=nxt.cents,
+        next_sessions=evaluation.next_sessions,
     )
 
 

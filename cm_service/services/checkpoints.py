@@ -67,7 +67,7 @@ def plan(
         if (
             trust
             and row is not None
-            and row.fingerprint == fingerprint(timeline, before)
+            and row.fingerprint == fingerprint(timeline, before, row.through_on)
         ):
             checkpoint = stored_form.load(row.state, timeline.facts)
         plans[enrollment_id] = Resume(checkpoint, row, then)
@@ -83,12 +83,19 @@ def store(timeline: Timeline, resume: Resume, taken: rules.Checkpoint | None) ->
         row = FoldCheckpoint(enrollment_id=timeline.enrollment.id)
         db.session.add(row)
     row.through_on = taken.through
-    row.fingerprint = fingerprint(timeline, resume.counts_then)
+    row.fingerprint = fingerprint(timeline, resume.counts_then, taken.through)
     row.state = stored_form.dump(taken)
 
 
-def fingerprint(timeline: Timeline, counts: Counts) -> str:
+def fingerprint(timeline: Timeline, counts: Counts, through: date | None = None) -> str:
+    """The inputs of a fold up to `through` (booked sessions after it do not
+    change the state there, so booking ahead keeps the checkpoint)."""
     facts = timeline.facts
+    bookings = sorted(
+        (b.on.isoformat(), b.session_type)
+        for b in facts.bookings
+        if through is None or b.on <= through
+    )
     inputs = [
         ENGINE,
         timeline.enrollment.protocol_id,
@@ -103,6 +110,7 @@ def fingerprint(timeline: Timeline, counts: Counts) -> str:
         facts.ends_on and facts.ends_on.isoformat(),
         counts.events,
         counts.voids,
+        bookings,
     ]
     return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
 

@@ -38,7 +38,7 @@ from ..models import (
     LedgerEntry,
     Pause,
 )
-from . import audit
+from . import appointments, audit
 from .actors import SYSTEM
 from .errors import InvalidInput, NotFound
 from .ledger import settle_many
@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Counts:
     missed: int = 0
+    missed_sessions: int = 0
     excused: int = 0
     held: int = 0
     settled: int = 0
@@ -190,6 +191,7 @@ def _close_day(clinic: Clinic, day: date, now: datetime) -> Counts:
     # Gaps first: they lock their enrollments before any event row is written.
     changed = _record_gaps(clinic, day, now, timelines, counts)
     changed += _record_unresolved(clinic, day, now, timelines, counts)
+    changed += _close_sessions(clinic, day, now, counts)
     completed = _complete_finished(timelines, day, counts)
     to_settle = list({e.id: e for e in changed + completed}.values())
     _count_posted(counts, settle_many(to_settle, now=now))
@@ -324,19 +326,52 @@ RECORDS = ("specimen", "breath", "excused", "missed")
 GAP_MARGIN = timedelta(days=1)
 
 
-def _at_risk(clinic_id: int, timelines: dict[int, Timeline]) -> dict[int, Timeline]:
-    """The enrollments that can have gaps: only a late enrollment or a void leaves
-    a closed day without a record (each date's own run closes its day), so those
-    entered or voided since the clinic's last successful run began (with a day's
-    margin) are the ones to look at: the cost follows the day's corrections, not
-    the clinic's size or history."""
-    since = db.session.scalar(
+def _close_sessions(
+    clinic: Clinic, day: date, now: datetime, counts: Counts
+) -> list[Enrollment]:
+    """Booked sessions nobody checked in: missed, or excused on a closure or pause,
+    like a test day (for the day, and for earlier sessions booked or emptied since
+    the last run)."""
+    since = _last_run_started(clinic.id)
+    closures = _closures(clinic.id, date.min)  # a clinic's closures are few
+    pauses: dict[int, list[Pause]] = {}
+
+    def excuse_of(enrollment_id: int, on: date) -> str | None:
+        if enrollment_id not in pauses:
+            pauses.update(_pauses_of([enrollment_id]) or {enrollment_id: []})
+        return _excuse(closures.get(on), _paused(pauses.get(enrollment_id), on))
+
+    closed = appointments.close_sessions(
+        clinic.id,
+        day,
+        now,
+        since=None if since is None else since - GAP_MARGIN,
+        excuse_of=excuse_of,
+        safe_mode=clinic.safe_mode,
+    )
+    counts.missed_sessions += closed.missed
+    counts.excused += closed.excused
+    counts.held += closed.held
+    return closed.enrollments
+
+
+def _last_run_started(clinic_id: int) -> datetime | None:
+    return db.session.scalar(
         select(func.max(JobRun.started_at)).where(
             JobRun.job == JOB,
             JobRun.clinic_id == clinic_id,
             JobRun.status == "succeeded",
         )
     )
+
+
+def _at_risk(clinic_id: int, timelines: dict[int, Timeline]) -> dict[int, Timeline]:
+    """The enrollments that can have gaps: only a late enrollment or a void leaves
+    a closed day without a record (each date's own run closes its day), so those
+    entered or voided since the clinic's last successful run began (with a day's
+    margin) are the ones to look at: the cost follows the day's corrections, not
+    the clinic's size or history."""
+    since = _last_run_started(clinic_id)
     if since is None:
         return timelines
     since -= GAP_MARGIN
@@ -395,6 +430,7 @@ def _recorded_days(enrollment_ids: list[int], through: date) -> dict[int, set[da
             .where(
                 Event.enrollment_id.in_(part),
                 Event.kind.in_(RECORDS),
+                Event.session_type.is_(None),  # a session's record is not a test's
                 Event.verified_at.is_not(None),
                 Event.collected_on <= through,
                 EventVoid.id.is_(None),
@@ -442,7 +478,9 @@ def _excuse(closure: str | None, pause: str | None) -> str | None:
 def _unresolved(timeline: Timeline, day: date) -> bool:
     if not rules.scheduled_days(timeline.spec, timeline.facts, day, day):
         return False
-    todays = to_facts(e for e in timeline.events if e.collected_on == day)
+    todays = to_facts(
+        e for e in timeline.events if e.collected_on == day and e.session_type is None
+    )
     outcome, _ = rules.outcome_of_day(timeline.spec, timeline.facts, todays)
     return outcome in (None, "recollect")
 

@@ -20,6 +20,7 @@ from sqlalchemy import extract, func, select
 from .. import rules
 from ..extensions import db
 from ..models import (
+    Appointment,
     Clinic,
     Enrollment,
     Event,
@@ -72,6 +73,7 @@ def load_timelines(
     paid = _paid_elsewhere_by_year(enrollments)
     specs = _specs({e.protocol_id for e in enrollments})
     closed = closed_through({e.clinic_id for e in enrollments})
+    booked = bookings_of(ids)
     return {
         e.id: Timeline(
             enrollment=e,
@@ -79,6 +81,7 @@ def load_timelines(
             facts=replace(
                 facts_of(e, exemptions.get(e.id, []), paid.get(e.id, {})),
                 closed_through=closed.get(e.clinic_id),
+                bookings=booked.get(e.id, ()),
             ),
             events=events.get(e.id, []),
         )
@@ -204,6 +207,23 @@ def _events(
     return found
 
 
+def bookings_of(ids: Sequence[int]) -> dict[int, tuple[rules.Booking, ...]]:
+    """enrollment -> its booked sessions that were not cancelled, in date order."""
+    found: dict[int, list[rules.Booking]] = defaultdict(list)
+    for part in chunks(sorted(ids)):
+        rows = db.session.execute(
+            select(Appointment.enrollment_id, Appointment.on, Appointment.session_type)
+            .where(
+                Appointment.enrollment_id.in_(part),
+                Appointment.cancelled_at.is_(None),
+            )
+            .order_by(Appointment.on, Appointment.session_type)
+        )
+        for enrollment_id, on, session_type in rows:
+            found[enrollment_id].append(rules.Booking(on, session_type))
+    return {i: tuple(b) for i, b in found.items()}
+
+
 def events_of(enrollment_id: int) -> list[Event]:
     return _events([enrollment_id])
 
@@ -274,6 +294,7 @@ def to_facts(events: Iterable[Event]) -> list[rules.Fact]:
             results=dict(e.results or {}),
             refused=e.refused,
             session_type=e.session_type,
+            late=bool(e.late),
         )
         for e in events
     ]

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import Event, EventVoid, LedgerEntry
-from cm_service.services import checkins, nightly
+from cm_service.services import appointments, checkins, nightly
 from tests.factories import START, make_enrolled, scheduled
 
 NEG = {"cocaine": "negative"}
@@ -154,6 +154,7 @@ def test_a_group_session_entered_twice_on_one_day_pays_once(staff, clinic):
     # Finding 4: attendance awards were keyed per event.
     person, _ = make_enrolled(staff, clinic, "attendance-prize")
     day = START + timedelta(days=1)
+    appointments.book(staff, person.id, "group", day, time(10), now=at(clinic, day))
     first = checkins.record_attendance(
         staff, person.id, day, "group", now=at(clinic, day)
     )

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from cm_service import rules
 from cm_service.extensions import db
 from cm_service.models import Event, EventVoid, LedgerEntry
-from cm_service.services import checkins, exemptions, ledger, nightly
+from cm_service.services import appointments, checkins, exemptions, ledger, nightly
 from cm_service.services.evaluation import evaluate_history
 from cm_service.services.timeline import clinic_today, load_timeline
 from tests.factories import make_enrolled
@@ -101,6 +101,18 @@ class Clinic:
         self.next = 0
         self.exempt = False
         self.voided: list[Event] = []
+        if any(s.scheduled for s in spec.phases[0].attendance):
+            # Sessions by appointment: book the group's weekly meetings.
+            for first in self.days[:2]:
+                appointments.book(
+                    staff,
+                    self.person.id,
+                    "group",
+                    first,
+                    time(10),
+                    weekly=True,
+                    now=at(clinic, start),
+                )
 
     @property
     def now(self) -> datetime:
@@ -111,7 +123,7 @@ class Clinic:
 
     def record(self, on: date, token: str) -> None:
         pid = self.person.id
-        if self.spec.phases[0].attendance is not None and token == "N":
+        if self.spec.phases[0].attendance and token == "N":
             checkins.record_attendance(self.staff, pid, on, "group", now=self.now)
         elif token == "R":
             checkins.record_specimen(
