@@ -249,6 +249,7 @@ class SessionGroup(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    clinic: Mapped[Clinic] = relationship()
     members: Mapped[list[GroupMember]] = relationship(
         order_by="GroupMember.id", back_populates="group"
     )
