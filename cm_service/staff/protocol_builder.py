@@ -174,6 +174,56 @@ def _targets(fields: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _problems(errors: dict[str, list[str]], form_errors: list[str]) -> list:
-    """The error summary: each field's first message, linking to the field."""
-    linked = [(name, messages[0]) for name, messages in errors.items() if messages]
+    """The error summary: where, and each field's first message, linking to it."""
+    linked = [
+        (name, f"{_where(name)}: {messages[0]}")
+        for name, messages in errors.items()
+        if messages
+    ]
     return [*linked, *((None, message) for message in form_errors)]
+
+
+# The last part of a field's name -> its label on the page.
+_LABELS = {
+    "unit": "Value of one point",
+    "bowl": "Prize bowl",
+    "targets": "Target substances",
+    "combine": "A specimen is negative when",
+    "weeks": "Weeks",
+    "weeks_from": "From week",
+    "weeks_to": "To week",
+    "type": "Schedule",
+    "amount": "Fixed amount",
+    "per": "Escalates after",
+    "bonus_amount": "Bonus",
+    "reset_on": "Back to the start after",
+    "recovery_after": "Back to the old level after",
+    "session_types": "Sessions that count",
+    "days": "Days the sessions are held",
+    "scheduled": "By appointment",
+    "on_time_minutes": "Late after",
+    "tier": "Tier name",
+    "value": "Prize value",
+    "crossing": "An award that would cross a cap",
+    "count_draws": "Count prize draws against the caps",
+    **{name: label.removesuffix(" ($)") for name, label in CHOICES["caps"]},
+}
+
+
+def _where(name: str) -> str:
+    """A field's place in words: "phases-1-attendance-0-days" -> "Phase 2,
+    attendance 1: Days the sessions are held"."""
+    parts = name.split("-")
+    places = []
+    if parts[0] in ("phases", "bowl") and len(parts) > 2:
+        places.append(
+            f"{'Phase' if parts[0] == 'phases' else 'Tier'} {int(parts[1]) + 1}"
+        )
+    if "specimen" in parts:
+        places.append("specimens")
+    if "attendance" in parts:
+        places.append(f"attendance {int(parts[parts.index('attendance') + 1]) + 1}")
+    if parts[0] in ("results", "caps"):
+        places.append(parts[0].capitalize())
+    label = _LABELS.get(parts[-1], parts[-1].replace("_", " ").capitalize())
+    return ", ".join(places) + (": " if places else "") + label

@@ -70,10 +70,22 @@ def test_an_admin_builds_a_group_attendance_protocol_at_tablet_width(
     screenshot(page, "staff-protocol-builder-error")
     page.locator("#bowl-1-value").fill("1.00")
 
-    # 32 group sessions, as the attendance-prize preset: 1+2+3+4 then 5 each = 150.
-    # Enter in a text box previews (the form's default button), it removes nothing.
+    # The preview follows the form as it is edited (the page's script): 32 group
+    # sessions, as in the attendance-prize preset, pay 1+2+3+4 then 5 each = 150.
+    expect(page.locator("#preview-status")).to_have_text("Preview updated.")
+    expect(page.locator("#best-draws")).to_have_text("150")
+    page.locator("#phases-0-attendance-0-max").fill("x")
+    expect(page.locator("#preview-status")).to_contain_text("Preview waits")
+    expect(page.locator("#preview-result")).to_have_count(0)
+    page.locator("#phases-0-attendance-0-max").fill("5")
+
+    # ...and Enter in a text box posts the form's default button: Preview, not
+    # "Remove tier 1".
+    expect(page.locator("#preview-status")).to_have_text("Preview updated.")
     page.get_by_label("Name", exact=True).press("Enter")
+    expect(page.locator("#preview-status")).to_have_text("")
     expect(page.locator("#preview-result")).to_be_visible()
+    expect(page.locator("#tier-0")).to_be_visible()
     expect(page.locator("#best-draws")).to_have_text("150")
     expect(page.locator("#best-cost")).to_have_text(
         re.compile(r"^\$[1-9][0-9,]*\.\d\d$")
