@@ -130,7 +130,11 @@ def _starting_fields(actor: Actor) -> tuple[dict[str, Any], list[str]]:
         document = rules.load_preset(preset)
     else:
         return builder.blank_fields(), []
-    return builder.fields_from_document(document)
+    try:
+        return builder.fields_from_document(document)
+    except rules.SpecError as error:
+        # A version stored under an older parser: say why rather than fail.
+        return builder.blank_fields(), [f"That version cannot be edited here: {error}"]
 
 
 def _refused(built: builder.Built, error: CMError) -> builder.Built:

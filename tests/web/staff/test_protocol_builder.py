@@ -89,6 +89,19 @@ def test_starting_from_something_that_is_not_there_is_404(admin_client, query):
     assert admin_client.get(f"{BUILD}?{query}").status_code == 404
 
 
+def test_a_version_the_parser_now_refuses_starts_a_blank_form(admin_client, clinic):
+    stored = db.session.get(Protocol, protocol_id(clinic.id, "higgins-1994"))
+    stored.spec = {**stored.spec, "unit_cents": 0}
+    db.session.commit()
+
+    response = admin_client.get(f"{BUILD}?from={stored.id}")
+
+    assert response.status_code == 200
+    page = page_of(response)
+    assert "That version cannot be edited here: unit_cents: must be" in page
+    assert 'id="key" name="key" value=""' in page
+
+
 def test_another_clinics_version_is_not_a_starting_point(admin_client, other_clinic):
     theirs = protocol_id(other_clinic.id, "higgins-1994")
 
