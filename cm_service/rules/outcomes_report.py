@@ -112,6 +112,36 @@ def _percent(part: int, whole: int) -> Fraction | None:
     return Fraction(100 * part, whole) if whole else None
 
 
+@dataclass(frozen=True)
+class Attendance:
+    """Booked sessions in a window and how they ended (REFERENCE 5: the percentage
+    of scheduled sessions attended, Ledgerwood 2008). A late arrival attended; an
+    excused session leaves the denominator, as an excused test does."""
+
+    booked: int = 0
+    attended: int = 0  # late arrivals included
+    late: int = 0
+    excused: int = 0
+    missed: int = 0
+
+    @property
+    def percent_attended(self) -> Fraction | None:
+        return _percent(self.attended, self.booked - self.excused)
+
+
+def attendance(outcomes: Iterable[str]) -> Attendance:
+    """Count booked sessions' outcomes: attended | late | excused | missed."""
+    found = list(outcomes)
+    late = found.count("late")
+    return Attendance(
+        booked=len(found),
+        attended=found.count("attended") + late,
+        late=late,
+        excused=found.count("excused"),
+        missed=found.count("missed"),
+    )
+
+
 def weeks_retained(
     contact_weeks: Iterable[int], through_week: int, dropout_after: int = DROPOUT_WEEKS
 ) -> int:

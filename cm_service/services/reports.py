@@ -35,6 +35,8 @@ FIELDS = [
     "lda_missing_ignored_tests", "lda_missing_ignored_weeks",
     "percent_negative_of_scheduled", "percent_negative_of_submitted",
     "abstinent_4_weeks", "abstinent_8_weeks", "abstinent_12_weeks",
+    "sessions_booked", "sessions_attended", "sessions_late", "sessions_excused",
+    "sessions_missed", "percent_sessions_attended",
     "weeks_retained", "completed", "earned_cents", "redeemed_cents",
     "prize_cents", "outstanding_cents",
 ]  # fmt: skip
@@ -63,6 +65,17 @@ CONVENTIONS = {
         "abstinence when people stop coming."
     ),
     "abstinence_thresholds": "Share of participants with LDA >= 4, 8 and 12 weeks.",
+    "specimens": (
+        "Specimen measures (tests, negatives, LDA, thresholds) only for enrollments "
+        "whose protocol schedules tests; an attendance-only enrollment leaves them "
+        "blank and out of the clinic's rates."
+    ),
+    "attendance": (
+        "Booked sessions (appointments and group meetings, not cancelled) from "
+        "`from` to `to`, up to yesterday and today's once recorded: attended "
+        "(late arrivals included) / (booked - excused). A booked session with "
+        "nothing recorded after its day counts as missed."
+    ),
     "retention": (
         "Weeks retained: the last enrollment week with a sample or attended session "
         f"before {measures.DROPOUT_WEEKS} consecutive weeks without either. "
@@ -85,7 +98,8 @@ class ParticipantOutcome:
     protocol: str
     start_on: date
     status: str
-    measures: measures.Measures
+    measures: measures.Measures | None  # None: the protocol schedules no tests
+    attendance: measures.Attendance
     weeks_retained: int
     completed: bool
     earned_cents: int
@@ -111,11 +125,24 @@ class OutcomeReport:
                 return m.negatives, m.scheduled - m.excused
             return m.negatives, m.negatives + m.positives
 
-        return measures.pooled_percent(pair(r.measures) for r in self.rows)
+        return measures.pooled_percent(pair(m) for m in self.tested)
+
+    @property
+    def tested(self) -> list[measures.Measures]:
+        """The specimen measures of enrollments whose protocol schedules tests."""
+        return [r.measures for r in self.rows if r.measures is not None]
 
     def share_reaching(self, weeks: int) -> Fraction | None:
-        hits = sum(r.measures.reached(weeks, self.missing) for r in self.rows)
-        return Fraction(100 * hits, len(self.rows)) if self.rows else None
+        tested = self.tested
+        hits = sum(m.reached(weeks, self.missing) for m in tested)
+        return Fraction(100 * hits, len(tested)) if tested else None
+
+    @property
+    def percent_sessions_attended(self) -> Fraction | None:
+        return measures.pooled_percent(
+            (r.attendance.attended, r.attendance.booked - r.attendance.excused)
+            for r in self.rows
+        )
 
     @property
     def completion_rate(self) -> Fraction | None:
@@ -210,6 +237,7 @@ def _row(
     enrollment = timeline.enrollment
     tests = _scheduled_tests(timeline, start, as_of, today)
     through = _weeks_through(timeline, as_of)
+    tested = _schedules_tests(timeline)
     contact = {
         (e.collected_on - enrollment.start_on).days // 7 + 1
         for e in timeline.events
@@ -223,7 +251,8 @@ def _row(
         protocol=f"{enrollment.protocol.key} v{enrollment.protocol.version}",
         start_on=enrollment.start_on,
         status=enrollment.status,
-        measures=measures.measure(tests),
+        measures=measures.measure(tests) if tested else None,
+        attendance=measures.attendance(_booked_outcomes(timeline, start, as_of, today)),
         weeks_retained=retained,
         completed=_completed(timeline, as_of, retained),
         earned_cents=money["earned"].get(pid, 0),
@@ -248,6 +277,39 @@ def _scheduled_tests(
             outcome = "missed"
         tests.append(measures.ScheduledTest(outcome, _per_week(timeline, day)))
     return tests
+
+
+def _schedules_tests(timeline: Timeline) -> bool:
+    """Whether any phase schedules specimens (the enrollment's days or the spec's)."""
+    return any(
+        timeline.facts.testing_days.get(index, phase.testing_days)
+        for index, phase in enumerate(timeline.spec.phases)
+    )
+
+
+def _booked_outcomes(
+    timeline: Timeline, start: date, as_of: date, today: date
+) -> list[str]:
+    """How each booked session in the window ended; today's only once recorded."""
+    recorded: dict[tuple[date, str], list[str]] = defaultdict(list)
+    for event in timeline.events:
+        if event.session_type is None:
+            continue
+        kind = "late" if event.kind == "attendance" and event.late else event.kind
+        recorded[(event.collected_on, event.session_type)].append(kind)
+    outcomes = []
+    for slot in sorted({(b.on, b.session_type) for b in timeline.facts.bookings}):
+        if not start <= slot[0] <= as_of:
+            continue
+        kinds = recorded.get(slot, [])
+        for outcome in ("attendance", "late", "excused", "missed"):
+            if outcome in kinds:
+                outcomes.append("attended" if outcome == "attendance" else outcome)
+                break
+        else:
+            if slot[0] < today:
+                outcomes.append("missed")
+    return outcomes
 
 
 def _per_week(timeline: Timeline, day: rules.DayOutcome) -> int:
@@ -347,13 +409,30 @@ def _shown(value: Fraction | None, places: int = 2) -> float | None:
 
 def row_fields(row: ParticipantOutcome, missing: str) -> dict[str, object]:
     """One participant's flat record, as the API and the CSV exports show it."""
-    m = row.measures
     return {
         "code": row.code,
         "enrollment_id": row.enrollment_id,
         "protocol": row.protocol,
         "start_on": row.start_on.isoformat(),
         "status": row.status,
+        **_specimen_fields(row.measures, missing),
+        **_attendance_fields(row.attendance),
+        "weeks_retained": row.weeks_retained,
+        "completed": row.completed,
+        "earned_cents": row.earned_cents,
+        "redeemed_cents": row.redeemed_cents,
+        "prize_cents": row.prize_cents,
+        "outstanding_cents": row.outstanding_cents,
+    }
+
+
+SPECIMEN_FIELDS = FIELDS[FIELDS.index("scheduled") : FIELDS.index("sessions_booked")]
+
+
+def _specimen_fields(m: measures.Measures | None, missing: str) -> dict[str, object]:
+    if m is None:  # attendance only: no test was scheduled, none is reported
+        return dict.fromkeys(SPECIMEN_FIELDS)
+    return {
         "scheduled": m.scheduled,
         "excused": m.excused,
         "missing": m.missing,
@@ -369,12 +448,17 @@ def row_fields(row: ParticipantOutcome, missing: str) -> dict[str, object]:
             f"abstinent_{weeks}_weeks": m.reached(weeks, missing)  # type: ignore[arg-type]
             for weeks in measures.THRESHOLD_WEEKS
         },
-        "weeks_retained": row.weeks_retained,
-        "completed": row.completed,
-        "earned_cents": row.earned_cents,
-        "redeemed_cents": row.redeemed_cents,
-        "prize_cents": row.prize_cents,
-        "outstanding_cents": row.outstanding_cents,
+    }
+
+
+def _attendance_fields(a: measures.Attendance) -> dict[str, object]:
+    return {
+        "sessions_booked": a.booked,
+        "sessions_attended": a.attended,
+        "sessions_late": a.late,
+        "sessions_excused": a.excused,
+        "sessions_missed": a.missed,
+        "percent_sessions_attended": _shown(a.percent_attended),
     }
 
 
@@ -382,15 +466,18 @@ def summary_fields(report: OutcomeReport) -> dict[str, object]:
     """The clinic's pooled measures for the window."""
     return {
         "participants": len(report.rows),
-        "scheduled": sum(r.measures.scheduled for r in report.rows),
-        "excused": sum(r.measures.excused for r in report.rows),
-        "negatives": sum(r.measures.negatives for r in report.rows),
+        "scheduled": sum(m.scheduled for m in report.tested),
+        "excused": sum(m.excused for m in report.tested),
+        "negatives": sum(m.negatives for m in report.tested),
         "percent_negative_of_scheduled": _shown(report.percent_negative("scheduled")),
         "percent_negative_of_submitted": _shown(report.percent_negative("submitted")),
         **{
             f"percent_abstinent_{weeks}_weeks": _shown(report.share_reaching(weeks))
             for weeks in measures.THRESHOLD_WEEKS
         },
+        "sessions_booked": sum(r.attendance.booked for r in report.rows),
+        "sessions_attended": sum(r.attendance.attended for r in report.rows),
+        "percent_sessions_attended": _shown(report.percent_sessions_attended),
         "mean_weeks_retained": _shown(report.mean_weeks_retained, 1),
         "percent_completed": _shown(report.completion_rate),
         "earned_cents": report.total("earned_cents"),

@@ -188,3 +188,71 @@ def test_front_desk_staff_cannot_read_the_participant_level_report(staff, worked
     """The web and the API both read it here: admins and auditors only (issue 15)."""
     with pytest.raises(Forbidden):
         reports.outcome_report(staff, *WINDOW, now=LATER)
+
+
+def book_groups(staff, person, first, count):
+    """Book `count` weekly Tuesday groups from `first` (attendance preset)."""
+    from datetime import time, timedelta
+
+    from cm_service.services import appointments
+
+    appointments.book(
+        staff,
+        person.id,
+        "group",
+        first,
+        time(10),
+        weekly=True,
+        until=first + timedelta(weeks=count - 1),
+        now=datetime.combine(first, time(9), UTC),
+    )
+
+
+def test_attendance_only_enrollments_have_no_specimen_measures(
+    auditor, staff, clinic, worked
+):
+    # Finding: a group-only participant showed urine-test figures (0% negative,
+    # "not abstinent"), dragging the clinic's rates down.
+    from datetime import timedelta
+
+    person, _ = make_enrolled(staff, clinic, "attendance-prize", "G-0001")
+    tuesday = START + timedelta(days=1)
+    book_groups(staff, person, tuesday, 4)
+    for week in (0, 1, 3):
+        on = tuesday + timedelta(weeks=week)
+        checkins.record_attendance(staff, person.id, on, "group", now=LATER)
+
+    report = reports.outcome_report(auditor, *WINDOW, now=LATER)
+
+    rows = {r.code: reports.row_fields(r, "positive") for r in report.rows}
+    group = rows["G-0001"]
+    assert group["scheduled"] is None
+    assert group["percent_negative_of_scheduled"] is None
+    assert group["abstinent_4_weeks"] is None
+    # 3 of 4 booked groups attended; the 3rd, never checked in, is missed.
+    assert (group["sessions_booked"], group["sessions_attended"]) == (4, 3)
+    assert group["percent_sessions_attended"] == 75.0
+    summary = reports.summary_fields(report)
+    # Only the specimen participant counts for the urine figures.
+    assert summary["percent_abstinent_4_weeks"] == 100.0
+    assert summary["percent_negative_of_scheduled"] == 86.96
+    assert summary["percent_sessions_attended"] == 75.0
+
+
+def test_an_excused_session_leaves_the_attendance_denominator(auditor, staff, clinic):
+    from datetime import timedelta
+
+    person, _ = make_enrolled(staff, clinic, "attendance-prize", "G-0002")
+    tuesday = START + timedelta(days=1)
+    book_groups(staff, person, tuesday, 2)
+    checkins.record_attendance(staff, person.id, tuesday, "group", now=LATER, late=True)
+    checkins.excuse_session(
+        staff, person.id, tuesday + timedelta(weeks=1), "group", "flu", now=LATER
+    )
+
+    report = reports.outcome_report(auditor, *WINDOW, now=LATER)
+
+    row = reports.row_fields(report.rows[0], "positive")
+    assert (row["sessions_booked"], row["sessions_excused"]) == (2, 1)
+    assert (row["sessions_attended"], row["sessions_late"]) == (1, 1)
+    assert row["percent_sessions_attended"] == 100.0
