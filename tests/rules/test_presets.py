@@ -111,6 +111,31 @@ def test_attendance_prize_escalates_draws_per_group_session_to_five():
     assert result.evaluation.total_draws == 1 + 2 + 3 + 4 + 5 * 28
 
 
+def test_the_combined_preset_pays_draws_for_negatives_and_money_for_groups():
+    result = theoretical_maximum(preset("mcdonell-etg-2017"))
+
+    # 36 EtG tests: 1..8 draws then 8 each; 12 weekly groups at $5.
+    assert result.evaluation.total_draws == sum(range(1, 9)) + 8 * 28
+    assert result.evaluation.total_cents == 12 * 500
+    assert [(t.draws, t.cents) for t in result.tests[:3]] == [(1, 0), (2, 500), (3, 0)]
+
+
+def test_the_combined_preset_pays_the_group_even_when_the_test_is_positive():
+    spec = preset("mcdonell-etg-2017")
+
+    result = simulate_outcomes(spec, "N P N M N")
+
+    # Wednesday's group is paid after a positive test (it reinforces attending);
+    # a missed Monday resets the draws, not the group's fixed $5.
+    assert [(t.outcome, t.draws, t.cents) for t in result.tests] == [
+        ("negative", 1, 0),
+        ("positive", 0, 500),
+        ("negative", 1, 0),
+        ("missed", 0, 0),
+        ("negative", 1, 500),
+    ]
+
+
 @pytest.mark.parametrize(
     "key", ["higgins-1994", "va-prize-2014", "petry-ctn-2005", "ca-recovery-incentives"]
 )

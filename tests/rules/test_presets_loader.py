@@ -8,11 +8,12 @@ from cm_service.rules import format_cents, load_preset, preset_keys
 from cm_service.rules.money import ordinal, round_half_up
 
 
-def test_the_five_published_presets_ship():
+def test_the_six_published_presets_ship():
     assert preset_keys() == [
         "attendance-prize",
         "ca-recovery-incentives",
         "higgins-1994",
+        "mcdonell-etg-2017",
         "petry-ctn-2005",
         "va-prize-2014",
     ]
