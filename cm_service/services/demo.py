@@ -10,14 +10,14 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from .. import rules
 from ..extensions import db
-from ..models import Clinic, Protocol
-from . import checkins, clinics, ledger, participants, rewards
+from ..models import Clinic, Protocol, SessionGroup
+from . import appointments, checkins, clinics, groups, ledger, participants, rewards
 from .actors import SYSTEM, staff_actor
 from .timeline import clinic_today, facts_of, spec_of
 
@@ -32,6 +32,10 @@ CATALOGUE = (
     ("Movie ticket", "large", None, 2000, 6),
     ("Phone card", "jumbo", None, 10000, 2),
 )
+# The clinic's weekly groups (weekday, 0 = Monday): the presets that book group
+# sessions (scheduled: true) meet on Tuesday and Thursday, or Wednesday.
+GROUPS = (("Tuesday group", 1), ("Wednesday group", 2), ("Thursday group", 3))
+GROUP_TIME = time(10)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,8 @@ def load_demo(
             now=now,
         )
     actor = staff_actor(users["staff"])
+    for name, weekday in GROUPS:
+        groups.create_group(actor, name, "group", weekday, GROUP_TIME, now=now)
     rng = random.Random(seed)  # noqa: S311 - reproducible demo histories, not secrets
     presets = list(
         db.session.scalars(
@@ -97,12 +103,18 @@ def _demo_participant(actor, clinic, protocol, n, rng, now, secret) -> None:
     facts = facts_of(enrollment)
     for day in rules.scheduled_days(spec, facts, start, end):
         _demo_day(actor, person.id, spec, day, rng, p_negative, now)
-    if not any(phase.specimen for phase in spec.phases):
-        # Attendance only: the participant comes to most of the group's sessions.
-        for day in rules.session_days(spec, facts, start, end):
-            if rng.random() < p_negative:
-                kind = rules.session_type_on(spec, facts, day) or "group"
-                checkins.record_attendance(actor, person.id, day, kind, now=now)
+    _join_groups(actor, clinic, person.id, spec, start)
+    # Most booked groups attended (a few late); the rest are missed tonight.
+    for booked in appointments.upcoming(person.id, start, limit=200):
+        if booked.on <= end and rng.random() < p_negative:
+            checkins.record_attendance(
+                actor,
+                person.id,
+                booked.on,
+                booked.session_type,
+                now=now,
+                late=rng.random() < 0.1,
+            )
     # Leave some draws waiting, as a clinic would at the end of a day.
     for _ in range(ledger.balance_of(person.id).draws // 2):
         ledger.draw_prize(actor, person.id, now=now, secret=secret)
@@ -121,5 +133,23 @@ def _demo_day(actor, participant_id, spec, day, rng, p_negative, now) -> None:
         if not negative:
             results[rng.choice(targets)] = "positive"
         checkins.record_specimen(actor, participant_id, day, results, now=now)
-    if any(p.attendance for p in spec.phases):
-        checkins.record_attendance(actor, participant_id, day, "group", now=now)
+
+
+def _join_groups(actor, clinic, participant_id, spec, start) -> None:
+    """Put a participant whose protocol books group sessions on those groups'
+    rosters from their first day (booked then, so the history has its groups)."""
+    weekdays = {
+        day
+        for phase in spec.phases
+        for schedule in phase.attendance
+        if schedule.scheduled and "group" in schedule.session_types
+        for day in schedule.days
+    }
+    found = db.session.scalars(
+        select(SessionGroup).where(
+            SessionGroup.clinic_id == clinic.id, SessionGroup.weekday.in_(weekdays)
+        )
+    )
+    booked_then = datetime.combine(start, GROUP_TIME, UTC)
+    for group in found:
+        groups.add_member(actor, group.id, participant_id, start, now=booked_then)

@@ -18,9 +18,11 @@ checked against published LOINC tables):
     cannabis         3427-2   Cannabinoids [Presence] in Urine
     pcp              19659-2  Phencyclidine [Presence] in Urine by Screen method
     alcohol (urine)  5644-0   Ethanol [Presence] in Urine
+    etg              58375-7  Ethyl glucuronide [Presence] in Urine by Screen method
+                              (the EIA screen a lab maps it to, e.g. ARUP 2007912)
     alcohol (breath) 104133-4 Ethanol [Presence] in Exhaled gas
 
-Analytes with no code above (morphine, heroin, tramadol, etg, nicotine) are coded in
+Analytes with no code above (morphine, heroin, tramadol, nicotine) are coded in
 this service's own system ANALYTE_SYSTEM, which import accepts as well. The value is
 a valueCodeableConcept whose `text` is the exact result word, coded in RESULT_SYSTEM
 and, for negative and positive, in SNOMED CT (260385009 |Negative|, 10828004
@@ -84,6 +86,7 @@ URINE_LOINC: dict[str, tuple[str, str]] = {
     "cannabis": ("3427-2", "Cannabinoids [Presence] in Urine"),
     "pcp": ("19659-2", "Phencyclidine [Presence] in Urine by Screen method"),
     "alcohol": ("5644-0", "Ethanol [Presence] in Urine"),
+    "etg": ("58375-7", "Ethyl glucuronide [Presence] in Urine by Screen method"),
 }
 BREATH_LOINC = ("104133-4", "Ethanol [Presence] in Exhaled gas")
 SNOMED_RESULTS = {"negative": "260385009", "positive": "10828004"}
