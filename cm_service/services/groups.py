@@ -175,11 +175,14 @@ def remove_member(
     group = get_group(actor, group_id)
     participant = get_participant(actor, participant_id)
     today = clinic_today(participant.clinic, now)
+    # Not yet left, also a member joining later (a future `joined_on` typed by
+    # mistake must be removable too).
     member = next(
         (
             m
-            for m in current_members(group, today)
+            for m in group.members
             if m.participant_id == participant.id
+            and (m.left_on is None or m.left_on > today)
         ),
         None,
     )
@@ -298,6 +301,13 @@ def check_in_meeting(
         if mark not in MARKS:
             raise InvalidInput(
                 f"mark-{appointment_id}", "Choose attended, late or excused."
+            )
+        # Checked here, not by excuse_session: members marked before would be
+        # written already, and its "reason" field would not say whose it is.
+        reason = (reasons.get(appointment_id) or "").strip()
+        if mark == "excused" and 0 < len(reason) < 3:
+            raise InvalidInput(
+                f"reason-{appointment_id}", "Say why the session is excused."
             )
     if not marks:
         raise InvalidInput(
