@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from flask_wtf import FlaskForm
@@ -18,10 +18,12 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -466,3 +468,133 @@ class ProtocolForm(FlaskForm):
         except ValueError as error:
             self.spec.errors = [f"Not valid JSON: {error}."]
             return None
+
+
+# Groups and booked sessions (issue 13). Choices are not checked here: the
+# services' own messages ("Choose the type of session.") come back to the field.
+
+WEEKDAY_NAMES = (
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+)
+TIME_MESSAGE = "Enter the start time as HH:MM."
+# A meeting's marks; no mark is absent (missed when the nightly job closes the day).
+MEETING_MARKS = (("attended", "Attended"), ("late", "Late"), ("excused", "Excused"))
+_MARK = re.compile(r"mark-(\d{1,18})")
+
+
+class ClockField(TimeField):
+    """A time input (HH:MM); blank is None for the service to name, a bad value
+    says what to type."""
+
+    def __init__(self, label: str, **kwargs) -> None:
+        super().__init__(label, format=["%H:%M", "%H:%M:%S"], **kwargs)
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(TIME_MESSAGE) from None
+
+
+def _session_type_field(label: str = "Session type") -> SelectField:
+    return SelectField(
+        label,
+        choices=[SelectChoice("", "Choose…")]
+        + [SelectChoice(t, SESSION_LABELS[t]) for t in SESSION_TYPES],
+        default="",
+        validate_choice=False,
+    )
+
+
+class GroupForm(FlaskForm):
+    name = StringField("Name", validators=[Length(max=120)])
+    session_type = _session_type_field()
+    weekday = SelectField(
+        "Meets every",
+        choices=[SelectChoice("", "Choose…")]
+        + [SelectChoice(str(i), day) for i, day in enumerate(WEEKDAY_NAMES)],
+        default="",
+        validate_choice=False,
+    )
+    starts_at = ClockField("Starts at")
+
+    def weekday_number(self) -> int | None:
+        return int(self.weekday.data) if (self.weekday.data or "").isdigit() else None
+
+
+class MemberForm(FlaskForm):
+    participant = StringField(
+        "Participant code",
+        validators=[DataRequired("Enter a participant code."), Length(max=40)],
+    )
+    joined_on = _day("Joins on")
+
+
+class BookForm(FlaskForm):
+    session_type = _session_type_field()
+    first_on = _day("First session")
+    starts_at = ClockField("Starts at")
+    weekly = BooleanField("Repeat weekly")
+    until = DayField("Last date (optional)", validators=[Optional()])
+
+
+class CancelSessionForm(FlaskForm):
+    reason = StringField("Reason", validators=[Length(max=500)])
+
+
+class MeetingForm(FlaskForm):
+    """One meeting's roster: a mark and an excuse reason per booked member still
+    to check in (fields `mark-<appointment id>`, `reason-<appointment id>`)."""
+
+    appointment_ids: Sequence[int] = ()
+
+    def marks(self, formdata: Mapping[str, str]) -> dict[int, str]:
+        """Every mark sent, also for a member no longer on the roster (the
+        service refuses that rather than dropping it unseen)."""
+        found = {}
+        for key, value in formdata.items():
+            match = _MARK.fullmatch(key)
+            if match and value:
+                found[int(match.group(1))] = value
+        return found
+
+    def reasons(self) -> dict[int, str]:
+        return {i: self[f"reason-{i}"].data or "" for i in self.appointment_ids}
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        for i in self.appointment_ids:
+            reason = self[f"reason-{i}"]
+            if (reason.data or "").strip() and self[f"mark-{i}"].data != "excused":
+                # Which is true, the reason or the mark? Never drop one silently.
+                reason.errors = [*reason.errors, "Choose Excused, or clear the reason."]
+                ok = False
+        return ok
+
+
+def meeting_form(appointment_ids: Sequence[int], **kwargs) -> MeetingForm:
+    """A MeetingForm with a mark and a reason field for each appointment."""
+    fields: dict[str, object] = {}
+    for i in appointment_ids:
+        fields[f"mark-{i}"] = RadioField(
+            "Mark",
+            choices=[SelectChoice("", "Absent")]
+            + [SelectChoice(value, label) for value, label in MEETING_MARKS],
+            default="",
+            validate_choice=False,
+        )
+        fields[f"reason-{i}"] = StringField(
+            "Excuse reason (optional)", validators=[Length(max=500)]
+        )
+    form = type("RosterMeetingForm", (MeetingForm,), fields)(**kwargs)
+    form.appointment_ids = tuple(appointment_ids)
+    return form
