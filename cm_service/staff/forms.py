@@ -36,9 +36,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..models import VERIFICATIONS
 from ..rules.facts import RESULT_VALUES
 from ..rules.money import format_cents
-from ..services.checkins import ANALYTES, NONCE, SESSION_TYPES
+from ..services.checkins import ANALYTES, NONCE, OFF_SITE_TYPES, SESSION_TYPES
 from ..services.pricing import MAX_PRICE_CENTS
 
 # What a technician reads off a cup; "insufficient" is recorded as refused.
@@ -54,6 +55,11 @@ SESSION_LABELS = {
 REFUSED_WITH_RESULTS = (
     "Untick Refused or clear the results: a refused specimen has no results."
 )
+VERIFICATION_LABELS = {
+    "signed_slip": "Signed slip",
+    "phone_call": "Phone call",
+    "note": "Note",
+}
 _BRAC = re.compile(r"^(0?\.\d{1,3}|0)$")
 DATE_MESSAGE = "Enter the date as YYYY-MM-DD."
 
@@ -267,6 +273,15 @@ class AttendanceForm(_OnceForm):
         default="",
         validators=[InputRequired("Choose the type of session attended.")],
     )
+    late = BooleanField("Arrived late")
+    # Off-site meetings (12-step) only; the service says when they are missing.
+    off_site_types = OFF_SITE_TYPES
+    verification = RadioField(
+        "How was it confirmed",
+        choices=[SelectChoice(v, VERIFICATION_LABELS[v]) for v in VERIFICATIONS],
+        validate_choice=False,
+    )
+    verification_note = StringField("Confirmed by", validators=[Length(max=500)])
 
 
 class ExcuseForm(_OnceForm):

@@ -264,6 +264,9 @@ def record_attendance(participant_id: int):
             form.session_type.data,
             now=_now(),
             nonce=form.nonce.data or None,
+            late=bool(form.late.data),
+            verification=form.verification.data or None,
+            verification_note=form.verification_note.data or None,
         ),
     )
 
