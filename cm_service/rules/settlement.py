@@ -24,7 +24,7 @@ from types import MappingProxyType
 
 from .caps import CapMeter, apply_caps, windows
 from .draws import expected_value_cents
-from .evaluate import Award, NextNegative, test_group
+from .evaluate import Award, NextNegative, NextSession, test_group
 from .money import format_cents
 from .spec import ProtocolSpec, bowl_of
 
@@ -333,14 +333,11 @@ def after_offset(
 ) -> NextNegative:
     """What the next negative really pays while an offset is still being absorbed
     (`offset`: per account, what the ledger holds above the fold's total)."""
-    points = min(offset.get("points", 0), nxt.points + nxt.bonus_points)
-    draws = min(offset.get("draws", 0), nxt.draws + nxt.bonus_draws)
-    if points <= 0 and draws <= 0:
+    # An account the ledger holds less of than the fold withholds nothing.
+    points = max(min(offset.get("points", 0), nxt.points + nxt.bonus_points), 0)
+    draws = max(min(offset.get("draws", 0), nxt.draws + nxt.bonus_draws), 0)
+    if not points and not draws:
         return nxt
-    kept = [units_text(spec, "points", points)] if points > 0 else []
-    kept += [units_text(spec, "draws", draws)] if draws > 0 else []
-    owed = {a: n for a, n in offset.items() if n > 0}
-    note = " and ".join(units_text(spec, a, n) for a, n in sorted(owed.items()))
     return replace(
         nxt,
         points=max(nxt.points - points, 0),
@@ -351,9 +348,37 @@ def after_offset(
         if points
         else nxt.cents,
         withheld=points + draws,
-        explanation=(
-            f"{nxt.explanation} Withheld {' and '.join(kept)} of it: {note} "
-            "already paid before a correction is absorbed first (earned points "
-            "are never taken back)."
-        ),
+        explanation=_withheld_note(spec, nxt.explanation, points, draws, offset),
+    )
+
+
+def session_after_offset(
+    spec: ProtocolSpec, nxt: NextSession, offset: Mapping[str, int]
+) -> NextSession:
+    """What the next session really pays while an offset is being absorbed (the
+    same offset the next negative shows: whichever award comes first absorbs it)."""
+    points = max(min(offset.get("points", 0), nxt.points), 0)
+    draws = max(min(offset.get("draws", 0), nxt.draws), 0)
+    if not points and not draws:
+        return nxt
+    return replace(
+        nxt,
+        points=nxt.points - points,
+        draws=nxt.draws - draws,
+        cents=(nxt.points - points) * spec.unit_cents if points else nxt.cents,
+        withheld=points + draws,
+        explanation=_withheld_note(spec, nxt.explanation, points, draws, offset),
+    )
+
+
+def _withheld_note(
+    spec: ProtocolSpec, text: str, points: int, draws: int, offset: Mapping[str, int]
+) -> str:
+    kept = [units_text(spec, "points", points)] if points > 0 else []
+    kept += [units_text(spec, "draws", draws)] if draws > 0 else []
+    owed = {a: n for a, n in offset.items() if n > 0}
+    note = " and ".join(units_text(spec, a, n) for a, n in sorted(owed.items()))
+    return (
+        f"{text} Withheld {' and '.join(kept)} of it: {note} already paid before "
+        "a correction is absorbed first (earned points are never taken back)."
     )

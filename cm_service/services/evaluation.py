@@ -61,8 +61,13 @@ def _offset(
     over = offsets(evaluations)
     adjusted = {}
     for i, evaluation in evaluations.items():
-        nxt = rules.after_offset(timelines[i].spec, evaluation.next_negative, over[i])
-        adjusted[i] = replace(evaluation, next_negative=nxt)
+        spec = timelines[i].spec
+        nxt = rules.after_offset(spec, evaluation.next_negative, over[i])
+        sessions = tuple(
+            rules.session_after_offset(spec, session, over[i])
+            for session in evaluation.next_sessions
+        )
+        adjusted[i] = replace(evaluation, next_negative=nxt, next_sessions=sessions)
     return adjusted
 
 

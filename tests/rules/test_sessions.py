@@ -14,6 +14,7 @@ from cm_service.rules import (
     evaluate,
     fold_awards,
     load_preset,
+    session_after_offset,
     simulate_outcomes,
     validate_spec,
 )
@@ -278,3 +279,15 @@ def test_a_bad_appointment_setting_names_its_field(paths, path, message):
 
     assert [error.path for error in raised.value.errors] == [path]
     assert message in raised.value.errors[0].message
+
+
+def test_the_next_session_says_what_an_offset_withholds_from_it():
+    days = tuesdays(3)
+    evaluation = evaluate(GROUP, booked(days), [attended(1, days[0])], as_of=days[0])
+    (upcoming,) = evaluation.next_sessions
+
+    kept = session_after_offset(GROUP, upcoming, {"draws": 1, "points": -40})
+
+    assert (upcoming.draws, kept.draws, kept.withheld) == (2, 1, 1)
+    assert "Withheld 1 draw of it: 1 draw already paid" in kept.explanation
+    assert session_after_offset(GROUP, upcoming, {"points": -40}) == upcoming
