@@ -29,6 +29,7 @@ from .actors import Actor
 from .errors import NotFound
 from .evaluation import evaluate_enrollment
 from .ledger import Balance, balance_of
+from .outlook import Outlook, outlook_of
 from .participants import exemptions_of
 from .scope import get_participant
 from .timeline import (
@@ -180,6 +181,8 @@ class Standing:
     evaluation: rules.Evaluation | None
     # The enrollment's prescribed-medication exemptions (badges on check-in).
     exemptions: tuple[Exemption, ...] = ()
+    # Which lines fit the protocol: tests, sessions, money, draws (outlook.py).
+    outlook: Outlook | None = None
 
 
 def checkin_standing(actor: Actor, participant_id: int, *, now: datetime) -> Standing:
@@ -237,14 +240,34 @@ def _standing(participant: Participant, now: datetime) -> Standing:
     today = clinic_today(participant.clinic, now)
     enrollment = _active_enrollment(participant)
     evaluation = evaluate_enrollment(enrollment, today) if enrollment else None
+    return standing_of(
+        participant,
+        enrollment,
+        today,
+        balance_of(participant.id),
+        evaluation,
+        exemptions_of(enrollment),
+    )
+
+
+def standing_of(
+    participant: Participant,
+    enrollment: Enrollment | None,
+    today: date,
+    balance: Balance,
+    evaluation: rules.Evaluation | None,
+    exemptions: tuple[Exemption, ...] = (),
+) -> Standing:
+    """The standing block's read-model from what a page has already read."""
     return Standing(
         participant,
         enrollment,
         _targets(enrollment),
         today,
-        balance_of(participant.id),
+        balance,
         evaluation,
-        exemptions_of(enrollment),
+        exemptions,
+        outlook_of(enrollment, evaluation, balance, today),
     )
 
 

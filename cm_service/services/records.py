@@ -23,6 +23,7 @@ from ..models import (
     StockMovement,
 )
 from .actors import Actor
+from .board import Standing, standing_of
 from .errors import NotFound
 from .participants import ParticipantRecord, participant_record, view_participant
 
@@ -34,6 +35,8 @@ class StaffRecord:
     enrollments: list[Enrollment]
     draws: list[tuple[Draw, Reward | None]]
     redemptions: list[LedgerEntry]
+    # The standing block, worded for the protocol (board.standing_of).
+    standing: Standing
 
 
 def view_record(actor: Actor, participant_id: int, *, now: datetime) -> StaffRecord:
@@ -83,7 +86,15 @@ def _full_record(record: ParticipantRecord) -> StaffRecord:
     )
     draws = [(draw, prizes.get(draw.id)) for draw in made]
     redemptions = [e for e in record.entries if e.kind == "redemption"]
-    return StaffRecord(record, events, enrollments, draws, redemptions)
+    standing = standing_of(
+        record.participant,
+        record.enrollment,
+        record.today,
+        record.balance,
+        record.evaluation,
+        record.exemptions,
+    )
+    return StaffRecord(record, events, enrollments, draws, redemptions, standing)
 
 
 def get_event(actor: Actor, event_id: int) -> tuple[Event, Participant]:

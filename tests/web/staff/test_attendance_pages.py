@@ -1,0 +1,112 @@
+"""Staff pages speak of what the participant's protocol rewards (issue 13): group
+sessions for attendance, negative tests for tests, both for a combined protocol;
+and the Today board lists today's booked sessions and groups beside the tests."""
+
+from __future__ import annotations
+
+from cm_service.services import checkins
+from tests.factories import NOW, make_enrolled
+from tests.web.attendance import (
+    ATTENDANCE,
+    TUESDAY,
+    attendance_only,
+    book_groups,
+    combined,
+    enrolled,
+    section,
+    words,
+)
+from tests.web.helpers import csrf_token
+from tests.web.staff.conftest import page_of
+
+TODAY = NOW.date()  # Monday 2 February 2026
+STANDING = 'aria-label="Standing"'
+
+
+def standing_on(client, path: str) -> str:
+    return words(section(page_of(client.get(path)), STANDING))
+
+
+def test_the_record_of_someone_rewarded_for_group_speaks_of_group_sessions(
+    logged_in, staff, clinic
+):
+    person = attendance_only(staff, clinic)
+
+    standing = standing_on(logged_in, f"/staff/participants/{person.id}")
+
+    assert "2 group sessions in a row" in standing
+    assert "Next group session Tue 3 Feb earns 3 draws" in standing
+    assert "Draws waiting 3" in standing
+    assert "negative" not in standing.lower()
+    assert "$0.00" not in standing
+
+
+def test_the_check_in_answer_after_a_group_shows_what_it_earned_and_the_next(
+    logged_in, staff, clinic
+):
+    person = enrolled(staff, clinic, ATTENDANCE, "P-0100", None)
+    book_groups(staff, person.id)
+    checkins.record_attendance(staff, person.id, TUESDAY, "group", now=NOW)
+    form = f"/staff/participants/{person.id}/checkin"
+
+    response = logged_in.post(
+        f"{form}/attendance",
+        data={
+            "csrf_token": csrf_token(logged_in, form),
+            "a-on": "2026-01-29",
+            "a-session_type": "group",
+        },
+    )
+
+    page = page_of(logged_in.get(response.headers["Location"]))
+    assert "+2 draws to make" in words(section(page, 'id="h-earned"'))
+    standing = words(section(page, STANDING))
+    assert "2 group sessions in a row" in standing
+    assert "Next group session Tue 3 Feb earns 3 draws" in standing
+    assert "negative" not in standing.lower()
+
+
+def test_a_combined_protocol_shows_the_next_test_and_the_next_session(
+    logged_in, staff, clinic
+):
+    person = combined(staff, clinic)
+
+    standing = standing_on(logged_in, f"/staff/participants/{person.id}")
+
+    assert "2 negatives in a row" in standing
+    assert "2 group sessions in a row" in standing
+    assert "Next negative earns 60 points ($15.00)" in standing
+    assert "Next group session Tue 3 Feb earns 3 draws" in standing
+
+
+def test_the_check_in_answer_of_a_combined_protocol_keeps_both_lines(
+    logged_in, staff, clinic
+):
+    person = combined(staff, clinic)
+    result = checkins.record_specimen(
+        staff, person.id, TODAY, {"cocaine": "negative"}, now=NOW
+    )
+
+    page = page_of(logged_in.get(f"/staff/checkins/{result.event.id}"))
+
+    standing = words(section(page, STANDING))
+    assert "3 negatives in a row" in standing
+    assert "2 group sessions in a row" in standing
+    assert "Next group session Tue 3 Feb earns 3 draws" in standing
+
+
+def test_a_specimen_only_record_says_nothing_of_sessions(logged_in, staff, clinic):
+    person, _ = make_enrolled(staff, clinic)
+    result = checkins.record_specimen(
+        staff, person.id, TODAY, {"cocaine": "negative"}, now=NOW
+    )
+
+    for path in (
+        f"/staff/participants/{person.id}",
+        f"/staff/checkins/{result.event.id}",
+    ):
+        standing = standing_on(logged_in, path)
+        assert "1 negative in a row" in standing
+        assert "Next negative earns 15 points ($3.75)" in standing
+        assert "10 points · $2.50" in standing
+        assert "session" not in standing
