@@ -1,12 +1,14 @@
 """The front desk's reads: today's board, the check-in page and a check-in's result.
 
 Read-only use cases for staff screens. The board lists who the clinic's enrollments
-schedule to test today (rules.scheduled_days) and where each stands; the board and
-the check-in reads write the audit "view" row because they show participants' records.
+schedule to test today (rules.scheduled_days) and where each stands, beside the
+sessions booked today and the groups meeting today; the board and the check-in reads
+write the audit "view" row because they show participants' records.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -16,6 +18,7 @@ from sqlalchemy.orm import contains_eager
 from .. import rules
 from ..extensions import db
 from ..models import (
+    Appointment,
     AuditLog,
     Clinic,
     Enrollment,
@@ -23,13 +26,14 @@ from ..models import (
     Exemption,
     LedgerEntry,
     Participant,
+    SessionGroup,
 )
-from . import audit
+from . import appointments, audit, groups
 from .actors import Actor
 from .errors import NotFound
 from .evaluation import evaluate_enrollment
 from .ledger import Balance, balance_of
-from .outlook import Outlook, outlook_of
+from .outlook import Outlook, outlook_of, session_noun
 from .participants import exemptions_of
 from .scope import get_participant
 from .timeline import (
@@ -43,6 +47,11 @@ from .timeline import (
 
 # Recollects older than this have been dealt with or have become a missed day.
 PENDING_DAYS = 7
+# How today's session stands, by which of its events decides it (as the fold
+# orders them: attendance, then an excuse, then a missed mark).
+_DECIDES = {"attended": 0, "late": 0, "excused": 1, "missed": 2}
+CAME = ("attended", "late")
+_SESSION_WORD = {"attendance": "attended"}  # excused and missed keep their kind
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,30 @@ class BoardRow:
     participant: Participant
     enrollment: Enrollment
     scheduled: bool
-    outcome: str | None  # today's outcome; None while nothing is recorded
+    outcome: str | None  # today's test outcome; None while nothing is recorded
+    # The sessions attended today, in words ("group session", "group session, late").
+    sessions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MeetingToday:
+    """A group meeting today: how many are booked into it, how many came."""
+
+    group: SessionGroup
+    booked: int
+    attended: int
+
+
+@dataclass(frozen=True)
+class SessionToday:
+    """A session booked today outside a group, and how it stands."""
+
+    appointment: Appointment
+    outcome: str | None  # attended | late | excused | missed; None while open
+
+    @property
+    def what(self) -> str:
+        return session_noun(self.appointment.session_type)
 
 
 @dataclass(frozen=True)
@@ -67,11 +99,14 @@ class Board:
     checked_in: list[BoardRow]
     excused: list[BoardRow]
     pending: list[PendingItem]
+    meetings: list[MeetingToday] = field(default_factory=list)
+    sessions: list[SessionToday] = field(default_factory=list)
 
 
 def today_board(actor: Actor, *, now: datetime) -> Board:
-    """Who the actor's clinic expects today, who has checked in, and what is pending
-    (specimens to recollect within the last PENDING_DAYS days).
+    """Who the actor's clinic expects today, who has checked in (for a test or
+    only for a session), what is pending (specimens to recollect within the last
+    PENDING_DAYS days), and today's group meetings and other booked sessions.
 
     Classifies only those days' events (rules.day_outcomes), in a few set-based
     queries for the whole clinic: a day's outcome does not depend on the fold.
@@ -89,6 +124,7 @@ def today_board(actor: Actor, *, now: datetime) -> Board:
     board = Board(today, [], [], [], [])
     for enrollment in enrollments:
         _place(board, timelines[enrollment.id], since)
+    _add_sessions(board, clinic.id, timelines)
     audit.append(
         actor,
         "view_board",
@@ -127,17 +163,68 @@ def _place(board: Board, timeline: Timeline, since: date) -> None:
     )
     scheduled = bool(rules.scheduled_days(timeline.spec, timeline.facts, today, today))
     day = next((d for d in days if d.on == today), None)
-    if not scheduled and day is None:
+    attended = _attended_today(timeline, today)
+    if not scheduled and day is None and not attended:
         return
     row = BoardRow(
-        enrollment.participant, enrollment, scheduled, day.outcome if day else None
+        enrollment.participant,
+        enrollment,
+        scheduled,
+        day.outcome if day else None,
+        attended,
     )
-    if row.outcome in (None, "recollect"):
+    if day is None and not scheduled:
+        board.checked_in.append(row)  # came only for a session
+    elif row.outcome in (None, "recollect"):
         board.waiting.append(row)
     elif row.outcome == "excused":
         board.excused.append(row)
     else:
         board.checked_in.append(row)
+
+
+def _attended_today(timeline: Timeline, today: date) -> tuple[str, ...]:
+    return tuple(
+        session_noun(e.session_type) + (", late" if e.late else "")
+        for e in timeline.events
+        if e.kind == "attendance" and e.collected_on == today and e.session_type
+    )
+
+
+def _add_sessions(board: Board, clinic_id: int, timelines: dict[int, Timeline]) -> None:
+    """Today's group meetings (by weekday, or with a member booked today) and the
+    sessions booked outside a group, with what today's events say of each."""
+    outcomes = _session_outcomes(timelines.values(), board.today)
+    booked = appointments.on_day(clinic_id, board.today)
+    for group in groups.groups_of(clinic_id):
+        members = [a for a in booked if a.group_id == group.id]
+        if members or group.weekday == board.today.weekday():
+            came = [a for a in members if outcomes.get(_slot(a)) in CAME]
+            board.meetings.append(MeetingToday(group, len(members), len(came)))
+    board.sessions.extend(
+        SessionToday(a, outcomes.get(_slot(a))) for a in booked if a.group_id is None
+    )
+
+
+def _slot(appointment: Appointment) -> tuple[int, str]:
+    return appointment.enrollment_id, appointment.session_type
+
+
+def _session_outcomes(
+    timelines: Iterable[Timeline], today: date
+) -> dict[tuple[int, str], str]:
+    """(enrollment, session type) -> how today's session of that type stands:
+    attendance decides it before an excuse, an excuse before a missed mark."""
+    found: dict[tuple[int, str], str] = {}
+    for timeline in timelines:
+        for e in timeline.events:
+            if e.collected_on != today or not e.session_type:
+                continue  # a test day's event, or another day's
+            word = "late" if e.late else _SESSION_WORD.get(e.kind, e.kind)
+            slot = (e.enrollment_id, e.session_type)
+            if _DECIDES.get(word, 9) < _DECIDES.get(found.get(slot, ""), 9):
+                found[slot] = word
+    return found
 
 
 def participant_codes(actor: Actor) -> list[str]:

@@ -4,7 +4,9 @@ and the Today board lists today's booked sessions and groups beside the tests.""
 
 from __future__ import annotations
 
-from cm_service.services import checkins
+from datetime import time
+
+from cm_service.services import appointments, checkins, groups
 from tests.factories import NOW, make_enrolled
 from tests.web.attendance import (
     ATTENDANCE,
@@ -110,3 +112,31 @@ def test_a_specimen_only_record_says_nothing_of_sessions(logged_in, staff, clini
         assert "Next negative earns 15 points ($3.75)" in standing
         assert "10 points · $2.50" in standing
         assert "session" not in standing
+
+
+def test_the_board_lists_todays_groups_and_booked_sessions(logged_in, staff, clinic):
+    make_enrolled(staff, clinic, code="P-0001")  # Higgins: due to test today
+    came = enrolled(staff, clinic, ATTENDANCE, "P-0100", None)
+    expected = enrolled(staff, clinic, ATTENDANCE, "P-0101", None)
+    counselled = enrolled(staff, clinic, ATTENDANCE, "P-0102", None)
+    monday = groups.create_group(staff, "Monday group", "group", 0, time(10), now=NOW)
+    for member in (came, expected):
+        groups.add_member(staff, monday.id, member.id, TODAY, now=NOW)
+    appointments.book(staff, counselled.id, "individual", TODAY, time(15, 30), now=NOW)
+    checkins.record_attendance(staff, came.id, TODAY, "group", now=NOW)
+
+    page = page_of(logged_in.get("/staff/today"))
+
+    waiting = words(page[page.index('id="waiting"') : page.index('id="checked-in"')])
+    checked = words(page[page.index('id="checked-in"') : page.index('id="excused"')])
+    assert "P-0001" in waiting
+    assert not {"P-0100", "P-0101", "P-0102"} & set(waiting.split())
+    assert "P-0100 Prize draws for group attendance" in checked
+    assert "attended group session" in checked
+    assert 'id="count-checked-in">1<' in page
+    meetings = words(section(page, 'id="groups-today"', "</table>"))
+    assert "Check in group Monday group 10:00 2 booked · 1 checked in" in meetings
+    assert f'href="/staff/groups/{monday.id}/meetings/2026-02-02"' in page
+    sessions = words(section(page, 'id="sessions-today"', "</table>"))
+    assert "P-0102 15:30 individual" in sessions
+    assert "P-0100" not in sessions  # a group member is checked in with the group
