@@ -8,10 +8,12 @@ translatable strings, so the selector does not change them.
 
 from __future__ import annotations
 
+from datetime import date, time
 from pathlib import Path
 
+from babel.dates import format_skeleton, format_time
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 from ..services.portal import LANGUAGES
 
@@ -43,3 +45,14 @@ def init_app(app: Flask) -> None:
     babel.init_app(
         app, locale_selector=select_locale, timezone_selector=select_timezone
     )
+
+
+def short_day(on: date) -> str:
+    """A near date, short, in the reader's language: "Tue, Feb 3", "mar, 3 feb"."""
+    return format_skeleton("MMMEd", on, locale=get_locale() or "en")
+
+
+def clock(at: time) -> str:
+    """A clinic-local start time as the reader's language writes it: "10:00 AM",
+    "10:00". Booked times are already local, so no timezone is applied."""
+    return format_time(at, "short", locale=get_locale() or "en")

@@ -61,6 +61,8 @@ def _portal_context() -> dict:
         "language_names": LANGUAGE_NAMES,
         "language_form": LanguageForm(),
         "participant": g.get("portal_participant"),
+        "short_day": i18n.short_day,
+        "clock": i18n.clock,
     }
 
 

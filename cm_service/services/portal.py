@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -28,11 +28,12 @@ from ..models import (
     Reward,
     StockMovement,
 )
-from . import audit, lockout
+from . import appointments, audit, lockout
 from .actors import SYSTEM, Actor
 from .errors import InvalidInput, NotFound
 from .evaluation import evaluate_enrollment, evaluate_history
 from .ledger import Balance, balance_of
+from .outlook import Outlook, outlook_of, plain
 from .participants import CODE_PATTERN, PIN_PATTERN, latest_enrollment
 from .passwords import check_secret, hash_secret
 from .pricing import Price, unit_cents_of
@@ -42,6 +43,7 @@ LANGUAGES = ("en", "es")
 LOCKOUT_KIND = "participant"
 HISTORY_PAGE_SIZE = 15
 VIEWS_PAGE_SIZE = 20
+UPCOMING_SESSIONS = 4  # the next fortnight of twice-weekly groups, on one phone screen
 
 # Verified against when the code is unknown, so both failures cost the same time.
 _DUMMY_HASH: list[str] = []
@@ -191,6 +193,17 @@ class CapProgress:
 
 
 @dataclass(frozen=True)
+class UpcomingSession:
+    """A session booked for the participant, and what attending it earns when that
+    is known (the next session of its schedule; later ones depend on this one)."""
+
+    on: date
+    starts_at: time
+    session_type: str
+    earns: rules.NextSession | None = None
+
+
+@dataclass(frozen=True)
 class Home:
     participant: Participant
     today: date
@@ -200,6 +213,9 @@ class Home:
     week: int = 0
     weeks: int = 0
     caps: tuple[CapProgress, ...] = ()
+    # Which lines fit the protocol (tests, sessions, money, draws: outlook.py).
+    outlook: Outlook | None = None
+    upcoming: tuple[UpcomingSession, ...] = ()
 
     @property
     def next_negative(self) -> rules.NextNegative | None:
@@ -207,17 +223,21 @@ class Home:
 
 
 def home(actor: Actor, *, now: datetime) -> Home:
-    """Where the participant stands: balance, run, what the next negative earns,
-    the week of the protocol and progress toward its money caps."""
+    """Where the participant stands: balance, runs, what the next negative test and
+    the next session earn, the sessions booked ahead, the week of the protocol and
+    progress toward its money caps."""
     participant = own_record(actor)
     today = clinic_today(participant.clinic, now)
     enrollment = latest_enrollment(participant.id)
     balance = balance_of(participant.id)
     if enrollment is None:
-        return Home(participant, today, balance, None, None)
+        return Home(participant, today, balance, None, None, outlook=plain(balance))
     spec = spec_of(enrollment.protocol)
     facts = facts_of(enrollment)
     evaluation = evaluate_enrollment(enrollment, today)
+    upcoming = _upcoming(participant.id, today, evaluation)
+    starts = {(u.on, u.session_type): u.starts_at for u in upcoming}
+    outlook = outlook_of(enrollment, evaluation, balance, today, starts)
     week = min(rules.week_of(facts, today), spec.end_week)
     caps = []
     if spec.caps.per_calendar_year_cents:
@@ -242,6 +262,23 @@ def home(actor: Actor, *, now: datetime) -> Home:
         week=week,
         weeks=spec.end_week,
         caps=tuple(caps),
+        outlook=outlook,
+        upcoming=() if outlook.ended else upcoming,
+    )
+
+
+def _upcoming(
+    participant_id: int, today: date, evaluation: rules.Evaluation
+) -> tuple[UpcomingSession, ...]:
+    """The sessions booked from today, less today's already attended, excused or
+    missed; the next session of each schedule says what it earns."""
+    decided = {(s.on, s.session_type) for s in evaluation.sessions if s.on == today}
+    earns = {(n.on, n.session_type): n for n in evaluation.next_sessions}
+    booked = appointments.upcoming(participant_id, today, limit=UPCOMING_SESSIONS)
+    return tuple(
+        UpcomingSession(a.on, a.starts_at, a.session_type, earns.get(slot))
+        for a in booked
+        if (slot := (a.on, a.session_type)) not in decided
     )
 
 
