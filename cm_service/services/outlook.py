@@ -88,7 +88,11 @@ class SessionLine:
         if n is None:
             return "none booked"
         earns = earns_text(n.points, n.cents, n.draws)
-        if not (n.points or n.draws) and "capped" in n.explanation:
+        if n.withheld and not (n.points or n.draws):
+            earns += " (withheld to offset a correction)"
+        elif n.withheld:
+            earns += f", after {n.withheld} withheld to offset a correction"
+        elif not (n.points or n.draws) and "capped" in n.explanation:
             earns += " (a cap is reached)"
         return f"{day_text(n.on)} earns {earns}"
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
+from sqlalchemy import select
+
 from cm_service import rules
-from cm_service.models import Participant
+from cm_service.extensions import db
+from cm_service.models import Event, Participant
 from cm_service.services import appointments, checkins, clinics, participants
 from tests.factories import NOW, START, make_staff, protocol_id
 
@@ -78,6 +81,17 @@ def combined(staff, clinic, code="P-0200", pin=None) -> Participant:
     book_groups(staff, person.id)
     attend_groups(staff, person.id)
     return person
+
+
+def void_first_group(staff, person) -> None:
+    """Void Tuesday's group: Thursday becomes the first of the run (1 draw, not 2),
+    so the 2 draws already paid above that are withheld from the next awards."""
+    first = db.session.scalars(
+        select(Event).where(
+            Event.participant_id == person.id, Event.collected_on == TUESDAY
+        )
+    ).one()
+    checkins.void_event(staff, first.id, "Checked in the wrong person", now=NOW)
 
 
 def section(html: str, start: str, end: str = "</section>") -> str:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from cm_service.services import checkins
 from tests.factories import NOW
-from tests.web.attendance import attendance_only, combined, section, words
+from tests.web.attendance import (
+    attendance_only,
+    combined,
+    section,
+    void_first_group,
+    words,
+)
 from tests.web.portal.conftest import PIN, portal_log_in
 from tests.web.portal.test_portal_language import choose
 
@@ -85,3 +91,14 @@ def test_a_specimen_only_home_says_nothing_of_sessions(client, staff, clinic, pe
     assert "1 negative test in a row" in text
     assert "session" not in text.lower()
     assert 'id="upcoming"' not in page
+
+
+def test_the_next_session_says_an_offset_is_withheld(client, staff, clinic):
+    person = attendance_only(staff, clinic, pin=PIN)
+    void_first_group(staff, person)
+
+    text = main_of(home_of(client, clinic, "P-0100"))
+
+    assert "1 group session in a row" in text
+    assert "Part of this is withheld" in text
+    assert "earns nothing extra" not in text

@@ -16,6 +16,7 @@ from tests.web.attendance import (
     combined,
     enrolled,
     section,
+    void_first_group,
     words,
 )
 from tests.web.helpers import csrf_token
@@ -140,3 +141,16 @@ def test_the_board_lists_todays_groups_and_booked_sessions(logged_in, staff, cli
     sessions = words(section(page, 'id="sessions-today"', "</table>"))
     assert "P-0102 15:30 individual" in sessions
     assert "P-0100" not in sessions  # a group member is checked in with the group
+
+
+def test_the_next_session_says_what_an_offset_withholds(logged_in, staff, clinic):
+    person = attendance_only(staff, clinic)
+    void_first_group(staff, person)
+
+    standing = standing_on(logged_in, f"/staff/participants/{person.id}")
+
+    assert "1 group session in a row" in standing
+    assert (
+        "Next group session Tue 3 Feb earns nothing (withheld to offset a correction)"
+        in standing
+    )
