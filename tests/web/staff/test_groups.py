@@ -51,6 +51,12 @@ def post(client, path: str, data: dict, page: str | None = None):
     return client.post(path, data={"csrf_token": token, **data})
 
 
+def add_by_code(client, group, code: str, joined_on: str = "2026-02-03"):
+    path = f"/staff/groups/{group.id}"
+    data = {"participant": code, "joined_on": joined_on}
+    return post(client, f"{path}/members", data, page=path)
+
+
 def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
@@ -150,17 +156,11 @@ def test_a_bad_group_is_shown_next_to_its_field_and_writes_nothing(
 
 def test_a_member_is_added_by_their_code_as_typed(logged_in, staff, clinic, group):
     person, _ = make_enrolled(staff, clinic, "attendance-prize", "P-0042")
-    path = f"/staff/groups/{group.id}"
 
-    response = post(
-        logged_in,
-        f"{path}/members",
-        {"participant": " p-0042 ", "joined_on": "2026-02-03"},
-        page=path,
-    )
+    response = add_by_code(logged_in, group, " p-0042 ")
 
     assert response.status_code == 302
-    page = page_of(logged_in.get(path))
+    page = page_of(logged_in.get(f"/staff/groups/{group.id}"))
     roster = page[page.index('id="roster"') :]
     assert "P-0042" in roster
     assert "Tue 03 Feb 2026" in roster
@@ -207,14 +207,9 @@ def test_a_bad_member_is_shown_next_to_its_field_and_writes_nothing(
     member(staff, clinic, group, "P-0001")
     participants.register_participant(staff, clinic.id, "P-0002", now=NOW)
     before = history(), count(Appointment), count(GroupMember)
-    path = f"/staff/groups/{group.id}"
+    typed = {"participant": "P-0001", "joined_on": "2026-02-03"} | data
 
-    response = post(
-        logged_in,
-        f"{path}/members",
-        {"participant": "P-0001", "joined_on": "2026-02-03"} | data,
-        page=path,
-    )
+    response = add_by_code(logged_in, group, typed["participant"], typed["joined_on"])
 
     assert response.status_code == 422
     assert field_error(page_of(response), field) == message
@@ -456,14 +451,8 @@ def test_another_clinics_participant_code_cannot_join(logged_in, other_clinic, g
         "attendance-prize",
         "P-0777",
     )
-    path = f"/staff/groups/{group.id}"
 
-    response = post(
-        logged_in,
-        f"{path}/members",
-        {"participant": "P-0777", "joined_on": "2026-02-03"},
-        page=path,
-    )
+    response = add_by_code(logged_in, group, "P-0777")
 
     assert response.status_code == 422
     assert count(GroupMember) == 0

@@ -35,6 +35,12 @@ def post(client, path: str, data: dict, page: str = "/staff/groups"):
     return client.post(path, data={"csrf_token": csrf_token(client, page), **data})
 
 
+def book_weekly(client, person, until: str):
+    """Weekly group sessions at 10:00 from Tue 3 Feb to `until`."""
+    data = {"session_type": "group", "first_on": "2026-02-03", "starts_at": "10:00"}
+    return post(client, sessions_of(person), data | {"weekly": "y", "until": until})
+
+
 def booked_on(person) -> list[date]:
     return list(
         db.session.scalars(
@@ -79,17 +85,7 @@ def test_opening_the_sessions_page_writes_one_view_row(
 def test_a_weekly_booking_lists_its_sessions_and_what_the_next_one_earns(
     logged_in, member
 ):
-    response = post(
-        logged_in,
-        sessions_of(member),
-        {
-            "session_type": "group",
-            "first_on": "2026-02-03",
-            "starts_at": "10:00",
-            "weekly": "y",
-            "until": "2026-02-24",
-        },
-    )
+    response = book_weekly(logged_in, member, until="2026-02-24")
 
     assert response.status_code == 302
     page = page_of(logged_in.get(response.headers["Location"]))
@@ -105,17 +101,7 @@ def test_a_weekly_booking_lists_its_sessions_and_what_the_next_one_earns(
 def test_dates_already_booked_are_named_and_left_alone(logged_in, staff, member):
     appointments.book(staff, member.id, "group", date(2026, 2, 10), TEN, now=NOW)
 
-    response = post(
-        logged_in,
-        sessions_of(member),
-        {
-            "session_type": "group",
-            "first_on": "2026-02-03",
-            "starts_at": "10:00",
-            "weekly": "y",
-            "until": "2026-02-17",
-        },
-    )
+    response = book_weekly(logged_in, member, until="2026-02-17")
 
     page = page_of(logged_in.get(response.headers["Location"]))
     assert "Booked 2 group sessions" in page
