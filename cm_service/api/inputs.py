@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -20,6 +20,7 @@ from ..services.validation import check_date
 
 MAX_ID = 2**31 - 1  # the INTEGER columns' range
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class MalformedBody(CMError):
@@ -94,6 +95,18 @@ def day(
     if parsed is None:
         raise InvalidInput(path or field, "Enter a date as YYYY-MM-DD.")
     return check_date(path or field, parsed)
+
+
+def clock_time(
+    body: Mapping[str, Any], field: str, *, required: bool = False
+) -> time | None:
+    """A clinic-local time of day, HH:MM (24-hour)."""
+    value = text(body, field, required=required, max_length=5)
+    if value is None:
+        return None
+    if not CLOCK.match(value):
+        raise InvalidInput(field, "Enter the time as HH:MM, e.g. 10:00.")
+    return time.fromisoformat(value)
 
 
 def whole_number(

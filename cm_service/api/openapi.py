@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..rules.facts import RESULT_VALUES
+from ..services.checkins import SESSION_TYPES as _SESSIONS
+
+SESSION_TYPES = list(_SESSIONS)
 
 DAY = {"type": "string", "format": "date", "example": "2026-01-07"}
 FHIR_JSON = "application/fhir+json"
@@ -195,10 +198,62 @@ SCHEMAS: dict[str, Any] = {
                 "description": 'Breath: BrAC in g/210 L as a string, e.g. "0.020".',
             },
             "session_type": {
-                "enum": ["individual", "group", "cbt", "family", "twelve_step", "other"]
+                "enum": SESSION_TYPES,
+                "description": (
+                    "Attendance: the session. Excused: the booked session excused "
+                    "(without it, the test day is excused)."
+                ),
+            },
+            "late": {
+                "type": "boolean",
+                "description": "Attendance: arrived after the on-time window.",
+            },
+            "verification": {
+                "enum": ["signed_slip", "phone_call", "note"],
+                "description": "Attendance off site (twelve_step: required): how.",
+            },
+            "verification_note": {
+                "type": "string",
+                "maxLength": 500,
+                "description": "Who confirmed it (required with verification).",
             },
             "reason": {"type": "string", "description": "Excused: why."},
         },
+    },
+    "NewAppointment": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["session_type", "on", "starts_at"],
+        "properties": {
+            "session_type": {"enum": SESSION_TYPES},
+            "on": DAY,
+            "starts_at": {
+                "type": "string",
+                "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                "description": "Clinic-local start time, HH:MM.",
+            },
+            "weekly": {
+                "type": "boolean",
+                "description": "Book every week from `on` (to `until` or the "
+                "protocol's end, at most 52 weeks).",
+            },
+            "until": DAY,
+        },
+    },
+    "Appointments": {
+        "type": "object",
+        "description": "Booked sessions (and, after booking, dates already booked).",
+        "properties": {
+            "appointments": {"type": "array", "items": {"type": "object"}},
+            "already_booked": {"type": "array", "items": DAY},
+        },
+    },
+    "Appointment": {"type": "object"},
+    "Cancel": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 3, "maxLength": 500}},
     },
     "Checkin": {
         "type": "object",
@@ -493,6 +548,33 @@ PATHS: dict[str, Any] = {
             }
         ],
         **_post("Void a wrong event with a reason.", "Void", 200, "Checkin"),
+    },
+    "/participants/{code}/appointments": _with_code(
+        {
+            **_get("Booked sessions from today on (audited).", "Appointments"),
+            **_post(
+                "Book a session, once or weekly (sessions by appointment).",
+                "NewAppointment",
+                201,
+                "Appointments",
+            ),
+        }
+    ),
+    "/appointments/{appointment_id}/cancel": {
+        "parameters": [
+            {
+                "name": "appointment_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        ],
+        **_post(
+            "Cancel a booked session with a reason (never then missed).",
+            "Cancel",
+            200,
+            "Appointment",
+        ),
     },
     "/participants/{code}/balance": _with_code(
         _get("Balance, run and the next negative's value.", "Balance")

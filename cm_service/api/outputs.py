@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import rules
-from ..models import Draw, Enrollment, Event, LedgerEntry, Participant
+from ..models import Appointment, Draw, Enrollment, Event, LedgerEntry, Participant
 from ..services.checkins import CheckinResult
 from ..services.ledger import Balance
 from ..services.results_import import ImportResult
@@ -60,7 +60,34 @@ def event_of(row: Event) -> dict[str, Any]:
         "refused": row.refused,
         "brac_milli": row.brac_milli,
         "session_type": row.session_type,
+        "late": bool(row.late),
+        "verification": row.verification,
+        "verification_note": row.verification_note,
         "reason": row.reason,
+    }
+
+
+def appointment_of(row: Appointment) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "session_type": row.session_type,
+        "on": row.on.isoformat(),
+        "starts_at": row.starts_at.strftime("%H:%M"),
+        "group_id": row.group_id,
+        "cancelled": row.cancelled_at is not None,
+        "cancel_reason": row.cancel_reason,
+    }
+
+
+def next_session_of(nxt: rules.NextSession) -> dict[str, Any]:
+    return {
+        "on": nxt.on.isoformat(),
+        "session_type": nxt.session_type,
+        "booked": nxt.booked,
+        "points": nxt.points,
+        "cents": nxt.cents,
+        "draws": nxt.draws,
+        "explanation": nxt.explanation,
     }
 
 
@@ -93,6 +120,9 @@ def balance_of(balance: Balance, evaluation: rules.Evaluation | None) -> dict[st
             "on": nxt.on.isoformat() if nxt and nxt.on else None,
             "explanation": nxt.explanation if nxt else "Not enrolled.",
         },
+        "next_sessions": [
+            next_session_of(s) for s in (evaluation.next_sessions if evaluation else ())
+        ],
     }
 
 
@@ -110,6 +140,7 @@ def checkin_of(result: CheckinResult) -> dict[str, Any]:
                 "cents": result.next_cents,
                 "draws": result.next_draws,
             },
+            "next_sessions": [next_session_of(s) for s in result.next_sessions],
         },
     }
 

@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, g, request
 from ..extensions import db
 from ..services import (
     api_tokens,
+    appointments,
     checkins,
     clinics,
     fhir,
@@ -190,8 +191,9 @@ def _protocol_id(body: dict[str, Any]) -> int:
 EVENT_FIELDS = {
     "specimen": ("results", "refused"),
     "breath": ("brac",),
-    "attendance": ("session_type",),
-    "excused": ("reason",),
+    "attendance": ("session_type", "late", "verification", "verification_note"),
+    # With a session_type the excuse is for that session, else for the test day.
+    "excused": ("reason", "session_type"),
 }
 
 
@@ -230,10 +232,63 @@ def _record(kind: str, body: dict[str, Any], participant_id: int, on: Any):
     if kind == "attendance":
         session = inputs.text(body, "session_type", required=True, max_length=40)
         return checkins.record_attendance(
-            actor, participant_id, on, session or "", now=now
+            actor,
+            participant_id,
+            on,
+            session or "",
+            now=now,
+            late=inputs.flag(body, "late"),
+            verification=inputs.text(body, "verification", max_length=20),
+            verification_note=inputs.text(body, "verification_note", max_length=500),
         )
     reason = inputs.text(body, "reason", required=True) or ""
+    session = inputs.text(body, "session_type", max_length=40)
+    if session is not None:
+        return checkins.excuse_session(
+            actor, participant_id, on, session, reason, now=now
+        )
     return checkins.excuse_day(actor, participant_id, on, reason, now=now)
+
+
+@bp.get("/participants/<code>/appointments")
+def list_appointments(code: str):
+    """Booked sessions from today on (a view of the record: audited)."""
+    person = api_tokens.participant_by_code(_actor(), code)
+    record = participants.view_participant(_actor(), person.id, now=_now())
+    found = appointments.upcoming(person.id, record.today, limit=100)
+    return {"appointments": [outputs.appointment_of(a) for a in found]}
+
+
+@bp.post("/participants/<code>/appointments")
+@idempotent
+def book_appointments(code: str):
+    body = _body("session_type", "on", "starts_at", "weekly", "until")
+    person = api_tokens.participant_by_code(_actor(), code)
+    booked = appointments.book(
+        _actor(),
+        person.id,
+        inputs.text(body, "session_type", required=True, max_length=40) or "",
+        inputs.day(body, "on", required=True),
+        inputs.clock_time(body, "starts_at", required=True),
+        now=_now(),
+        weekly=inputs.flag(body, "weekly"),
+        until=inputs.day(body, "until"),
+    )
+    return {
+        "appointments": [outputs.appointment_of(a) for a in booked.appointments],
+        "already_booked": [on.isoformat() for on in booked.already],
+    }, 201
+
+
+@bp.post("/appointments/<int:appointment_id>/cancel")
+@idempotent
+def cancel_appointment(appointment_id: int):
+    body = _body("reason")
+    reason = inputs.text(body, "reason", required=True, max_length=500) or ""
+    if appointment_id > inputs.MAX_ID:
+        raise NotFound("No such booked session.", "appointment")
+    cancelled = appointments.cancel(_actor(), appointment_id, reason, now=_now())
+    return outputs.appointment_of(cancelled), 200
 
 
 @bp.post("/events/<int:event_id>/void")

@@ -48,6 +48,12 @@ ROUTES = [
     ("post", "/participants/{code}/draws", None),
     ("get", "/participants/{code}/observations", None),
     ("post", "/participants/{code}/observations", OBSERVATIONS),
+    ("get", "/participants/{code}/appointments", None),
+    (
+        "post",
+        "/participants/{code}/appointments",
+        {"session_type": "group", "on": "2026-02-03", "starts_at": "10:00"},
+    ),
 ]
 
 
@@ -245,6 +251,17 @@ EVERY_ROUTE = {
     ("GET", "/participants/<code>/observations"): ("read", "read", None),
     ("POST", "/participants/<code>/observations"): ("write", "refused", OBSERVATIONS),
     ("POST", "/results:import"): ("write", "refused", None),
+    ("GET", "/participants/<code>/appointments"): ("read", "read", None),
+    ("POST", "/participants/<code>/appointments"): (
+        "write",
+        "refused",
+        {"session_type": "group", "on": "2026-02-03", "starts_at": "10:00"},
+    ),
+    ("POST", "/appointments/<int:appointment_id>/cancel"): (
+        "write",
+        "refused",
+        {"reason": "group cancelled"},
+    ),
 }
 QUERIES = {
     "/reports/outcomes": [
@@ -278,6 +295,7 @@ def test_each_token_role_gets_what_its_route_allows(
     staff_may, auditor_may, body = EVERY_ROUTE[(method, rule)]
     expected = staff_may if role == "staff" else auditor_may
     path = rule.replace("<code>", person.code).replace("<int:event_id>", str(event.id))
+    path = path.replace("<int:appointment_id>", "1")
     before = _rows()
 
     for query in QUERIES.get(rule, [""]):
