@@ -88,13 +88,35 @@ class SimulationResult:
     tests: tuple[SimulatedTest, ...]
     evaluation: Evaluation
     expected_prize_cents: Fraction
+    # The tokens were sessions (an attendance-only protocol), not tests.
+    sessions_only: bool = False
 
     @property
     def percent_negative(self) -> Fraction | None:
         """Negatives / (tests - excused) x 100, exact; None when nothing counts."""
+        return None if self.sessions_only else self._share(("negative",))
+
+    @property
+    def percent_attended(self) -> Fraction | None:
+        """Sessions attended (late included) / (sessions - excused) x 100."""
+        return self._share(("attended", "late")) if self.sessions_only else None
+
+    def _share(self, hits: tuple[str, ...]) -> Fraction | None:
         counted = [t for t in self.tests if t.outcome != "excused"]
-        negatives = sum(t.outcome == "negative" for t in counted)
-        return Fraction(100 * negatives, len(counted)) if counted else None
+        found = sum(t.outcome in hits for t in counted)
+        return Fraction(100 * found, len(counted)) if counted else None
+
+    @property
+    def longest_attended(self) -> int:
+        """The longest run of sessions attended (excused ones skipped)."""
+        best = run = 0
+        for test in self.tests:
+            if test.outcome in ("attended", "late"):
+                run += 1
+                best = max(best, run)
+            elif test.outcome != "excused":
+                run = 0
+        return best
 
     @property
     def cost_cents(self) -> Fraction:
@@ -115,6 +137,7 @@ class SimulationResult:
             "capped_cents": evaluation.capped_cents,
             "longest_run": evaluation.longest_run,
             "percent_negative": _percent(self.percent_negative),
+            "percent_attended": _percent(self.percent_attended),
             "expected_prize_cents": round_half_up(self.expected_prize_cents),
         }
 
@@ -160,6 +183,7 @@ def simulate_outcomes(
         tests=tests,
         evaluation=evaluation,
         expected_prize_cents=_prize_value(spec, evaluation.total_draws),
+        sessions_only=alphabet is SESSION_TOKENS,
     )
 
 
@@ -496,8 +520,7 @@ def _timeline_summary(result: SimulationResult) -> list[str]:
             f" ({evaluation.total_points:,} points, {draws:,} draws)",
         ),
         ("Withheld by caps", format_cents(evaluation.capped_cents)),
-        ("Longest run", f"{evaluation.longest_run} negatives"),
-        ("Negative", "n/a" if percent is None else f"{percent}% (excused not counted)"),
+        *_run_rows(result, percent),
     ]
     if draws:
         prizes = format_cents(round_half_up(result.expected_prize_cents))
@@ -505,6 +528,21 @@ def _timeline_summary(result: SimulationResult) -> list[str]:
             ("Expected prizes", f"{prizes} ({draws:,} draws at expected value)")
         )
     return _labelled(rows)
+
+
+def _run_rows(result: SimulationResult, percent: float | None) -> list[tuple[str, str]]:
+    if result.sessions_only:
+        attended = _percent(result.percent_attended)
+        shown = "n/a" if attended is None else f"{attended}% (excused not counted)"
+        return [
+            ("Longest run", f"{result.longest_attended} sessions attended"),
+            ("Attended", shown),
+        ]
+    shown = "n/a" if percent is None else f"{percent}% (excused not counted)"
+    return [
+        ("Longest run", f"{result.evaluation.longest_run} negatives"),
+        ("Negative", shown),
+    ]
 
 
 def _labelled(rows: Sequence[tuple[str, str]], *, align: bool = False) -> list[str]:

@@ -277,3 +277,16 @@ def test_the_attendance_maximum_attends_every_session_of_sixteen_weeks():
 
     assert len(result.tests) == 32  # Tuesday and Thursday for 16 weeks
     assert result.evaluation.total_draws == 1 + 2 + 3 + 4 + 5 * 28
+
+
+def test_an_attendance_only_simulation_reports_attendance_not_negatives():
+    result = simulate_outcomes(preset("attendance-prize"), "A A M A E L")
+
+    table = format_table(result)
+
+    assert result.percent_negative is None
+    assert result.percent_attended == 80  # 4 of 5 counted (one excused)
+    assert result.as_dict()["percent_attended"] == 80.0
+    assert "Longest run:       2 sessions attended" in table
+    assert "Attended:          80.0% (excused not counted)" in table
+    assert "negatives" not in table
