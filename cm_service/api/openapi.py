@@ -14,6 +14,37 @@ from ..services.checkins import SESSION_TYPES as _SESSIONS
 SESSION_TYPES = list(_SESSIONS)
 
 DAY = {"type": "string", "format": "date", "example": "2026-01-07"}
+# The episode fields the API contract promises (issue 14); the CSV has them all.
+EPISODE_REQUIRED = (
+    "participant", "episode", "protocol", "start_on", "completed", "weeks_retained",
+    "tests_scheduled", "tests_submitted", "negatives", "lda_tests_missing_positive",
+    "lda_tests_missing_ignored", "use_pattern", "cost_cents",
+    "cost_per_negative_cents", "share_of_maximum", "sessions_booked",
+    "sessions_attended",
+)  # fmt: skip
+REPORT_QUERY = [
+    {"name": "from", "in": "query", "required": True, "schema": DAY},
+    {"name": "to", "in": "query", "required": True, "schema": DAY},
+    {
+        "name": "format",
+        "in": "query",
+        "required": False,
+        "schema": {"enum": ["json", "csv"]},
+    },
+    {
+        "name": "missing",
+        "in": "query",
+        "required": False,
+        "schema": {"enum": ["positive", "ignored"]},
+    },
+    {
+        "name": "deidentified",
+        "in": "query",
+        "required": False,
+        "description": "1: per-export pseudonyms, dates as days since the start.",
+        "schema": {"enum": ["0", "1"]},
+    },
+]
 FHIR_JSON = "application/fhir+json"
 CODE = {
     "name": "code",
@@ -346,7 +377,37 @@ SCHEMAS: dict[str, Any] = {
     },
     "Redemption": {"type": "object"},
     "Draw": {"type": "object"},
-    "OutcomeReport": {"type": "object"},
+    "OutcomeReport": {
+        "type": "object",
+        "required": ["from", "to", "as_of", "summary", "by_protocol", "episodes"],
+        "properties": {
+            "from": DAY,
+            "to": DAY,
+            "as_of": DAY,
+            "missing_convention": {"enum": ["positive", "ignored"]},
+            "summary": {"type": "object"},
+            "by_protocol": {"type": "object"},
+            "episodes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": list(EPISODE_REQUIRED),
+                },
+            },
+        },
+    },
+    "OutcomeTests": {
+        "type": "object",
+        "properties": {"tests": {"type": "array", "items": {"type": "object"}}},
+    },
+    "ReportDictionary": {
+        "type": "object",
+        "properties": {
+            "window": {"type": "string"},
+            "episodes": {"type": "array", "items": {"type": "object"}},
+            "tests": {"type": "array", "items": {"type": "object"}},
+        },
+    },
     "Coding": {
         "type": "object",
         "properties": {
@@ -593,27 +654,28 @@ PATHS: dict[str, Any] = {
         _post("Make one earned prize draw.", None, 201, "Draw")
     ),
     "/reports/outcomes": _get(
-        "Outcome measures for a date range (conventions stated in the response). "
-        "Participant-level data: auditor tokens only (403 for a staff token).",
+        "One row per episode (enrolment) overlapping the window, the clinic summary "
+        "and its per-protocol breakdown; definitions at /reports/dictionary and the "
+        "window in the X-Report-* headers. Episode-level data: admin and auditor "
+        "tokens only (403 for a staff token); every call is audited as a disclosure.",
         "OutcomeReport",
         errors=(403, 422),
         csv=True,
-        extra=[
-            {"name": "from", "in": "query", "required": True, "schema": DAY},
-            {"name": "to", "in": "query", "required": True, "schema": DAY},
-            {
-                "name": "format",
-                "in": "query",
-                "required": False,
-                "schema": {"enum": ["json", "csv"]},
-            },
-            {
-                "name": "missing",
-                "in": "query",
-                "required": False,
-                "schema": {"enum": ["positive", "ignored"]},
-            },
-        ],
+        extra=REPORT_QUERY,
+    ),
+    "/reports/tests": _get(
+        "The long format: one row per scheduled test or booked session of every "
+        "episode (participant, episode, date, week, kind, outcome, pattern, cents, "
+        "draws). Audited as a disclosure; admin and auditor tokens only.",
+        "OutcomeTests",
+        errors=(403, 422),
+        csv=True,
+        extra=REPORT_QUERY,
+    ),
+    "/reports/dictionary": _get(
+        "The data dictionary: every exported column's definition in plain words.",
+        "ReportDictionary",
+        errors=(403,),
     ),
     "/participants/{code}/observations": _with_code(
         {

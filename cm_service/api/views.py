@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from ..extensions import db
 from ..services import (
@@ -25,6 +25,7 @@ from ..services import (
     fhir,
     ledger,
     participants,
+    report_exports,
     reports,
     results_import,
     rewards,
@@ -375,13 +376,16 @@ def draw(code: str):
     return outputs.draw_of(made, ledger.balance_of(person.id)), 201
 
 
-@bp.get("/reports/outcomes")
-def outcome_report():
+def _report_query() -> tuple[reports.OutcomeReport, str, bool]:
+    """The report the query asks for, its format and whether to de-identify it."""
     _actor().require(*reports.READERS)  # refused before reading the query
     args = request.args
     fmt = args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise InvalidInput("format", "Use format=json or format=csv.")
+    deidentified = args.get("deidentified", "0")
+    if deidentified not in ("0", "1"):
+        raise InvalidInput("deidentified", "Use deidentified=1 or leave it out.")
     start = inputs.day(args, "from", required=True)
     end = inputs.day(args, "to", required=True)
     report = reports.outcome_report(
@@ -391,15 +395,51 @@ def outcome_report():
         now=_now(),
         missing=args.get("missing", "positive"),
     )
-    reports.record_disclosure(_actor(), report, fmt, now=_now())
-    if fmt == "json":
-        return reports.as_json(report)
-    name = f"outcomes-{report.start.isoformat()}-{report.end.isoformat()}.csv"
-    return Response(
-        reports.as_csv(report),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    return report, fmt, deidentified == "1"
+
+
+def _report_answer(what: str, shape: Callable, table: Callable) -> Response:
+    report, fmt, deidentified = _report_query()
+    rename = report_exports.pseudonyms() if deidentified else None
+    reports.record_disclosure(
+        _actor(), report, fmt, now=_now(), deidentified=deidentified, what=what
     )
+    headers = report_exports.headers_of(report, url_for("api.report_dictionary"))
+    if fmt == "json":
+        response = jsonify(shape(report, rename))
+        response.headers.update(headers)
+        return response
+    name = f"{what}-{report.start.isoformat()}-{report.end.isoformat()}.csv"
+    headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return Response(table(report, rename), mimetype="text/csv", headers=headers)
+
+
+@bp.get("/reports/outcomes")
+def outcome_report():
+    """One row per episode, the clinic summary and the per-protocol breakdown."""
+    return _report_answer(
+        "outcomes", report_exports.as_json, report_exports.episodes_csv
+    )
+
+
+@bp.get("/reports/tests")
+def outcome_tests():
+    """The long format: one row per scheduled test or booked session."""
+    return _report_answer(
+        "tests",
+        lambda report, rename: {
+            **report_exports.window_of(report),
+            "tests": report_exports.long_rows(report, rename),
+        },
+        report_exports.long_csv,
+    )
+
+
+@bp.get("/reports/dictionary")
+def report_dictionary():
+    """Every exported column's definition, and the window's convention."""
+    _actor().require(*reports.READERS)
+    return report_exports.dictionary()
 
 
 @bp.get("/participants/<code>/observations")

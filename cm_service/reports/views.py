@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth import current_actor, role_required
-from ..services import reports
+from ..services import report_exports, reports
 from ..services.errors import InvalidInput
 from ..services.timeline import clinic_today
 
@@ -66,24 +66,70 @@ def outcomes():
     return render_template(
         "reports/outcomes.html",
         report=report,
-        summary=reports.summary_fields(report),
-        rows=[reports.row_fields(r, report.missing) for r in report.rows],
-        conventions=reports.CONVENTIONS,
+        summary={
+            **report_exports.summary_of(report.episodes, report.missing),
+            "paid_out_cents": report.paid_out_cents,
+        },
+        by_protocol=report_exports.by_protocol(report),
+        rows=[
+            report_exports.episode_fields(e, report.missing) for e in report.episodes
+        ],
+        glossary=report_exports.dictionary(),
         args=request.args,
+    )
+
+
+def _download(what: str, table) -> Response:
+    try:
+        report = _report()
+    except InvalidInput as error:
+        return _refused(error)
+    deidentified = request.args.get("deidentified") == "1"
+    rename = report_exports.pseudonyms() if deidentified else None
+    reports.record_disclosure(
+        current_actor(),
+        report,
+        "csv",
+        now=_now(),
+        deidentified=deidentified,
+        what=what,
+    )
+    name = f"{what}-{report.start.isoformat()}-{report.end.isoformat()}.csv"
+    return Response(
+        table(report, rename),
+        mimetype="text/csv",
+        headers={
+            **report_exports.headers_of(report, url_for("reports.dictionary_csv")),
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
     )
 
 
 @bp.get("/outcomes.csv")
 @role_required(*reports.READERS)
 def outcomes_csv():
-    try:
-        report = _report()
-    except InvalidInput as error:
-        return _refused(error)
-    reports.record_disclosure(current_actor(), report, "csv", now=_now())
-    name = f"outcomes-{report.start.isoformat()}-{report.end.isoformat()}.csv"
+    return _download("outcomes", report_exports.episodes_csv)
+
+
+@bp.get("/tests.csv")
+@role_required(*reports.READERS)
+def tests_csv():
+    return _download("tests", report_exports.long_csv)
+
+
+@bp.get("/dictionary.csv")
+@role_required(*reports.READERS)
+def dictionary_csv():
+    """The data dictionary as a CSV (table, column, type, definition)."""
+    glossary = report_exports.dictionary()
+    rows = [
+        {"table": table, **field}
+        for table in ("episodes", "tests")
+        for field in glossary[table]
+    ]
+    out = report_exports.to_csv(rows, report_exports.DICTIONARY_FIELDS)
     return Response(
-        reports.as_csv(report),
+        out,
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": 'attachment; filename="dictionary.csv"'},
     )

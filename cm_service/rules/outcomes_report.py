@@ -142,25 +142,66 @@ def attendance(outcomes: Iterable[str]) -> Attendance:
     )
 
 
-def weeks_retained(
-    contact_weeks: Iterable[int], through_week: int, dropout_after: int = DROPOUT_WEEKS
-) -> int:
-    """The last enrollment week with contact before dropout.
+# CTNote's use-pattern alphabet (Odom et al.): one character per scheduled test.
+PATTERN = {
+    "negative": "-",
+    "positive": "+",
+    "refused": "+",  # a refusal is presumed positive
+    "missed": "o",
+    "recollect": "*",  # a dilute or invalid left without a valid sample
+    "excused": "_",
+}
 
-    Dropout is the first run of `dropout_after` consecutive weeks without contact
-    (a sample or an attended session) within weeks 1..through_week; contact after it
-    does not count as retention.
-    """
-    contact = set(contact_weeks)
-    last, gap = 0, 0
-    for week in range(1, through_week + 1):
-        if week in contact:
-            last, gap = week, 0
-            continue
-        gap += 1
-        if gap >= dropout_after:
-            break
-    return last
+
+def use_pattern(outcomes: Iterable[str]) -> str:
+    """The tests in order as CTNote's use pattern: `-` negative, `+` positive or
+    refused, `o` missed, `*` not clearly negative, `_` excused or closed."""
+    return "".join(PATTERN[outcome] for outcome in outcomes)
+
+
+def weeks_retained(contact_weeks: Iterable[int]) -> int:
+    """Weeks retained: from the start to the enrollment week of the last specimen
+    given or session attended (0 without any). REFERENCE 5.4 measures retention to
+    the last contact; CTNote reports the dropout week separately (rules.ctnote)."""
+    return max(contact_weeks, default=0)
+
+
+def completed(
+    *,
+    last_week: int,
+    contact_weeks: Iterable[int],
+    ended_in_window: bool,
+    discharged_before_end: bool,
+) -> bool:
+    """The episode completed its course: its last scheduled week ended inside the
+    report's window, the participant was not discharged before it, and gave a
+    specimen or attended a booked session in that week (REFERENCE 5.4: treatment
+    completion is being retained to the end, not the calendar running out)."""
+    if not ended_in_window or discharged_before_end:
+        return False
+    return last_week in set(contact_weeks)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What an episode earned, the CM way (Petry 2004; REFERENCE 5.7): vouchers
+    earned (net of offsets: what the ledger holds) plus draws earned at the bowl's
+    exact expected value, in exact cents."""
+
+    voucher_cents: int
+    draws: int
+    draw_value_cents: Fraction  # the bowl's expected value of one draw
+
+    @property
+    def cents(self) -> Fraction:
+        return self.voucher_cents + self.draws * self.draw_value_cents
+
+    def per_negative(self, negatives: int) -> Fraction | None:
+        return self.cents / negatives if negatives else None
+
+    def share_of(self, maximum: Fraction) -> Fraction | None:
+        """Earned value over the all-negative maximum of the episode's course."""
+        return self.cents / maximum if maximum else None
 
 
 def pooled_percent(parts: Iterable[tuple[int, int]]) -> Fraction | None:

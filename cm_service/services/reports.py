@@ -1,19 +1,22 @@
-"""Outcome reports for clinicians and funders: read-only queries over the timeline.
+"""Outcome reports for researchers, payers and clinical directors: read-only.
 
-Turns each enrollment's evaluated days (the same fold that pays awards) into the
-measures of `rules.outcomes_report`, and the ledger into money earned, redeemed and
-outstanding. Only `record_disclosure` writes: an export of participant-level data is
-a disclosure, and the audit log keeps it.
+Every enrollment is an **episode**, numbered per participant in start order; a report
+has one row per episode overlapping its window, and reports what happened inside the
+window. Each episode's scheduled tests come from the same fold that pays awards, its
+booked sessions from its appointments, its cost from the ledger (what was earned, net
+of offsets) valued the CM way. The arithmetic is in `rules.outcomes_report`; the
+exported shapes are in `services.report_exports`. Only `record_disclosure` writes:
+an export of episode-level data is a disclosure, and the audit log keeps it.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -22,90 +25,74 @@ from .. import rules
 from ..extensions import db
 from ..models import Clinic, Draw, Enrollment, LedgerEntry
 from ..rules import outcomes_report as measures
-from ..rules.money import round_half_up
 from . import audit
 from .actors import Actor
 from .errors import InvalidInput
-from .timeline import PAID_KINDS, Timeline, clinic_today, load_timelines
+from .timeline import Timeline, clinic_today, load_timelines
 from .validation import check_date
 
-FIELDS = [
-    "code", "enrollment_id", "protocol", "start_on", "status", "scheduled",
-    "excused", "missing", "negatives", "positives", "lda_tests", "lda_weeks",
-    "lda_missing_ignored_tests", "lda_missing_ignored_weeks",
-    "percent_negative_of_scheduled", "percent_negative_of_submitted",
-    "abstinent_4_weeks", "abstinent_8_weeks", "abstinent_12_weeks",
-    "sessions_booked", "sessions_attended", "sessions_late", "sessions_excused",
-    "sessions_missed", "percent_sessions_attended",
-    "weeks_retained", "completed", "earned_cents", "redeemed_cents",
-    "prize_cents", "outstanding_cents",
-]  # fmt: skip
 MAX_DAYS = 3 * 366  # a report window longer than three years is a typing mistake
 CONTACT_KINDS = ("specimen", "breath", "attendance")
-
-CONVENTIONS = {
-    "window": (
-        "Scheduled tests from `from` to `to` (clinic-local dates), and only up to "
-        "today; one row per participant, from their latest enrollment overlapping "
-        "the window."
-    ),
-    "lda": (
-        "Longest run of consecutive negative scheduled tests, in tests and in weeks "
-        "(each test counts 1/tests-per-week of its phase). Excused tests neither "
-        "extend nor break a run. Refusals always break it."
-    ),
-    "missing": (
-        "missing=positive (default, the CM norm): an unexcused missed test breaks "
-        "the run. missing=ignored (sensitivity): it is skipped. A closed scheduled "
-        "day with no result counts as missed."
-    ),
-    "percent_negative_of_scheduled": "100 x N / (S - E): misses count against.",
-    "percent_negative_of_submitted": (
-        "100 x N / (N + P): refusals and misses are left out, so it overstates "
-        "abstinence when people stop coming."
-    ),
-    "abstinence_thresholds": "Share of participants with LDA >= 4, 8 and 12 weeks.",
-    "specimens": (
-        "Specimen measures (tests, negatives, LDA, thresholds) only for enrollments "
-        "whose protocol schedules tests; an attendance-only enrollment leaves them "
-        "blank and out of the clinic's rates."
-    ),
-    "attendance": (
-        "Booked sessions (appointments and group meetings, not cancelled) from "
-        "`from` to `to`, up to yesterday and today's once recorded: attended "
-        "(late arrivals included) / (booked - excused). A booked session with "
-        "nothing recorded after its day counts as missed."
-    ),
-    "retention": (
-        "Weeks retained: the last enrollment week with a sample or attended session "
-        f"before {measures.DROPOUT_WEEKS} consecutive weeks without either. "
-        "Completed: the enrollment is completed, or its protocol's last day has "
-        "passed without discharge or dropout."
-    ),
-    "money": (
-        "Integer cents. Earned: awards, bonuses and adjustments dated in the "
-        "window. Redeemed: redemptions dated in the window. Prizes: catalogue value "
-        "of draws made in the window. Outstanding: point balance at the window's "
-        "end. Cost = redeemed + prizes; cost per participant rounds half up."
-    ),
-}
+EARNED_KINDS = ("award", "bonus")
+# Who may read the episode-level outcome report, on the web and through the API:
+# front-desk staff (and staff-role API tokens) may not export it.
+READERS = ("admin", "auditor")
 
 
 @dataclass(frozen=True)
-class ParticipantOutcome:
-    code: str
+class TestDay:
+    """One scheduled test of an episode inside the window, as the fold decided it."""
+
+    on: date
+    week: int
+    outcome: str  # negative | positive | refused | missed | excused | recollect
+    cents: int
+    draws: int
+
+
+@dataclass(frozen=True)
+class SessionDay:
+    """One booked session of an episode inside the window and how it ended."""
+
+    on: date
+    week: int
+    session_type: str
+    outcome: str  # attended | late | excused | missed
+    cents: int
+    draws: int
+
+
+@dataclass(frozen=True)
+class Episode:
+    participant: str
+    participant_id: int
+    episode: int  # 1 for a participant's first enrollment, 2 for the next...
     enrollment_id: int
-    protocol: str
+    protocol: str  # key and version, e.g. "higgins-1994 v1"
+    protocol_key: str
     start_on: date
     status: str
+    tests: tuple[TestDay, ...]
+    sessions: tuple[SessionDay, ...]
     measures: measures.Measures | None  # None: the protocol schedules no tests
     attendance: measures.Attendance
     weeks_retained: int
+    course_ended: bool  # its last scheduled week ended inside the window
     completed: bool
-    earned_cents: int
-    redeemed_cents: int
-    prize_cents: int
-    outstanding_cents: int
+    cost: measures.Cost
+    maximum_cents: Fraction  # the all-negative (all-attended) course's cost
+
+    @property
+    def use_pattern(self) -> str:
+        return measures.use_pattern(t.outcome for t in self.tests)
+
+    @property
+    def cost_per_negative(self) -> Fraction | None:
+        return self.cost.per_negative(self.measures.negatives if self.measures else 0)
+
+    @property
+    def share_of_maximum(self) -> Fraction | None:
+        return self.cost.share_of(self.maximum_cents)
 
 
 @dataclass(frozen=True)
@@ -115,62 +102,13 @@ class OutcomeReport:
     end: date
     as_of: date
     missing: measures.Missing
-    rows: tuple[ParticipantOutcome, ...]
-
-    def percent_negative(self, denominator: str) -> Fraction | None:
-        """Pooled over participants: "scheduled" or "submitted"."""
-
-        def pair(m: measures.Measures) -> tuple[int, int]:
-            if denominator == "scheduled":
-                return m.negatives, m.scheduled - m.excused
-            return m.negatives, m.negatives + m.positives
-
-        return measures.pooled_percent(pair(m) for m in self.tested)
+    episodes: tuple[Episode, ...]
+    paid_out_cents: int  # redemptions and prizes handed out in the window
 
     @property
-    def tested(self) -> list[measures.Measures]:
-        """The specimen measures of enrollments whose protocol schedules tests."""
-        return [r.measures for r in self.rows if r.measures is not None]
-
-    def share_reaching(self, weeks: int) -> Fraction | None:
-        tested = self.tested
-        hits = sum(m.reached(weeks, self.missing) for m in tested)
-        return Fraction(100 * hits, len(tested)) if tested else None
-
-    @property
-    def percent_sessions_attended(self) -> Fraction | None:
-        return measures.pooled_percent(
-            (r.attendance.attended, r.attendance.booked - r.attendance.excused)
-            for r in self.rows
-        )
-
-    @property
-    def completion_rate(self) -> Fraction | None:
-        done = sum(r.completed for r in self.rows)
-        return Fraction(100 * done, len(self.rows)) if self.rows else None
-
-    @property
-    def mean_weeks_retained(self) -> Fraction | None:
-        total = sum(r.weeks_retained for r in self.rows)
-        return Fraction(total, len(self.rows)) if self.rows else None
-
-    def total(self, attribute: str) -> int:
-        return sum(getattr(r, attribute) for r in self.rows)
-
-    @property
-    def cost_cents(self) -> int:
-        return self.total("redeemed_cents") + self.total("prize_cents")
-
-    @property
-    def cost_per_participant_cents(self) -> int | None:
-        if not self.rows:
-            return None
-        return round_half_up(Fraction(self.cost_cents, len(self.rows)))
-
-
-# Who may read the participant-level outcome report, on the web and through the API:
-# front-desk staff (and staff-role API tokens) may not export it.
-READERS = ("admin", "auditor")
+    def tested(self) -> list[Episode]:
+        """The episodes whose protocol schedules tests (specimen measures)."""
+        return [e for e in self.episodes if e.measures is not None]
 
 
 def outcome_report(
@@ -181,7 +119,8 @@ def outcome_report(
     now: datetime,
     missing: str = "positive",
 ) -> OutcomeReport:
-    """Section 5's measures for the actor's clinic's participants over [start, end].
+    """The episodes of the actor's clinic overlapping [start, end], measured inside
+    the window up to today.
 
     Read-only. Raises InvalidInput("to") when the window is reversed or longer than
     three years, InvalidInput("from" | "to") for a date outside 1970-2100,
@@ -198,85 +137,194 @@ def outcome_report(
     if clinic is None:
         raise InvalidInput("clinic", "Reports are per clinic.")
     today = clinic_today(clinic, now)
-    as_of = min(end, today)
-    timelines = load_timelines(_latest_enrollments(clinic.id, start, end))
-    money = _money(clinic.id, start, end)
-    rows = tuple(
-        _row(timeline, start, as_of, today, money)
-        for timeline in sorted(
-            timelines.values(), key=lambda t: t.enrollment.participant.code
+    window = _Window(start, end, min(end, today), today)
+    enrollments, numbers = _episodes(clinic.id, start, end)
+    timelines = load_timelines(enrollments)
+    earned = _earned(sorted(timelines), start, window.as_of)
+    maxima: dict[tuple[int, date], Fraction] = {}
+    episodes = tuple(
+        _episode(t, numbers[t.enrollment.id], window, earned, maxima)
+        for t in sorted(
+            timelines.values(),
+            key=lambda t: (t.enrollment.participant.code, t.enrollment.start_on),
         )
     )
-    return OutcomeReport(clinic.id, start, end, as_of, missing, rows)  # type: ignore[arg-type]
+    return OutcomeReport(
+        clinic.id,
+        start,
+        end,
+        window.as_of,
+        missing,  # type: ignore[arg-type]
+        episodes,
+        _paid_out(clinic.id, start, end),
+    )
 
 
-def _latest_enrollments(clinic_id: int, start: date, end: date) -> list[Enrollment]:
-    overlapping = db.session.scalars(
+@dataclass(frozen=True)
+class _Window:
+    start: date
+    end: date
+    as_of: date  # the last day measured: the window's end, or today if earlier
+    today: date
+
+
+def _episodes(
+    clinic_id: int, start: date, end: date
+) -> tuple[list[Enrollment], dict[int, int]]:
+    """The enrollments overlapping the window, and every enrollment's episode
+    number (its place among the participant's enrollments, by start)."""
+    every = db.session.scalars(
         select(Enrollment)
-        .where(
-            Enrollment.clinic_id == clinic_id,
-            Enrollment.start_on <= end,
-            (Enrollment.ends_on.is_(None)) | (Enrollment.ends_on >= start),
-        )
-        .order_by(Enrollment.start_on, Enrollment.id)
+        .where(Enrollment.clinic_id == clinic_id)
+        .order_by(Enrollment.participant_id, Enrollment.start_on, Enrollment.id)
         .options(
             selectinload(Enrollment.participant), selectinload(Enrollment.protocol)
         )
-    )
-    latest = {e.participant_id: e for e in overlapping}
-    return list(latest.values())
+    ).all()
+    numbers: dict[int, int] = {}
+    seen: dict[int, int] = defaultdict(int)
+    for enrollment in every:
+        seen[enrollment.participant_id] += 1
+        numbers[enrollment.id] = seen[enrollment.participant_id]
+    overlapping = [
+        e
+        for e in every
+        if e.start_on <= end and (e.ends_on is None or e.ends_on >= start)
+    ]
+    return overlapping, numbers
 
 
-def _row(
+def _episode(
     timeline: Timeline,
-    start: date,
-    as_of: date,
-    today: date,
-    money: dict[str, dict[int, int]],
-) -> ParticipantOutcome:
+    number: int,
+    window: _Window,
+    earned: dict[int, dict[str, Any]],
+    maxima: dict[tuple[int, date], Fraction],
+) -> Episode:
     enrollment = timeline.enrollment
-    tests = _scheduled_tests(timeline, start, as_of, today)
-    through = _weeks_through(timeline, as_of)
-    tested = _schedules_tests(timeline)
-    contact = {
-        (e.collected_on - enrollment.start_on).days // 7 + 1
-        for e in timeline.events
-        if e.kind in CONTACT_KINDS and e.collected_on <= as_of
-    }
-    retained = measures.weeks_retained(contact, through)
-    pid = enrollment.participant_id
-    return ParticipantOutcome(
-        code=enrollment.participant.code,
+    paid = earned.get(enrollment.id, {})
+    tests = tuple(_tests(timeline, window, paid.get("by_key", {})))
+    sessions = tuple(_sessions(timeline, window, paid.get("by_key", {})))
+    contact = _contact_weeks(timeline, window.as_of)
+    last_week = timeline.spec.end_week
+    last_day = enrollment.start_on + timedelta(weeks=last_week) - timedelta(days=1)
+    counted = [
+        measures.ScheduledTest(_as_missing(t.outcome), _per_week(timeline, t.on))
+        for t in tests
+    ]
+    ended = window.start <= last_day <= window.as_of and last_day < window.today
+    return Episode(
+        participant=enrollment.participant.code,
+        participant_id=enrollment.participant_id,
+        episode=number,
         enrollment_id=enrollment.id,
         protocol=f"{enrollment.protocol.key} v{enrollment.protocol.version}",
+        protocol_key=enrollment.protocol.key,
         start_on=enrollment.start_on,
         status=enrollment.status,
-        measures=measures.measure(tests) if tested else None,
-        attendance=measures.attendance(_booked_outcomes(timeline, start, as_of, today)),
-        weeks_retained=retained,
-        completed=_completed(timeline, as_of, retained),
-        earned_cents=money["earned"].get(pid, 0),
-        redeemed_cents=money["redeemed"].get(pid, 0),
-        prize_cents=money["prizes"].get(pid, 0),
-        outstanding_cents=money["outstanding"].get(pid, 0),
+        tests=tests,
+        sessions=sessions,
+        measures=measures.measure(counted) if _schedules_tests(timeline) else None,
+        attendance=measures.attendance(s.outcome for s in sessions),
+        weeks_retained=measures.weeks_retained(contact),
+        course_ended=ended,
+        completed=measures.completed(
+            last_week=last_week,
+            contact_weeks=contact,
+            ended_in_window=ended,
+            discharged_before_end=enrollment.status == "discharged"
+            and enrollment.ends_on is not None
+            and enrollment.ends_on < last_day,
+        ),
+        cost=measures.Cost(
+            voucher_cents=paid.get("cents", 0),
+            draws=paid.get("draws", 0),
+            draw_value_cents=_draw_value(timeline.spec),
+        ),
+        maximum_cents=_maximum(timeline, maxima),
     )
 
 
-def _scheduled_tests(
-    timeline: Timeline, start: date, as_of: date, today: date
-) -> list[measures.ScheduledTest]:
-    evaluation = timeline.evaluate(as_of)
-    tests = []
+def _as_missing(outcome: str) -> str:
+    # A day left pending (a dilute awaiting a valid sample) counts as missing for
+    # the measures; the use pattern keeps it as "not clearly negative" (`*`).
+    return "missed" if outcome == "recollect" else outcome
+
+
+def _tests(
+    timeline: Timeline, window: _Window, by_key: dict[str, tuple[int, int]]
+) -> Iterable[TestDay]:
+    evaluation = timeline.evaluate(window.as_of)
     for day in evaluation.days:
-        if not day.scheduled or day.on < start or day.on > as_of:
+        if not day.scheduled or not window.start <= day.on <= window.as_of:
             continue
         outcome = day.outcome
-        if outcome in (None, "recollect"):
-            if day.on >= today:
+        if outcome is None:
+            if day.on >= window.today:
                 continue  # today's test may still come: pending, not missed
             outcome = "missed"
-        tests.append(measures.ScheduledTest(outcome, _per_week(timeline, day)))
-    return tests
+        cents, draws = _paid_on(by_key, ("specimen", "bonus"), day.on)
+        yield TestDay(day.on, day.week, outcome, cents, draws)
+
+
+def _sessions(
+    timeline: Timeline, window: _Window, by_key: dict[str, tuple[int, int]]
+) -> Iterable[SessionDay]:
+    """How each booked session in the window ended; today's only once recorded."""
+    recorded: dict[tuple[date, str], list[str]] = defaultdict(list)
+    for event in timeline.events:
+        if event.session_type is None:
+            continue
+        kind = "late" if event.kind == "attendance" and event.late else event.kind
+        recorded[(event.collected_on, event.session_type)].append(kind)
+    start = timeline.enrollment.start_on
+    for on, session_type in sorted(
+        {(b.on, b.session_type) for b in timeline.facts.bookings}
+    ):
+        if not window.start <= on <= window.as_of:
+            continue
+        outcome = _session_outcome(recorded.get((on, session_type), []))
+        if outcome is None and on < window.today:
+            outcome = "missed"
+        if outcome is None:
+            continue
+        cents, draws = _paid_on(
+            by_key, ("attendance", "attendance-bonus"), on, session_type
+        )
+        week = (on - start).days // 7 + 1
+        yield SessionDay(on, week, session_type, outcome, cents, draws)
+
+
+def _session_outcome(kinds: Sequence[str]) -> str | None:
+    for kind, outcome in (
+        ("attendance", "attended"),
+        ("late", "late"),
+        ("excused", "excused"),
+        ("missed", "missed"),
+    ):
+        if kind in kinds:
+            return outcome
+    return None
+
+
+def _paid_on(
+    by_key: dict[str, tuple[int, int]],
+    kinds: tuple[str, ...],
+    on: date,
+    session_type: str | None = None,
+) -> tuple[int, int]:
+    suffix = on.isoformat() + (f":{session_type}" if session_type else "")
+    found = [by_key.get(f"{kind}:{suffix}", (0, 0)) for kind in kinds]
+    return sum(c for c, _ in found), sum(d for _, d in found)
+
+
+def _contact_weeks(timeline: Timeline, as_of: date) -> set[int]:
+    start = timeline.enrollment.start_on
+    return {
+        (e.collected_on - start).days // 7 + 1
+        for e in timeline.events
+        if e.kind in CONTACT_KINDS and start <= e.collected_on <= as_of
+    }
 
 
 def _schedules_tests(timeline: Timeline) -> bool:
@@ -287,99 +335,92 @@ def _schedules_tests(timeline: Timeline) -> bool:
     )
 
 
-def _booked_outcomes(
-    timeline: Timeline, start: date, as_of: date, today: date
-) -> list[str]:
-    """How each booked session in the window ended; today's only once recorded."""
-    recorded: dict[tuple[date, str], list[str]] = defaultdict(list)
-    for event in timeline.events:
-        if event.session_type is None:
-            continue
-        kind = "late" if event.kind == "attendance" and event.late else event.kind
-        recorded[(event.collected_on, event.session_type)].append(kind)
-    outcomes = []
-    for slot in sorted({(b.on, b.session_type) for b in timeline.facts.bookings}):
-        if not start <= slot[0] <= as_of:
-            continue
-        kinds = recorded.get(slot, [])
-        for outcome in ("attendance", "late", "excused", "missed"):
-            if outcome in kinds:
-                outcomes.append("attended" if outcome == "attendance" else outcome)
-                break
-        else:
-            if slot[0] < today:
-                outcomes.append("missed")
-    return outcomes
+def _per_week(timeline: Timeline, on: date) -> int:
+    found = rules.phase_at(timeline.spec, timeline.facts, on)
+    index, phase = found if found else (0, timeline.spec.phases[0])
+    return max(len(timeline.facts.testing_days.get(index, phase.testing_days)), 1)
 
 
-def _per_week(timeline: Timeline, day: rules.DayOutcome) -> int:
-    index = day.phase or 0
-    weekdays = timeline.facts.testing_days.get(
-        index, timeline.spec.phases[index].testing_days
+def _draw_value(spec: rules.ProtocolSpec) -> Fraction:
+    bowl = rules.bowl_of(spec)
+    return rules.expected_value_cents(bowl) if bowl else Fraction(0)
+
+
+def _maximum(timeline: Timeline, cache: dict[tuple[int, date], Fraction]) -> Fraction:
+    """The simulator's all-negative (all-attended) cost of this episode's course."""
+    key = (timeline.enrollment.protocol_id, timeline.enrollment.start_on)
+    if key not in cache:
+        cache[key] = rules.theoretical_maximum(
+            timeline.spec, timeline.enrollment.start_on
+        ).cost_cents
+    return cache[key]
+
+
+def _earned(
+    enrollment_ids: Sequence[int], start: date, as_of: date
+) -> dict[int, dict[str, Any]]:
+    """Per enrollment: what its award entries dated in [start, as_of] hold, in
+    total (cents of points, draws) and per award key."""
+    found: dict[int, dict[str, Any]] = defaultdict(
+        lambda: {"cents": 0, "draws": 0, "by_key": defaultdict(lambda: (0, 0))}
     )
-    return max(len(weekdays), 1)
-
-
-def _last_day(timeline: Timeline) -> date:
-    enrollment = timeline.enrollment
-    end = enrollment.start_on + timedelta(days=7 * timeline.spec.end_week - 1)
-    if enrollment.status == "discharged" and enrollment.ends_on is not None:
-        return min(end, enrollment.ends_on)
-    return end
-
-
-def _weeks_through(timeline: Timeline, as_of: date) -> int:
-    last = min(as_of, _last_day(timeline))
-    return max((last - timeline.enrollment.start_on).days // 7 + 1, 0)
-
-
-def _completed(timeline: Timeline, as_of: date, retained: int) -> bool:
-    enrollment = timeline.enrollment
-    if enrollment.status == "completed":
-        return True
-    if enrollment.status == "discharged" or _last_day(timeline) > as_of:
-        return False
-    # Still in contact in the protocol's final weeks: they did not drop out.
-    return retained > timeline.spec.end_week - measures.DROPOUT_WEEKS
-
-
-def _money(clinic_id: int, start: date, end: date) -> dict[str, dict[int, int]]:
-    """Per participant id: earned, redeemed, prizes and outstanding cents."""
-    in_window = LedgerEntry.on.between(start, end)
-    sums: dict[str, dict[int, int]] = defaultdict(dict)
-    queries = {
-        "earned": select(LedgerEntry.participant_id, func.sum(LedgerEntry.cents)).where(
-            LedgerEntry.account == "points",
-            LedgerEntry.kind.in_(PAID_KINDS),
-            in_window,
-        ),
-        "redeemed": select(
-            LedgerEntry.participant_id, -func.sum(LedgerEntry.cents)
-        ).where(LedgerEntry.kind == "redemption", in_window),
-        "prizes": select(LedgerEntry.participant_id, func.sum(Draw.value_cents))
-        .join(Draw, Draw.ledger_entry_id == LedgerEntry.id)
-        .where(in_window),
-        "outstanding": select(
-            LedgerEntry.participant_id, func.sum(LedgerEntry.cents)
-        ).where(
-            LedgerEntry.account == "points",
-            LedgerEntry.on.is_(None) | (LedgerEntry.on <= end),
-        ),
-    }
-    for name, query in queries.items():
-        rows = db.session.execute(
-            query.where(LedgerEntry.clinic_id == clinic_id).group_by(
-                LedgerEntry.participant_id
-            )
+    if not enrollment_ids:
+        return found
+    rows = db.session.execute(
+        select(
+            LedgerEntry.enrollment_id,
+            LedgerEntry.award_key,
+            LedgerEntry.account,
+            func.sum(LedgerEntry.amount),
+            func.sum(LedgerEntry.cents),
         )
-        sums[name] = {pid: int(total or 0) for pid, total in rows}
-    return sums
+        .where(
+            LedgerEntry.enrollment_id.in_(list(enrollment_ids)),
+            LedgerEntry.kind.in_(EARNED_KINDS),
+            LedgerEntry.on.between(start, as_of),
+        )
+        .group_by(LedgerEntry.enrollment_id, LedgerEntry.award_key, LedgerEntry.account)
+    )
+    for enrollment_id, key, account, amount, cents in rows:
+        episode = found[enrollment_id]
+        was_cents, was_draws = episode["by_key"][key]
+        if account == "draws":
+            episode["draws"] += int(amount)
+            episode["by_key"][key] = (was_cents, was_draws + int(amount))
+        else:
+            episode["cents"] += int(cents)
+            episode["by_key"][key] = (was_cents + int(cents), was_draws)
+    return found
+
+
+def _paid_out(clinic_id: int, start: date, end: date) -> int:
+    """Redemptions and prizes handed out in the window, in cents."""
+    in_window = LedgerEntry.on.between(start, end)
+    redeemed = db.session.scalar(
+        select(func.coalesce(-func.sum(LedgerEntry.cents), 0)).where(
+            LedgerEntry.clinic_id == clinic_id,
+            LedgerEntry.kind == "redemption",
+            in_window,
+        )
+    )
+    prizes = db.session.scalar(
+        select(func.coalesce(func.sum(Draw.value_cents), 0))
+        .join(LedgerEntry, Draw.ledger_entry_id == LedgerEntry.id)
+        .where(LedgerEntry.clinic_id == clinic_id, in_window)
+    )
+    return int(redeemed or 0) + int(prizes or 0)
 
 
 def record_disclosure(
-    actor: Actor, report: OutcomeReport, fmt: str, *, now: datetime
+    actor: Actor,
+    report: OutcomeReport,
+    fmt: str,
+    *,
+    now: datetime,
+    deidentified: bool = False,
+    what: str = "episodes",
 ) -> None:
-    """Audit an export of the report's participant-level rows (a disclosure)."""
+    """Audit an export of the report's episode-level rows (a disclosure)."""
     actor.require(*READERS)
     audit.append(
         actor,
@@ -392,127 +433,10 @@ def record_disclosure(
             "from": report.start.isoformat(),
             "to": report.end.isoformat(),
             "format": fmt,
+            "rows": what,
             "missing": report.missing,
-            "participants": [row.code for row in report.rows],
+            "deidentified": deidentified,
+            "participants": sorted({e.participant for e in report.episodes}),
         },
     )
     db.session.commit()
-
-
-def _shown(value: Fraction | None, places: int = 2) -> float | None:
-    # The display edge: exact until here, then half up to `places` decimals.
-    if value is None:
-        return None
-    scale = 10**places
-    return round_half_up(value * scale) / scale
-
-
-def row_fields(row: ParticipantOutcome, missing: str) -> dict[str, object]:
-    """One participant's flat record, as the API and the CSV exports show it."""
-    return {
-        "code": row.code,
-        "enrollment_id": row.enrollment_id,
-        "protocol": row.protocol,
-        "start_on": row.start_on.isoformat(),
-        "status": row.status,
-        **_specimen_fields(row.measures, missing),
-        **_attendance_fields(row.attendance),
-        "weeks_retained": row.weeks_retained,
-        "completed": row.completed,
-        "earned_cents": row.earned_cents,
-        "redeemed_cents": row.redeemed_cents,
-        "prize_cents": row.prize_cents,
-        "outstanding_cents": row.outstanding_cents,
-    }
-
-
-SPECIMEN_FIELDS = FIELDS[FIELDS.index("scheduled") : FIELDS.index("sessions_booked")]
-
-
-def _specimen_fields(m: measures.Measures | None, missing: str) -> dict[str, object]:
-    if m is None:  # attendance only: no test was scheduled, none is reported
-        return dict.fromkeys(SPECIMEN_FIELDS)
-    return {
-        "scheduled": m.scheduled,
-        "excused": m.excused,
-        "missing": m.missing,
-        "negatives": m.negatives,
-        "positives": m.positives,
-        "lda_tests": m.lda.tests,
-        "lda_weeks": _shown(m.lda.weeks, 1),
-        "lda_missing_ignored_tests": m.lda_missing_ignored.tests,
-        "lda_missing_ignored_weeks": _shown(m.lda_missing_ignored.weeks, 1),
-        "percent_negative_of_scheduled": _shown(m.percent_of_scheduled),
-        "percent_negative_of_submitted": _shown(m.percent_of_submitted),
-        **{
-            f"abstinent_{weeks}_weeks": m.reached(weeks, missing)  # type: ignore[arg-type]
-            for weeks in measures.THRESHOLD_WEEKS
-        },
-    }
-
-
-def _attendance_fields(a: measures.Attendance) -> dict[str, object]:
-    return {
-        "sessions_booked": a.booked,
-        "sessions_attended": a.attended,
-        "sessions_late": a.late,
-        "sessions_excused": a.excused,
-        "sessions_missed": a.missed,
-        "percent_sessions_attended": _shown(a.percent_attended),
-    }
-
-
-def summary_fields(report: OutcomeReport) -> dict[str, object]:
-    """The clinic's pooled measures for the window."""
-    return {
-        "participants": len(report.rows),
-        "scheduled": sum(m.scheduled for m in report.tested),
-        "excused": sum(m.excused for m in report.tested),
-        "negatives": sum(m.negatives for m in report.tested),
-        "percent_negative_of_scheduled": _shown(report.percent_negative("scheduled")),
-        "percent_negative_of_submitted": _shown(report.percent_negative("submitted")),
-        **{
-            f"percent_abstinent_{weeks}_weeks": _shown(report.share_reaching(weeks))
-            for weeks in measures.THRESHOLD_WEEKS
-        },
-        "sessions_booked": sum(r.attendance.booked for r in report.rows),
-        "sessions_attended": sum(r.attendance.attended for r in report.rows),
-        "percent_sessions_attended": _shown(report.percent_sessions_attended),
-        "mean_weeks_retained": _shown(report.mean_weeks_retained, 1),
-        "percent_completed": _shown(report.completion_rate),
-        "earned_cents": report.total("earned_cents"),
-        "redeemed_cents": report.total("redeemed_cents"),
-        "prize_cents": report.total("prize_cents"),
-        "outstanding_cents": report.total("outstanding_cents"),
-        "cost_cents": report.cost_cents,
-        "cost_per_participant_cents": report.cost_per_participant_cents,
-    }
-
-
-def as_json(report: OutcomeReport) -> dict[str, object]:
-    return {
-        "from": report.start.isoformat(),
-        "to": report.end.isoformat(),
-        "as_of": report.as_of.isoformat(),
-        "missing": report.missing,
-        "conventions": CONVENTIONS,
-        "summary": summary_fields(report),
-        "participants": [row_fields(r, report.missing) for r in report.rows],
-    }
-
-
-def as_csv(report: OutcomeReport) -> str:
-    """One line per participant; the conventions lead as `#` comment lines."""
-    out = io.StringIO()
-    out.write(
-        f"# cm-service outcome report {report.start.isoformat()} to "
-        f"{report.end.isoformat()} (as of {report.as_of.isoformat()}), "
-        f"missing={report.missing}\n"
-    )
-    for name, text in CONVENTIONS.items():
-        out.write(f"# {name}: {text}\n")
-    rows = [row_fields(r, report.missing) for r in report.rows]
-    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()

@@ -5,7 +5,9 @@ from fractions import Fraction
 import pytest
 
 from cm_service.rules.outcomes_report import (
+    Cost,
     ScheduledTest,
+    completed,
     longest_abstinence,
     measure,
     pooled_percent,
@@ -85,18 +87,49 @@ def test_missing_counts_against_scheduled_but_not_submitted():
 
 
 @pytest.mark.parametrize(
-    ("contact", "through", "retained"),
+    ("contact", "retained"),
     [
-        ({1, 2, 3}, 3, 3),
-        ({1, 2, 5, 6}, 6, 2),  # weeks 3-4 without contact: dropped out after week 2
-        ({1, 3, 5}, 6, 5),  # single missed weeks are not a dropout
-        (set(), 4, 0),
-        ({1, 2}, 12, 2),
-        ({4}, 6, 0),
+        ({1, 2, 3}, 3),
+        ({1, 2, 5, 6}, 6),  # back after two weeks away: retained to week 6
+        (set(), 0),
+        ({4}, 4),
     ],
 )
-def test_weeks_retained_stop_at_the_first_two_week_gap(contact, through, retained):
-    assert weeks_retained(contact, through) == retained
+def test_weeks_retained_run_to_the_last_contact(contact, retained):
+    assert weeks_retained(contact) == retained
+
+
+@pytest.mark.parametrize(
+    ("ended", "discharged", "contact", "done"),
+    [
+        (True, False, {1, 2, 12}, True),
+        (True, False, {1, 2, 3}, False),  # dropped out in week 3
+        (False, False, {1, 2, 9}, False),  # week 9 of 12: the course has not ended
+        (True, True, {1, 12}, False),  # discharged before the last week ended
+    ],
+)
+def test_completed_needs_the_course_ended_and_contact_in_its_last_week(
+    ended, discharged, contact, done
+):
+    assert (
+        completed(
+            last_week=12,
+            contact_weeks=contact,
+            ended_in_window=ended,
+            discharged_before_end=discharged,
+        )
+        is done
+    )
+
+
+def test_cost_values_draws_at_the_exact_expected_value():
+    # 10 draws of bowl A (183.8 cents each = 919/5) plus $12.50 of vouchers.
+    cost = Cost(voucher_cents=1250, draws=10, draw_value_cents=Fraction(919, 5))
+
+    assert cost.cents == 1250 + 1838
+    assert cost.per_negative(4) == Fraction(3088, 4)
+    assert cost.per_negative(0) is None
+    assert cost.share_of(Fraction(6176)) == Fraction(1, 2)
 
 
 def test_pooled_percent_sums_before_dividing():

@@ -3,13 +3,14 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, date, datetime
+from fractions import Fraction
 
 import pytest
 from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog
-from cm_service.services import checkins, ledger, reports
+from cm_service.services import checkins, ledger, report_exports, reports
 from cm_service.services.errors import Forbidden, InvalidInput
 from tests.factories import START, make_enrolled, make_staff, scheduled
 
@@ -48,9 +49,12 @@ def worked(staff, clinic):
 def test_the_worked_example_reproduces_the_reference_measures(auditor, staff, worked):
     report = reports.outcome_report(auditor, *WINDOW, now=LATER)
 
-    row = reports.row_fields(report.rows[0], "positive")
-    assert (row["lda_tests"], row["lda_weeks"]) == (8, 4.0)
-    assert (row["lda_missing_ignored_tests"], row["lda_missing_ignored_weeks"]) == (
+    row = report_exports.episode_fields(report.episodes[0], "positive")
+    assert (row["lda_tests_missing_positive"], row["lda_weeks_missing_positive"]) == (
+        8,
+        4.0,
+    )
+    assert (row["lda_tests_missing_ignored"], row["lda_weeks_missing_ignored"]) == (
         10,
         5.0,
     )
@@ -59,14 +63,18 @@ def test_the_worked_example_reproduces_the_reference_measures(auditor, staff, wo
     assert row["percent_negative_of_submitted"] == 90.91
     assert row["abstinent_4_weeks"] is True
     assert row["abstinent_8_weeks"] is False
-    assert (row["scheduled"], row["excused"], row["missing"]) == (24, 1, 1)
+    assert (row["tests_scheduled"], row["tests_excused"], row["missing"]) == (24, 1, 1)
+    assert row["tests_submitted"] == 22
+    # N N P N N N M N N N N N E N N P N N N N N N N N, in CTNote's alphabet.
+    assert row["use_pattern"] == "--+---o-----_--+--------"
+    assert (row["participant"], row["episode"]) == ("P-0001", 1)
 
 
 def test_the_missing_ignored_option_changes_the_thresholds(auditor, staff, worked):
     report = reports.outcome_report(auditor, *WINDOW, now=LATER, missing="ignored")
 
-    summary = reports.summary_fields(report)
-    assert report.rows[0].measures.abstinent_weeks("ignored") == 5
+    summary = report_exports.summary_of(report.episodes, report.missing)
+    assert report.episodes[0].measures.abstinent_weeks("ignored") == 5
     assert summary["percent_abstinent_4_weeks"] == 100.0
     assert summary["percent_abstinent_8_weeks"] == 0.0
 
@@ -77,12 +85,12 @@ def test_closed_days_with_no_result_count_as_missed(auditor, staff, clinic):
 
     report = reports.outcome_report(auditor, START, date(2026, 1, 18), now=LATER)
 
-    measures = report.rows[0].measures
+    measures = report.episodes[0].measures
     assert (measures.scheduled, measures.missing, measures.negatives) == (4, 2, 2)
-    assert report.rows[0].weeks_retained == 1
+    assert report.episodes[0].weeks_retained == 1
 
 
-def test_money_earned_redeemed_and_outstanding_are_cents(
+def test_cost_is_what_was_earned_and_paid_out_is_separate(
     auditor, staff, clinic, worked
 ):
     ledger.redeem_points(staff, worked.id, 100, now=LATER)
@@ -91,13 +99,14 @@ def test_money_earned_redeemed_and_outstanding_are_cents(
     # The redemption is dated 2026-04-01, today at LATER.
     report = reports.outcome_report(auditor, START, date(2026, 4, 30), now=LATER)
 
-    row = report.rows[0]
-    assert row.earned_cents == earned
-    assert row.redeemed_cents == 2500
-    assert row.outstanding_cents == earned - 2500
-    summary = reports.summary_fields(report)
-    assert summary["cost_cents"] == 2500
-    assert summary["cost_per_participant_cents"] == 2500
+    episode = report.episodes[0]
+    assert episode.cost.cents == earned  # vouchers only: Higgins pays no draws
+    assert episode.cost_per_negative == Fraction(earned, 20)
+    # The all-negative course (36 tests) costs $997.50.
+    assert episode.share_of_maximum == Fraction(earned, 99750)
+    assert report.paid_out_cents == 2500
+    summary = report_exports.summary_of(report.episodes, report.missing)
+    assert summary["cost_cents"] == earned
 
 
 def test_the_clinic_summary_pools_participants(auditor, staff, clinic, worked):
@@ -106,9 +115,9 @@ def test_the_clinic_summary_pools_participants(auditor, staff, clinic, worked):
 
     report = reports.outcome_report(auditor, *WINDOW, now=LATER)
 
-    summary = reports.summary_fields(report)
-    assert summary["participants"] == 2
-    assert [r.code for r in report.rows] == ["P-0001", "P-0002"]
+    summary = report_exports.summary_of(report.episodes, report.missing)
+    assert (summary["participants"], summary["episodes"]) == (2, 2)
+    assert [e.participant for e in report.episodes] == ["P-0001", "P-0002"]
     # (20 + 2) negatives of (23 + 24 - 0) counted tests; other's 20 unrecorded
     # closed days count as missed.
     assert summary["percent_negative_of_scheduled"] == round(100 * 22 / 47, 2)
@@ -123,21 +132,20 @@ def test_another_clinics_participants_are_not_in_the_report(
 
     report = reports.outcome_report(auditor, *WINDOW, now=LATER)
 
-    assert [r.code for r in report.rows] == ["P-0001"]
+    assert [e.participant for e in report.episodes] == ["P-0001"]
 
 
-def test_the_csv_states_its_conventions_then_one_line_per_participant(
+def test_the_csv_starts_with_its_header_then_one_line_per_episode(
     auditor, staff, worked
 ):
     report = reports.outcome_report(auditor, *WINDOW, now=LATER)
 
-    text = reports.as_csv(report)
+    text = report_exports.episodes_csv(report, None)
 
-    comments = [line for line in text.splitlines() if line.startswith("#")]
-    assert any("missing=positive" in line for line in comments)
-    data = [line for line in text.splitlines() if not line.startswith("#")]
-    rows = list(csv.DictReader(io.StringIO("\n".join(data))))
-    assert rows[0]["code"] == "P-0001"
+    assert not any(line.startswith("#") for line in text.splitlines())
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert text.splitlines()[0].startswith("participant,episode,protocol,")
+    assert rows[0]["participant"] == "P-0001"
     assert rows[0]["percent_negative_of_scheduled"] == "86.96"
 
 
@@ -224,15 +232,18 @@ def test_attendance_only_enrollments_have_no_specimen_measures(
 
     report = reports.outcome_report(auditor, *WINDOW, now=LATER)
 
-    rows = {r.code: reports.row_fields(r, "positive") for r in report.rows}
+    rows = {
+        e.participant: report_exports.episode_fields(e, "positive")
+        for e in report.episodes
+    }
     group = rows["G-0001"]
-    assert group["scheduled"] is None
+    assert group["tests_scheduled"] is None
     assert group["percent_negative_of_scheduled"] is None
     assert group["abstinent_4_weeks"] is None
     # 3 of 4 booked groups attended; the 3rd, never checked in, is missed.
     assert (group["sessions_booked"], group["sessions_attended"]) == (4, 3)
     assert group["percent_sessions_attended"] == 75.0
-    summary = reports.summary_fields(report)
+    summary = report_exports.summary_of(report.episodes, report.missing)
     # Only the specimen participant counts for the urine figures.
     assert summary["percent_abstinent_4_weeks"] == 100.0
     assert summary["percent_negative_of_scheduled"] == 86.96
@@ -252,7 +263,7 @@ def test_an_excused_session_leaves_the_attendance_denominator(auditor, staff, cl
 
     report = reports.outcome_report(auditor, *WINDOW, now=LATER)
 
-    row = reports.row_fields(report.rows[0], "positive")
+    row = report_exports.episode_fields(report.episodes[0], "positive")
     assert (row["sessions_booked"], row["sessions_excused"]) == (2, 1)
     assert (row["sessions_attended"], row["sessions_late"]) == (1, 1)
     assert row["percent_sessions_attended"] == 100.0

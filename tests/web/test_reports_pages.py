@@ -44,7 +44,8 @@ def test_admins_and_auditors_see_the_report_with_its_conventions(
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "P-0001" in page
-    assert "How these are computed" in page
+    assert "What these mean" in page
+    assert "Clinic rates count episodes" in page
     assert "$2.50" in page  # the first negative, 10 points x 25 cents
     assert audit_rows() == 0  # looking is not an export
 

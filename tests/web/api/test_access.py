@@ -248,6 +248,8 @@ EVERY_ROUTE = {
     ("POST", "/participants/<code>/draws"): ("write", "refused", None),
     # Participant-level outcomes: admins and auditors only, as on the web.
     ("GET", "/reports/outcomes"): ("refused", "read", None),
+    ("GET", "/reports/tests"): ("refused", "read", None),
+    ("GET", "/reports/dictionary"): ("refused", "read", None),
     ("GET", "/participants/<code>/observations"): ("read", "read", None),
     ("POST", "/participants/<code>/observations"): ("write", "refused", OBSERVATIONS),
     ("POST", "/results:import"): ("write", "refused", None),
@@ -264,10 +266,12 @@ EVERY_ROUTE = {
     ),
 }
 QUERIES = {
-    "/reports/outcomes": [
+    path: [
         "?from=2026-01-05&to=2026-01-11",
         "?from=2026-01-05&to=2026-01-11&format=csv",
+        "?from=2026-01-05&to=2026-01-11&deidentified=1",
     ]
+    for path in ("/reports/outcomes", "/reports/tests")
 }
 
 

@@ -22,18 +22,31 @@ def enrolled(staff, clinic):
     return person
 
 
-def test_the_outcome_report_states_its_conventions(auditor_api, enrolled):
+CONTRACT = {
+    "participant", "episode", "protocol", "start_on", "completed", "weeks_retained",
+    "tests_scheduled", "tests_submitted", "negatives", "lda_tests_missing_positive",
+    "lda_tests_missing_ignored", "use_pattern", "cost_cents",
+    "cost_per_negative_cents", "share_of_maximum", "sessions_booked",
+    "sessions_attended",
+}  # fmt: skip
+
+
+def test_the_outcome_report_has_one_row_per_episode(auditor_api, enrolled):
     response = auditor_api.get("/reports/outcomes?from=2026-01-05&to=2026-01-11")
 
     assert response.status_code == 200
     body = response.json
-    assert body["missing"] == "positive"
-    assert "missing=positive" in body["conventions"]["missing"]
-    row = body["participants"][0]
-    assert (row["code"], row["negatives"], row["lda_tests"]) == ("P-0001", 3, 3)
-    assert row["lda_weeks"] == 1.0
+    assert body["missing_convention"] == "positive"
+    assert response.headers["X-Report-From"] == "2026-01-05"
+    assert "/api/v1/reports/dictionary" in response.headers["Link"]
+    (row,) = body["episodes"]
+    assert CONTRACT <= set(row)
+    assert (row["participant"], row["episode"], row["negatives"]) == ("P-0001", 1, 3)
+    assert (row["lda_tests_missing_positive"], row["use_pattern"]) == (3, "---")
     assert row["percent_negative_of_scheduled"] == 100.0
-    assert body["summary"]["earned_cents"] == 250 + 375 + 500 + 1000
+    # $2.50 + $3.75 + $5.00 and the $10 bonus on the third negative.
+    assert row["cost_cents"] == body["summary"]["cost_cents"] == 250 + 375 + 1500
+    assert body["by_protocol"]["higgins-1994 v1"]["episodes"] == 1
 
 
 def test_the_outcome_report_as_csv_is_an_audited_download(auditor_api, enrolled):
@@ -45,8 +58,9 @@ def test_the_outcome_report_as_csv_is_an_audited_download(auditor_api, enrolled)
     assert response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     text = response.get_data(as_text=True)
-    assert "missing=ignored" in text.splitlines()[0]
-    assert "\nP-0001," in text
+    assert text.splitlines()[0].startswith("participant,episode,")
+    assert "\nP-0001,1," in text
+    assert response.headers["X-Report-Missing"] == "ignored"
     audit = db.session.scalars(
         select(AuditLog).where(AuditLog.action == "export_outcome_report")
     ).one()
@@ -59,7 +73,7 @@ def test_the_report_leaves_out_other_clinics(app, enrolled, other_clinic):
 
     response = other_api.get("/reports/outcomes?from=2026-01-05&to=2026-01-11")
 
-    assert [r["code"] for r in response.json["participants"]] == ["P-9999"]
+    assert [r["participant"] for r in response.json["episodes"]] == ["P-9999"]
 
 
 @pytest.mark.parametrize(
@@ -96,3 +110,54 @@ def test_a_staff_token_cannot_export_the_participant_level_report(api, enrolled,
     assert response.json["error"] == "forbidden"
     assert "P-0001" not in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(AuditLog)) == before
+
+
+def test_the_long_format_has_one_row_per_scheduled_test(auditor_api, enrolled):
+    response = auditor_api.get(
+        "/reports/tests?from=2026-01-05&to=2026-01-11&format=csv"
+    )
+
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0] == (
+        "participant,episode,date,week,kind,session_type,outcome,pattern,cents,draws"
+    )
+    assert lines[1:] == [
+        "P-0001,1,2026-01-05,1,test,,negative,-,250,0",
+        "P-0001,1,2026-01-07,1,test,,negative,-,375,0",
+        "P-0001,1,2026-01-09,1,test,,negative,-,1500,0",
+    ]
+
+
+def test_a_deidentified_export_hides_codes_and_dates_and_is_audited(
+    auditor_api, enrolled
+):
+    query = "from=2026-01-05&to=2026-01-11&deidentified=1"
+
+    episodes = auditor_api.get(f"/reports/outcomes?{query}").json["episodes"]
+    tests = auditor_api.get(f"/reports/tests?{query}").json["tests"]
+
+    assert episodes[0]["participant"].startswith("S-")
+    assert episodes[0]["start_on"] is None
+    assert [t["date"] for t in tests] == [0, 2, 4]
+    assert "P-0001" not in str(episodes) + str(tests)
+    audits = db.session.scalars(
+        select(AuditLog).where(AuditLog.action == "export_outcome_report")
+    ).all()
+    assert [(a.detail["rows"], a.detail["deidentified"]) for a in audits] == [
+        ("outcomes", True),
+        ("tests", True),
+    ]
+
+
+def test_the_dictionary_defines_every_exported_column(auditor_api, enrolled):
+    csv_header = (
+        auditor_api.get("/reports/outcomes?from=2026-01-05&to=2026-01-11&format=csv")
+        .get_data(as_text=True)
+        .splitlines()[0]
+    )
+
+    dictionary = auditor_api.get("/reports/dictionary").json
+
+    defined = [f["name"] for f in dictionary["episodes"]]
+    assert defined == csv_header.split(",")
+    assert all(len(f["definition"]) > 10 for f in dictionary["episodes"])
