@@ -400,6 +400,13 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {"tests": {"type": "array", "items": {"type": "object"}}},
     },
+    "Fidelity": {
+        "type": "object",
+        "properties": {
+            "staff_weeks": {"type": "array", "items": {"type": "object"}},
+            "clinic_weeks": {"type": "array", "items": {"type": "object"}},
+        },
+    },
     "ReportDictionary": {
         "type": "object",
         "properties": {
@@ -671,6 +678,14 @@ PATHS: dict[str, Any] = {
         errors=(403, 422),
         csv=True,
         extra=REPORT_QUERY,
+    ),
+    "/reports/fidelity": _get(
+        "Fidelity from the data: per staff member and ISO week, awards posted the "
+        "day of collection, minutes to award, draws made the day earned, manual "
+        "adjustments per 100 awards; per week, scheduled tests collected.",
+        "Fidelity",
+        errors=(403, 422),
+        extra=REPORT_QUERY[:2],
     ),
     "/reports/dictionary": _get(
         "The data dictionary: every exported column's definition in plain words.",

@@ -23,6 +23,7 @@ from ..services import (
     checkins,
     clinics,
     fhir,
+    fidelity,
     ledger,
     participants,
     report_exports,
@@ -433,6 +434,16 @@ def outcome_tests():
         },
         report_exports.long_csv,
     )
+
+
+@bp.get("/reports/fidelity")
+def report_fidelity():
+    """How CM was delivered, per staff member and week, and tests collected."""
+    report, _, _ = _report_query()
+    return {
+        **report_exports.window_of(report),
+        **fidelity.fidelity(_actor(), report.start, report.end, report=report),
+    }
 
 
 @bp.get("/reports/dictionary")

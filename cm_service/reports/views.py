@@ -12,7 +12,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth import current_actor, role_required
-from ..services import report_exports, reports
+from ..services import fidelity, report_exports, reports
 from ..services.errors import InvalidInput
 from ..services.timeline import clinic_today
 
@@ -75,6 +75,9 @@ def outcomes():
             report_exports.episode_fields(e, report.missing) for e in report.episodes
         ],
         glossary=report_exports.dictionary(),
+        fidelity=fidelity.fidelity(
+            current_actor(), report.start, report.end, report=report
+        ),
         args=request.args,
     )
 

@@ -142,23 +142,6 @@ def attendance(outcomes: Iterable[str]) -> Attendance:
     )
 
 
-# CTNote's use-pattern alphabet (Odom et al.): one character per scheduled test.
-PATTERN = {
-    "negative": "-",
-    "positive": "+",
-    "refused": "+",  # a refusal is presumed positive
-    "missed": "o",
-    "recollect": "*",  # a dilute or invalid left without a valid sample
-    "excused": "_",
-}
-
-
-def use_pattern(outcomes: Iterable[str]) -> str:
-    """The tests in order as CTNote's use pattern: `-` negative, `+` positive or
-    refused, `o` missed, `*` not clearly negative, `_` excused or closed."""
-    return "".join(PATTERN[outcome] for outcome in outcomes)
-
-
 def weeks_retained(contact_weeks: Iterable[int]) -> int:
     """Weeks retained: from the start to the enrollment week of the last specimen
     given or session attended (0 without any). REFERENCE 5.4 measures retention to

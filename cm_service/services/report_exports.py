@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from ..rules import ctnote
 from ..rules import outcomes_report as measures
 from ..rules.money import round_half_up
 from .reports import Episode, OutcomeReport, SessionDay, TestDay
@@ -144,6 +145,37 @@ EPISODE_FIELDS = (
         "closed.",
     ),
     Field(
+        "weekly_pattern",
+        "string",
+        "One character per week with a test due (CTN-0094's weekly word): a week "
+        "with a positive and a negative is *, else any positive +, any negative -, "
+        "none o. Weeks with no test expected are left out.",
+    ),
+    Field(
+        "kosten_3_negative_weeks",
+        "boolean",
+        "At least 3 consecutive negative weeks (Kosten et al. 1993); a missed or "
+        "mixed week breaks the run.",
+    ),
+    Field(
+        "ctn0094_abstinent",
+        "boolean",
+        "In the last 4 weeks with a test due: no positive or mixed week and at most "
+        "one missed week (CTN-0094, via CTNote).",
+    ),
+    Field(
+        "ctn0094_relapse_week",
+        "integer",
+        "The week starting the first run of 4 weeks each positive, mixed or missed "
+        "(CTN-0094 relapse); empty without one.",
+    ),
+    Field(
+        "ctn0094_dropout_week",
+        "integer",
+        "The week starting the first run of 4 missed weeks (CTN-0094 dropout); "
+        "empty without one.",
+    ),
+    Field(
         "voucher_cents",
         "integer",
         "Vouchers (points) earned inside the window, in cents, net of "
@@ -206,7 +238,8 @@ SPECIMEN_FIELDS = (
     "lda_tests_missing_ignored", "lda_weeks_missing_ignored",
     "percent_negative_of_scheduled", "percent_negative_of_submitted",
     "abstinent_4_weeks", "abstinent_8_weeks", "abstinent_12_weeks", "use_pattern",
-    "cost_per_negative_cents",
+    "weekly_pattern", "kosten_3_negative_weeks", "ctn0094_abstinent",
+    "ctn0094_relapse_week", "ctn0094_dropout_week", "cost_per_negative_cents",
 )  # fmt: skip
 LONG_FIELDS = (
     Field("participant", "string", "As in the episode rows."),
@@ -337,7 +370,21 @@ def _specimen(
             for weeks in measures.THRESHOLD_WEEKS
         },
         "use_pattern": episode.use_pattern,
+        **_named(episode.weekly_pattern),
         "cost_per_negative_cents": cents(episode.cost_per_negative),
+    }
+
+
+def _named(weekly: str) -> dict[str, object]:
+    """CTNote's named definitions over the episode's weekly word."""
+    relapse = ctnote.relapse_ctn0094(weekly) if weekly else None
+    dropout = ctnote.dropout_ctn0094(weekly) if weekly else None
+    return {
+        "weekly_pattern": weekly,
+        "kosten_3_negative_weeks": ctnote.abstinent_kosten_1993(weekly),
+        "ctn0094_abstinent": ctnote.abstinent_ctn0094(weekly),
+        "ctn0094_relapse_week": relapse.time if relapse and relapse.event else None,
+        "ctn0094_dropout_week": dropout.time if dropout and dropout.event else None,
     }
 
 
@@ -462,7 +509,7 @@ def _test_row(test: TestDay) -> dict[str, object]:
         "kind": "test",
         "session_type": None,
         "outcome": test.outcome,
-        "pattern": measures.PATTERN[test.outcome],
+        "pattern": ctnote.use_pattern([test.outcome]),
         "cents": test.cents,
         "draws": test.draws,
     }

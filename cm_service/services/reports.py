@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 from .. import rules
 from ..extensions import db
 from ..models import Clinic, Draw, Enrollment, LedgerEntry
+from ..rules import ctnote
 from ..rules import outcomes_report as measures
 from . import audit
 from .actors import Actor
@@ -84,7 +85,18 @@ class Episode:
 
     @property
     def use_pattern(self) -> str:
-        return measures.use_pattern(t.outcome for t in self.tests)
+        return ctnote.use_pattern(t.outcome for t in self.tests)
+
+    @property
+    def weekly_pattern(self) -> str:
+        """One symbol per enrolment week with a scheduled test (CTN-0094's weekly
+        word). A week with no test expected (all excused, a closure) is dropped:
+        the named definitions then see only weeks a test was due."""
+        weeks: dict[int, list[str]] = defaultdict(list)
+        for test in self.tests:
+            weeks[test.week].append(test.outcome)
+        word = ctnote.weekly_pattern(weeks[week] for week in sorted(weeks))
+        return word.replace(ctnote.NONE_EXPECTED, "")
 
     @property
     def cost_per_negative(self) -> Fraction | None:

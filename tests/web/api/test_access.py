@@ -250,6 +250,7 @@ EVERY_ROUTE = {
     ("GET", "/reports/outcomes"): ("refused", "read", None),
     ("GET", "/reports/tests"): ("refused", "read", None),
     ("GET", "/reports/dictionary"): ("refused", "read", None),
+    ("GET", "/reports/fidelity"): ("refused", "read", None),
     ("GET", "/participants/<code>/observations"): ("read", "read", None),
     ("POST", "/participants/<code>/observations"): ("write", "refused", OBSERVATIONS),
     ("POST", "/results:import"): ("write", "refused", None),
@@ -271,7 +272,7 @@ QUERIES = {
         "?from=2026-01-05&to=2026-01-11&format=csv",
         "?from=2026-01-05&to=2026-01-11&deidentified=1",
     ]
-    for path in ("/reports/outcomes", "/reports/tests")
+    for path in ("/reports/outcomes", "/reports/tests", "/reports/fidelity")
 }
 
 
