@@ -107,6 +107,8 @@ class Evaluation:
     # the next session pays: empty for a protocol without attendance.
     sessions: tuple[SessionOutcome, ...] = ()
     next_sessions: tuple[NextSession, ...] = ()
+    # Per attendance schedule (by index): sessions attended in a row now.
+    session_runs: tuple[int, ...] = ()
 
 
 def evaluate(
@@ -153,6 +155,7 @@ def evaluate(
         next_sessions=_next_sessions(
             spec, facts, events, days, as_of, state, start=start, after=after
         ),
+        session_runs=tuple(streak.run for streak in state.sessions),
     )
 
 

@@ -59,16 +59,16 @@ class SessionLine:
     """One attendance schedule: its run, and what its next session earns.
 
     `noun` names the schedule's sessions (a session type, or "other" when it pays
-    several); `next` is None when no session is booked ahead, and then the run is
-    unknown too (the engine reports a schedule's streak with its next session)."""
+    several); `next` is None when no session is booked ahead."""
 
     noun: str
     next: rules.NextSession | None
     starts_at: time | None = None
+    streak: int | None = None  # the schedule's run now (Evaluation.session_runs)
 
     @property
     def run(self) -> int | None:
-        return self.next.run if self.next else None
+        return self.next.run if self.next else self.streak
 
     @property
     def run_text(self) -> str:
@@ -182,8 +182,10 @@ def _session_lines(
             at = (starts or {}).get((n.on, n.session_type))
             lines.setdefault(found[1], SessionLine(_noun(found[2]), n, at))
     phase = rules.phase_at(spec, facts, max(today, facts.start_on))
+    runs = evaluation.session_runs
     for index, schedule in enumerate(phase[1].attendance if phase else ()):
-        lines.setdefault(index, SessionLine(_noun(schedule), None))
+        run = runs[index] if index < len(runs) else 0
+        lines.setdefault(index, SessionLine(_noun(schedule), None, streak=run))
     return tuple(lines[index] for index in sorted(lines))
 
 

@@ -291,3 +291,13 @@ def test_the_next_session_says_what_an_offset_withholds_from_it():
     assert (upcoming.draws, kept.draws, kept.withheld) == (2, 1, 1)
     assert "Withheld 1 draw of it: 1 draw already paid" in kept.explanation
     assert session_after_offset(GROUP, upcoming, {"points": -40}) == upcoming
+
+
+def test_the_run_of_each_schedule_is_known_with_nothing_booked_ahead():
+    days = tuesdays(3)
+    events = [attended(i, on) for i, on in enumerate(days, start=1)]
+
+    evaluation = evaluate(GROUP, booked(days), events, as_of=days[-1])
+
+    assert evaluation.next_sessions == ()
+    assert evaluation.session_runs == (3,)
