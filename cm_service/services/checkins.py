@@ -315,7 +315,7 @@ def _record(
     earlier = _recorded_as(participant.clinic_id, source_ref)
     if earlier is not None:
         return _replayed(earlier, now)
-    enrollment = _enrollment_on(participant, on, now)
+    enrollment = enrollment_on(participant, on, now)
     event = Event(
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
@@ -504,7 +504,7 @@ def _recorded_as(clinic_id: int, source_ref: str | None) -> Event | None:
     ).first()
 
 
-def _enrollment_on(participant: Participant, on: date, now: datetime) -> Enrollment:
+def enrollment_on(participant: Participant, on: date, now: datetime) -> Enrollment:
     today = clinic_today(participant.clinic, now)
     future = "The date cannot be in the future."
     check_date("collected_on", on, latest=today, too_late=future)

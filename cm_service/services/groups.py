@@ -313,6 +313,7 @@ def check_in_meeting(
         raise InvalidInput(
             "marks", "Mark at least one member attended, late or excused."
         )
+    _check_enrolled([by_id[i] for i in marks], now)
     outcomes = []
     for line in lines:
         mark = marks.get(line.appointment.id)
@@ -324,6 +325,41 @@ def check_in_meeting(
         result = _record_mark(actor, group, line.appointment, mark, reasons, now)
         outcomes.append(MemberOutcome(line.appointment, mark, result))
     return outcomes
+
+
+def _check_enrolled(lines: list[RosterLine], now: datetime) -> None:
+    """Each member to record must still be enrolled on the meeting's day (a
+    discharge after booking): checked before the first member is written."""
+    for line in lines:
+        if line.recorded in ("attended", "late", "excused"):
+            continue
+        appointment = line.appointment
+        try:
+            checkins.enrollment_on(appointment.participant, appointment.on, now)
+        except InvalidInput as error:
+            raise InvalidInput(f"mark-{appointment.id}", error.message) from None
+
+
+def view_roster(
+    actor: Actor, group_id: int, on: object, *, now: datetime
+) -> tuple[SessionGroup, list[RosterLine]]:
+    """The meeting's roster for a page: each member's record is shown, so the
+    view is audited as a view of theirs (one row, naming them all)."""
+    group, lines = roster(actor, group_id, on)
+    audit.append(
+        actor,
+        "view_group_meeting",
+        "session_group",
+        group.id,
+        now=now,
+        clinic_id=group.clinic_id,
+        detail={
+            "on": lines[0].appointment.on.isoformat() if lines else str(on),
+            "participants": [line.appointment.participant_id for line in lines],
+        },
+    )
+    db.session.commit()
+    return group, lines
 
 
 def _record_mark(

@@ -30,7 +30,7 @@ from ..extensions import db
 from ..models import Clinic, Enrollment, Event, LedgerEntry, Participant
 from . import audit
 from .actors import Actor
-from .checkins import ANALYTES, RESULTS, _enrollment_on, replace_missed
+from .checkins import ANALYTES, RESULTS, enrollment_on, replace_missed
 from .errors import CMError, Conflict, InvalidInput, NotFound
 from .ledger import settle_many
 from .timeline import chunks
@@ -126,7 +126,7 @@ def record_results(
                 repeated.append((item.label, found))
             continue
         try:
-            enrollment = _enrollment_on(item.participant, item.collected_on, now)
+            enrollment = enrollment_on(item.participant, item.collected_on, now)
         except InvalidInput as error:
             errors.append((item.date_field, error.message))
             continue

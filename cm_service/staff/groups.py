@@ -294,7 +294,7 @@ def _render_meeting(
 @role_required(*ANY_STAFF)
 def group_meeting(group_id: int, on: str):
     day = _meeting_day(on)
-    group, lines = groups.roster(current_actor(), group_id, day)
+    group, lines = groups.view_roster(current_actor(), group_id, day, now=views._now())
     form = forms.meeting_form(_open_ids(lines), formdata=None)
     return _render_meeting(group, day, lines, form)
 

@@ -10,7 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from cm_service.extensions import db
-from cm_service.models import Appointment, Event, GroupMember, SessionGroup
+from cm_service.models import (
+    Appointment,
+    AuditLog,
+    Event,
+    GroupMember,
+    SessionGroup,
+)
 from cm_service.services import groups, participants
 from cm_service.staff import views
 from tests.factories import NOW, make_enrolled, make_staff
@@ -47,7 +53,9 @@ def appointment_of(person) -> Appointment:
 
 
 def post(client, path: str, data: dict, page: str | None = None):
-    token = csrf_token(client, page or path)
+    # The token is the session's: any staff page gives it (the groups list is
+    # not a view of anyone's record, so fetching it writes no audit row).
+    token = csrf_token(client, page or "/staff/groups")
     return client.post(path, data={"csrf_token": token, **data})
 
 
@@ -493,3 +501,41 @@ def test_an_auditor_reads_the_group_pages_and_changes_nothing(
     assert 'type="radio"' not in page_of(reads[2])
     assert "Start the group" not in page_of(reads[0])
     assert count(Event) == 0
+
+
+def test_opening_a_meeting_is_a_view_of_each_members_record(
+    logged_in, staff, clinic, group
+):
+    first = member(staff, clinic, group, "P-0001")
+    second = member(staff, clinic, group, "P-0002")
+
+    response = logged_in.get(MEETING.format(group.id))
+
+    assert response.status_code == 200
+    row = db.session.scalars(
+        select(AuditLog).where(AuditLog.action == "view_group_meeting")
+    ).one()
+    assert sorted(row.detail["participants"]) == sorted([first.id, second.id])
+    assert row.detail["on"] == "2026-02-03"
+
+
+def test_a_member_discharged_after_booking_stops_the_check_in_before_any_write(
+    logged_in, staff, clinic, group
+):
+    first = member(staff, clinic, group, "P-0001")
+    second = member(staff, clinic, group, "P-0002")
+    participants.end_enrollment(
+        staff, second.id, "discharged", date(2026, 2, 1), now=NOW
+    )
+    one, two = appointment_of(first).id, appointment_of(second).id
+    before = count(Event)
+
+    response = post(
+        logged_in,
+        MEETING.format(group.id),
+        {f"mark-{one}": "attended", f"mark-{two}": "attended"},
+    )
+
+    assert response.status_code == 422
+    assert "was not enrolled" in page_of(response)
+    assert count(Event) == before
