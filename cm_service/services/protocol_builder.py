@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -26,8 +26,6 @@ from ..rules.money import round_half_up
 from ..rules.spec import CAP_SCOPES, MAPPED_RESULTS
 from .checkins import ANALYTES
 
-SPECIMEN_TYPES = ("none", "fixed", "escalating", "prize_draws")
-ATTENDANCE_TYPES = ("fixed", "escalating", "prize_draws")
 # Only a booked session can be missed or late (SPEC `scheduled: true`).
 SESSION_RESETS = ("missed", "late")
 CAPS = tuple(scope.removesuffix("_cents") for scope in CAP_SCOPES)
@@ -37,8 +35,12 @@ COHORT_SIZE = 200
 COHORT_P_NEGATIVE = Fraction(7, 10)
 COHORT_SEED = 2026
 # The usual 500-slip bowl (VA "bowl A"), offered when a clinic starts from nothing.
-STANDARD_BOWL = (("good_job", 250, 0), ("small", 219, 100), ("large", 30, 2000))
-STANDARD_BOWL += (("jumbo", 1, 10000),)
+STANDARD_BOWL = (
+    ("good_job", 250, 0),
+    ("small", 219, 100),
+    ("large", 30, 2000),
+    ("jumbo", 1, 10000),
+)
 
 _WHOLE = re.compile(r"^\d{1,9}$")
 _DOLLARS = re.compile(r"^\$?(\d{0,9})(?:\.(\d*))?$")
@@ -284,7 +286,9 @@ def fields_from_form(form: FormData) -> dict[str, Any]:
     }
 
 
-def _getter(form: FormData):
+def _getter(form: FormData) -> Callable[[str], str]:
+    """A reader of one text field, stripped, "" when absent."""
+
     def get(name: str) -> str:
         return str(form.get(name) or "").strip()
 
