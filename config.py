@@ -13,6 +13,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent
 INSTANCE = ROOT / "instance"
 DEV_SECRET_KEY = "dev-only-not-secret"  # noqa: S105 - refused in production below
+DEV_AUDIT_KEY = "dev-only-audit-key"  # noqa: S105 - refused in production below
 
 
 def _database_url() -> str:
@@ -63,6 +64,9 @@ class Config:
     # Draw outcomes are HMAC(DRAW_SECRET, draw reference): replayable by an auditor who
     # holds the secret, unpredictable to anyone who does not.
     DRAW_SECRET = os.environ.get("DRAW_SECRET", SECRET_KEY)
+    # The audit chain's HMAC key: kept out of the database, so someone who can write
+    # to it cannot recompute the chain after editing a row.
+    AUDIT_KEY = os.environ.get("AUDIT_KEY", DEV_AUDIT_KEY)
     CM_ENV = os.environ.get("CM_ENV", "development")  # "production" enables the checks
     ALLOW_SQLITE_IN_PRODUCTION = os.environ.get("ALLOW_SQLITE_IN_PRODUCTION") == "1"
     # argon2id at the OWASP minimum (t=2, m=19 MiB, p=1); tests lower it.

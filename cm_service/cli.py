@@ -209,14 +209,38 @@ audit_group = AppGroup("audit", help="The audit log.")
 cm.add_command(audit_group)
 
 
+def _anchor(_ctx, _param, value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise click.BadParameter("give the anchor as SEQ:DIGEST (from cm audit anchor)")
+    return int(seq), digest
+
+
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain; exit 1 at the first broken row."""
-    broken = audit.verify()
+@click.option(
+    "--anchor",
+    callback=_anchor,
+    help="SEQ:DIGEST printed by `cm audit anchor`: also detects deleted rows.",
+)
+def audit_verify(anchor: tuple[int, str] | None) -> None:
+    """Check the audit log's keyed hash chain; exit 1 where it is broken."""
+    broken = audit.check(anchor)
     if broken is not None:
-        click.echo(f"Audit chain broken at row {broken}.", err=True)
+        click.echo(broken.reason, err=True)
         sys.exit(1)
     click.echo("Audit chain intact.")
+
+
+@audit_group.command("anchor")
+def audit_anchor() -> None:
+    """Print the chain's head as SEQ:DIGEST, to keep outside the database."""
+    head = audit.anchor()
+    if head is None:
+        click.echo("The audit log is empty.", err=True)
+        sys.exit(1)
+    click.echo(f"{head[0]}:{head[1]}")
 
 
 @cm.command("nightly")

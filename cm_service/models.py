@@ -25,6 +25,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    inspect,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -411,6 +412,8 @@ class AuditLog(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # HMAC with AUDIT_KEY (rows before the key came in are plain SHA-256).
+    keyed: Mapped[bool] = mapped_column(default=False)
 
 
 class JobRun(db.Model):
@@ -587,3 +590,16 @@ def _refuse_changes_to_history(session: Session, _ctx: Any, _instances: Any) -> 
             raise AppendOnlyViolation(
                 f"{type(obj).__tablename__} rows are append-only: post a correction"
             )
+        # A protocol version and an enrollment's pin to it are what every amount is
+        # reproduced from: editing a protocol adds a version instead.
+        if isinstance(obj, Protocol) and (
+            obj in session.deleted or session.is_modified(obj)
+        ):
+            raise AppendOnlyViolation("protocol versions are immutable: add a version")
+        if isinstance(obj, Enrollment) and _repinned(obj):
+            raise AppendOnlyViolation("an enrollment's protocol is immutable")
+
+
+def _repinned(enrollment: Enrollment) -> bool:
+    history = inspect(enrollment).attrs.protocol_id.history
+    return bool(history.deleted) and history.deleted != history.added

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import DEV_SECRET_KEY
+from config import DEV_AUDIT_KEY, DEV_SECRET_KEY
 
 # No inline script or style anywhere: every asset is served from 'self'.
 CSP = (
@@ -28,6 +28,8 @@ def check_production_config(config: Mapping[str, Any]) -> None:
         return
     if config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
         raise UnsafeConfiguration("set SECRET_KEY: production refuses the dev key")
+    if config.get("AUDIT_KEY") in (None, "", DEV_AUDIT_KEY):
+        raise UnsafeConfiguration("set AUDIT_KEY: production refuses the dev audit key")
     uri = str(config.get("SQLALCHEMY_DATABASE_URI", ""))
     if uri.startswith("sqlite") and not config.get("ALLOW_SQLITE_IN_PRODUCTION"):
         raise UnsafeConfiguration(

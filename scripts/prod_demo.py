@@ -139,9 +139,10 @@ def start_postgres() -> Cluster:
     return cluster
 
 
-def secret_key() -> str:
-    """The demo's SECRET_KEY: made once, then read from instance/prod-demo/ (0600)."""
-    path = DEMO_DIR / "secret-key"
+def secret_key(name: str = "secret-key") -> str:
+    """A demo secret (SECRET_KEY, AUDIT_KEY): made once, then read from
+    instance/prod-demo/ (0600)."""
+    path = DEMO_DIR / name
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as file:
@@ -234,6 +235,7 @@ def run(port: int) -> int:
             **os.environ,
             "CM_ENV": "production",
             "SECRET_KEY": secret_key(),
+            "AUDIT_KEY": secret_key("audit-key"),
             "DATABASE_URL": cluster.database_url("cm"),
             "GUNICORN_BIND": f"127.0.0.1:{port}",
             "PYTHONUNBUFFERED": "1",

@@ -43,6 +43,7 @@ def test_gunicorn_serves_production_on_postgresql_and_stops_cleanly(
     env = clean_env(
         CM_ENV="production",
         SECRET_KEY="a-production-secret-for-tests",
+        AUDIT_KEY="a-production-audit-key-for-tests",
         DATABASE_URL=url,
         WEB_CONCURRENCY="2",
     )
@@ -90,7 +91,18 @@ REFUSALS = [
         id="dev-secret-key",
     ),
     pytest.param(
-        {"SECRET_KEY": "a-production-secret-for-tests"},
+        {
+            "SECRET_KEY": "a-production-secret-for-tests",
+            "DATABASE_URL": "postgresql://cm@/cm?host=/nonexistent",
+        },
+        "production refuses the dev audit key",
+        id="no-audit-key",
+    ),
+    pytest.param(
+        {
+            "SECRET_KEY": "a-production-secret-for-tests",
+            "AUDIT_KEY": "a-production-audit-key-for-tests",
+        },
         "production uses PostgreSQL",
         id="sqlite",
     ),
@@ -133,6 +145,7 @@ def test_gunicorn_serves_sqlite_when_allowed_and_believes_a_trusted_proxy(
     env = clean_env(
         CM_ENV="production",
         SECRET_KEY="a-production-secret-for-tests",
+        AUDIT_KEY="a-production-audit-key-for-tests",
         DATABASE_URL=f"sqlite:///{database}",
         ALLOW_SQLITE_IN_PRODUCTION="1",
         WEB_CONCURRENCY="1",

@@ -27,6 +27,7 @@ def production_app(db_url):
             **TEST_CONFIG,
             "CM_ENV": "production",
             "SECRET_KEY": "a-long-random-production-key-for-this-test",
+            "AUDIT_KEY": "a-separate-audit-key-for-this-test",
             "SQLALCHEMY_DATABASE_URI": db_url,
             "ALLOW_SQLITE_IN_PRODUCTION": True,
         }
