@@ -4,6 +4,7 @@ common, breached-list or guessable password (ASVS 6.2.4, 6.2.12)."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -58,6 +59,42 @@ def _squash(text: str) -> str:
     return "".join(text.casefold().split())
 
 
+def _repetitive(text: str) -> bool:
+    """One character, or a short run of up to 4, repeated: aaaaaaaaaaaa, 121212."""
+    for size in range(1, 5):
+        unit = text[:size]
+        if (
+            len(text) >= 2 * size
+            and unit * (len(text) // size) + unit[: len(text) % size] == text
+        ):
+            return True
+    return False
+
+
+def _sequential(text: str) -> bool:
+    """Each character one up (or one down) from the last: abcdef..., 123456789012
+    (digits wrap from 9 to 0), 987654."""
+    if len(text) < 3:
+        return False
+    steps = set()
+    for before, after in zip(text, text[1:], strict=False):
+        step = ord(after) - ord(before)
+        if before.isdigit() and after.isdigit():
+            step = (int(after) - int(before)) % 10
+            step = -1 if step == 9 else step
+        steps.add(step)
+    return steps in ({1}, {-1})
+
+
+def _guessable(text: str) -> str | None:
+    folded = text.casefold()
+    if not folded.strip():
+        return "Use characters other than spaces."
+    if _repetitive(folded) or _sequential(folded):
+        return "Do not use a repeated or sequential run of characters."
+    return None
+
+
 def password_problem(
     password: str | None,
     *,
@@ -70,6 +107,9 @@ def password_problem(
         return f"Use at least {MIN_PASSWORD_LENGTH} characters."
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"Use at most {MAX_PASSWORD_LENGTH} characters."
+    guessable = _guessable(password)
+    if guessable:
+        return guessable
     folded, squashed = password.casefold().strip(), _squash(password)
     common = common_passwords()
     if folded in common or squashed in common:
@@ -92,5 +132,32 @@ def check_password(
 ) -> None:
     """Raise InvalidInput(field) when `password_problem` finds one."""
     problem = password_problem(password, username=username, clinic_name=clinic_name)
+    if problem:
+        raise InvalidInput(field, problem)
+
+
+# ASCII digits, anchored with \Z: `\d` takes any Unicode digit and `$` a trailing
+# newline, neither of which a participant can type at the kiosk.
+PIN_PATTERN = re.compile(r"[0-9]{6,12}\Z")
+# The most common PIN shapes beyond runs and repeats (DataGenetics' 4- and 6-digit
+# PIN analyses: keypad lines, dates-as-pins are allowed).
+COMMON_PINS = frozenset(
+    {"112233", "123321", "123654", "147258", "159753", "159357", "147852",
+     "258456", "258369", "789456", "456789", "102030", "111222", "112358",
+     "121314", "131313", "520520", "696969", "123123123", "123456789"}
+)  # fmt: skip
+
+
+def pin_problem(pin: object) -> str | None:
+    """Why this PIN may not be used: not 6-12 ASCII digits, or easily guessed."""
+    if not isinstance(pin, str) or not PIN_PATTERN.match(pin):
+        return "The PIN is 6 to 12 digits."
+    if _repetitive(pin) or _sequential(pin) or pin in COMMON_PINS:
+        return "That PIN is too easy to guess: avoid runs, repeats and common PINs."
+    return None
+
+
+def check_pin(pin: object, field: str = "pin") -> None:
+    problem = pin_problem(pin)
     if problem:
         raise InvalidInput(field, problem)

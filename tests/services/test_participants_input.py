@@ -34,6 +34,19 @@ def counts() -> tuple[int, ...]:
         ({"display_name": "Sam\x00"}, "display_name"),
         ({"pin": 123456}, "pin"),
         ({"pin": "12ab56"}, "pin"),
+        # Issue 15, defect 6: a newline can never be typed; Unicode digits neither.
+        ({"pin": "284917\n"}, "pin"),
+        ({"pin": "\uff12\uff18\uff14\uff19\uff11\uff17"}, "pin"),
+        ({"pin": "\u0662\u0668\u0664\u0669\u0661\u0667"}, "pin"),
+        # Trivial PINs: repeats, runs (up, down, wrapping), common shapes.
+        ({"pin": "000000"}, "pin"),
+        ({"pin": "111111"}, "pin"),
+        ({"pin": "123456"}, "pin"),
+        ({"pin": "654321"}, "pin"),
+        ({"pin": "890123"}, "pin"),
+        ({"pin": "121212"}, "pin"),
+        ({"pin": "123123"}, "pin"),
+        ({"pin": "159753"}, "pin"),
     ],
 )
 def test_registering_with_a_bad_value_names_the_field(staff, clinic, args, field):
@@ -131,3 +144,11 @@ def test_phase_keys_may_be_numbers_or_digit_strings(staff, clinic):
 
     assert enrollment.testing_days == {"0": [1, 3], "1": [2]}
     assert enrollment.exemptions[0].prescriber == "Dr Ruiz"
+
+
+def test_a_pin_with_no_pattern_is_accepted(staff, clinic):
+    person = participants.register_participant(
+        staff, clinic.id, "P-0001", now=NOW, pin="284917"
+    )
+
+    assert person.pin_hash is not None

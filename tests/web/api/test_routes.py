@@ -11,7 +11,7 @@ NEG = {"cocaine": "negative"}
 
 def test_registering_a_participant_returns_it(api):
     response = api.post(
-        "/participants", json={"code": "p-0042", "display_name": "Sam", "pin": "123456"}
+        "/participants", json={"code": "p-0042", "display_name": "Sam", "pin": "284917"}
     )
 
     assert response.status_code == 201

@@ -16,7 +16,7 @@ def neighbours(staff, clinic, other_clinic, person):
     """P-0001 (logged in below) shares a clinic with P-0777, who has a large balance;
     another clinic has its own P-0001."""
     other = participants.register_participant(
-        staff, clinic.id, "P-0777", now=NOW, display_name="Rosa Neighbour", pin="111111"
+        staff, clinic.id, "P-0777", now=NOW, display_name="Rosa Neighbour", pin="284917"
     )
     participants.enroll(staff, other.id, person_protocol(person), START, now=NOW)
     for offset in (0, 2, 4, 7, 9, 11):

@@ -23,6 +23,13 @@ from tests.web.security.conftest import PASSWORD, post_form, user_named
         "qwerty123456",
         "1q2w3e4r5t6y",
         "Q1W2 E3R4 T5Y6",  # nor do spaces
+        # Issue 15, defect 7 (NIST 800-63B: repetitive or sequential characters).
+        "aaaaaaaaaaaa",
+        "123456789012",  # digits run on past 9
+        "abcdefghijklm",
+        "zyxwvutsrqpo",
+        "abcabcabcabc",
+        "            ",  # twelve spaces: accepted once, could never log in
     ],
 )
 def test_weak_passwords_are_refused(password):
