@@ -67,6 +67,10 @@ class Config:
     # The audit chain's HMAC key: kept out of the database, so someone who can write
     # to it cannot recompute the chain after editing a row.
     AUDIT_KEY = os.environ.get("AUDIT_KEY", DEV_AUDIT_KEY)
+    # The largest legitimate body is a lab CSV of 20,000 lines (results_import); a
+    # bigger one is refused (413) before it is read. Forms stay under Werkzeug's
+    # own 500 kB field memory limit.
+    MAX_CONTENT_LENGTH = 4 * 1024 * 1024
     CM_ENV = os.environ.get("CM_ENV", "development")  # "production" enables the checks
     ALLOW_SQLITE_IN_PRODUCTION = os.environ.get("ALLOW_SQLITE_IN_PRODUCTION") == "1"
     # argon2id at the OWASP minimum (t=2, m=19 MiB, p=1); tests lower it.

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .extensions import db
 from .services.errors import CMError
 
 
@@ -23,6 +24,14 @@ def _http_error(error: HTTPException):
     return render_template("errors/error.html", error=error), error.code
 
 
+def _server_error(error: InternalServerError):
+    # A database error leaves the session failed: roll it back before the error
+    # page (which reads the signed-in user) touches it, so the answer is still
+    # the app's own, with its headers, not Werkzeug's bare page.
+    db.session.rollback()
+    return _http_error(error)
+
+
 def _domain_error(error: CMError):
     if _wants_json():
         body = {"error": error.code, "field": error.field, "message": error.message}
@@ -32,4 +41,5 @@ def _domain_error(error: CMError):
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(InternalServerError, _server_error)
     app.register_error_handler(CMError, _domain_error)

@@ -14,6 +14,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session
 
 # Stable constraint names, so migrations are reproducible and services can tell
@@ -63,15 +64,22 @@ def _defer_reads() -> None:
     db.session().expire_on_commit = not reading
 
 
-def _end_deferred_reads(_exc: BaseException | None) -> None:
+def _end_deferred_reads(exc: BaseException | None) -> None:
     # End the read here, not at the app context's end: the next request on this
     # session (a test client's, within one app context) must begin its own.
-    if _in_deferred_read():
-        db.session.commit()
-    db.session().expire_on_commit = True
-    _reads_deferred.set(False)
-    _writing_next.set(False)
-    _reading_next.set(False)
+    try:
+        if exc is None and _in_deferred_read():
+            db.session.commit()
+        elif exc is not None:
+            db.session.rollback()
+    except SQLAlchemyError:
+        # A view left the transaction failed: nothing of it may be kept.
+        db.session.rollback()
+    finally:
+        db.session().expire_on_commit = True
+        _reads_deferred.set(False)
+        _writing_next.set(False)
+        _reading_next.set(False)
 
 
 @contextmanager
