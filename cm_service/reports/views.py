@@ -12,9 +12,10 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth import current_actor, role_required
-from ..services import fidelity, report_exports, reports
+from ..services import fidelity, report_charts, report_exports, reports
 from ..services.errors import InvalidInput
 from ..services.timeline import clinic_today
+from .figures import report_figures
 
 bp = Blueprint("reports", __name__, url_prefix="/staff/reports")
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -71,6 +72,7 @@ def outcomes():
             "paid_out_cents": report.paid_out_cents,
         },
         by_protocol=report_exports.by_protocol(report),
+        figures=report_figures(report_charts.series_of(report)),
         rows=[
             report_exports.episode_fields(e, report.missing) for e in report.episodes
         ],
