@@ -15,7 +15,7 @@ from .errors import Conflict, InvalidInput, NotFound
 from .participants import latest_enrollment
 from .scope import get_participant
 from .timeline import clinic_today
-from .validation import FAR, check_date, horizon
+from .validation import FAR, HORIZON, check_date, horizon
 
 
 def add_closure(actor: Actor, on: date, reason: str, *, now: datetime) -> ClinicClosure:
@@ -25,7 +25,16 @@ def add_closure(actor: Actor, on: date, reason: str, *, now: datetime) -> Clinic
     clinic = db.session.get(Clinic, actor.clinic_id)
     if clinic is None:
         raise NotFound("No such clinic.", "clinic")
-    check_date("closed_on", on, latest=horizon(clinic_today(clinic, now)), too_late=FAR)
+    today = clinic_today(clinic, now)
+    # A closure entered after the fact reaches back a year at most: one older than
+    # that excuses tests long settled, and is a mistyped year.
+    check_date(
+        "closed_on",
+        on,
+        earliest=today - HORIZON,
+        latest=horizon(today),
+        too_late=FAR,
+    )
     exists = db.session.scalar(
         select(ClinicClosure.id).where(
             ClinicClosure.clinic_id == actor.clinic_id, ClinicClosure.closed_on == on
@@ -73,7 +82,14 @@ def pause_participant(
     if not isinstance(starts_on, date):
         raise InvalidInput("starts_on", "Enter the start date as YYYY-MM-DD.")
     latest = horizon(clinic_today(participant.clinic, now))
-    check_date("starts_on", starts_on, latest=latest, too_late=FAR)
+    # A pause excuses tests of this enrollment only: it cannot start before it.
+    check_date(
+        "starts_on",
+        starts_on,
+        earliest=enrollment.start_on,
+        latest=latest,
+        too_late=FAR,
+    )
     if ends_on is not None:
         if not isinstance(ends_on, date) or ends_on < starts_on:
             raise InvalidInput(

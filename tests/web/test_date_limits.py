@@ -4,7 +4,7 @@ error (4xx), never a 500 nor a row that breaks the Today board afterwards."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from cm_service.reports import views as report_views
 from cm_service.services import closures, participants, reports
 from cm_service.services.errors import InvalidInput
 from cm_service.staff import views
-from tests.factories import NOW, make_enrolled, make_staff, protocol_id
+from tests.factories import NOW, START, make_enrolled, make_staff, protocol_id
 from tests.web.api.conftest import Api, make_token
 from tests.web.helpers import csrf_token, log_in
 
@@ -148,3 +148,25 @@ def test_the_custody_page_refuses_a_far_month_with_a_message(app, clinic, staff,
 
     assert response.status_code == 422
     assert 'id="month-error"' in response.get_data(as_text=True)
+
+
+def test_pauses_and_closures_refuse_far_past_dates(staff, clinic):
+    # Issue 15, defect 8: a pause from 0001-01-01 (or 1970) excused every test.
+    person, _ = make_enrolled(staff, clinic)
+    admin = make_staff(clinic, "boss", "admin")
+
+    with pytest.raises(InvalidInput) as before_enrolment:
+        closures.pause_participant(
+            staff, person.id, START - timedelta(days=1), None, "hospital", now=NOW
+        )
+    with pytest.raises(InvalidInput) as ancient:
+        closures.pause_participant(
+            staff, person.id, date(1970, 1, 1), None, "hospital", now=NOW
+        )
+    with pytest.raises(InvalidInput) as old_closure:
+        closures.add_closure(admin, date(2024, 12, 25), "holiday", now=NOW)
+
+    assert before_enrolment.value.field == ancient.value.field == "starts_on"
+    assert f"from {START.isoformat()}" in before_enrolment.value.message
+    assert old_closure.value.field == "closed_on"
+    assert _count(Pause) == _count(ClinicClosure) == 0
