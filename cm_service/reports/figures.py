@@ -156,8 +156,8 @@ def _clinic_cost(costs: Mapping[str, CostPerNegative]) -> str:
     if CLINIC not in costs:
         return ""
     return (
-        f" {CLINIC}, as in the clinic summary, counts every episode's earnings, "
-        "attendance-only ones too."
+        f" {CLINIC}, as in the clinic summary, counts the episodes with tests "
+        "(attendance-only ones have no negatives)."
     )
 
 

@@ -15,13 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
-from ..extensions import db
-from ..models import Enrollment
 from .reports import Episode, OutcomeReport
-from .timeline import chunks, spec_of
 
 CLINIC = "All protocols"
 
@@ -106,23 +100,8 @@ def _negatives(episodes: Sequence[Episode]) -> dict[int, Rate]:
 
 
 def course_weeks(report: OutcomeReport) -> dict[int, int]:
-    """Each episode's course length in weeks (its protocol version's last week),
-    by enrollment id."""
-    ids = [e.enrollment_id for e in report.episodes]
-    enrollments = [
-        e
-        for chunk in chunks(ids)  # a bounded IN list, as the report's loads use
-        for e in db.session.scalars(
-            select(Enrollment)
-            .where(Enrollment.id.in_(chunk))
-            .options(selectinload(Enrollment.protocol))
-        )
-    ]
-    ends: dict[int, int] = {}  # per protocol version: validate each spec once
-    for e in enrollments:
-        if e.protocol_id not in ends:
-            ends[e.protocol_id] = spec_of(e.protocol).end_week
-    return {e.id: ends[e.protocol_id] for e in enrollments}
+    """Each episode's course length in weeks, by enrollment id."""
+    return {e.enrollment_id: e.course_weeks for e in report.episodes}
 
 
 def retention_by_week(report: OutcomeReport, course_weeks: Mapping[int, int]) -> Weekly:
@@ -169,15 +148,15 @@ def cost_per_negative(report: OutcomeReport) -> dict[str, CostPerNegative]:
     draws at the bowl's expected value) over their negative tests, exactly the
     by-protocol table's cost per negative before rounding.
 
-    With more than one protocol in the report, "All protocols" comes first and is
-    the clinic summary's figure: what every episode earned, attendance-only ones
-    included, over all negative tests.
+    With more than one such protocol, "All protocols" comes first and is the
+    clinic summary's figure: what the episodes with tests earned over their
+    negative tests (attendance-only episodes have no negatives to divide by).
     """
     found = {
         name: _cost(episodes) for name, episodes in _by_protocol(report.tested).items()
     }
-    if found and len(_by_protocol(report.episodes)) > 1:
-        return {CLINIC: _cost(report.episodes), **found}
+    if len(found) > 1:
+        return {CLINIC: _cost(report.tested), **found}
     return found
 
 

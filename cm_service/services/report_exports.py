@@ -404,6 +404,11 @@ def summary_of(episodes: Sequence[Episode], missing: str) -> dict[str, object]:
     tested = [e.measures for e in episodes if e.measures is not None]
     negatives = sum(m.negatives for m in tested)
     cost = sum((e.cost.cents for e in episodes), Fraction(0))
+    # Per negative: what the episodes with tests earned (attendance-only ones have
+    # no negative to divide by).
+    tested_cost = sum(
+        (e.cost.cents for e in episodes if e.measures is not None), Fraction(0)
+    )
     # Completion is a rate over the episodes whose course ended in the window.
     ended = [e for e in episodes if e.course_ended]
     maxima = [e.share_of_maximum for e in episodes if e.share_of_maximum is not None]
@@ -438,7 +443,9 @@ def summary_of(episodes: Sequence[Episode], missing: str) -> dict[str, object]:
             1,
         ),
         "cost_cents": cents(cost),
-        "cost_per_negative_cents": cents(cost / negatives) if negatives else None,
+        "cost_per_negative_cents": cents(tested_cost / negatives)
+        if negatives
+        else None,
         "mean_share_of_maximum": shown(
             sum(maxima, Fraction(0)) / len(maxima) if maxima else None, 4
         ),

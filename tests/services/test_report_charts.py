@@ -162,12 +162,11 @@ def test_cost_per_negative_is_exact_and_agrees_with_the_tables(auditor, cohort):
     assert report_exports.by_protocol(report)[HIGGINS]["cost_per_negative_cents"] == (
         568  # $5.6818... rounded
     )
-    # The clinic adds G-0001's 1 + 2 draws at bowl A's expected $1.838 each, as
-    # the clinic summary does; the group protocol has no bar of its own.
-    assert list(costs) == [CLINIC, HIGGINS]
-    assert costs[CLINIC] == CostPerNegative(6250 + 3 * Fraction(919, 5), 11)
+    # Only Higgins tests: no clinic bar beside it, and the clinic summary divides
+    # only what the episodes with tests earned (G-0001's draws have no negative).
+    assert list(costs) == [HIGGINS]
     summary = report_exports.summary_of(report.episodes, report.missing)
-    assert summary["cost_per_negative_cents"] == 618
+    assert summary["cost_per_negative_cents"] == 568
 
 
 def test_attendance_covers_only_protocols_with_booked_sessions(auditor, cohort):
