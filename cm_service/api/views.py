@@ -39,6 +39,7 @@ from .openapi import openapi_document
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 WRITERS = ("admin", "staff")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _now() -> datetime:
@@ -84,6 +85,15 @@ def _authenticate():
         }
         return body, 401, {"WWW-Authenticate": 'Bearer realm="cm-service"'}
     g.api_actor = api_tokens.api_actor(token)
+    if request.method not in SAFE_METHODS and g.api_actor.role not in WRITERS:
+        # A reader is refused before anything is looked up or parsed, so a 404 or
+        # 422 never tells it what exists or what a body would need.
+        body = {
+            "error": "forbidden",
+            "field": None,
+            "message": "This token may only read.",
+        }
+        return body, 403
     return None
 
 

@@ -318,3 +318,24 @@ def test_each_token_role_gets_what_its_route_allows(
             assert response.json["error"] == "forbidden"
             assert person.code not in response.get_data(as_text=True)
             assert _rows() == before
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/participants/NO-SUCH/events", {"kind": "specimen"}),  # would be 404
+        ("/participants/P-0001/events", {"kind": "nonsense"}),  # would be 422
+        ("/events/99999999/void", {"reason": "x"}),
+        ("/appointments/99999999/cancel", {}),
+    ],
+)
+def test_an_auditor_token_is_refused_before_lookups_and_parsing(
+    app, staff, clinic, path, body
+):
+    make_enrolled(staff, clinic)
+    api = Api(app.test_client(), make_token(clinic, "auditor"))
+
+    response = api.post(path, json=body)
+
+    assert response.status_code == 403
+    assert response.json["error"] == "forbidden"
