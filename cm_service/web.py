@@ -7,6 +7,7 @@ from flask import Flask, redirect, url_for
 from . import auth  # noqa: F401 - registers the login manager's user loader
 from .api import views as api_views
 from .extensions import csrf, login_manager
+from .local_time import local_date, local_time
 from .ops import views as ops_views
 from .portal import views as portal_views
 from .reports import views as reports_views
@@ -27,6 +28,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api_views.bp)
     app.register_blueprint(reports_views.bp)
     app.add_template_filter(money)
+    app.add_template_filter(local_time)
+    app.add_template_filter(local_date)
     app.add_url_rule("/", "index", lambda: redirect(url_for("staff.today")))
     app.add_url_rule("/healthz", "healthz", healthz)
 

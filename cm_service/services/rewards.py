@@ -18,12 +18,13 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import Draw, LedgerEntry, Participant, Reward, StockMovement
+from ..models import Clinic, Draw, LedgerEntry, Participant, Reward, StockMovement
 from ..rules.money import format_cents
 from . import audit, board, ledger, pricing
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
 from .scope import get_participant
+from .timeline import clinic_today
 from .validation import in_range
 
 LOW_STOCK = 3  # at or below this many left, the catalogue warns
@@ -291,7 +292,8 @@ class Reconciliation:
 
 def reconcile_month(actor: Actor, month: date) -> Reconciliation:
     """Per reward: stock at the start of `month`, received, issued, left at its end;
-    and every movement in the month with who received the item."""
+    and every movement in the month with who received the item. Months are the
+    clinic's: a movement falls on its clinic-local day."""
     actor.require("admin", "staff", "auditor")
     if not isinstance(month, date) or not in_range(month):
         raise InvalidInput("month", "Enter a month from 1970-01 to 2100-12.")
@@ -304,11 +306,12 @@ def reconcile_month(actor: Actor, month: date) -> Reconciliation:
         .where(StockMovement.clinic_id == actor.clinic_id)
         .order_by(StockMovement.at, StockMovement.id)
     ).all()
+    clinic = db.session.get(Clinic, actor.clinic_id)
     tally: dict[int, list[int]] = {}
     inside = []
     for move, reward, person in moves:
         counts = tally.setdefault(reward.id, [0, 0, 0])
-        day = move.at.date()
+        day = clinic_today(clinic, move.at)
         if day < start:
             counts[0] += move.quantity
         elif day < end:

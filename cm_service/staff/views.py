@@ -42,6 +42,7 @@ from ..services import (
     totp,
 )
 from ..services.errors import CMError, InvalidInput, NotFound
+from ..services.timeline import clinic_today
 from . import forms, sessions
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -698,7 +699,8 @@ def receive_stock(reward_id: int):
 @role_required(*ANY_STAFF)
 def custody():
     text = request.args.get("month", "")
-    month, problem = _now().date(), None
+    this_month = clinic_today(current_user.clinic, _now())
+    month, problem = this_month, None
     try:
         month = date.fromisoformat(f"{text}-01") if text else month
     except ValueError:
@@ -707,7 +709,7 @@ def custody():
         report = rewards.reconcile_month(current_actor(), month)
     except InvalidInput as error:  # a month the calendar cannot reach (9999-12)
         problem = error.message
-        report = rewards.reconcile_month(current_actor(), _now().date())
+        report = rewards.reconcile_month(current_actor(), this_month)
     return render_template(
         "staff/custody.html", report=report, bad=problem
     ), 422 if problem else 200
