@@ -10,6 +10,7 @@ the other services and the rules engine; never Flask's request or session.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -37,7 +38,7 @@ from .outlook import Outlook, outlook_of, plain
 from .participants import CODE_PATTERN, PIN_PATTERN, latest_enrollment
 from .passwords import check_secret, hash_secret
 from .pricing import Price, unit_cents_of
-from .timeline import clinic_today, facts_of, spec_of
+from .timeline import bookings_of, clinic_today, facts_of, spec_of
 
 LANGUAGES = ("en", "es")
 LOCKOUT_KIND = "participant"
@@ -289,9 +290,11 @@ def _upcoming(
 class HistoryItem:
     """One line of the participant's history, newest first.
 
-    kind: "day" (a test day and what it earned), "attendance", "redemption",
-    "draw", "correction" or "expiry". Amounts are points, cents and draw credits.
-    """
+    kind: "day" (a test day and what it earned), "session" (a counted or booked
+    session of `session_type` and what it earned), "redemption", "draw",
+    "correction" or "expiry". Amounts are points, cents and draw credits. A
+    session's outcome: attended, late, missed, excused, "not_recorded" (booked,
+    past, nothing recorded yet) or None (only its ledger entries remain)."""
 
     on: date
     kind: str
@@ -303,6 +306,7 @@ class HistoryItem:
     draws: int = 0
     tier: str | None = None
     reward: str | None = None
+    session_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -313,9 +317,45 @@ class Page:
     total: int = 0
 
 
-def history(actor: Actor, page: int, *, now: datetime) -> Page:
-    """The participant's test days, earnings, redemptions and draws, newest first,
-    HISTORY_PAGE_SIZE a page. Out-of-range pages show the nearest page."""
+@dataclass(frozen=True)
+class HistoryPage(Page):
+    """A page of history, and what the participant's protocols reward (the words
+    of its introduction): `tests`, and `sessions` (Rewarded.sessions)."""
+
+    tests: bool = True
+    sessions: str | None = None
+
+
+@dataclass(frozen=True)
+class Rewarded:
+    """What protocols reward, for the words of the history and progress pages:
+    negative tests, and sessions named by `sessions` (a session type, "other" for
+    several types, None when no session pays)."""
+
+    tests: bool
+    sessions: str | None
+
+
+def rewarded(specs: Iterable[rules.ProtocolSpec]) -> Rewarded:
+    specs = list(specs)
+    if not specs:
+        return Rewarded(True, None)
+    tests = any(p.specimen is not None for spec in specs for p in spec.phases)
+    types = {
+        t
+        for spec in specs
+        for phase in spec.phases
+        for schedule in phase.attendance
+        for t in schedule.session_types
+    }
+    noun = None if not types else types.pop() if len(types) == 1 else "other"
+    return Rewarded(tests, noun)
+
+
+def history(actor: Actor, page: int, *, now: datetime) -> HistoryPage:
+    """The participant's test days, sessions, earnings, redemptions and draws,
+    newest first, HISTORY_PAGE_SIZE a page. Out-of-range pages show the nearest
+    page."""
     participant = own_record(actor)
     today = clinic_today(participant.clinic, now)
     tz = ZoneInfo(participant.clinic.timezone)
@@ -326,14 +366,31 @@ def history(actor: Actor, page: int, *, now: datetime) -> Page:
             .order_by(LedgerEntry.id)
         )
     )
-    items = _day_items(participant.id, today, entries, tz)
+    enrollments = list(
+        db.session.scalars(
+            select(Enrollment)
+            .where(Enrollment.participant_id == participant.id)
+            .order_by(Enrollment.id)
+        )
+    )
+    evaluations = {e.id: evaluate_history(e, today) for e in enrollments}
+    items = _day_items(enrollments, evaluations, today, entries, tz)
     items += _other_items(participant.id, entries, tz)
     items.sort(key=lambda item: (item.on, _KIND_ORDER.get(item.kind, 9)), reverse=True)
-    return _paged(items, page, HISTORY_PAGE_SIZE)
+    found = _paged(items, page, HISTORY_PAGE_SIZE)
+    words = rewarded(spec_of(e.protocol) for e in enrollments)
+    return HistoryPage(
+        found.items,
+        found.number,
+        found.pages,
+        found.total,
+        tests=words.tests,
+        sessions=words.sessions,
+    )
 
 
 _ENTRY_ORDER = {"award": 0, "bonus": 1, "adjustment": 2}
-_KIND_ORDER = {"day": 0, "attendance": 1, "correction": 2, "draw": 3, "redemption": 4}
+_KIND_ORDER = {"day": 0, "session": 1, "correction": 2, "draw": 3, "redemption": 4}
 
 
 def _entry_on(entry: LedgerEntry, tz: ZoneInfo) -> date:
@@ -341,21 +398,31 @@ def _entry_on(entry: LedgerEntry, tz: ZoneInfo) -> date:
 
 
 def _day_items(
-    participant_id: int, today: date, entries: list[LedgerEntry], tz: ZoneInfo
+    enrollments: list[Enrollment],
+    evaluations: dict[int, rules.Evaluation],
+    today: date,
+    entries: list[LedgerEntry],
+    tz: ZoneInfo,
 ) -> list[HistoryItem]:
+    """Test days and sessions with what each earned. Attendance award keys end in
+    the session type (SPEC "Meaning": attendance:<date>:<type>)."""
     earned: dict[tuple[date, str], list[LedgerEntry]] = defaultdict(list)
     for entry in entries:
         if entry.kind in ("award", "bonus", "adjustment") and entry.award_key:
-            group = "attendance" if entry.award_key.startswith("attendance") else "day"
-            earned[(_entry_on(entry, tz), group)].append(entry)
+            if entry.award_key.startswith("attendance"):
+                slot = entry.award_key.rpartition(":")[2]
+            else:
+                slot = ""  # the test day
+            earned[(_entry_on(entry, tz), slot)].append(entry)
     outcomes: dict[date, rules.DayOutcome] = {}
-    for enrollment in db.session.scalars(
-        select(Enrollment).where(Enrollment.participant_id == participant_id)
-    ):
-        for day in evaluate_history(enrollment, today).days:
+    sessions: dict[tuple[date, str], str | None] = {}
+    for enrollment in enrollments:
+        evaluation = evaluations[enrollment.id]
+        for day in evaluation.days:
             outcomes[day.on] = day
+        sessions.update(session_marks(enrollment, evaluation, today))
     items = []
-    for on in outcomes.keys() | {on for on, group in earned if group == "day"}:
+    for on in outcomes.keys() | {on for on, slot in earned if slot == ""}:
         day = outcomes.get(on)
         outcome = day.outcome if day else None
         if outcome is None and on < today:
@@ -365,14 +432,49 @@ def _day_items(
             _earned_item(
                 on,
                 "day",
-                earned.pop((on, "day"), []),
+                earned.pop((on, ""), []),
                 outcome=outcome,
                 scheduled=day.scheduled if day else False,
             )
         )
-    for (on, _), group_entries in earned.items():
-        items.append(_earned_item(on, "attendance", group_entries))
+    for (on, session_type), outcome in sessions.items():
+        if outcome is None and on >= today:
+            continue  # still to come: the home lists it with the upcoming sessions
+        items.append(
+            _earned_item(
+                on,
+                "session",
+                earned.pop((on, session_type), []),
+                outcome=outcome or "not_recorded",
+                session_type=session_type,
+            )
+        )
+    # What a session that no longer counts (voided, say) was paid, and corrected.
+    for (on, session_type), group_entries in sorted(earned.items()):
+        items.append(
+            _earned_item(on, "session", group_entries, session_type=session_type)
+        )
     return items
+
+
+def session_marks(
+    enrollment: Enrollment, evaluation: rules.Evaluation, today: date
+) -> dict[tuple[date, str], str | None]:
+    """Every session of the enrollment up to `today` by (day, type), in date order:
+    how it ended (attended, late, missed, excused, from `evaluation`), or None for
+    a booked session nothing is recorded for yet (today's, or a past one the
+    nightly job has not closed)."""
+    spec, facts = spec_of(enrollment.protocol), facts_of(enrollment)
+    found = {(s.on, s.session_type): s.outcome for s in evaluation.sessions}
+    last = min(today, rules.last_day(spec, facts))
+    for booking in bookings_of([enrollment.id]).get(enrollment.id, ()):
+        slot = (booking.on, booking.session_type)
+        if slot in found or not facts.start_on <= booking.on <= last:
+            continue
+        where = rules.schedule_for(spec, facts, booking.on, booking.session_type)
+        if where is not None and where[2].scheduled:
+            found[slot] = None
+    return dict(sorted(found.items()))
 
 
 def _earned_item(
@@ -458,10 +560,18 @@ class WeekProgress:
     points: int
     draws: int
     outcomes: tuple[str | None, ...]  # one per scheduled test day, in date order
+    # One per counted or booked session up to today, in date order: attended,
+    # late, missed, excused, or None while nothing is recorded (session_marks).
+    sessions: tuple[str | None, ...] = ()
 
     @property
     def negatives(self) -> int:
         return sum(1 for outcome in self.outcomes if outcome == "negative")
+
+    @property
+    def attended(self) -> int:
+        """Sessions the participant came to, late included."""
+        return sum(1 for outcome in self.sessions if outcome in ("attended", "late"))
 
 
 @dataclass(frozen=True)
@@ -469,11 +579,20 @@ class Progress:
     weeks: tuple[WeekProgress, ...]
     end_week: int
     counts_draws: bool  # a prize-bowl protocol: chart draws earned, not money
+    # What the protocol rewards: the chart marks and table columns that fit it.
+    tests: bool = True
+    sessions: str | None = None  # Rewarded.sessions
+
+    @property
+    def draws_too(self) -> bool:
+        """Money is charted, and draws were earned as well (a combined protocol)."""
+        return not self.counts_draws and any(w.draws for w in self.weeks)
 
 
 def progress(actor: Actor, *, now: datetime) -> Progress:
     """Per enrollment week of the latest enrollment, up to this week: what was
-    earned (cents, points, draw credits) and each scheduled test day's outcome."""
+    earned (cents, points, draw credits: tests' and sessions' awards), each
+    scheduled test day's outcome and each session's."""
     participant = own_record(actor)
     enrollment = latest_enrollment(participant.id)
     if enrollment is None:
@@ -496,16 +615,23 @@ def progress(actor: Actor, *, now: datetime) -> Progress:
         target = draws if entry.account == "draws" else points
         target[week] += entry.amount
         cents[week] += entry.cents
+    evaluation = evaluate_history(enrollment, today)
     outcomes: dict[int, list[str | None]] = defaultdict(list)
-    for day in evaluate_history(enrollment, today).days:
+    for day in evaluation.days:
         if day.scheduled:
             outcomes[day.week].append(day.outcome)
+    sessions: dict[int, list[str | None]] = defaultdict(list)
+    for (on, _), outcome in session_marks(enrollment, evaluation, today).items():
+        sessions[rules.week_of(facts, on)].append(outcome)
     weeks = tuple(
-        WeekProgress(w, cents[w], points[w], draws[w], tuple(outcomes[w]))
+        WeekProgress(
+            w, cents[w], points[w], draws[w], tuple(outcomes[w]), tuple(sessions[w])
+        )
         for w in range(1, current + 1)
     )
     counts_draws = not any(points.values()) and any(draws.values())
-    return Progress(weeks, spec.end_week, counts_draws)
+    words = rewarded([spec])
+    return Progress(weeks, spec.end_week, counts_draws, words.tests, words.sessions)
 
 
 # -- rewards -------------------------------------------------------------------------
