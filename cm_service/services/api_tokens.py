@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import db, reading
 from ..models import ApiToken, Clinic, IdempotentResponse, Participant
 from . import audit
 from .actors import Actor
@@ -28,6 +29,7 @@ API_ROLES = ("staff", "auditor")
 # The status of a claim whose use case committed but whose response was not stored:
 # the process died in between (or another request is storing it at this moment).
 UNANSWERED = 0
+ANSWER_WAIT = 2.0  # seconds a retry waits for the first request's stored response
 
 
 def token_hash(secret: str) -> str:
@@ -175,6 +177,8 @@ def claim_idempotency_key(
             "Idempotency-Key",
         )
     if found.status == UNANSWERED:
+        found = _answer_of(actor.clinic_id, key)
+    if found.status == UNANSWERED:
         raise Conflict(
             "idempotency_key_completed",
             "The request with this Idempotency-Key was carried out, but its response "
@@ -231,6 +235,24 @@ def release_idempotency_key() -> None:
     the transaction that holds it, so a retry runs afresh. A claim whose use case
     had committed stays, and retries are told the request was carried out."""
     db.session.rollback()
+
+
+def _answer_of(clinic_id: int | None, key: str) -> IdempotentResponse:
+    """The first request committed its work and is about to keep its response:
+    wait a moment for it (each look in a fresh transaction, holding no lock the
+    first request needs), rather than answer a retry that it is unavailable. Still
+    unanswered after ANSWER_WAIT, the first request crashed in between."""
+    deadline = time.monotonic() + ANSWER_WAIT
+    while True:
+        db.session.rollback()  # end this transaction: see what has been committed
+        db.session.expire_all()  # and reload the row, not the copy already loaded
+        with reading():  # no SQLite write lock, which the first request needs
+            found = _stored(clinic_id, key)
+        if found is None or found.status != UNANSWERED:
+            return found  # type: ignore[return-value]
+        if time.monotonic() >= deadline:
+            return found
+        time.sleep(0.05)
 
 
 def _stored(clinic_id: int | None, key: str) -> IdempotentResponse | None:

@@ -79,3 +79,28 @@ def test_a_late_refusal_never_replaces_a_committed_claim(actor, answered):
 
     stored = db.session.scalars(select(IdempotentResponse)).one()
     assert (stored.status, stored.body) == ((201, {"id": 7}) if answered else (0, {}))
+
+
+def test_a_retry_waits_for_the_response_being_stored(app, actor):
+    # Issue 15, defect 9: a retry landing between the first request's commit and
+    # its stored response was told 409 "completed" instead of getting the answer.
+    import threading
+    import time
+
+    api_tokens.claim_idempotency_key(actor, KEY, REQUEST, now=NOW)
+    db.session.commit()  # the first request's use case has committed
+
+    def first_request_stores_its_answer():
+        with app.app_context():
+            time.sleep(0.3)
+            api_tokens.store_response(actor, KEY, 201, {"id": 7})
+            db.session.remove()
+
+    storing = threading.Thread(target=first_request_stores_its_answer)
+    storing.start()
+    try:
+        replay = api_tokens.claim_idempotency_key(actor, KEY, REQUEST, now=NOW)
+    finally:
+        storing.join(10)
+
+    assert replay == api_tokens.StoredResponse(201, {"id": 7})
