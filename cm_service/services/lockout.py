@@ -16,6 +16,12 @@ from ..models import LoginAttempt
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
+# Spraying one PIN over many codes never locks any one code: failures are also
+# counted per source address, and across the clinic (a distributed spray). The
+# clinic-wide limit is high, as a spray can then slow every participant's login;
+# both last only WINDOW.
+MAX_FAILURES_PER_SOURCE = 20
+MAX_FAILURES_PER_SCOPE = 200
 
 
 def is_locked(kind: str, account_key: str, *, now: datetime) -> bool:
@@ -51,3 +57,26 @@ def record_attempt(
             kind=kind, account_key=account_key[:120], success=success, ip=ip, at=now
         )
     )
+
+
+def is_throttled(kind: str, *, ip: str | None, scope: str, now: datetime) -> bool:
+    """True when the source address, or everyone in `scope` (an account-key
+    prefix, e.g. a clinic's "12:"), failed too often within WINDOW."""
+    since = now - WINDOW
+    failed = (
+        LoginAttempt.kind == kind,
+        LoginAttempt.success.is_(False),
+        LoginAttempt.at > since,
+    )
+    if ip is not None:
+        from_source = db.session.scalar(
+            select(func.count()).where(*failed, LoginAttempt.ip == ip)
+        )
+        if from_source >= MAX_FAILURES_PER_SOURCE:
+            return True
+    in_scope = db.session.scalar(
+        select(func.count()).where(
+            *failed, LoginAttempt.account_key.startswith(scope, autoescape=True)
+        )
+    )
+    return in_scope >= MAX_FAILURES_PER_SCOPE

@@ -98,7 +98,9 @@ def log_in(
     Malformed input raises InvalidInput (field "clinic", "code" or "pin") and writes
     nothing. A well-formed attempt is always recorded for lockout and audited, with
     one answer for an unknown code and a wrong PIN. While the clinic:code is locked
-    out (lockout.MAX_FAILURES in lockout.WINDOW) the PIN is not even checked.
+    out (lockout.MAX_FAILURES in lockout.WINDOW), or the source address or the
+    whole clinic has failed too often (a PIN sprayed over many codes), the PIN is
+    not even checked.
     """
     clinic = db.session.get(Clinic, clinic_id) if clinic_id else None
     if clinic is None:
@@ -114,7 +116,9 @@ def log_in(
             Participant.clinic_id == clinic.id, Participant.code == code
         )
     ).first()
-    locked = lockout.is_locked(LOCKOUT_KIND, key, now=now)
+    locked = lockout.is_locked(LOCKOUT_KIND, key, now=now) or lockout.is_throttled(
+        LOCKOUT_KIND, ip=ip, scope=f"{clinic.id}:", now=now
+    )
     ok = not locked and _pin_matches(participant, pin)
     lockout.record_attempt(LOCKOUT_KIND, key, ok, now=now, ip=ip)
     audit.append(

@@ -262,3 +262,53 @@ def test_a_login_without_the_csrf_token_is_refused(client, person, clinic):
 
     assert response.status_code == 400
     assert count(LoginAttempt) == 0
+
+
+def spray(client, clinic_id: int, count: int, ip: str, first: int = 100):
+    """One PIN tried against `count` different codes from one address."""
+    for n in range(first, first + count):
+        token = csrf_token(client, f"/me/{clinic_id}/login")
+        client.post(
+            f"/me/{clinic_id}/login",
+            data={"code": f"X-{n:04d}", "pin": "284917", "csrf_token": token},
+            environ_base={"REMOTE_ADDR": ip},
+        )
+
+
+def log_in_from(client, clinic_id: int, ip: str):
+    token = csrf_token(client, f"/me/{clinic_id}/login")
+    return client.post(
+        f"/me/{clinic_id}/login",
+        data={"code": "P-0001", "pin": PIN, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": ip},
+    )
+
+
+def test_a_pin_sprayed_over_many_codes_slows_that_address(
+    app, client, person, clinic
+):
+    # Issue 15, defect 6: lockout was per code only, so spraying one PIN across
+    # many codes from one address was never slowed.
+    spray(client, clinic.id, lockout.MAX_FAILURES_PER_SOURCE, "203.0.113.9")
+
+    from_sprayer = log_in_from(client, clinic.id, "203.0.113.9")
+    elsewhere = log_in_from(app.test_client(), clinic.id, "198.51.100.4")
+
+    assert from_sprayer.status_code == 422
+    assert "Too many tries" in from_sprayer.get_data(as_text=True)
+    assert elsewhere.status_code == 302
+
+
+def test_a_spray_from_many_addresses_slows_the_clinic_for_a_while(
+    client, person, clinic, clock, monkeypatch
+):
+    monkeypatch.setattr(lockout, "MAX_FAILURES_PER_SCOPE", 30)
+    for n in range(3):
+        spray(client, clinic.id, 10, f"192.0.2.{n}", first=100 + 10 * n)
+
+    refused = log_in_from(client, clinic.id, "198.51.100.4")
+    clock.now += lockout.WINDOW + timedelta(minutes=1)
+    later = log_in_from(client, clinic.id, "198.51.100.4")
+
+    assert refused.status_code == 422
+    assert later.status_code == 302
