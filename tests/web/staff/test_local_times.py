@@ -194,3 +194,18 @@ def test_the_filters_take_an_explicit_clinic_and_keep_none_as_a_dash(clinic):
     assert local_time(AT) == "Mon 30 Nov 2026, 00:19 UTC"  # no clinic, no request
     assert local_date(AT, clinic) == "2026-11-29"
     assert (local_time(None, clinic), local_date(None, clinic)) == ("—", "—")
+
+
+def test_no_form_field_says_autocomplete_none(app, staff, clinic):
+    # Issue 15, defect 9: the pause form rendered autocomplete="None".
+    from tests.factories import make_staff
+    from tests.web.helpers import log_in
+
+    make_staff(clinic, "boss", "admin")
+    client = app.test_client()
+    log_in(client, "boss")
+
+    for page in ("/staff/ops/", "/staff/participants/new", "/staff/rewards"):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert 'autocomplete="None"' not in response.get_data(as_text=True)
