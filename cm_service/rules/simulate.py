@@ -10,10 +10,11 @@ Imports only the standard library.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from fractions import Fraction
+from types import MappingProxyType
 from typing import Any
 
 from .days import last_day, phase_at, scheduled_days, session_days, session_type_on
@@ -153,16 +154,22 @@ def default_start() -> date:
 
 
 def simulate_outcomes(
-    spec: ProtocolSpec, tokens: str, start: date | None = None, *, version: int = 1
+    spec: ProtocolSpec,
+    tokens: str,
+    start: date | None = None,
+    *,
+    version: int = 1,
+    testing_days: Mapping[int, Sequence[int]] | None = None,
 ) -> SimulationResult:
     """Evaluate one token per scheduled test (N P M R E D) from `start`.
 
     Tokens are whitespace separated, case-insensitive. Fewer tokens than scheduled
-    tests simulate only the first ones. Raises SimulationError("outcomes", ...) for
+    tests simulate only the first ones. `testing_days` replaces phases' testing
+    weekdays as an enrollment's do. Raises SimulationError("outcomes", ...) for
     an unknown token, no token at all, or more tokens than scheduled tests.
     """
     start = start or default_start()
-    facts = simulated_facts(spec, start)
+    facts = simulated_facts(spec, start, testing_days)
     days, alphabet = calendar(spec, facts)
     # as_of is the last simulated test: the fold stops where the tokens stop.
     codes = _parse_tokens(tokens, len(days), alphabet)
@@ -187,10 +194,16 @@ def simulate_outcomes(
     )
 
 
-def simulated_facts(spec: ProtocolSpec, start: date) -> EnrollmentFacts:
-    """A simulated enrollment from `start`, booked into every session that a
-    schedule by appointment (`scheduled: true`) holds on its `days`."""
-    facts = EnrollmentFacts(start_on=start)
+def simulated_facts(
+    spec: ProtocolSpec,
+    start: date,
+    testing_days: Mapping[int, Sequence[int]] | None = None,
+) -> EnrollmentFacts:
+    """A simulated enrollment from `start` (tested on `testing_days` where given),
+    booked into every session that a schedule by appointment (`scheduled: true`)
+    holds on its `days`."""
+    days = {index: tuple(found) for index, found in (testing_days or {}).items()}
+    facts = EnrollmentFacts(start_on=start, testing_days=MappingProxyType(days))
     bookings = []
     for on in session_days(spec, facts, start, last_day(spec, facts)):
         found = phase_at(spec, facts, on)
@@ -214,14 +227,24 @@ def calendar(
 
 
 def theoretical_maximum(
-    spec: ProtocolSpec, start: date | None = None, *, version: int = 1
+    spec: ProtocolSpec,
+    start: date | None = None,
+    *,
+    version: int = 1,
+    testing_days: Mapping[int, Sequence[int]] | None = None,
 ) -> SimulationResult:
     """The simulation with every scheduled test negative, or every session attended
-    (the budget ceiling)."""
+    (the budget ceiling); on an enrollment's own `testing_days` where given."""
     start = start or default_start()
-    days, alphabet = calendar(spec, EnrollmentFacts(start_on=start))
+    days, alphabet = calendar(spec, simulated_facts(spec, start, testing_days))
     best = "N" if alphabet is TOKENS else "A"
-    return simulate_outcomes(spec, " ".join(best * len(days)), start, version=version)
+    return simulate_outcomes(
+        spec,
+        " ".join(best * len(days)),
+        start,
+        version=version,
+        testing_days=testing_days,
+    )
 
 
 def _parse_tokens(

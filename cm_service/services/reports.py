@@ -34,7 +34,12 @@ from .validation import check_date
 
 MAX_DAYS = 3 * 366  # a report window longer than three years is a typing mistake
 CONTACT_KINDS = ("specimen", "breath", "attendance")
-EARNED_KINDS = ("award", "bonus")
+# What an episode earned: its awards and bonuses, and settle's own corrections of
+# them (kind "adjustment" with the award's key: a void re-entered as negative tops up
+# the days after it, a clawback protocol takes back). Without them a corrected
+# episode's cost missed what the ledger holds for it. A manual adjustment has no
+# award key and is not earned by a test or a session.
+EARNED_KINDS = ("award", "bonus", "adjustment")
 # Who may read the episode-level outcome report, on the web and through the API:
 # front-desk staff (and staff-role API tokens) may not export it.
 READERS = ("admin", "auditor")
@@ -153,7 +158,7 @@ def outcome_report(
     enrollments, numbers = _episodes(clinic.id, start, end)
     timelines = load_timelines(enrollments)
     earned = _earned(sorted(timelines), start, window.as_of)
-    maxima: dict[tuple[int, date], Fraction] = {}
+    maxima: dict[tuple, Fraction] = {}
     episodes = tuple(
         _episode(t, numbers[t.enrollment.id], window, earned, maxima)
         for t in sorted(
@@ -211,7 +216,7 @@ def _episode(
     number: int,
     window: _Window,
     earned: dict[int, dict[str, Any]],
-    maxima: dict[tuple[int, date], Fraction],
+    maxima: dict[tuple, Fraction],
 ) -> Episode:
     enrollment = timeline.enrollment
     paid = earned.get(enrollment.id, {})
@@ -358,12 +363,20 @@ def _draw_value(spec: rules.ProtocolSpec) -> Fraction:
     return rules.expected_value_cents(bowl) if bowl else Fraction(0)
 
 
-def _maximum(timeline: Timeline, cache: dict[tuple[int, date], Fraction]) -> Fraction:
+def _maximum(timeline: Timeline, cache: dict[tuple, Fraction]) -> Fraction:
     """The simulator's all-negative (all-attended) cost of this episode's course."""
-    key = (timeline.enrollment.protocol_id, timeline.enrollment.start_on)
+    # On the enrollment's own testing days: Higgins tested Mon/Thu is a 24-test
+    # course ($485.00), not the preset's 36 Mon/Wed/Fri tests ($997.50), which
+    # halved a perfectly abstinent participant's share of the maximum.
+    days = timeline.facts.testing_days
+    key = (
+        timeline.enrollment.protocol_id,
+        timeline.enrollment.start_on,
+        tuple(sorted(days.items())),
+    )
     if key not in cache:
         cache[key] = rules.theoretical_maximum(
-            timeline.spec, timeline.enrollment.start_on
+            timeline.spec, timeline.enrollment.start_on, testing_days=days
         ).cost_cents
     return cache[key]
 
@@ -389,6 +402,7 @@ def _earned(
         .where(
             LedgerEntry.enrollment_id.in_(list(enrollment_ids)),
             LedgerEntry.kind.in_(EARNED_KINDS),
+            LedgerEntry.award_key.is_not(None),
             LedgerEntry.on.between(start, as_of),
         )
         .group_by(LedgerEntry.enrollment_id, LedgerEntry.award_key, LedgerEntry.account)

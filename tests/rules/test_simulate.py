@@ -133,6 +133,16 @@ def test_the_theoretical_maximum_is_every_scheduled_test_negative():
     )
 
 
+def test_the_theoretical_maximum_follows_an_enrollments_testing_days():
+    # Higgins tested Mon/Thu (an enrollment's override) is a 24-test course:
+    # sum(10 + 5 l, l = 0..23) + 8 bonuses x 40 = 1,940 points = $485.00.
+    result = theoretical_maximum(HIGGINS, testing_days={0: [0, 3]})
+
+    assert [t.on.weekday() for t in result.tests[:2]] == [0, 3]
+    assert (len(result.tests), result.evaluation.total_points) == (24, 1940)
+    assert result.cost_cents == 48500
+
+
 def test_a_cohort_is_deterministic_for_a_seed():
     first = simulate_cohort(HIGGINS, 20, "0.6", seed=7).as_dict()
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cm_service.extensions import db
-from cm_service.models import AuditLog
+from cm_service.models import AuditLog, Event
 from cm_service.services import checkins, ledger, report_exports, reports
 from cm_service.services.errors import Forbidden, InvalidInput
 from tests.factories import START, make_enrolled, make_staff, scheduled
@@ -102,11 +102,41 @@ def test_cost_is_what_was_earned_and_paid_out_is_separate(
     episode = report.episodes[0]
     assert episode.cost.cents == earned  # vouchers only: Higgins pays no draws
     assert episode.cost_per_negative == Fraction(earned, 20)
-    # The all-negative course (36 tests) costs $997.50.
-    assert episode.share_of_maximum == Fraction(earned, 99750)
+    # The all-negative course on its own Mon/Thu days (24 tests, not the preset's
+    # 36) costs 1,940 points = $485.00.
+    assert episode.share_of_maximum == Fraction(earned, 48500)
     assert report.paid_out_cents == 2500
     summary = report_exports.summary_of(report.episodes, report.missing)
     assert summary["cost_cents"] == earned
+
+
+def test_settle_corrections_are_part_of_the_cost(auditor, staff, clinic):
+    # Found by the cohort proof (test_report_cohort.py): a positive voided and
+    # re-entered negative makes settle top up the later days with entries of kind
+    # "adjustment" (the award's key); cost left them out.
+    person, enrollment = make_enrolled(staff, clinic)  # Higgins, Mon/Wed/Fri
+    days = scheduled(START, (0, 2, 4), 3)
+    for on, result in zip(days, ("negative", "positive", "negative"), strict=True):
+        checkins.record_specimen(staff, person.id, on, {"cocaine": result}, now=LATER)
+    wrong = db.session.scalars(
+        select(Event).where(
+            Event.enrollment_id == enrollment.id, Event.collected_on == days[1]
+        )
+    ).one()
+    checkins.void_event(staff, wrong.id, "Lab mix-up", now=LATER)
+    checkins.record_specimen(
+        staff, person.id, days[1], {"cocaine": "negative"}, now=LATER
+    )
+
+    report = reports.outcome_report(auditor, *WINDOW, now=LATER)
+
+    # N N N: 10, 15, 20 + a 40-point bonus = 85 points at 25 cents.
+    assert (
+        report.episodes[0].cost.voucher_cents
+        == 2125
+        == ledger.balance_of(person.id).cents
+    )
+    assert [t.cents for t in report.episodes[0].tests[:3]] == [250, 375, 1500]
 
 
 def test_the_clinic_summary_pools_participants(auditor, staff, clinic, worked):
