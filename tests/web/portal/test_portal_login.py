@@ -9,7 +9,12 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog, LoginAttempt
 from cm_service.services import lockout
 from tests.web.helpers import csrf_token, log_in
-from tests.web.portal.conftest import PIN, make_participant, portal_log_in
+from tests.web.portal.conftest import (
+    PIN,
+    login_path,
+    make_participant,
+    portal_log_in,
+)
 
 GENERIC = "That code and PIN do not match. Check them, or ask staff for help."
 
@@ -104,7 +109,7 @@ def test_malformed_input_gets_a_clear_message_and_writes_nothing(
     client, person, clinic, field, value, message
 ):
     audit_rows = count(AuditLog)
-    path = f"/me/{clinic.id}/login"
+    path = login_path(clinic)
     data = {"code": "P-0001", "pin": PIN, field: value}
 
     response = client.post(path, data={**data, "csrf_token": csrf_token(client, path)})
@@ -116,49 +121,84 @@ def test_malformed_input_gets_a_clear_message_and_writes_nothing(
     assert count(AuditLog) == audit_rows
 
 
-@pytest.mark.parametrize("clinic_value", ["", "abc", "999999"])
-def test_the_clinic_must_be_one_of_the_list(
-    client, person, clinic, other_clinic, clinic_value
-):
-    audit_rows = count(AuditLog)
-    token = csrf_token(client, "/me/login")
+def test_the_general_login_page_names_no_clinic(client, clinic, other_clinic):
+    # Issue 15: listing every clinic told anyone who is treated where (42 CFR
+    # Part 2); the clinic now comes from the link on the participant's card.
+    response = client.get("/me/login")
 
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Test Clinic" not in page
+    assert "Other Clinic" not in page
+    assert 'name="clinic"' not in page
+    assert 'name="pin"' not in page
+    assert clinic.portal_slug not in page
+    assert "Use the link or QR code on your card, or ask staff." in page
+
+
+def test_the_general_login_page_takes_no_login(client, person, clinic):
     response = client.post(
-        "/me/login",
-        data={
-            "clinic": clinic_value,
-            "code": "P-0001",
-            "pin": PIN,
-            "csrf_token": token,
-        },
+        "/me/login", data={"clinic": clinic.id, "code": "P-0001", "pin": PIN}
     )
 
-    assert response.status_code == 422
-    assert "Choose your clinic." in response.get_data(as_text=True)
+    assert response.status_code == 405
     assert count(LoginAttempt) == 0
-    assert count(AuditLog) == audit_rows
 
 
-def test_the_general_login_page_offers_every_clinic(client, clinic, other_clinic):
-    page = client.get("/me/login").get_data(as_text=True)
+def test_the_clinics_own_link_names_the_clinic_and_asks_code_and_pin(
+    client, clinic, other_clinic
+):
+    page = client.get(login_path(clinic)).get_data(as_text=True)
 
     assert "Test Clinic" in page
-    assert "Other Clinic" in page
-    assert 'for="clinic"' in page
+    assert "Other Clinic" not in page
+    assert 'name="clinic"' not in page
+    assert 'name="code"' in page
+    assert 'name="pin"' in page
 
 
-def test_a_login_through_the_clinic_list_works(client, person, clinic, other_clinic):
-    token = csrf_token(client, "/me/login")
-    response = client.post(
-        "/me/login",
-        data={"clinic": clinic.id, "code": "P-0001", "pin": PIN, "csrf_token": token},
-    )
+def test_a_login_through_the_clinics_link_works(client, person, clinic, other_clinic):
+    response = portal_log_in(client, clinic)
 
     assert response.status_code == 302
+    assert response.headers["Location"] == "/me/"
+    row = db.session.scalars(
+        select(AuditLog).where(AuditLog.action == "portal_login")
+    ).one()
+    assert row.clinic_id == clinic.id
 
 
-def test_an_unknown_clinics_login_page_is_404(client):
-    assert client.get("/me/999999/login").status_code == 404
+def test_the_old_numbered_login_url_is_gone(client, person, clinic):
+    # Clinic ids count up from 1: a numbered URL let anyone walk every clinic.
+    assert client.get(f"/me/{clinic.id}/login").status_code == 404
+    token = csrf_token(client, login_path(clinic))
+
+    response = client.post(
+        f"/me/{clinic.id}/login",
+        data={"code": "P-0001", "pin": PIN, "csrf_token": token},
+    )
+
+    assert response.status_code == 404
+    assert count(LoginAttempt) == 0
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_unknown_link_is_the_portals_not_found_page(client, person, clinic, method):
+    token = csrf_token(client, login_path(clinic))
+    audit_rows = count(AuditLog)
+    wrong = clinic.portal_slug[:-1] + ("a" if clinic.portal_slug[-1] != "a" else "b")
+
+    response = getattr(client, method)(
+        f"/me/{wrong}/login",
+        data={"code": "P-0001", "pin": PIN, "csrf_token": token},
+    )
+
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "There is nothing here." in page
+    assert "Test Clinic" not in page
+    assert count(LoginAttempt) == 0
+    assert count(AuditLog) == audit_rows
 
 
 def test_five_failures_lock_the_code_even_against_the_right_pin(client, person, clinic):
@@ -206,7 +246,7 @@ def test_an_idle_session_ends_after_ten_minutes(client, person, clinic, clock):
     response = client.get("/me/history")
 
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/me/{clinic.id}/login"
+    assert response.headers["Location"] == login_path(clinic)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "logged out after 10 minutes without activity" in page
     assert client.get("/me/").status_code == 302
@@ -227,7 +267,7 @@ def test_log_out_ends_the_participant_session_and_returns_to_the_clinic_login(
 
     response = client.post("/me/logout", data={"csrf_token": token})
 
-    assert response.headers["Location"] == f"/me/{clinic.id}/login"
+    assert response.headers["Location"] == login_path(clinic)
     assert "You are logged out." in client.get(response.headers["Location"]).text
     assert client.get("/me/").status_code == 302
     with client.session_transaction() as session:
@@ -256,9 +296,7 @@ def test_a_staff_login_does_not_open_the_portal(client, person, staff):
 
 
 def test_a_login_without_the_csrf_token_is_refused(client, person, clinic):
-    response = client.post(
-        f"/me/{clinic.id}/login", data={"code": "P-0001", "pin": PIN}
-    )
+    response = client.post(login_path(clinic), data={"code": "P-0001", "pin": PIN})
 
     assert response.status_code == 400
     assert count(LoginAttempt) == 0
@@ -267,26 +305,24 @@ def test_a_login_without_the_csrf_token_is_refused(client, person, clinic):
 def spray(client, clinic_id: int, count: int, ip: str, first: int = 100):
     """One PIN tried against `count` different codes from one address."""
     for n in range(first, first + count):
-        token = csrf_token(client, f"/me/{clinic_id}/login")
+        token = csrf_token(client, login_path(clinic_id))
         client.post(
-            f"/me/{clinic_id}/login",
+            login_path(clinic_id),
             data={"code": f"X-{n:04d}", "pin": "284917", "csrf_token": token},
             environ_base={"REMOTE_ADDR": ip},
         )
 
 
 def log_in_from(client, clinic_id: int, ip: str):
-    token = csrf_token(client, f"/me/{clinic_id}/login")
+    token = csrf_token(client, login_path(clinic_id))
     return client.post(
-        f"/me/{clinic_id}/login",
+        login_path(clinic_id),
         data={"code": "P-0001", "pin": PIN, "csrf_token": token},
         environ_base={"REMOTE_ADDR": ip},
     )
 
 
-def test_a_pin_sprayed_over_many_codes_slows_that_address(
-    app, client, person, clinic
-):
+def test_a_pin_sprayed_over_many_codes_slows_that_address(app, client, person, clinic):
     # Issue 15, defect 6: lockout was per code only, so spraying one PIN across
     # many codes from one address was never slowed.
     spray(client, clinic.id, lockout.MAX_FAILURES_PER_SOURCE, "203.0.113.9")
