@@ -76,6 +76,7 @@ class Episode:
     enrollment_id: int
     protocol: str  # key and version, e.g. "higgins-1994 v1"
     protocol_key: str
+    course_weeks: int  # the protocol version's last week
     start_on: date
     status: str
     tests: tuple[TestDay, ...]
@@ -237,6 +238,7 @@ def _episode(
         enrollment_id=enrollment.id,
         protocol=f"{enrollment.protocol.key} v{enrollment.protocol.version}",
         protocol_key=enrollment.protocol.key,
+        course_weeks=last_week,
         start_on=enrollment.start_on,
         status=enrollment.status,
         tests=tests,
