@@ -57,6 +57,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from cm_service import create_app  # noqa: E402
 from cm_service.extensions import db  # noqa: E402
 from cm_service.models import (  # noqa: E402
+    Clinic,
     Enrollment,
     Event,
     FoldCheckpoint,
@@ -536,11 +537,11 @@ def run(args: argparse.Namespace) -> None:
         print(f"gunicorn workers: {len(server.workers())} on port {port}")
         staff = Client(port)
         staff.log_in_staff(STAFF, PASSWORD)
-        clinic_id, people = _clinic_people(database.url)
+        slug, people = _clinic_people(database.url)
         cookie = _cookie(staff)
         homes = []
         for code in list(people.values())[: args.connections]:
-            homes.append(_cookie(_participant(port, clinic_id, code)))
+            homes.append(_cookie(_participant(port, slug, code)))
         token = staff.csrf(f"/staff/participants/{next(iter(people))}/checkin")
         day = today.isoformat()
         scenarios = {
@@ -618,10 +619,12 @@ def _warm(args):
     return argparse.Namespace(**{**vars(args), "seconds": 3})
 
 
-def _clinic_people(url: str) -> tuple[int, dict[int, str]]:
+def _clinic_people(url: str) -> tuple[str, dict[int, str]]:
+    """The first clinic's portal link slug, and its participants' ids and codes."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
         clinic_id = db.session.scalar(select(func.min(Participant.clinic_id)))
+        slug = db.session.get(Clinic, clinic_id).portal_slug
         people = dict(
             db.session.execute(
                 select(Participant.id, Participant.code)
@@ -631,7 +634,7 @@ def _clinic_people(url: str) -> tuple[int, dict[int, str]]:
         )
         db.session.remove()
         db.engine.dispose()
-    return clinic_id, people
+    return slug, people
 
 
 def _events_today(url: str, today: date) -> int:
@@ -645,14 +648,11 @@ def _events_today(url: str, today: date) -> int:
     return found
 
 
-def _participant(port: int, clinic_id: int, code: str) -> Client:
+def _participant(port: int, slug: str, code: str) -> Client:
     client = Client(port)
-    path = f"/me/{clinic_id}/login"
+    path = f"/me/{slug}/login"
     token = client.csrf(path)
-    done = client.post(
-        path,
-        form={"clinic": clinic_id, "code": code, "pin": PIN, "csrf_token": token},
-    )
+    done = client.post(path, form={"code": code, "pin": PIN, "csrf_token": token})
     if done.status != 302:
         raise SystemExit(f"participant login failed for {code}: {done.status}")
     return client

@@ -129,13 +129,13 @@ class Staff(Worker):
 
 
 class Participant(Worker):
-    def __init__(self, *args, clinic_id: int, code: str) -> None:
+    def __init__(self, *args, slug: str, code: str) -> None:
         super().__init__(*args)
-        self.clinic_id, self.code = clinic_id, code
+        self.slug, self.code = slug, code
         self.log_in()
 
     def log_in(self) -> None:
-        path = f"/me/{self.clinic_id}/login"
+        path = f"/me/{self.slug}/login"
         page = self.call("GET", path, 200)
         if page is None:
             return
@@ -145,7 +145,6 @@ class Participant(Worker):
             path,
             302,
             form={
-                "clinic": self.clinic_id,
                 "code": self.code,
                 "pin": bench.PIN,
                 "csrf_token": token,
@@ -187,7 +186,7 @@ def main() -> None:
     try:
         bench.leave_fold_checkpoints(database.url, today)
         server = bench.Gunicorn(database.url, database.work / "gunicorn.log")
-        clinic_id, people = bench._clinic_people(database.url)
+        slug, people = bench._clinic_people(database.url)
         rng = random.Random(args.seed)
         stats, stop = Stats(), threading.Event()
         common = (server.port, stats, stop, args.think)
@@ -202,9 +201,7 @@ def main() -> None:
         ]
         codes = list(people.values())
         threads += [
-            Participant(
-                *common, random.Random(rng.random()), clinic_id=clinic_id, code=code
-            )
+            Participant(*common, random.Random(rng.random()), slug=slug, code=code)
             for code in rng.sample(codes, args.participant_threads)
         ]
         print(

@@ -70,6 +70,7 @@ def clinic_create(name: str, tz: str) -> None:
     except CMError as error:
         raise _fail(error) from None
     click.echo(f"Created clinic {clinic.name!r} ({clinic.timezone}) with the presets.")
+    click.echo(f"Portal login (on participants' cards): /me/{clinic.portal_slug}/login")
     click.echo(clinic.id)
 
 

@@ -73,6 +73,10 @@ class Clinic(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
+    # The clinic's own portal login, /me/<portal_slug>/login, printed on participants'
+    # cards: the name as a slug and six random characters (services/portal_links.py),
+    # so no page lists the clinics and they cannot be walked by number or guessed.
+    portal_slug: Mapped[str] = mapped_column(String(64), index=True, unique=True)
     # Corrections and manual adjustments need a second staff member's approval.
     maker_checker: Mapped[bool] = mapped_column(default=False)
     # During an outage the nightly job records nothing as missed until an admin

@@ -11,6 +11,7 @@ from .local_time import local_date, local_time
 from .ops import views as ops_views
 from .portal import views as portal_views
 from .reports import views as reports_views
+from .staff import cards as staff_cards  # noqa: F401 - routes on staff_views.bp
 from .staff import groups as staff_groups  # noqa: F401 - routes on staff_views.bp
 from .staff import protocol_builder  # noqa: F401 - adds its routes to staff_views.bp
 from .staff import views as staff_views

@@ -32,7 +32,9 @@ def test_clinic_create_prints_the_id_alone_on_the_last_line(runner):
 
     assert result.exit_code == 0, result.output
     clinic_id = int(result.output.strip().splitlines()[-1])
-    assert db.session.get(Clinic, clinic_id).name == "Eastside"
+    clinic = db.session.get(Clinic, clinic_id)
+    assert clinic.name == "Eastside"
+    assert f"/me/{clinic.portal_slug}/login" in result.output
 
 
 def test_clinic_create_rejects_a_bad_time_zone_with_exit_2(runner):

@@ -21,7 +21,7 @@ from flask import current_app, flash, g, redirect, session, url_for
 from flask_babel import gettext as _
 
 from ..extensions import db
-from ..models import Participant
+from ..models import Clinic, Participant
 from ..services import portal
 from ..services.actors import Actor
 
@@ -62,10 +62,12 @@ def _seconds_since(key: str, at: datetime) -> float:
 
 
 def login_url() -> str:
-    """The login a logged-out participant returns to: their clinic's, if known."""
+    """The login a logged-out participant returns to: their clinic's own link if
+    this browser logged in there, else the page that points to the card."""
     clinic_id = session.get(CLINIC_KEY)
-    if isinstance(clinic_id, int):
-        return url_for("portal.clinic_login", clinic_id=clinic_id)
+    clinic = db.session.get(Clinic, clinic_id) if isinstance(clinic_id, int) else None
+    if clinic is not None:
+        return url_for("portal.clinic_login", slug=clinic.portal_slug)
     return url_for("portal.login")
 
 

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from ..services.participants import CODE_PATTERN, PIN_PATTERN
 
 
-def _clinic_id(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None
-
-
 class LoginForm(FlaskForm):
-    clinic = SelectField(
-        _l("Your clinic"),
-        coerce=_clinic_id,
-        validate_choice=False,  # the service checks the clinic exists
-        validators=[DataRequired(_l("Choose your clinic."))],
-    )
+    # No clinic field: the clinic comes from the login link (views.clinic_login).
     code = StringField(
         _l("Participant code"),
         description=_l("On your card, for example P-0042."),

@@ -1,7 +1,9 @@
 """Participant portal (phone-first): parse, call one service, render.
 
 No route takes a participant id: every page shows the logged-in participant's own
-record, so another participant's data has no URL at all.
+record, so another participant's data has no URL at all. No route takes a clinic id
+or lists clinics either: each clinic's login is its own unguessable link
+(services/portal_links.py), printed on the participant's card.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from ..services import portal
+from ..models import Clinic
+from ..services import portal, portal_links
 from ..services.errors import InvalidInput, NotFound
 from . import access, chart, i18n
 from .access import current_actor, participant_required
@@ -32,7 +35,6 @@ bp = Blueprint("portal", __name__, url_prefix="/me")
 
 # The service's InvalidInput fields, in the participant's language.
 FIELD_MESSAGES = {
-    "clinic": _l("Choose your clinic."),
     "code": _l("Enter your participant code, e.g. P-0042."),
     "pin": _l("Your PIN is 6 to 12 digits."),
 }
@@ -66,43 +68,41 @@ def _portal_context() -> dict:
     }
 
 
-@bp.route("/login", methods=["GET", "POST"])
+@bp.get("/login")
 def login():
-    return _login(None)
+    # No clinic is named or chosen here (which clinic someone attends is itself
+    # protected, 42 CFR Part 2): each clinic's login is its own link, on the card.
+    if access.session_participant() is not None:
+        return redirect(url_for("portal.home"))
+    return render_template("portal/login_elsewhere.html")
 
 
-@bp.route("/<int:clinic_id>/login", methods=["GET", "POST"])
-def clinic_login(clinic_id: int):
-    # A kiosk's bookmark: the clinic is fixed, so only the code and PIN are asked.
-    return _login(portal.login_clinic(clinic_id))
-
-
-def _login(clinic):
+@bp.route("/<slug>/login", methods=["GET", "POST"])
+def clinic_login(slug: str):
+    # The clinic is fixed by its link (the card's URL or QR code, or a kiosk's
+    # bookmark): only the code and PIN are asked. Any other slug is a plain 404.
+    clinic = portal_links.clinic_of(slug)
     if access.session_participant() is not None:
         return redirect(url_for("portal.home"))
     form = LoginForm()
-    clinics = [clinic] if clinic else portal.login_clinics()
-    form.clinic.choices = [(c.id, c.name) for c in clinics]
-    if len(clinics) == 1:
-        form.clinic.data = clinics[0].id
     failure = None
     if form.validate_on_submit():
-        failure = _attempt(form)
+        failure = _attempt(form, clinic)
         if failure is None:
             return redirect(url_for("portal.home"))
     status = 422 if failure or form.errors else 200
     page = render_template(
-        "portal/login.html", form=form, clinics=clinics, failure=failure
+        "portal/login.html", form=form, clinic=clinic, failure=failure
     )
     return page, status
 
 
-def _attempt(form: LoginForm) -> str | None:
+def _attempt(form: LoginForm, clinic: Clinic) -> str | None:
     """Try the credentials; None on success, else the message to show."""
     at = access.now()
     try:
         result = portal.log_in(
-            form.clinic.data,
+            clinic.id,
             form.code.data,
             form.pin.data,
             now=at,

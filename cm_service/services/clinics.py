@@ -11,14 +11,15 @@ from sqlalchemy import func, select
 from .. import rules
 from ..extensions import db
 from ..models import ROLES, Clinic, Protocol, User
-from . import audit
+from . import audit, portal_links
 from .actors import Actor
 from .errors import Conflict, InvalidInput
 from .passwords import check_password, hash_secret
 
 
 def create_clinic(actor: Actor, name: str, timezone: str, *, now: datetime) -> Clinic:
-    """Create a clinic with every preset protocol installed as its version 1."""
+    """Create a clinic with every preset protocol installed as its version 1, and
+    its own portal login link (portal_links.py)."""
     actor.require("system")
     name = (name or "").strip()
     if not name:
@@ -29,7 +30,8 @@ def create_clinic(actor: Actor, name: str, timezone: str, *, now: datetime) -> C
         raise InvalidInput(
             "timezone", f"'{timezone}' is not an IANA time zone (e.g. America/Chicago)."
         ) from None
-    clinic = Clinic(name=name, timezone=timezone, created_at=now)
+    slug = portal_links.unused_slug(name)
+    clinic = Clinic(name=name, timezone=timezone, portal_slug=slug, created_at=now)
     db.session.add(clinic)
     db.session.flush()
     for key in rules.preset_keys():
@@ -41,7 +43,7 @@ def create_clinic(actor: Actor, name: str, timezone: str, *, now: datetime) -> C
         clinic.id,
         now=now,
         clinic_id=clinic.id,
-        detail={"name": name, "timezone": timezone},
+        detail={"name": name, "timezone": timezone, "portal_slug": slug},
     )
     db.session.commit()
     return clinic

@@ -72,18 +72,6 @@ def own_record(actor: Actor) -> Participant:
 # -- signing in and out ------------------------------------------------------------
 
 
-def login_clinics() -> list[Clinic]:
-    """The clinics a participant can choose from on the sign-in form."""
-    return list(db.session.scalars(select(Clinic).order_by(Clinic.name, Clinic.id)))
-
-
-def login_clinic(clinic_id: int) -> Clinic:
-    clinic = db.session.get(Clinic, clinic_id)
-    if clinic is None:
-        raise NotFound("No such clinic.", "clinic")
-    return clinic
-
-
 @dataclass(frozen=True)
 class LoginResult:
     participant: Participant | None
@@ -93,7 +81,8 @@ class LoginResult:
 def log_in(
     clinic_id: int | None, code: str, pin: str, *, now: datetime, ip: str | None
 ) -> LoginResult:
-    """Check a participant's code and PIN at a clinic.
+    """Check a participant's code and PIN at a clinic (the clinic of the login link
+    they came by: portal_links.clinic_of).
 
     Malformed input raises InvalidInput (field "clinic", "code" or "pin") and writes
     nothing. A well-formed attempt is always recorded for lockout and audited, with

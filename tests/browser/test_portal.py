@@ -39,11 +39,11 @@ def enrolled_participant(live_app):
     participants.enroll(
         staff, person.id, protocol_id(clinic_id, "higgins-1994"), START, now=NOW
     )
-    return clinic_id, staff, person.id
+    return clinic.portal_slug, staff, person.id
 
 
-def log_in(page: Page, base: str, clinic_id: int, pin: str = "246810") -> None:
-    page.goto(f"{base}/me/{clinic_id}/login")
+def log_in(page: Page, base: str, slug: str, pin: str = "246810") -> None:
+    page.goto(f"{base}/me/{slug}/login")
     page.get_by_label("Participant code").fill("p-0001")
     page.get_by_label("PIN").fill(pin)
     page.get_by_role("button", name="Log in").click()
@@ -53,7 +53,7 @@ def test_a_participant_sees_balance_and_next_reward_on_a_phone_then_switches_to_
     phone: Page, live_server, live_app
 ):
     # Given staff recorded three negatives for P-0001
-    clinic_id, staff, person_id = enrolled_participant(live_app)
+    slug, staff, person_id = enrolled_participant(live_app)
     for offset in (0, 2, 4):
         checkins.record_specimen(
             staff,
@@ -65,10 +65,10 @@ def test_a_participant_sees_balance_and_next_reward_on_a_phone_then_switches_to_
     release_database()
 
     # When they log in on their phone
-    phone.goto(f"{live_server}/me/{clinic_id}/login")
+    phone.goto(f"{live_server}/me/{slug}/login")
     screenshot(phone, "portal-login")
     assert serious_accessibility_violations(phone) == []
-    log_in(phone, live_server, clinic_id)
+    log_in(phone, live_server, slug)
 
     # Then they see their balance, their run and what the next negative earns
     expect(phone.locator("#balance")).to_have_text("$21.25")
@@ -108,7 +108,7 @@ def test_a_participant_sees_balance_and_next_reward_on_a_phone_then_switches_to_
     # And "Cerrar sesión" ends the session, back at the clinic's login
     phone.get_by_role("button", name="Cerrar sesión").click()
     expect(phone.locator(".flash")).to_have_text("Ha cerrado la sesión.")
-    expect(phone).to_have_url(re.compile(rf"/me/{clinic_id}/login$"))
+    expect(phone).to_have_url(re.compile(rf"/me/{slug}/login$"))
     phone.goto(f"{live_server}/me/")
     expect(phone).to_have_url(re.compile(r"/login$"))
     screenshot(phone, "portal-logged-out-es")
@@ -117,10 +117,10 @@ def test_a_participant_sees_balance_and_next_reward_on_a_phone_then_switches_to_
 def test_a_wrong_pin_gets_one_clear_message_on_a_phone(
     phone: Page, live_server, live_app
 ):
-    clinic_id, _, _ = enrolled_participant(live_app)
+    slug, _, _ = enrolled_participant(live_app)
     release_database()
 
-    log_in(phone, live_server, clinic_id, pin="999999")
+    log_in(phone, live_server, slug, pin="999999")
 
     expect(phone.get_by_role("alert")).to_have_text(
         "That code and PIN do not match. Check them, or ask staff for help."
@@ -132,9 +132,9 @@ def test_a_wrong_pin_gets_one_clear_message_on_a_phone(
 def test_the_portal_reads_at_double_text_size_without_sideways_scrolling(
     phone: Page, live_server, live_app
 ):
-    clinic_id, _, _ = enrolled_participant(live_app)
+    slug, _, _ = enrolled_participant(live_app)
     release_database()
-    log_in(phone, live_server, clinic_id)
+    log_in(phone, live_server, slug)
     expect(phone.locator("#balance")).to_be_visible()
 
     # Browser text zoom at 200%, as a low-vision participant might set it

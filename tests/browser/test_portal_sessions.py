@@ -45,8 +45,8 @@ def clinic_and_staff(live_app):
     return clinic, make_staff(clinic, "tech")
 
 
-def log_in(page: Page, base: str, clinic_id: int, code: str) -> None:
-    page.goto(f"{base}/me/{clinic_id}/login")
+def log_in(page: Page, base: str, slug: str, code: str) -> None:
+    page.goto(f"{base}/me/{slug}/login")
     page.get_by_label("Participant code").fill(code)
     page.get_by_label("PIN").fill(PIN)
     page.get_by_role("button", name="Log in").click()
@@ -73,10 +73,10 @@ def test_group_attendance_progress_and_history_on_a_phone(
         staff, person.id, NEXT_TUESDAY.replace(day=5), "group", now=THURSDAY
     )
     clock.append(THURSDAY)
-    clinic_id = clinic.id
+    slug = clinic.portal_slug
     release_database()
 
-    log_in(phone, live_server, clinic_id, "P-0100")
+    log_in(phone, live_server, slug, "P-0100")
     phone.get_by_role("link", name="Progress", exact=True).click()
 
     expect(phone.locator("#week-5")).to_have_text("Week 5 1 of 2 1 draw")
@@ -100,10 +100,10 @@ def test_group_attendance_progress_and_history_on_a_phone(
 def test_combined_progress_and_history_on_a_phone(phone: Page, live_server, live_app):
     clinic, staff = clinic_and_staff(live_app)
     combined(staff, clinic, pin=PIN)
-    clinic_id = clinic.id
+    slug = clinic.portal_slug
     release_database()
 
-    log_in(phone, live_server, clinic_id, "P-0200")
+    log_in(phone, live_server, slug, "P-0200")
     phone.get_by_role("link", name="Progress", exact=True).click()
 
     expect(phone.locator("#week-4")).to_have_text(

@@ -57,15 +57,19 @@ def test_gunicorn_serves_production_on_postgresql_and_stops_cleanly(
     # Without TRUSTED_PROXIES nobody, not even a loopback peer, can claim HTTPS.
     claimed = get(f"{base}/staff/login", **{"X-Forwarded-Proto": "https"})
     assert "Strict-Transport-Security" not in claimed.headers
-    # A query string may carry a participant's name or code: never logged. (The
-    # portal's login page also queries the database, for the clinic list.)
+    # A query string may carry a participant's name or code: never logged. (A
+    # clinic's login link also queries the database, for the clinic; an unknown
+    # one is a 404.)
     assert get(f"{base}/me/login?code=P-SECRET-0042").status == 200
+    unknown = "/me/no-such-clinic-k3v9xq/login"
+    assert get(f"{base}{unknown}?code=P-SECRET-0043").status == 404
     wait_for(
-        lambda: '"GET /me/login HTTP/1.1" 200' in log.read_text(),
+        lambda: f'"GET {unknown} HTTP/1.1" 404' in log.read_text(),
         10,
         lambda: f"no access log line:\n{log.read_text()}",
     )
-    assert "P-SECRET-0042" not in log.read_text()
+    assert '"GET /me/login HTTP/1.1" 200' in log.read_text()
+    assert "P-SECRET-004" not in log.read_text()
     # Workers keep their connections (a pool, not a connection per request), and
     # within WEB_CONCURRENCY x (DB_POOL_SIZE + DB_MAX_OVERFLOW) = 2 x 3.
     assert 1 <= _connections(dsn) <= 6

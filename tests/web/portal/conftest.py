@@ -7,6 +7,8 @@ from datetime import datetime
 
 import pytest
 
+from cm_service.extensions import db
+from cm_service.models import Clinic
 from cm_service.portal import access
 from cm_service.services import participants
 from tests.factories import NOW, START, protocol_id
@@ -48,7 +50,14 @@ def person(staff, clinic):
     return make_participant(staff, clinic)
 
 
-def portal_log_in(client, clinic_id: int, code: str = "P-0001", pin: str = PIN):
-    path = f"/me/{clinic_id}/login"
+def login_path(clinic: Clinic | int) -> str:
+    """The clinic's own portal login: the link on a participant's card."""
+    if not isinstance(clinic, Clinic):
+        clinic = db.session.get(Clinic, clinic)
+    return f"/me/{clinic.portal_slug}/login"
+
+
+def portal_log_in(client, clinic: Clinic | int, code: str = "P-0001", pin: str = PIN):
+    path = login_path(clinic)
     token = csrf_token(client, path)
     return client.post(path, data={"code": code, "pin": pin, "csrf_token": token})

@@ -13,7 +13,7 @@ from cm_service.models import AuditLog, Event, Participant
 from cm_service.services import checkins
 from tests.factories import NOW, START
 from tests.web.helpers import csrf_token
-from tests.web.portal.conftest import portal_log_in
+from tests.web.portal.conftest import login_path, portal_log_in
 
 MESSAGES = Path(__file__).resolve().parents[3] / "cm_service" / "translations"
 SPANISH_PO = MESSAGES / "es" / "LC_MESSAGES" / "messages.po"
@@ -103,17 +103,30 @@ def test_every_portal_page_reads_in_spanish(client, staff, clinic, person, path)
 
 def test_the_login_page_follows_the_browser_language(client, clinic):
     page = client.get(
-        f"/me/{clinic.id}/login", headers={"Accept-Language": "es-MX,es;q=0.9"}
+        login_path(clinic), headers={"Accept-Language": "es-MX,es;q=0.9"}
     ).get_data(as_text=True)
 
     assert "Inicie sesión para ver sus recompensas" in page
     assert "Código de participante" in page
 
 
-def test_language_chosen_before_login_applies_to_the_login_page(client, clinic):
-    choose(client, "es", on=f"/me/{clinic.id}/login")
+def test_the_general_login_page_points_to_the_card_in_spanish(
+    client, clinic, other_clinic
+):
+    page = client.get(
+        "/me/login", headers={"Accept-Language": "es-MX,es;q=0.9"}
+    ).get_data(as_text=True)
 
-    page = client.get(f"/me/{clinic.id}/login").get_data(as_text=True)
+    assert '<html lang="es">' in page
+    assert "Use el enlace o el código QR de su tarjeta, o pregunte al personal." in page
+    assert "Test Clinic" not in page
+    assert "Other Clinic" not in page
+
+
+def test_language_chosen_before_login_applies_to_the_login_page(client, clinic):
+    choose(client, "es", on=login_path(clinic))
+
+    page = client.get(login_path(clinic)).get_data(as_text=True)
 
     assert "Código de participante" in page
     assert (
@@ -127,7 +140,7 @@ def test_language_chosen_before_login_applies_to_the_login_page(client, clinic):
 
 
 def test_a_wrong_pin_is_reported_in_spanish(client, person, clinic):
-    choose(client, "es", on=f"/me/{clinic.id}/login")
+    choose(client, "es", on=login_path(clinic))
 
     page = portal_log_in(client, clinic.id, pin="999999").get_data(as_text=True)
 
@@ -149,7 +162,7 @@ def test_an_unknown_language_is_refused_and_nothing_is_written(
 
 
 def test_the_language_switch_never_redirects_off_site(client, clinic):
-    token = csrf_token(client, f"/me/{clinic.id}/login")
+    token = csrf_token(client, login_path(clinic))
 
     response = client.post(
         "/me/language",

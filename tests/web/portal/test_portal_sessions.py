@@ -8,7 +8,7 @@ from datetime import timedelta
 from cm_service.extensions import db
 from cm_service.models import Participant
 from tests.web.helpers import csrf_token
-from tests.web.portal.conftest import portal_log_in
+from tests.web.portal.conftest import login_path, portal_log_in
 
 
 def _copy_of(app, client):
@@ -23,7 +23,7 @@ def _copy_of(app, client):
 
 def _shows_nothing(response, clinic) -> None:
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/me/{clinic.id}/login"
+    assert response.headers["Location"] == login_path(clinic)
 
 
 def test_a_cookie_copied_before_logout_opens_nothing_afterwards(
@@ -37,7 +37,7 @@ def test_a_cookie_copied_before_logout_opens_nothing_afterwards(
 
     for path in ("/me/", "/me/history", "/me/progress", "/me/rewards"):
         _shows_nothing(copy.get(path), clinic)
-    page = copy.get(f"/me/{clinic.id}/login")
+    page = copy.get(login_path(clinic))
     assert page.status_code == 200
     assert "P-0001" not in page.get_data(as_text=True)
 
@@ -54,7 +54,7 @@ def test_a_session_ends_after_its_absolute_lifetime_even_in_use(
     clock.now = began + timedelta(hours=12, minutes=1)
 
     _shows_nothing(client.get("/me/"), clinic)
-    assert "Please log in again." in client.get(f"/me/{clinic.id}/login").text
+    assert "Please log in again." in client.get(login_path(clinic)).text
     assert portal_log_in(client, clinic.id).status_code == 302
     assert client.get("/me/").status_code == 200  # a fresh login works again
 
