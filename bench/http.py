@@ -416,6 +416,7 @@ class Gunicorn:
             **os.environ,
             "CM_ENV": "production",
             "SECRET_KEY": secrets.token_hex(32),
+            "AUDIT_KEY": secrets.token_hex(32),
             "DATABASE_URL": url,
             "PORT": str(self.port),
             "GUNICORN_LOG_LEVEL": "warning",

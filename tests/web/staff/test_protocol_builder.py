@@ -90,8 +90,17 @@ def test_starting_from_something_that_is_not_there_is_404(admin_client, query):
 
 
 def test_a_version_the_parser_now_refuses_starts_a_blank_form(admin_client, clinic):
-    stored = db.session.get(Protocol, protocol_id(clinic.id, "higgins-1994"))
-    stored.spec = {**stored.spec, "unit_cents": 0}
+    # A version stored under an older, laxer parser (versions are immutable, so
+    # it is inserted as it was kept, not edited into shape).
+    higgins = db.session.get(Protocol, protocol_id(clinic.id, "higgins-1994"))
+    stored = Protocol(
+        clinic_id=clinic.id,
+        key="legacy",
+        version=1,
+        name="Legacy vouchers",
+        spec={**higgins.spec, "key": "legacy", "unit_cents": 0},
+    )
+    db.session.add(stored)
     db.session.commit()
 
     response = admin_client.get(f"{BUILD}?from={stored.id}")
