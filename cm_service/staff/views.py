@@ -6,9 +6,10 @@ with status 422 (or 409) and nothing written; NotFound becomes a 404 page.
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import replace
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -41,11 +42,13 @@ from ..services import (
     rewards,
     totp,
 )
-from ..services.errors import CMError, InvalidInput, NotFound
+from ..services.errors import CMError, InvalidInput
 from ..services.timeline import clinic_today
 from . import forms, sessions
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+ONE_DAY = timedelta(days=1)
 
 
 def _now() -> datetime:
@@ -125,17 +128,91 @@ def logout():
     return redirect(url_for("staff.login"))
 
 
+@dataclass(frozen=True)
+class DaySwitch:
+    """The board's day switch: which of its links is the page shown, and the
+    message a bad `?day=` or `?week=` gets."""
+
+    today: date
+    shown: date | None = None  # the day on the board; None for a week
+    week_start: date | None = None
+    error: str | None = None
+
+    @property
+    def value(self) -> date:
+        return self.shown or self.week_start or self.today
+
+    @property
+    def title(self) -> str:
+        names = {self.today: "Today", self.today - ONE_DAY: "Yesterday"}
+        return {**names, self.today + ONE_DAY: "Tomorrow"}.get(self.shown, "Day")
+
+    def links(self) -> list[tuple[str, str, bool]]:
+        before, after = self.today - ONE_DAY, self.today + ONE_DAY
+        monday = self.today - timedelta(days=self.today.weekday())
+        return [
+            (
+                "Yesterday",
+                url_for("staff.today", day=before.isoformat()),
+                self.shown == before,
+            ),
+            ("Today", url_for("staff.today"), self.shown == self.today),
+            (
+                "Tomorrow",
+                url_for("staff.today", day=after.isoformat()),
+                self.shown == after,
+            ),
+            ("This week", url_for("staff.today", week=1), self.week_start == monday),
+        ]
+
+
 @bp.get("/today")
 @role_required(*ANY_STAFF)
 def today():
+    """The board of a day (`?day=YYYY-MM-DD`, default today) or of the week
+    holding it (`?week=1`); a bad date shows today's board with the message."""
     actor = current_actor()
-    day = board.today_board(actor, now=_now())
+    try:
+        template, shown = _board_of(actor, request.args)
+        status = 200
+    except InvalidInput as bad:
+        day = board.day_board(actor, now=_now())
+        template, status = "staff/today.html", 422
+        shown = {
+            "board": day,
+            "switch": DaySwitch(day.today, day.day, error=bad.message),
+        }
     return render_template(
-        "staff/today.html",
-        board=day,
+        template,
+        **shown,
         find=forms.FindForm(formdata=None),
         codes=board.participant_codes(actor),
-    )
+    ), status
+
+
+def _board_of(actor, args) -> tuple[str, dict]:
+    day = typed_date(args.get("day"))
+    week = args.get("week")
+    if week is None:
+        shown = board.day_board(actor, now=_now(), day=day)
+        switch = DaySwitch(shown.today, shown.day)
+        return "staff/today.html", {"board": shown, "switch": switch}
+    if week != "1":
+        raise InvalidInput("week", "Choose a week with week=1.")
+    shown = board.week_board(actor, now=_now(), day=day)
+    switch = DaySwitch(shown.today, week_start=shown.start)
+    return "staff/week.html", {"week": shown, "switch": switch}
+
+
+def typed_date(text: str | None) -> date | str | None:
+    """A YYYY-MM-DD query argument as a date; anything else as typed (for the
+    service's check_date to name), and nothing as None."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text) if ISO_DAY.fullmatch(text) else text
+    except ValueError:
+        return text
 
 
 @bp.get("/checkin")
@@ -143,24 +220,31 @@ def today():
 def checkin_find():
     actor = current_actor()
     form = forms.FindForm(request.args)
-    status = 200
+    status, choices = 200, []
     if request.args:
         if form.validate():
-            try:
-                person = board.find_by_code(actor, form.code.data)
-            except NotFound as error:
-                show_error(form, error)
+            choices = board.match_codes(actor, form.code.data)
+            if len(choices) == 1:
+                return redirect(url_for("staff.checkin", participant_id=choices[0].id))
+            if not choices:
+                form.code.errors.append("No participant with that code in this clinic.")
                 status = 404
-            else:
-                return redirect(url_for("staff.checkin", participant_id=person.id))
         else:
             status = 422
     codes = board.participant_codes(actor)
-    return render_template("staff/checkin_find.html", find=form, codes=codes), status
+    return render_template(
+        "staff/checkin_find.html",
+        find=form,
+        codes=codes,
+        choices=choices[: board.MAX_CHOICES],
+        more=len(choices) > board.MAX_CHOICES,
+    ), status
 
 
-def _checkin_forms(standing: board.Standing, **submitted) -> dict:
-    today = standing.today
+def _checkin_forms(standing: board.Standing, late=None, **submitted) -> dict:
+    """Blank check-in forms dated today, or dated and filled as `late` says (a
+    late check-in from the board: its day and, for a session, its type)."""
+    day, session_type = late or (standing.today, None)
     data = {"formdata": None}
     built = {
         "specimen": forms.specimen_form(standing.targets, prefix="s", **data),
@@ -169,10 +253,27 @@ def _checkin_forms(standing: board.Standing, **submitted) -> dict:
         "excuse": forms.ExcuseForm(prefix="e", **data),
     }
     for form in built.values():
-        forms.today_default(form, today)
+        forms.today_default(form, day)
         form.nonce.data = uuid.uuid4().hex
+    if session_type:
+        built["attendance"].session_type.data = session_type
+        built["attendance"].late.data = True
     built.update(submitted)
     return built
+
+
+def _late_checkin(today: date, args) -> tuple[date, str | None] | None:
+    """`?on=YYYY-MM-DD[&session=TYPE]` from a board's missed list: a past day in
+    range and a known session type, or None (the forms open on today)."""
+    day = typed_date(args.get("on"))
+    try:
+        day = board.check_day(day, today)
+    except InvalidInput:
+        return None
+    session_type = args.get("session")
+    if day > today:
+        return None
+    return day, session_type if session_type in forms.SESSION_TYPES else None
 
 
 def _render_checkin(standing: board.Standing, status: int = 200, **submitted):
@@ -187,7 +288,7 @@ def _render_checkin(standing: board.Standing, status: int = 200, **submitted):
 @role_required(*ANY_STAFF)
 def checkin(participant_id: int):
     standing = board.checkin_standing(current_actor(), participant_id, now=_now())
-    return _render_checkin(standing)
+    return _render_checkin(standing, late=_late_checkin(standing.today, request.args))
 
 
 def _record(participant_id: int, name: str, form: FlaskForm, call):
