@@ -14,6 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from .money import format_cents
+
+# The usual tiers in plain words; a clinic's own tier names are shown as written.
+TIER_NAMES = {
+    "good_job": "Good job!",
+    "small": "Small prize",
+    "large": "Large prize",
+    "jumbo": "Jumbo prize",
+}
+CHEERS = {
+    "large": "A large prize. Congratulations!",
+    "jumbo": "The jumbo prize! Congratulations!",
+}
+
 
 @dataclass(frozen=True)
 class Tier:
@@ -56,3 +70,25 @@ def pick_tier(bowl: Sequence[Tier], digest: bytes) -> Tier:
             return tier
         slip -= tier.slips
     raise AssertionError("unreachable: the slip index is below the total")
+
+
+def tier_name(tier: str) -> str:
+    """A tier in words: "Small prize", "Good job!"; an unknown `try_again` reads
+    "Try again"."""
+    return TIER_NAMES.get(tier) or tier.replace("_", " ").strip().capitalize()
+
+
+def prize_words(tier: str, value_cents: int) -> str:
+    """A draw's outcome as the participant hears it: "Small prize: $1.00", or
+    "Good job! (no prize this time)" for a slip worth nothing."""
+    name = tier_name(tier)
+    if value_cents <= 0:
+        return f"{name} (no prize this time)"
+    if tier not in TIER_NAMES and "prize" not in name.lower():
+        name = f"{name} prize"
+    return f"{name}: {format_cents(value_cents)}"
+
+
+def cheer(tier: str) -> str | None:
+    """A short celebratory line for the big tiers (large, jumbo); None otherwise."""
+    return CHEERS.get(tier)

@@ -25,6 +25,7 @@ from ..models import (
     Reward,
     StockMovement,
 )
+from ..rules.draws import prize_words
 from ..rules.spec import CAP_SCOPES
 from . import audit, checkpoints
 from .actors import Actor
@@ -422,6 +423,22 @@ def draw_prize(
     lock_row(Participant, participant.id)
     if balance_of(participant.id).draws <= 0:
         raise Conflict("no_draws", "No draws are waiting for this participant.")
+    draw = add_draw(actor, participant, now=now, secret=secret)
+    db.session.commit()
+    return draw
+
+
+def add_draw(
+    actor: Actor,
+    participant: Participant,
+    *,
+    now: datetime,
+    secret: bytes,
+    key: str | None = None,
+) -> Draw:
+    """One draw in the caller's transaction, which holds the participant's row lock
+    and has checked that a draw is waiting: the debit, the outcome and its audit row.
+    `key` is the debit's idempotency key (by default the draw's reference)."""
     enrollment, bowl = _bowl_for(participant.id)
     number = 1 + (
         db.session.scalar(
@@ -434,7 +451,6 @@ def draw_prize(
     reference = f"participant:{participant.id}:draw:{number}"
     digest = rules.draw_digest(secret, reference)
     tier = rules.pick_tier(bowl, digest)
-    today = clinic_today(participant.clinic, now)
     entry = LedgerEntry(
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
@@ -443,9 +459,9 @@ def draw_prize(
         kind="draw",
         amount=-1,
         cents=0,
-        idempotency_key=reference,
-        on=today,
-        rule=f"Draw {number}: {tier.tier}",
+        idempotency_key=key or reference,
+        on=clinic_today(participant.clinic, now),
+        rule=f"Draw {number} — {prize_words(tier.tier, tier.value_cents)}",
         posted_at=now,
         posted_by_id=actor.user_id,
     )
@@ -479,7 +495,6 @@ def draw_prize(
         participant_id=participant.id,
         detail={"tier": tier.tier, "reference": reference},
     )
-    db.session.commit()
     return draw
 
 

@@ -5,9 +5,9 @@ Every change of stock is a StockMovement (+ received, - issued) tied to the ledg
 entry or draw that released it, so the monthly reconciliation can say what came in,
 what went out, to whom, and what is left.
 
-The draw and redeem screens show a participant's standing, so opening one writes the
-audit "view" row (view_draws, view_redeem); the same reads without the row serve the
-form re-rendered after bad input, which is not a second view.
+The redeem screen shows a participant's standing, so opening it writes the audit
+"view_redeem" row; the same reads without the row serve the form re-rendered after
+bad input, which is not a second view. The draw screen is services/draws.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from ..rules.money import format_cents
 from . import audit, board, ledger, pricing
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
-from .scope import get_participant
 from .timeline import clinic_today
 from .validation import in_range
 
@@ -182,55 +181,6 @@ def view_redeem(actor: Actor, participant_id: int, *, now: datetime) -> RedeemSc
     _audit_view(actor, "view_redeem", screen.standing.participant, now)
     db.session.commit()
     return screen
-
-
-@dataclass(frozen=True)
-class DrawScreen:
-    participant: Participant
-    draws_waiting: int
-    to_hand_out: list[tuple[Draw, list[Reward]]]
-    handed_out: list[tuple[Draw, Reward | None]]
-
-
-def draw_screen(actor: Actor, participant_id: int) -> DrawScreen:
-    """Draws waiting, drawn prizes not yet handed out (with the tier's stock), and
-    what was handed out. No audit row: view_draws is the page's first read."""
-    actor.require("admin", "staff", "auditor")
-    participant = get_participant(actor, participant_id)
-    draws = db.session.scalars(
-        select(Draw).where(Draw.participant_id == participant.id).order_by(Draw.id)
-    ).all()
-    given = _prizes_of([d.id for d in draws])
-    stock = catalogue(actor, active_only=True)
-    pending, done = [], []
-    for draw in draws:
-        if draw.id in given or draw.value_cents == 0:
-            done.append((draw, given.get(draw.id)))
-        else:
-            choices = [r for r in stock if r.tier == draw.tier and r.stock > 0]
-            pending.append((draw, choices))
-    waiting = ledger.balance_of(participant.id).draws
-    return DrawScreen(participant, waiting, pending, list(reversed(done)))
-
-
-def view_draws(actor: Actor, participant_id: int, *, now: datetime) -> DrawScreen:
-    """The draw screen as staff open it: draw_screen plus the audit "view_draws"
-    row. Raises NotFound outside the actor's clinic."""
-    screen = draw_screen(actor, participant_id)
-    _audit_view(actor, "view_draws", screen.participant, now)
-    db.session.commit()
-    return screen
-
-
-def _prizes_of(draw_ids: list[int]) -> dict[int, Reward]:
-    if not draw_ids:
-        return {}
-    rows = db.session.execute(
-        select(StockMovement.draw_id, Reward)
-        .join(Reward, Reward.id == StockMovement.reward_id)
-        .where(StockMovement.draw_id.in_(draw_ids))
-    )
-    return dict(rows.all())
 
 
 def draw_owner(actor: Actor, draw_id: int) -> int:

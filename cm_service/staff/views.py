@@ -34,7 +34,6 @@ from ..services import (
     clinics,
     corrections,
     exemptions,
-    ledger,
     participants,
     pricing,
     protocol_admin,
@@ -610,59 +609,6 @@ def decide(approval_id: int, decision: str):
         else "Rejected: nothing changed."
     )
     return redirect(url_for("staff.approvals"))
-
-
-def _render_draws(screen: rewards.DrawScreen, status: int = 200, problem=None):
-    return render_template("staff/draws.html", screen=screen, problem=problem), status
-
-
-def _draws_again(participant_id: int, status: int, problem: str):
-    # After a refused draw or prize: the page is re-read without a second view row.
-    screen = rewards.draw_screen(current_actor(), participant_id)
-    return _render_draws(screen, status, problem)
-
-
-@bp.get("/participants/<int:participant_id>/draws")
-@role_required(*ANY_STAFF)
-def draws(participant_id: int):
-    return _render_draws(
-        rewards.view_draws(current_actor(), participant_id, now=_now())
-    )
-
-
-@bp.post("/participants/<int:participant_id>/draws")
-@role_required(*WRITERS)
-def make_draw(participant_id: int):
-    secret = current_app.config["DRAW_SECRET"].encode()
-    try:
-        draw = ledger.draw_prize(
-            current_actor(), participant_id, now=_now(), secret=secret
-        )
-    except CMError as error:
-        if error.status == 404:
-            raise
-        return _draws_again(participant_id, error.status, error.message)
-    flash(f"Drew {draw.tier} ({_money(draw.value_cents)}).")
-    return redirect(url_for("staff.draws", participant_id=participant_id))
-
-
-@bp.post("/draws/<int:draw_id>/prize")
-@role_required(*WRITERS)
-def hand_out_prize(draw_id: int):
-    form = forms.PrizeForm()
-    participant_id = rewards.draw_owner(current_actor(), draw_id)
-    if not form.validate() or not form.reward.data.isdigit():
-        return _draws_again(participant_id, 422, "Choose the prize handed out.")
-    try:
-        move = rewards.hand_out_prize(
-            current_actor(), draw_id, int(form.reward.data), now=_now()
-        )
-    except CMError as error:
-        if error.status == 404:
-            raise
-        return _draws_again(participant_id, error.status, error.message)
-    flash("Prize handed out and taken from stock.")
-    return redirect(url_for("staff.draws", participant_id=move.participant_id))
 
 
 def _money(cents: int) -> str:

@@ -8,6 +8,7 @@ import pytest
 
 from cm_service.extensions import db
 from cm_service.local_time import local_date, local_time
+from cm_service.rules.draws import prize_words
 from cm_service.services import (
     checkins,
     clinics,
@@ -118,7 +119,7 @@ def test_a_draw_shows_its_local_time_on_the_record_and_the_draws_page(
         )
     secret = app.config["DRAW_SECRET"].encode()
     draw = ledger.draw_prize(staff, person.id, now=AT, secret=secret)
-    if draw.value_cents:  # the draws page lists a won prize once it is handed out
+    if draw.value_cents:  # a won prize handed out, as a clinic would
         prize = rewards.add_reward(
             admin,
             "Prize",
@@ -134,8 +135,9 @@ def test_a_draw_shows_its_local_time_on_the_record_and_the_draws_page(
     record = page_of(client.get(f"/staff/participants/{person.id}"))
     draws = page_of(client.get(f"/staff/participants/{person.id}/draws"))
 
+    words = prize_words(draw.tier, draw.value_cents)  # "Small prize: $1.00"
     for html in (table(record, "draw-history"), table(draws, "draws-made")):
-        assert CHICAGO in row_with(html, draw.tier)
+        assert CHICAGO in row_with(html, words)
         assert " UTC" not in html
 
 

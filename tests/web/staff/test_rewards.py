@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -106,6 +107,11 @@ def test_bad_redemptions_are_refused_next_to_the_field_and_write_nothing(
     assert (*history(), count(StockMovement)) == before
 
 
+def _draw_one(token: str) -> dict[str, str]:
+    # The draw screen's "Draw one", each time from a freshly shown form.
+    return {"csrf_token": token, "nonce": uuid.uuid4().hex, "count": "1"}
+
+
 @pytest.fixture
 def prize_earner(staff, clinic, admin):
     person, _ = make_enrolled(staff, clinic, key="petry-ctn-2005", code="P-0002")
@@ -137,7 +143,7 @@ def test_draws_are_made_one_at_a_time_and_a_prize_is_taken_from_stock(
     token = csrf_token(logged_in, url)
     prize_draw = None
     while prize_draw is None and ledger.balance_of(prize_earner.id).draws:
-        assert logged_in.post(url, data={"csrf_token": token}).status_code == 302
+        assert logged_in.post(url, data=_draw_one(token)).status_code == 302
         draw = db.session.scalars(select(Draw).order_by(Draw.id.desc())).first()
         prize_draw = draw if draw.value_cents else None
     assert prize_draw is not None, "every draw was 'good job'"
@@ -172,7 +178,7 @@ def test_draws_are_made_one_at_a_time_and_a_prize_is_taken_from_stock(
 def test_a_prize_from_the_wrong_tier_is_refused(logged_in, prize_earner):
     url = f"/staff/participants/{prize_earner.id}/draws"
     token = csrf_token(logged_in, url)
-    logged_in.post(url, data={"csrf_token": token})
+    logged_in.post(url, data=_draw_one(token))
     draw = db.session.scalars(select(Draw)).one()
     wrong = db.session.scalars(
         select(Reward).where(Reward.tier != draw.tier).limit(1)
@@ -195,7 +201,7 @@ def test_a_prize_from_the_wrong_tier_is_refused(logged_in, prize_earner):
 def test_a_draw_without_credits_is_a_conflict(logged_in, person):
     url = f"/staff/participants/{person.id}/draws"
 
-    response = logged_in.post(url, data={"csrf_token": csrf_token(logged_in, url)})
+    response = logged_in.post(url, data=_draw_one(csrf_token(logged_in, url)))
 
     assert response.status_code == 409
     assert "No draws are waiting for this participant." in page_of(response)

@@ -120,7 +120,9 @@ def test_a_refused_draw_re_renders_the_page_without_a_view_row(logged_in, person
     token = csrf_token(logged_in, url)
     before = last_id()
 
-    response = logged_in.post(url, data={"csrf_token": token})
+    response = logged_in.post(
+        url, data={"csrf_token": token, "nonce": "0" * 32, "count": "1"}
+    )
 
     assert response.status_code == 409
     assert "No draws are waiting for this participant." in page_of(response)
