@@ -114,13 +114,16 @@ def demo_command(count: int, seed: int) -> None:
     if logins.passwords:
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = [f"{user}  {pw}" for user, pw in logins.passwords.items()]
+        if logins.portal:
+            link, code, pin = logins.portal
+            lines.append(f"Portal: {link}  code {code}  PIN {pin}")
         path.write_text("\n".join(lines) + "\n")
         path.chmod(0o600)
         click.echo(f"Loaded the demo clinic (id {logins.clinic_id}).")
     else:
         click.echo(f"The demo clinic is already loaded (id {logins.clinic_id}).")
     if path.exists():
-        click.echo("Demo logins (username  password):")
+        click.echo("Demo logins (username  password; the portal: link, code, PIN):")
         click.echo(path.read_text().rstrip())
 
 

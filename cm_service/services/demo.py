@@ -1,5 +1,5 @@
 """Demo data for `make run`: a clinic, three logins, a reward catalogue and a dozen
-participants with history.
+participants with history, each with a portal PIN.
 
 Everything is made through the same services staff use, so the demo cannot hold a
 state the app itself could not reach.
@@ -19,6 +19,7 @@ from ..extensions import db
 from ..models import Clinic, Protocol, SessionGroup
 from . import appointments, checkins, clinics, groups, ledger, participants, rewards
 from .actors import SYSTEM, staff_actor
+from .passwords import pin_problem
 from .timeline import clinic_today, facts_of, spec_of
 
 DEMO_CLINIC = "Riverside Recovery Clinic (demo)"
@@ -44,6 +45,18 @@ class DemoLogins:
     passwords: dict[
         str, str
     ]  # username -> password; empty when the demo was loaded before
+    # How to try the portal: the clinic's login path, a participant code, its PIN.
+    portal: tuple[str, str, str] | None = None
+
+
+def demo_pin(seed: int, n: int) -> str:
+    """Demo participant n's portal PIN: the same for the same seed, and one that
+    check_pin accepts. Printed for anyone trying the demo, so never a real secret."""
+    rng = random.Random(f"demo-pin:{seed}:{n}")  # noqa: S311 - a published demo PIN
+    while True:
+        pin = f"{rng.randrange(10**6):06d}"
+        if pin_problem(pin) is None:
+            return pin
 
 
 def load_demo(
@@ -85,16 +98,18 @@ def load_demo(
     )
     for n in range(1, participants_count + 1):
         protocol = presets[(n - 1) % len(presets)]
-        _demo_participant(actor, clinic, protocol, n, rng, now, secret)
-    return DemoLogins(clinic_id=clinic.id, passwords=passwords)
+        pin = demo_pin(seed, n)
+        _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin)
+    portal = (f"/me/{clinic.portal_slug}/login", "P-0001", demo_pin(seed, 1))
+    return DemoLogins(clinic_id=clinic.id, passwords=passwords, portal=portal)
 
 
-def _demo_participant(actor, clinic, protocol, n, rng, now, secret) -> None:
+def _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin) -> None:
     today = clinic_today(clinic, now)
     weeks = 2 + n % 5
     start = today - timedelta(days=today.weekday() + 7 * weeks)
     person = participants.register_participant(
-        actor, clinic.id, f"P-{n:04d}", now=now, display_name=None
+        actor, clinic.id, f"P-{n:04d}", now=now, display_name=None, pin=pin
     )
     enrollment = participants.enroll(actor, person.id, protocol.id, start, now=now)
     spec = spec_of(protocol)

@@ -447,3 +447,55 @@ def view_participant_list(actor: Actor, *, now: datetime) -> list[ParticipantRow
     )
     db.session.commit()
     return rows
+
+
+# -- portal access -------------------------------------------------------------------
+
+LANGUAGES = ("en", "es")  # the portal's languages (services.portal.LANGUAGES)
+
+
+def set_pin(actor: Actor, participant_id: int, pin: str, *, now: datetime) -> None:
+    """Set or reset the participant's portal PIN (check_pin's rules). Ends every
+    portal session of the participant, copies included, by bumping session_version.
+    Audited as "set_pin", never with the PIN."""
+    actor.require("admin", "staff")
+    participant = get_participant(actor, participant_id)
+    check_pin(pin)
+    participant.pin_hash = hash_secret(pin)
+    participant.session_version = (participant.session_version or 0) + 1
+    audit.append(
+        actor,
+        "set_pin",
+        "participant",
+        participant.id,
+        now=now,
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+    )
+    db.session.commit()
+
+
+def set_language(
+    actor: Actor, participant_id: int, language: str, *, now: datetime
+) -> Participant:
+    """Set the participant's portal language ("en" or "es"); audited."""
+    actor.require("admin", "staff")
+    participant = get_participant(actor, participant_id)
+    if language not in LANGUAGES:
+        raise InvalidInput("language", "Choose English or Spanish.")
+    before = participant.language
+    if before == language:
+        return participant
+    participant.language = language
+    audit.append(
+        actor,
+        "set_language",
+        "participant",
+        participant.id,
+        now=now,
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+        detail={"from": before, "to": language},
+    )
+    db.session.commit()
+    return participant

@@ -2,19 +2,22 @@
 reaches their clinic's own login (no page lists the clinics, issue 15).
 
 The card carries the clinic's name, its login link as text and as a QR code (inline
-SVG drawn here by segno, offline), and the participant's code; never the PIN. Its
-route joins the staff blueprint (`web.init_app` imports this module first).
+SVG drawn here by segno, offline), and the participant's code; never the PIN. Staff
+set or reset the PIN and the portal language from the participant's page (its
+"Portal access" section, posted here). These routes join the staff blueprint
+(`web.init_app` imports this module first).
 """
 
 from __future__ import annotations
 
 import segno
-from flask import render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from markupsafe import Markup
 
-from ..auth import ANY_STAFF, current_actor, role_required
-from ..services import portal_links
-from . import views
+from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
+from ..services import participants, portal_links
+from ..services.errors import CMError
+from . import forms, views
 from .views import bp
 
 QR_SCALE = 4  # the printed size comes from card.css; this only sets the viewBox
@@ -36,3 +39,46 @@ def participant_card(participant_id: int):
     link = url_for("portal.clinic_login", slug=card.clinic.portal_slug, _external=True)
     qr = qr_svg(link, "QR code of the portal link")
     return render_template("staff/portal_card.html", card=card, link=link, qr=qr)
+
+
+@bp.post("/participants/<int:participant_id>/pin")
+@role_required(*WRITERS)
+def set_pin(participant_id: int):
+    form = forms.PinForm()
+    if not form.validate():
+        return _refused(participant_id, pin_form=form)
+    try:
+        participants.set_pin(
+            current_actor(), participant_id, form.pin.data, now=views._now()
+        )
+    except CMError as error:
+        if error.status == 404:
+            raise
+        views.show_error(form, error)
+        return _refused(participant_id, error.status, pin_form=form)
+    flash("PIN set. Any portal session of this participant has ended.")
+    return redirect(url_for("staff.participant_detail", participant_id=participant_id))
+
+
+@bp.post("/participants/<int:participant_id>/language")
+@role_required(*WRITERS)
+def set_language(participant_id: int):
+    form = forms.LanguageForm()
+    if not form.validate():
+        return _refused(participant_id, language_form=form)
+    try:
+        participants.set_language(
+            current_actor(), participant_id, form.language.data, now=views._now()
+        )
+    except CMError as error:
+        if error.status == 404:
+            raise
+        views.show_error(form, error)
+        return _refused(participant_id, error.status, language_form=form)
+    flash("Portal language saved.")
+    return redirect(url_for("staff.participant_detail", participant_id=participant_id))
+
+
+def _refused(participant_id: int, status: int = 422, **access):
+    """The record again, with the form's errors and nothing written."""
+    return views._render_record(participant_id, status, again=True, access=access)

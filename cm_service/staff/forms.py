@@ -613,3 +613,26 @@ def meeting_form(appointment_ids: Sequence[int], **kwargs) -> MeetingForm:
     form = type("RosterMeetingForm", (MeetingForm,), fields)(**kwargs)
     form.appointment_ids = tuple(appointment_ids)
     return form
+
+
+class PinForm(FlaskForm):
+    """A participant's new portal PIN, typed twice (the rules: passwords.check_pin)."""
+
+    pin = PasswordField(
+        "New PIN (6 to 12 digits)",
+        validators=[InputRequired("Enter the new PIN.")],
+    )
+    pin_again = PasswordField(
+        "The new PIN again",
+        validators=[EqualTo("pin", "The two PINs differ: type the same PIN twice.")],
+    )
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(
+        "Portal language",
+        choices=[
+            SelectChoice("en", "English"),
+            SelectChoice("es", "Spanish (Español)"),
+        ],
+    )

@@ -412,10 +412,17 @@ def participant_detail(participant_id: int):
 
 
 def _render_record(
-    participant_id: int, status: int = 200, adjust=None, *, again=False, **submitted
+    participant_id: int,
+    status: int = 200,
+    adjust=None,
+    *,
+    again=False,
+    access=None,
+    **submitted,
 ):
     """The record page; `again` shows it with a submitted form's errors without a
-    second "view" audit row (`submitted`: `exemption`, or `end` as (id, form))."""
+    second "view" audit row (`submitted`: `exemption`, or `end` as (id, form);
+    `access`: the portal-access forms, `pin_form` and `language_form`)."""
     read = records.record_again if again else records.view_record
     full = read(current_actor(), participant_id, now=_now())
     return render_template(
@@ -423,8 +430,18 @@ def _render_record(
         full=full,
         record=full.record,
         adjust=adjust or forms.AdjustForm(formdata=None),
+        **_access_forms(full.record.participant, **(access or {})),
         **_exemption_forms(full.record, **submitted),
     ), status
+
+
+def _access_forms(participant, pin_form=None, language_form=None) -> dict:
+    """The portal-access forms: a new PIN, and the language (set to the current)."""
+    if language_form is None:
+        language_form = forms.LanguageForm(formdata=None)
+        language_form.language.data = participant.language or "en"
+    pin_form = pin_form or forms.PinForm(formdata=None)
+    return {"pin_form": pin_form, "language_form": language_form}
 
 
 def _exemption_forms(record, exemption=None, end=None) -> dict:
