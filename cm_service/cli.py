@@ -23,6 +23,7 @@ from .scheduler import build_scheduler
 from .services import audit, clinics, demo, nightly
 from .services.actors import SYSTEM
 from .services.errors import CMError
+from .services.validation import MAX_DEPTH, too_deep
 
 cm = AppGroup("cm", help="cm-service operations.")
 
@@ -181,7 +182,7 @@ def simulate_command(protocol, outcomes, cohort, p_negative, seed, start, as_jso
 def _load_spec(protocol: str) -> rules.ProtocolSpec:
     try:
         data = (
-            json.loads(Path(protocol).read_text())
+            _read_json(Path(protocol))
             if protocol.endswith(".json") or Path(protocol).is_file()
             else rules.load_preset(protocol)
         )
@@ -197,6 +198,14 @@ def _load_spec(protocol: str) -> rules.ProtocolSpec:
     except rules.SpecError as error:
         lines = "\n".join(f"  {e}" for e in error.errors)
         raise click.UsageError(f"invalid protocol spec:\n{lines}") from None
+
+
+def _read_json(path: Path) -> object:
+    text = path.read_text()
+    # json.loads recurses once per level: refuse deep nesting before it runs.
+    if too_deep(text) is not None:
+        raise ValueError(f"it nests more than {MAX_DEPTH} levels deep")
+    return json.loads(text)
 
 
 def _probability(text: str) -> Fraction:

@@ -3,6 +3,8 @@
 Every refusal names the JSON path of the bad field (422), or says the body is not a
 JSON object (400), so a client never sees a 500 for its input. Numbers with a
 fraction are read as Decimal, never float: a BrAC of 0.020 is exactly 20 thousandths.
+Strings and whole numbers go through the services' own checks (services.validation),
+so what the API refuses the forms and the CLI refuse too.
 """
 
 from __future__ import annotations
@@ -16,9 +18,16 @@ from typing import Any
 
 from ..services.checkins import REFUSED_WITH_RESULTS
 from ..services.errors import CMError, InvalidInput
-from ..services.validation import check_date
+from ..services.validation import (
+    INT_MAX,
+    MAX_DEPTH,
+    check_date,
+    check_int,
+    check_text,
+    too_deep,
+)
 
-MAX_ID = 2**31 - 1  # the INTEGER columns' range
+MAX_ID = INT_MAX  # the INTEGER columns' range
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -36,9 +45,18 @@ def _no_constants(name: str) -> Any:
 
 
 def json_document(raw: bytes) -> dict[str, Any]:
-    """The request body as a JSON object, any keys (an empty body is {})."""
+    """The request body as a JSON object, any keys (an empty body is {}).
+
+    Nesting past MAX_DEPTH is refused before parsing, naming the member that holds
+    it: json.loads, and everything that walks the document after it, recurse once
+    per level."""
     if not raw.strip():
         return {}
+    deep = too_deep(raw)
+    if deep == "":
+        raise MalformedBody(f"The body nests more than {MAX_DEPTH} levels deep.")
+    if deep is not None:
+        raise InvalidInput(deep, f"Nest at most {MAX_DEPTH} levels deep.")
     try:
         body = json.loads(raw, parse_float=Decimal, parse_constant=_no_constants)
     except (ValueError, RecursionError):
@@ -65,7 +83,9 @@ def text(
     max_length: int = 2000,
     path: str | None = None,
 ) -> str | None:
-    """A string field (None if absent or null and not required)."""
+    """A string field (None if absent or null and not required), stripped; text no
+    one could type (a NUL, a lone surrogate, a control character other than line
+    breaks) is refused here, each service then checks its own field."""
     path = path or field
     value = body.get(field)
     if value is None:
@@ -74,11 +94,7 @@ def text(
         return None
     if not isinstance(value, str):
         raise InvalidInput(path, "Expected a string.")
-    if "\x00" in value:
-        raise InvalidInput(path, "The text contains a NUL character.")
-    if len(value) > max_length:
-        raise InvalidInput(path, f"Use at most {max_length} characters.")
-    return value
+    return check_text(path, value, max_length=max_length, multiline=True)
 
 
 def day(
@@ -120,9 +136,13 @@ def whole_number(
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(field, "Expected a whole number.")
-    if not minimum <= value <= MAX_ID:
-        raise InvalidInput(field, f"Expected a whole number from {minimum}.")
-    return value
+    return check_int(
+        field,
+        value,
+        minimum=minimum,
+        maximum=MAX_ID,
+        message=f"Expected a whole number from {minimum} to {MAX_ID}.",
+    )
 
 
 def flag(body: Mapping[str, Any], field: str) -> bool:

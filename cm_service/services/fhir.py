@@ -61,6 +61,7 @@ from .results_import import (
 )
 from .scope import get_participant
 from .timeline import events_of
+from .validation import check_depth
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -232,6 +233,7 @@ def import_observations(
     recorded (not enrolled that day, already recorded differently), listing each.
     """
     actor.require("admin", "staff")
+    check_depth("", bundle)  # before anything walks it
     participant = get_participant(actor, participant_id)
     entries = _entries(bundle)
     items = [
