@@ -11,21 +11,22 @@ from sqlalchemy import func, select
 from .. import rules
 from ..extensions import db
 from ..models import ROLES, Clinic, Protocol, User
-from . import audit, portal_links
+from . import audit, portal_links, protocol_checks
 from .actors import Actor
 from .errors import Conflict, InvalidInput
 from .passwords import check_password, hash_secret
+from .validation import check_text
 
 
 def create_clinic(actor: Actor, name: str, timezone: str, *, now: datetime) -> Clinic:
     """Create a clinic with every preset protocol installed as its version 1, and
     its own portal login link (portal_links.py)."""
     actor.require("system")
-    name = (name or "").strip()
+    name = check_text("name", name, max_length=200)
     if not name:
         raise InvalidInput("name", "Give the clinic a name.")
     try:
-        ZoneInfo(timezone)
+        ZoneInfo(check_text("timezone", timezone, max_length=64))
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidInput(
             "timezone", f"'{timezone}' is not an IANA time zone (e.g. America/Chicago)."
@@ -63,7 +64,7 @@ def create_staff(
         raise InvalidInput("clinic", "Staff can only be added to your own clinic.")
     if db.session.get(Clinic, clinic_id) is None:
         raise InvalidInput("clinic", f"There is no clinic {clinic_id}.")
-    username = (username or "").strip()
+    username = check_text("username", username, max_length=80)
     if (
         not username
         or len(username) > 80
@@ -108,11 +109,14 @@ def add_protocol_version(
     Raises InvalidInput with the field path of the first spec error.
     """
     actor.require("admin")
+    # Nesting, text and numbers first: validation deep-copies the document.
+    protocol_checks.check_document(spec_json)
     try:
         rules.validate_spec(spec_json)
     except rules.SpecError as error:
         first = error.errors[0]
         raise InvalidInput(f"spec.{first.path}", first.message) from None
+    protocol_checks.check_spec(spec_json)
     protocol = _add_version(clinic_id, spec_json, now, is_preset=False)
     audit.append(
         actor,

@@ -24,7 +24,9 @@ from typing import Any, Protocol
 from .. import rules
 from ..rules.money import round_half_up
 from ..rules.spec import CAP_SCOPES, MAPPED_RESULTS
+from . import protocol_checks
 from .checkins import ANALYTES
+from .errors import InvalidInput
 
 # Only a booked session can be missed or late (SPEC `scheduled: true`).
 SESSION_RESETS = ("missed", "late")
@@ -449,9 +451,18 @@ def build(fields: Mapping[str, Any]) -> Built:
     parse = _Parse()
     document = _document(parse, fields)
     try:
+        protocol_checks.check_document(document)
         spec = rules.validate_spec(copy.deepcopy(document))
+        protocol_checks.check_spec(document)
     except rules.SpecError as error:
         errors, form_errors = _place(error.errors, fields, parse.errors)
+        return Built(None, None, errors, form_errors)
+    except InvalidInput as error:
+        # What saving would refuse, shown at the preview already, next to its field.
+        found = rules.FieldError(
+            (error.field or "").removeprefix("spec."), error.message
+        )
+        errors, form_errors = _place((found,), fields, parse.errors)
         return Built(None, None, errors, form_errors)
     if parse.errors:
         return Built(None, None, parse.errors, [])

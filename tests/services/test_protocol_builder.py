@@ -66,9 +66,11 @@ def test_a_blank_form_names_what_is_missing():
     [("12.5", 1250), ("12.50", 1250), ("$12", 1200), (".75", 75), ("1,000.01", 100001)],
 )
 def test_dollars_become_exact_cents(typed, cents):
-    built = builder.build({**group_attendance(), "unit": typed})
+    # A cap, not the point's value: a point is worth at most $100 (protocol_checks).
+    fields = group_attendance()
+    built = builder.build({**fields, "caps": {**fields["caps"], "per_week": typed}})
 
-    assert built.document["unit_cents"] == cents
+    assert built.document["caps"]["per_week_cents"] == cents
 
 
 @pytest.mark.parametrize(
