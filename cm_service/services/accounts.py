@@ -24,6 +24,7 @@ from . import audit, lockout
 from .actors import SYSTEM, Actor, staff_actor
 from .errors import InvalidInput, NotFound
 from .passwords import check_password, check_secret, hash_secret
+from .validation import check_text
 
 # Verified against when the username is unknown, so both failures cost the same time.
 _DUMMY_HASH: list[str] = []
@@ -45,9 +46,12 @@ def authenticate(
     """The active, unlocked user with these credentials, or None.
 
     Records the attempt and audits it. When `second_step(user)` is not None the
-    caller must complete it before the user is logged in.
+    caller must complete it before the user is logged in. Raises
+    InvalidInput("username") for text no username can be.
     """
-    username = (username or "").strip()
+    # A username no account can have (a NUL, a control character, past the
+    # column) is refused before it is looked up or recorded as an attempt.
+    username = check_text("username", username, max_length=80)
     locked = lockout.is_locked("staff", username, now=now)
     user = db.session.scalars(select(User).where(User.username == username)).first()
     if user is None:

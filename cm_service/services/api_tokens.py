@@ -24,6 +24,8 @@ from ..models import ApiToken, Clinic, IdempotentResponse, Participant
 from . import audit
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
+from .participants import CODE_PATTERN
+from .validation import check_text
 
 API_ROLES = ("staff", "auditor")
 # The status of a claim whose use case committed but whose response was not stored:
@@ -53,9 +55,7 @@ def create_token(
         raise InvalidInput("clinic", f"There is no clinic {clinic_id}.")
     if role not in API_ROLES:
         raise InvalidInput("role", f"Role must be one of: {', '.join(API_ROLES)}.")
-    name = (name or "").strip() or None
-    if name is not None and len(name) > 120:
-        raise InvalidInput("name", "Use at most 120 characters.")
+    name = check_text("name", name, max_length=120) or None
     secret = secrets.token_urlsafe(32)
     token = ApiToken(
         clinic_id=clinic_id,
@@ -116,12 +116,17 @@ def participant_by_code(actor: Actor, code: str) -> Participant:
 
     Raises NotFound for unknown codes and for codes registered in another clinic.
     """
-    participant = db.session.scalars(
-        select(Participant).where(
-            Participant.clinic_id == actor.clinic_id,
-            Participant.code == code.strip().upper(),
-        )
-    ).first()
+    code = code.strip().upper()
+    # Text no code can be (a NUL, 10,000 characters) is unknown, never looked up.
+    participant = (
+        db.session.scalars(
+            select(Participant).where(
+                Participant.clinic_id == actor.clinic_id, Participant.code == code
+            )
+        ).first()
+        if CODE_PATTERN.match(code)
+        else None
+    )
     if participant is None:
         raise NotFound("No such participant.", "code")
     return participant

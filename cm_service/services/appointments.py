@@ -27,7 +27,7 @@ from .errors import Conflict, InvalidInput, NotFound
 from .ledger import settle_many
 from .scope import get_participant
 from .timeline import chunks, clinic_today, load_timeline
-from .validation import FAR, check_date, horizon
+from .validation import FAR, check_date, check_reason, horizon
 
 WEEK = timedelta(weeks=1)
 MAX_WEEKS = 52  # a weekly booking reaches at most a year ahead
@@ -190,11 +190,7 @@ def cancel(
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None or not actor.may_see_clinic(appointment.clinic_id):
         raise NotFound("No such booked session.", "appointment")
-    text = reason.strip() if isinstance(reason, str) else ""
-    if len(text) < 3:
-        raise InvalidInput("reason", "Say why the session is cancelled.")
-    if len(text) > 500:
-        raise InvalidInput("reason", "Keep the reason under 500 characters.")
+    text = check_reason(reason, "Say why the session is cancelled.")
     if appointment.cancelled_at is not None:
         raise Conflict("already_cancelled", "This session was already cancelled.")
     if _recorded(appointment):

@@ -37,7 +37,7 @@ from .errors import NotFound
 from .evaluation import evaluate_enrollment
 from .ledger import Balance, balance_of
 from .outlook import Outlook, outlook_of, session_noun
-from .participants import exemptions_of
+from .participants import CODE_PATTERN, exemptions_of
 from .scope import get_participant
 from .timeline import (
     Timeline,
@@ -483,8 +483,13 @@ def match_codes(actor: Actor, code: str) -> list[Participant]:
     codes never match.
     """
     actor.require("admin", "staff", "auditor")
-    typed = (code or "").strip().upper()
-    exact = _participants(actor.clinic_id, Participant.code == typed)
+    typed = code.strip().upper() if isinstance(code, str) else ""
+    # Text no code can be (a NUL, a lone surrogate) is never looked up as one.
+    exact = (
+        _participants(actor.clinic_id, Participant.code == typed)
+        if CODE_PATTERN.match(typed)
+        else []
+    )
     bare = "".join(ch for ch in typed if ch.isascii() and ch.isalnum())
     if exact or not bare:
         return exact

@@ -30,7 +30,7 @@ from .evaluation import evaluate_enrollment
 from .ledger import Balance, balance_of, settle_explained
 from .scope import get_participant
 from .timeline import clinic_today, load_timelines, to_facts
-from .validation import check_date
+from .validation import REASON_MAX, check_date, check_reason, check_text
 
 # A check-in form's nonce (uuid4().hex when the form is shown); anchored at the end
 # too, so the form's Regexp validator (re.match) checks exactly what this does.
@@ -202,7 +202,8 @@ def _verified(
     session_type: str, verification: str | None, note: str | None
 ) -> tuple[str | None, str | None]:
     verification = verification or None
-    note = (note or "").strip() or None
+    # Who confirmed it: a name and a role, one line.
+    note = check_text("verification_note", note, max_length=REASON_MAX) or None
     if verification is None and session_type in OFF_SITE_TYPES:
         raise InvalidInput(
             "verification",
@@ -216,8 +217,6 @@ def _verified(
             "verification_note",
             "Say who confirmed it (e.g. the meeting chair who signed the slip).",
         )
-    if note is not None and len(note) > 500:
-        raise InvalidInput("verification_note", "Keep it under 500 characters.")
     return verification, note
 
 
@@ -232,9 +231,7 @@ def excuse_session(
 ) -> CheckinResult:
     """Excuse a booked session: it neither breaks nor extends the run."""
     check_session_type(session_type)
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise InvalidInput("reason", "Say why the session is excused.")
+    reason = check_reason(reason, "Say why the session is excused.")
     return _record(
         actor,
         participant_id,
@@ -256,9 +253,7 @@ def excuse_day(
     nonce: str | None = None,
 ) -> CheckinResult:
     """Excuse a scheduled test day: it neither breaks nor extends the run."""
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise InvalidInput("reason", "Say why the day is excused.")
+    reason = check_reason(reason, "Say why the day is excused.")
     return _record(
         actor, participant_id, on, now, "excused", nonce=nonce, reason=reason
     )
@@ -282,9 +277,7 @@ def void_event(
     event = db.session.get(Event, event_id)
     if event is None or not actor.may_see_clinic(event.clinic_id):
         raise NotFound("No such event.", "event")
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise InvalidInput("reason", "Give the reason for the correction.")
+    reason = check_reason(reason, "Give the reason for the correction.")
     if db.session.scalar(select(EventVoid.id).where(EventVoid.event_id == event.id)):
         raise Conflict("already_voided", "This event was already voided.")
     void = EventVoid(

@@ -15,7 +15,7 @@ from .errors import Conflict, InvalidInput, NotFound
 from .participants import latest_enrollment
 from .scope import get_participant
 from .timeline import clinic_today
-from .validation import FAR, HORIZON, check_date, horizon
+from .validation import FAR, HORIZON, check_date, check_reason, horizon
 
 
 def add_closure(actor: Actor, on: date, reason: str, *, now: datetime) -> ClinicClosure:
@@ -165,7 +165,5 @@ def release_held_day(actor: Actor, day: date, *, now: datetime) -> JobRun:
 
 
 def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise InvalidInput("reason", "Give the reason.")
-    return reason[:500]
+    # Refused past REASON_MAX rather than cut: what is stored is what was typed.
+    return check_reason(reason, "Give the reason.")

@@ -37,7 +37,10 @@ from .participants import latest_enrollment
 from .records import get_event
 from .scope import get_participant
 from .timeline import clinic_today, spec_of
+from .validation import check_int, check_reason
 
+# A hand adjustment is a correction, not a payout: 100,000 points is $25,000 at
+# Higgins's 25 cents, far past any real one, and a mistyped zero more is refused.
 MAX_ADJUSTMENT_POINTS = 100_000
 
 
@@ -60,7 +63,7 @@ def void_event(
     Conflict("already_voided" | "already_pending")."""
     actor.require("admin", "staff")
     event = _event_in_scope(actor, event_id)
-    reason = _reason(reason, "Give the reason for the correction.")
+    reason = check_reason(reason, "Give the reason for the correction.")
     if not _maker_checker(event.clinic_id):
         result = checkins.void_event(actor, event.id, reason, now=now)
         return Correction(
@@ -105,11 +108,11 @@ def adjust_points(
     """
     actor.require("admin", "staff")
     participant = get_participant(actor, participant_id)
-    if isinstance(points, bool) or not isinstance(points, int) or points == 0:
+    limit = MAX_ADJUSTMENT_POINTS
+    check_int("points", points, minimum=-limit, maximum=limit)
+    if points == 0:
         raise InvalidInput("points", "Enter a whole number of points, not zero.")
-    if abs(points) > MAX_ADJUSTMENT_POINTS:
-        raise InvalidInput("points", "That is more points than any adjustment allows.")
-    memo = _reason(memo, "Say why the points are adjusted.", field="memo")
+    memo = check_reason(memo, "Say why the points are adjusted.", field="memo")
     if latest_enrollment(participant.id) is None:
         raise InvalidInput("points", f"{participant.code} has never been enrolled.")
     lock_row(Participant, participant.id)  # as redeem_points: never below zero
@@ -341,13 +344,6 @@ def _event_in_scope(actor: Actor, event_id: int) -> Event:
 
 def _maker_checker(clinic_id: int) -> bool:
     return bool(db.session.get(Clinic, clinic_id).maker_checker)
-
-
-def _reason(text: str, message: str, field: str = "reason") -> str:
-    text = (text or "").strip()
-    if len(text) < 3:
-        raise InvalidInput(field, message)
-    return text
 
 
 def _explain(event: Event, now: datetime) -> str:

@@ -19,10 +19,10 @@ from .actors import Actor
 from .checkins import ANALYTES
 from .errors import Conflict, InvalidInput, NotFound
 from .ledger import settle
-from .participants import MEDICATION_MAX, _text
+from .participants import MEDICATION_MAX
 from .scope import get_participant
 from .timeline import clinic_today
-from .validation import FAR, check_date, horizon
+from .validation import FAR, check_date, check_text, horizon
 
 # No exemption date further than a year from the clinic's today (validation.HORIZON):
 # a later one is a mistyped year (an open-ended prescription has no end date, and is
@@ -63,10 +63,10 @@ def add_exemption(
     analyte = analyte.strip().lower() if isinstance(analyte, str) else ""
     if analyte not in ANALYTES:
         raise InvalidInput("analyte", "Choose the exempt analyte from the panel.")
-    medication = _text("medication", medication, MEDICATION_MAX)
+    medication = check_text("medication", medication, max_length=MEDICATION_MAX)
     if not medication:
         raise InvalidInput("medication", "Name the prescribed medication.")
-    prescriber = _text("prescriber", prescriber, MEDICATION_MAX) or None
+    prescriber = check_text("prescriber", prescriber, max_length=MEDICATION_MAX) or None
     _check_day("starts_on", starts_on, today)
     if starts_on < enrollment.start_on:
         raise InvalidInput(

@@ -23,7 +23,7 @@ from .checkins import CheckinResult, check_session_type
 from .errors import Conflict, InvalidInput, NotFound
 from .scope import get_participant
 from .timeline import clinic_today
-from .validation import FAR, check_date, horizon
+from .validation import FAR, REASON_MAX, check_date, check_text, horizon
 
 MARKS = ("attended", "late", "excused")
 NAME_MAX = 120
@@ -41,11 +41,9 @@ def create_group(
 ) -> SessionGroup:
     """A new weekly group. Raises InvalidInput naming the field at fault."""
     actor.require("admin", "staff")
-    text = name.strip() if isinstance(name, str) else ""
+    text = check_text("name", name, max_length=NAME_MAX)
     if not text:
         raise InvalidInput("name", "Name the group, e.g. Tuesday CBT group.")
-    if len(text) > NAME_MAX:
-        raise InvalidInput("name", f"Keep the name under {NAME_MAX} characters.")
     kind = check_session_type(session_type)
     if isinstance(weekday, bool) or weekday not in range(7):
         raise InvalidInput("weekday", "Choose the day of the week the group meets.")
@@ -304,7 +302,12 @@ def check_in_meeting(
             )
         # Checked here, not by excuse_session: members marked before would be
         # written already, and its "reason" field would not say whose it is.
-        reason = (reasons.get(appointment_id) or "").strip()
+        reason = check_text(
+            f"reason-{appointment_id}",
+            reasons.get(appointment_id),
+            max_length=REASON_MAX,
+            multiline=True,
+        )
         if mark == "excused" and 0 < len(reason) < 3:
             raise InvalidInput(
                 f"reason-{appointment_id}", "Say why the session is excused."

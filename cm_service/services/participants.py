@@ -22,7 +22,7 @@ from .passwords import PIN_PATTERN as PIN_PATTERN  # the portal reads it here
 from .passwords import check_pin, hash_secret
 from .scope import get_participant
 from .timeline import clinic_today
-from .validation import FAR, check_date, horizon
+from .validation import FAR, check_date, check_text, horizon
 
 # ASCII only and anchored with \Z: `$` would take a trailing newline.
 CODE_PATTERN = re.compile(r"[A-Z0-9][A-Z0-9-]{1,38}\Z")
@@ -30,19 +30,6 @@ FAR_START = "The start date is more than a year from today: check the year."
 # The column widths of Participant.display_name and Exemption.medication/prescriber.
 DISPLAY_NAME_MAX = MEDICATION_MAX = 120
 MAX_PHASE = 52  # phase indexes are weeks at most; anything larger is a typo
-
-
-def _text(field: str, value: object, max_length: int) -> str:
-    """Stripped text of a string field ("" for None); InvalidInput for anything
-    that is not a string, holds a NUL, or is longer than the column."""
-    if value is None:
-        return ""
-    if not isinstance(value, str) or "\x00" in value:
-        raise InvalidInput(field, "Expected text.")
-    value = value.strip()
-    if len(value) > max_length:
-        raise InvalidInput(field, f"Use at most {max_length} characters.")
-    return value
 
 
 def register_participant(
@@ -58,10 +45,12 @@ def register_participant(
     actor.require("admin", "staff")
     if not actor.may_see_clinic(clinic_id):
         raise NotFound("No such clinic.", "clinic")
-    code = _text("code", code, 40).upper()
+    code = check_text("code", code, max_length=40).upper()
     if not CODE_PATTERN.match(code):
         raise InvalidInput("code", "Use 2-40 letters, digits or dashes, e.g. P-0042.")
-    display_name = _text("display_name", display_name, DISPLAY_NAME_MAX) or None
+    display_name = (
+        check_text("display_name", display_name, max_length=DISPLAY_NAME_MAX) or None
+    )
     if pin is not None:
         check_pin(pin)
     if db.session.scalar(
@@ -122,24 +111,26 @@ def enroll(
     # A start past the horizon (year 9999) would break every read of the enrollment.
     latest = horizon(clinic_today(participant.clinic, now))
     check_date("start_on", start_on, latest=latest, too_late=FAR_START)
+    # Every field is checked before the state and before anything is written: a
+    # bad exemption leaves no enrollment, and a bad field is named as such.
+    prescriptions = [
+        _exemption(None, i, item, latest) for i, item in enumerate(exemptions)
+    ]
+    days, chosen = _clean_testing_days(testing_days), _clean_targets(targets)
     if _active_enrollment(participant.id) is not None:
         raise Conflict(
             "already_enrolled",
             f"{participant.code} is already enrolled.",
             "participant",
         )
-    # Validated before anything is written: a bad exemption leaves no enrollment.
-    prescriptions = [
-        _exemption(None, i, item, latest) for i, item in enumerate(exemptions)
-    ]
     enrollment = Enrollment(
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
         protocol_id=protocol.id,
         start_on=start_on,
         status="active",
-        testing_days=_clean_testing_days(testing_days),
-        targets=_clean_targets(targets),
+        testing_days=days,
+        targets=chosen,
         created_at=now,
     )
     db.session.add(enrollment)
@@ -264,10 +255,14 @@ def _exemption(
         raise InvalidInput(
             f"{field}.analyte", "Choose the exempt analyte from the panel."
         )
-    medication = _text(f"{field}.medication", item.get("medication"), MEDICATION_MAX)
+    medication = check_text(
+        f"{field}.medication", item.get("medication"), max_length=MEDICATION_MAX
+    )
     if not medication:
         raise InvalidInput(f"{field}.medication", "Name the prescribed medication.")
-    prescriber = _text(f"{field}.prescriber", item.get("prescriber"), MEDICATION_MAX)
+    prescriber = check_text(
+        f"{field}.prescriber", item.get("prescriber"), max_length=MEDICATION_MAX
+    )
     starts_on, ends_on = item.get("starts_on"), item.get("ends_on")
     if not isinstance(starts_on, date) or isinstance(starts_on, datetime):
         raise InvalidInput(f"{field}.starts_on", "Enter the start date as YYYY-MM-DD.")

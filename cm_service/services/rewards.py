@@ -24,10 +24,18 @@ from . import audit, board, ledger, pricing
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
 from .timeline import clinic_today
-from .validation import in_range
+from .validation import INT_MAX, check_int, check_text, in_range
 
 LOW_STOCK = 3  # at or below this many left, the catalogue warns
 TIERS = ("small", "large", "jumbo")
+NAME_MAX = 120  # Reward.name's width
+NOTE_MAX = 200  # a supplier and a receipt number
+# One delivery (or an opening stock): a clinic's shelf holds dozens; 10,000 at once
+# is a mistyped quantity.
+MAX_RECEIVED = 10_000
+# All of one item in stock: far below the INTEGER column, which many deliveries of
+# MAX_RECEIVED must never reach.
+MAX_STOCK = 1_000_000
 
 
 def catalogue(actor: Actor, *, active_only: bool = False) -> list[Reward]:
@@ -55,19 +63,17 @@ def add_reward(
     The opening stock is recorded as a receipt. Raises InvalidInput(field).
     """
     actor.require("admin")
-    name = (name or "").strip()
-    if not name or len(name) > 120:
-        raise InvalidInput("name", "Name the reward (up to 120 characters).")
+    name = check_text("name", name, max_length=NAME_MAX)
+    if not name:
+        raise InvalidInput("name", f"Name the reward (up to {NAME_MAX} characters).")
     if tier is not None and tier not in TIERS:
         raise InvalidInput("tier", f"The tier is one of: {', '.join(TIERS)}.")
     if (tier is None) == (cost_cents is None):
         raise InvalidInput("cost_cents", "Give either a bowl tier or a price.")
     if cost_cents is not None:
         _check_price(cost_cents)
-    if value_cents < 0:
-        raise InvalidInput("value_cents", "The value cannot be negative.")
-    if stock < 0:
-        raise InvalidInput("stock", "The stock cannot be negative.")
+    _check_count("value_cents", value_cents, pricing.MAX_PRICE_CENTS, "value")
+    _check_count("stock", stock, MAX_RECEIVED, "stock")
     reward = Reward(
         clinic_id=actor.clinic_id,
         name=name,
@@ -102,6 +108,12 @@ def _check_price(cost_cents: object) -> None:
         raise InvalidInput("cost_cents", f"The price can be at most {limit}.")
 
 
+def _check_count(field: str, value: object, maximum: int, what: str) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        raise InvalidInput(field, f"The {what} cannot be negative.")
+    check_int(field, value, minimum=0, maximum=maximum)
+
+
 def receive_stock(
     actor: Actor, reward_id: int, quantity: int, note: str, *, now: datetime
 ) -> StockMovement:
@@ -110,14 +122,22 @@ def receive_stock(
     reward = db.session.get(Reward, reward_id)
     if reward is None or reward.clinic_id != actor.clinic_id:
         raise NotFound("No such reward.", "reward")
-    if quantity <= 0 or quantity > 10_000:
-        raise InvalidInput("quantity", "Enter how many arrived, 1 to 10000.")
-    db.session.execute(
+    check_int(
+        "quantity",
+        quantity,
+        minimum=1,
+        maximum=MAX_RECEIVED,
+        message=f"Enter how many arrived, 1 to {MAX_RECEIVED}.",
+    )
+    note = check_text("note", note, max_length=NOTE_MAX, multiline=True) or None
+    added = db.session.execute(
         update(Reward)
-        .where(Reward.id == reward.id)
+        .where(Reward.id == reward.id, Reward.stock <= MAX_STOCK - quantity)
         .values(stock=Reward.stock + quantity)
     )
-    movement = _move(actor, reward, quantity, now, note=(note or "").strip() or None)
+    if added.rowcount != 1:
+        raise InvalidInput("quantity", f"The stock can be at most {MAX_STOCK:,}.")
+    movement = _move(actor, reward, quantity, now, note=note)
     audit.append(
         actor,
         "receive_stock",
@@ -141,6 +161,8 @@ def redeem(
     "no_points").
     """
     actor.require("admin", "staff")
+    # The form's nonce, or a client's key: it becomes part of the ledger's key.
+    nonce = check_text("nonce", nonce, max_length=64, required=True)
     reward = _reward(actor, reward_id, field="reward")
     if reward.cost_cents is None:
         raise InvalidInput(
@@ -289,7 +311,9 @@ def _audit_view(
 
 
 def _reward(actor: Actor, reward_id: int, field: str = "reward") -> Reward:
-    reward = db.session.get(Reward, reward_id) if reward_id else None
+    # An id past the INTEGER column cannot even be looked up (PostgreSQL refuses it).
+    known = isinstance(reward_id, int) and 0 < reward_id <= INT_MAX
+    reward = db.session.get(Reward, reward_id) if known else None
     if reward is None or reward.clinic_id != actor.clinic_id:
         raise InvalidInput(field, "Choose a reward from this clinic's catalogue.")
     return reward
