@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, redirect, url_for
+from werkzeug.routing import IntegerConverter
 
 from . import auth  # noqa: F401 - registers the login manager's user loader
 from .api import views as api_views
@@ -11,6 +12,7 @@ from .local_time import local_date, local_time
 from .ops import views as ops_views
 from .portal import views as portal_views
 from .reports import views as reports_views
+from .services.validation import INT_MAX
 from .staff import cards as staff_cards  # noqa: F401 - routes on staff_views.bp
 from .staff import draws as staff_draws  # noqa: F401 - routes on staff_views.bp
 from .staff import groups as staff_groups  # noqa: F401 - routes on staff_views.bp
@@ -18,7 +20,17 @@ from .staff import protocol_builder  # noqa: F401 - adds its routes to staff_vie
 from .staff import views as staff_views
 
 
+class RowId(IntegerConverter):
+    """<int:...> in a URL is a row's id: past INTEGER it names nothing (a 404),
+    never a lookup that PostgreSQL or SQLite would refuse with a 500."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", INT_MAX)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = RowId  # before any route is added
     login_manager.login_view = "staff.login"
     login_manager.login_message = "Please log in to continue."
     app.register_blueprint(staff_views.bp)

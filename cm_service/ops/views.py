@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import Clinic, ClinicClosure, Participant
 from ..services import clinics, closures, nightly
 from ..services.errors import CMError, InvalidInput
+from ..services.participants import CODE_PATTERN
 from .forms import ClosureForm, ConfirmForm, PauseForm
 
 bp = Blueprint("ops", __name__, url_prefix="/staff/ops")
@@ -133,11 +134,17 @@ def release_held(day: str):
 
 
 def _participant_by_code(code: str) -> Participant:
-    participant = db.session.scalar(
-        select(Participant).where(
-            Participant.clinic_id == current_actor().clinic_id,
-            Participant.code == code.strip().upper(),
+    typed = code.strip().upper()
+    # Text no code can be (a NUL, a lone surrogate) is never looked up as one.
+    participant = (
+        db.session.scalar(
+            select(Participant).where(
+                Participant.clinic_id == current_actor().clinic_id,
+                Participant.code == typed,
+            )
         )
+        if CODE_PATTERN.match(typed)
+        else None
     )
     if participant is None:
         raise InvalidInput("code", f"No participant {code} in this clinic.")

@@ -75,7 +75,7 @@ def make(participant_id: int):
         draws.draw_many(
             current_actor(),
             participant_id,
-            int(count) if count.isdigit() else None,
+            forms.chosen_id(count) or None,
             form.nonce.data or "",
             now=views._now(),
             secret=current_app.config["DRAW_SECRET"].encode(),
@@ -94,12 +94,11 @@ def make(participant_id: int):
 def hand_out(draw_id: int):
     form = forms.PrizeForm()
     participant_id = rewards.draw_owner(current_actor(), draw_id)
-    if not form.validate() or not form.reward.data.isdigit():
+    reward_id = forms.chosen_id(form.reward.data)
+    if not form.validate() or not reward_id:
         return _again(participant_id, 422, "Choose the prize handed out.")
     try:
-        rewards.hand_out_prize(
-            current_actor(), draw_id, int(form.reward.data), now=views._now()
-        )
+        rewards.hand_out_prize(current_actor(), draw_id, reward_id, now=views._now())
     except CMError as error:
         if error.status == 404:
             raise

@@ -41,6 +41,7 @@ from ..rules.facts import RESULT_VALUES
 from ..rules.money import format_cents
 from ..services.checkins import ANALYTES, NONCE, OFF_SITE_TYPES, SESSION_TYPES
 from ..services.pricing import MAX_PRICE_CENTS
+from ..services.validation import INT_MAX, MAX_DEPTH, too_deep
 
 # What a technician reads off a cup; "insufficient" is recorded as refused.
 SPECIMEN_RESULTS = tuple(r for r in RESULT_VALUES if r != "insufficient")
@@ -185,6 +186,15 @@ class MoneyField(StringField):
         return f"{self.data // 100}.{self.data % 100:02d}"
 
 
+def chosen_id(value: str | None) -> int:
+    """The id a select or a button sent, or 0 for anything that is not one: the
+    value is whatever the client sends ("²" is a digit to str.isdigit, not to int)."""
+    text = (value or "").strip()
+    if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= INT_MAX:
+        return int(text)
+    return 0
+
+
 def _day(label: str = "Day") -> DayField:
     return DayField(label, validators=[InputRequired(DATE_MESSAGE)])
 
@@ -315,7 +325,12 @@ class AdjustForm(FlaskForm):
 
 class RedeemForm(FlaskForm):
     # A fresh nonce per rendered form: a double-submitted form redeems once.
-    nonce = HiddenField(validators=[DataRequired("Reload the form and try again.")])
+    nonce = HiddenField(
+        validators=[
+            DataRequired("Reload the form and try again."),
+            Regexp(NONCE, message="Reload the form and try again."),
+        ]
+    )
     reward = SelectField(
         "Reward",
         choices=[],
@@ -478,11 +493,22 @@ class ProtocolForm(FlaskForm):
 
     def parsed(self):
         """The JSON document, or None with an error on the field."""
+        # json.loads recurses once per level: deep nesting is refused before it.
+        deep = too_deep(self.spec.data)
+        if deep is not None:
+            where = f" (at {deep})" if deep else ""
+            self.spec.errors = [f"Nest at most {MAX_DEPTH} levels deep{where}."]
+            return None
         try:
-            return json.loads(self.spec.data)
+            return json.loads(self.spec.data, parse_constant=_no_constant)
         except ValueError as error:
             self.spec.errors = [f"Not valid JSON: {error}."]
             return None
+
+
+def _no_constant(name: str) -> None:
+    # NaN and Infinity are not JSON, and no protocol amount.
+    raise ValueError(f"{name} is not a number")
 
 
 # Groups and booked sessions (issue 13). Choices are not checked here: the
@@ -543,7 +569,9 @@ class GroupForm(FlaskForm):
     starts_at = ClockField("Starts at")
 
     def weekday_number(self) -> int | None:
-        return int(self.weekday.data) if (self.weekday.data or "").isdigit() else None
+        # Anything but 0 to 6 is None, which the service refuses as no weekday.
+        chosen = (self.weekday.data or "").strip()
+        return int(chosen) if chosen in ("0", "1", "2", "3", "4", "5", "6") else None
 
 
 class MemberForm(FlaskForm):

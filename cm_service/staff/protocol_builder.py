@@ -21,7 +21,7 @@ from ..services import protocol_builder as builder
 from ..services.actors import Actor
 from ..services.checkins import ANALYTES, SESSION_TYPES
 from ..services.errors import CMError, NotFound
-from . import views
+from . import forms, views
 from .forms import SESSION_LABELS
 from .views import bp
 
@@ -121,9 +121,8 @@ def _starting_fields(actor: Actor) -> tuple[dict[str, Any], list[str]]:
     version = request.args.get("from") or (value if kind == "version" else "")
     preset = request.args.get("preset") or (value if kind == "preset" else "")
     if version:
-        if not version.isdigit():
-            raise NotFound("No such protocol.", "protocol")
-        document = protocol_admin.version(actor, int(version)).spec
+        # A value that is no id (not digits, past INTEGER) names no protocol.
+        document = protocol_admin.version(actor, forms.chosen_id(version)).spec
     elif preset:
         if preset not in rules.preset_keys():
             raise NotFound("No such preset.", "preset")

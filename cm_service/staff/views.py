@@ -79,9 +79,16 @@ def login():
         return redirect(url_for("staff.today"))
     form = forms.LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(
-            form.username.data, form.password.data, now=_now(), ip=request.remote_addr
-        )
+        try:
+            user = accounts.authenticate(
+                form.username.data,
+                form.password.data,
+                now=_now(),
+                ip=request.remote_addr,
+            )
+        except InvalidInput as error:  # a username no one could have
+            show_error(form, error)
+            return render_template("staff/login.html", form=form), 422
         if user is not None:
             next_url = _safe_next(request.args.get("next"))
             step = accounts.second_step(user)
@@ -527,12 +534,12 @@ def adjust_points(participant_id: int):
             if error.status == 404:
                 raise
             show_error(form, error)
-            return _render_record(participant_id, error.status, adjust=form)
+            return _render_record(participant_id, error.status, adjust=form, again=True)
         flash(_correction_message(done))
         return redirect(
             url_for("staff.participant_detail", participant_id=participant_id)
         )
-    return _render_record(participant_id, 422, adjust=form)
+    return _render_record(participant_id, 422, adjust=form, again=True)
 
 
 @bp.post("/participants/<int:participant_id>/exemptions")
@@ -678,7 +685,7 @@ def redeem_post(participant_id: int):
             entry = rewards.redeem(
                 current_actor(),
                 participant_id,
-                int(form.reward.data) if form.reward.data.isdigit() else 0,
+                forms.chosen_id(form.reward.data),
                 form.nonce.data,
                 now=_now(),
             )
@@ -850,7 +857,7 @@ _ENROLL_FIELDS = {
 
 
 def _enroll_with(actor, participant_id: int, form: forms.EnrollForm) -> None:
-    protocol_id = int(form.protocol.data) if form.protocol.data.isdigit() else 0
+    protocol_id = forms.chosen_id(form.protocol.data)
     days = [int(d) for d in form.testing_days.data]
     phases = next(
         (

@@ -15,6 +15,7 @@ from tests.web.helpers import csrf_token, log_in
 from tests.web.staff.conftest import count, history, page_of
 
 NONCE = re.compile(r'name="nonce" type="hidden" value="([0-9a-f]+)"')
+FORM_NONCE = "ab12" * 8  # the shape of a nonce the redeem page makes
 
 
 @pytest.fixture
@@ -76,11 +77,11 @@ def test_redeeming_debits_points_and_takes_the_item_from_stock(
 @pytest.mark.parametrize(
     ("reward", "nonce", "status", "message"),
     [
-        ("", "abc123", 422, "Choose a reward."),
-        ("999", "abc123", 422, "Choose a reward from this clinic&#39;s catalogue."),
+        ("", FORM_NONCE, 422, "Choose a reward."),
+        ("999", FORM_NONCE, 422, "Choose a reward from this clinic&#39;s catalogue."),
         (
             "expensive",
-            "abc123",
+            FORM_NONCE,
             409,
             "The balance is 0 points; 500 cannot be redeemed.",
         ),
