@@ -31,6 +31,9 @@ SUFFIX_LENGTH = 6
 NAME_PART_MAX = 40
 SLUG_MAX = NAME_PART_MAX + 1 + SUFFIX_LENGTH
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+# What new_slug makes: a link of any other shape (a NUL, a lone surrogate) names no
+# clinic and is not looked up (PostgreSQL would refuse the NUL with a 500).
+_SLUG_SHAPE = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 
 
 def new_slug(name: str) -> str:
@@ -53,7 +56,7 @@ def unused_slug(name: str) -> str:
 def clinic_of(slug: str) -> Clinic:
     """The clinic whose portal link this is; NotFound, saying nothing more, if none."""
     clinic = None
-    if 0 < len(slug) <= SLUG_MAX:
+    if 0 < len(slug) <= SLUG_MAX and _SLUG_SHAPE.match(slug):
         clinic = db.session.scalars(
             select(Clinic).where(Clinic.portal_slug == slug)
         ).first()
