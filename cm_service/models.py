@@ -346,6 +346,9 @@ class LedgerEntry(db.Model):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"))
     on: Mapped[date | None] = mapped_column(Date)
     rule: Mapped[str] = mapped_column(Text, default="")
+    # The rule as structured messages (message id + numbers), so pages render it in
+    # the reader's language; `rule` is its English text. None on rows from before.
+    why: Mapped[list[Any] | None] = mapped_column(JSON)
     memo: Mapped[str | None] = mapped_column(Text)
     posted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     posted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -575,6 +578,22 @@ class IdempotentResponse(db.Model):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FormDraft(db.Model):
+    """A staff form posted after the session expired, kept until its owner signs in
+    again (or it expires), so the work is shown back instead of lost."""
+
+    __tablename__ = "form_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    path: Mapped[str] = mapped_column(String(512))
+    # [[name, value], ...] in posted order, so multi-valued fields survive.
+    fields: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 APPEND_ONLY = (Event, EventVoid, LedgerEntry, Draw, AuditLog, StockMovement)
