@@ -479,8 +479,8 @@ def match_codes(actor: Actor, code: str) -> list[Participant]:
 
     The code exactly, whatever the case; else the codes equal to it without
     dashes and spaces ("p0003" is P-0003); else, for digits only, every code
-    ending in them ("3" is P-0003, "1" both P-0001 and P-0011). Other clinics'
-    codes never match.
+    ending in them ("3" is P-0003, "1" both P-0001 and P-0011); else the codes
+    starting with it ("p00" is every P-00..). Other clinics' codes never match.
     """
     actor.require("admin", "staff", "auditor")
     typed = code.strip().upper() if isinstance(code, str) else ""
@@ -496,7 +496,10 @@ def match_codes(actor: Actor, code: str) -> list[Participant]:
     squeezed = func.replace(Participant.code, "-", "")
     if bare.isdigit():
         return _participants(actor.clinic_id, squeezed.like(f"%{bare}"))
-    return _participants(actor.clinic_id, squeezed == bare)
+    # `bare` is letters and digits only, so it holds no LIKE wildcard.
+    return _participants(actor.clinic_id, squeezed == bare) or _participants(
+        actor.clinic_id, squeezed.like(f"{bare}%")
+    )
 
 
 def _participants(clinic_id: int, condition) -> list[Participant]:

@@ -67,3 +67,21 @@ def test_the_board_and_the_checkin_page_focus_the_code_box(logged_in, dozen):
 
         box = re.search(r'<input[^>]*id="code"[^>]*>', page).group(0)
         assert " autofocus" in box, path
+
+
+def test_the_start_of_a_code_offers_every_code_starting_so(logged_in, dozen):
+    response = find(logged_in, "p001")
+
+    page = page_of(response)
+    assert response.status_code == 200
+    choices = page[page.index('id="choices"') :]
+    choices = choices[: choices.index("</ul>")]
+    assert "3 participants match" in page
+    assert re.findall(r">(P-\d{4})</a>", choices) == ["P-0010", "P-0011", "P-0012"]
+
+
+def test_the_start_of_another_clinics_code_finds_nothing(logged_in, dozen):
+    response = find(logged_in, "q00")
+
+    assert response.status_code == 404
+    assert "No participant with that code in this clinic." in page_of(response)
