@@ -13,6 +13,7 @@ from ..models import Clinic, ClinicClosure, Participant
 from ..services import clinics, closures, nightly
 from ..services.errors import CMError, InvalidInput
 from ..services.participants import CODE_PATTERN
+from ..services.timeline import clinic_today
 from .forms import ClosureForm, ConfirmForm, PauseForm
 
 bp = Blueprint("ops", __name__, url_prefix="/staff/ops")
@@ -22,25 +23,54 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# A run needs a look when it did not finish cleanly or when it did something.
+UNSETTLED = ("failed", "held", "running")
+
+
+def needs_attention(run) -> bool:
+    """A run staff should see without unfolding the full table: failed, held or
+    still running, or one that recorded something (a missed test, an award)."""
+    return run.status in UNSETTLED or any(run.counts.values())
+
+
 def _page(status: int = 200, **forms):
     actor = current_actor()
     clinic = db.session.get(Clinic, actor.clinic_id)
+    today = clinic_today(clinic, _now())
     closures_ = db.session.scalars(
         select(ClinicClosure)
         .where(ClinicClosure.clinic_id == clinic.id)
         .order_by(ClinicClosure.closed_on.desc())
         .limit(30)
     ).all()
+    runs = nightly.recent_runs(clinic.id)
+    checks = nightly.recent_runs(clinic.id, 14, nightly.RECONCILE_JOB)
+    closure_form = forms.get("closure_form") or ClosureForm(prefix="closure")
+    pause_form = forms.get("pause_form") or PauseForm(prefix="pause")
+    _today_default(closure_form.closed_on, today)
+    _today_default(pause_form.starts_on, today)
     return render_template(
         "ops/index.html",
         clinic=clinic,
-        runs=nightly.recent_runs(clinic.id),
-        checks=nightly.recent_runs(clinic.id, 14, nightly.RECONCILE_JOB),
+        runs=runs,
+        attention=[run for run in runs if needs_attention(run)],
+        checks=checks,
+        checks_found=[
+            run
+            for run in checks
+            if run.status in UNSETTLED or run.counts.get("reconcile_differences")
+        ],
         closures=closures_,
-        closure_form=forms.get("closure_form") or ClosureForm(prefix="closure"),
-        pause_form=forms.get("pause_form") or PauseForm(prefix="pause"),
+        closure_form=closure_form,
+        pause_form=pause_form,
         confirm=ConfirmForm(),
     ), status
+
+
+def _today_default(field, today: date) -> None:
+    """A blank date field of a form not yet sent starts on the clinic's today."""
+    if field.data is None and not field.raw_data:
+        field.data = today
 
 
 @bp.get("/")

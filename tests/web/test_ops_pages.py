@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -200,3 +201,73 @@ def test_staff_cannot_turn_off_second_approval(client, staff, clinic):
 
     assert response.status_code == 403
     assert db.session.get(Clinic, clinic.id).maker_checker is False
+
+
+def _work_and_quiet_nights(staff, clinic) -> None:
+    """Ten quiet nights (nobody enrolled yet), then one that marked a test missed."""
+    now = datetime(2026, 1, 6, 18, tzinfo=UTC)
+    for day in range(20, 30):
+        nightly.run_nightly(clinic.id, date(2025, 12, day), now=now)
+    make_enrolled(staff, clinic)
+    nightly.run_nightly(clinic.id, date(2026, 1, 5), now=now)
+
+
+def test_the_operations_page_puts_its_forms_above_the_runs(client, staff, clinic):
+    _work_and_quiet_nights(staff, clinic)
+    log_in(client, "tech")
+
+    page = client.get("/staff/ops/").get_data(as_text=True)
+
+    assert page.index('id="pause-title"') < page.index('id="attention"')
+    assert page.index('id="attention"') < page.index('id="runs"')
+
+
+def test_the_operations_page_shows_only_the_runs_that_need_attention(
+    client, staff, clinic
+):
+    _work_and_quiet_nights(staff, clinic)
+    log_in(client, "tech")
+
+    page = client.get("/staff/ops/").get_data(as_text=True)
+
+    # The night with work is listed; the quiet ones only in the full table,
+    # which is folded away.
+    attention = page[page.index('id="attention"') : page.index("<details")]
+    assert "2026-01-05" in attention
+    assert "2025-12-2" not in attention
+    full = page[page.index("<details") : page.index("</details>")]
+    assert "All 11 nightly runs" in full
+    assert "2025-12-25" in full
+
+
+def test_a_failed_or_held_run_needs_attention_even_with_no_counts(
+    client, staff, clinic
+):
+    _work_and_quiet_nights(staff, clinic)
+    run = nightly.recent_runs(clinic.id)[-1]  # 2025-12-20, a quiet night
+    run.status = "failed"
+    run.error = "OperationalError: database is locked"
+    db.session.commit()
+    log_in(client, "tech")
+
+    page = client.get("/staff/ops/").get_data(as_text=True)
+
+    attention = page[page.index('id="attention"') : page.index("<details")]
+    assert "2025-12-20" in attention
+    assert "database is locked" in attention
+
+
+def test_the_closure_and_pause_forms_start_on_the_clinics_today(
+    client, admin, clinic, monkeypatch
+):
+    from cm_service.ops import views as ops_views
+
+    # 03:00 UTC on 1 March is still 28 February in Chicago.
+    monkeypatch.setattr(ops_views, "_now", lambda: datetime(2026, 3, 1, 3, tzinfo=UTC))
+    log_in(client, "boss")
+
+    page = client.get("/staff/ops/").get_data(as_text=True)
+
+    assert re.search(r'id="closure-closed_on"[^>]*value="2026-02-28"', page)
+    assert re.search(r'id="pause-starts_on"[^>]*value="2026-02-28"', page)
+    assert not re.search(r'id="pause-ends_on"[^>]*value="2', page)
