@@ -38,7 +38,7 @@ from ..models import (
     LedgerEntry,
     Pause,
 )
-from . import appointments, audit
+from . import appointments, audit, drafts
 from .actors import SYSTEM
 from .errors import InvalidInput, NotFound
 from .ledger import settle_many
@@ -611,8 +611,11 @@ def reconcile_due(
 
 
 def tick(now: datetime) -> tuple[list[RunOutcome], list[RunOutcome]]:
-    """The scheduler's every-15-minutes job: close due days, then reconcile."""
-    return run_due(now), reconcile_due(now)
+    """The scheduler's every-15-minutes job: close due days, then reconcile (and
+    delete the staff form drafts that expired unclaimed)."""
+    outcomes = run_due(now), reconcile_due(now)
+    drafts.purge(now=now)
+    return outcomes
 
 
 def clinics_to_run(clinic_id: int | None) -> list[Clinic]:

@@ -8,6 +8,10 @@ a session idle for longer than STAFF_IDLE_MINUTES, or older than STAFF_SESSION_H
 ends at its next request, with a message on the login page (HIPAA automatic logoff,
 ASVS 7.3.1 and 7.3.2).
 
+A form posted by a session that ended by time is not lost: staff/drafts.py keeps it
+(before the CSRF check, never acting on it) and shows it again, filled in, once the
+same account has signed in again.
+
 Signing in may take two steps (password, then a TOTP code or, for an admin without a
 second factor, enrolment). Between them the session holds only a short-lived
 "pending" marker: nobody is logged in until the last step succeeds.
@@ -128,6 +132,7 @@ MESSAGES = {
     "absolute": "Your session reached its {hours}-hour limit. Please log in again.",
     "revoked": "Your session was ended. Please log in again.",
 }
+NOT_SAVED = "What you sent was not saved: log in, then enter it again."
 
 
 def _check_session() -> Any:
@@ -146,6 +151,43 @@ def _check_session() -> Any:
     if reason is None:
         session[SEEN_KEY] = at
         return None
+    end_expired(reason)
+    if request.endpoint == "staff.login" or request.blueprint == "api":
+        return None
+    if request.method == "GET":
+        return redirect(url_for("staff.login", next=request.full_path))
+    if request.endpoint != "staff.logout":
+        # A form the session could not keep (drafts.py keeps those it can): say so.
+        flash(NOT_SAVED)
+    return redirect(url_for("staff.login"))
+
+
+def expired_owner() -> tuple[User, str] | None:
+    """The account this request's session belonged to, and why it ended ("idle" or
+    "absolute"), while the cookie still names an active account at its current
+    session_version; None for a live, revoked or anonymous session. Only for tying
+    what the expired session posted to that account (staff/drafts.py): it logs no
+    one in, and runs before the CSRF check, so it reads only the signed cookie and
+    the account."""
+    if "_user_id" not in session:
+        return None
+    reason = _expired(now().timestamp())
+    user_id = session.get("_user_id")
+    if reason not in ("idle", "absolute") or not isinstance(user_id, str):
+        return None
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if (
+        user is None
+        or not user.active
+        or session.get(VERSION_KEY) != user.session_version
+    ):
+        return None
+    return user, reason
+
+
+def end_expired(reason: str) -> None:
+    """End this expired or revoked session: audit one that ended by time, and say
+    on the next page why it ended."""
     user_id = session.get("_user_id")
     end()
     if reason != "revoked" and isinstance(user_id, str) and user_id.isdigit():
@@ -156,10 +198,6 @@ def _check_session() -> Any:
             minutes=config["STAFF_IDLE_MINUTES"], hours=config["STAFF_SESSION_HOURS"]
         )
     )
-    if request.endpoint == "staff.login" or request.blueprint == "api":
-        return None
-    target = request.full_path if request.method == "GET" else None
-    return redirect(url_for("staff.login", next=target))
 
 
 def _require_admin_second_factor() -> Any:
@@ -177,8 +215,11 @@ def _require_admin_second_factor() -> Any:
 
 
 def init_app(app: Flask) -> None:
+    from . import drafts  # here: drafts imports this module
+
     app.config.setdefault("STAFF_IDLE_MINUTES", DEFAULT_IDLE_MINUTES)
     app.config.setdefault("STAFF_SESSION_HOURS", DEFAULT_SESSION_HOURS)
     login_manager.user_loader(_load_user)
+    drafts.init_app(app)  # first: keeps an expired session's form before CSRF
     app.before_request(_check_session)
     app.before_request(_require_admin_second_factor)

@@ -43,7 +43,7 @@ from ..services import (
 )
 from ..services.errors import CMError, InvalidInput
 from ..services.timeline import clinic_today
-from . import forms, sessions
+from . import drafts, forms, sessions
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -101,7 +101,8 @@ def login():
             return redirect(url_for("account.enrol"))
         form.password.errors.append("Wrong username or password.")
     status = 422 if form.errors else 200
-    return render_template("staff/login.html", form=form), status
+    kept = drafts.waiting_in(request.args.get("next"))
+    return render_template("staff/login.html", form=form, draft_kept=kept), status
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -121,7 +122,8 @@ def login_code():
             "That code did not work. Use the newest code, or a recovery code."
         )
     status = 422 if form.errors else 200
-    return render_template("staff/login_code.html", form=form), status
+    kept = drafts.waiting_in(next_url)
+    return render_template("staff/login_code.html", form=form, draft_kept=kept), status
 
 
 @bp.post("/logout")

@@ -1,0 +1,101 @@
+"""A check-in form submitted after the idle timeout is not lost: after signing in
+again the staff member sees it filled in, told it was not saved, and submits it."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from cm_service.services import clinics
+from cm_service.services.actors import SYSTEM
+from cm_service.staff import sessions, views
+from tests.browser.conftest import (
+    release_database,
+    screenshot,
+    serious_accessibility_violations,
+)
+from tests.factories import NOW, make_enrolled, make_staff
+
+pytestmark = pytest.mark.browser
+SIZES = {
+    "desk": {"width": 1280, "height": 800},
+    "phone": {"width": 360, "height": 740},
+}
+
+
+class SessionClock:
+    """The staff session's clock, moved forward instead of waiting 15 minutes."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@pytest.fixture
+def desk(live_app, monkeypatch):
+    monkeypatch.setattr(views, "_now", lambda: NOW)
+    clock = SessionClock()
+    monkeypatch.setattr(sessions, "now", clock)
+    clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
+    staff = make_staff(clinic, "tech")
+    person, _ = make_enrolled(staff, clinic, code="P-0001")
+    person_id = person.id
+    release_database()
+    return person_id, clock
+
+
+def sign_in(page: Page) -> None:
+    page.get_by_label("Username").fill("tech")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=list(SIZES))
+def test_a_checkin_submitted_after_the_timeout_comes_back_filled_in(
+    page: Page, live_server, desk, size
+):
+    person_id, clock = desk
+    page.set_viewport_size(SIZES[size])
+    checkin = f"{live_server}/staff/participants/{person_id}/checkin"
+    page.goto(f"{live_server}/staff/login")
+    sign_in(page)
+    page.goto(checkin)
+
+    # Given a filled specimen form, left open past the idle limit
+    page.get_by_label("Cocaine").select_option("negative")
+    page.get_by_label("BrAC (optional)").fill("0.000")
+    clock.offset += timedelta(minutes=16)
+
+    # When it is submitted, the login page says the work was kept, not saved
+    page.get_by_role("button", name="Record specimen").click()
+    expect(page.get_by_role("heading", name="Staff log in")).to_be_visible()
+    expect(page.locator("#draft-kept")).to_have_text(
+        "Your session ended before this was saved. Sign in to see it again."
+    )
+    expect(page.get_by_text("logged out after 15 minutes")).to_be_visible()
+    screenshot(page, f"staff-draft-login-{size}")
+    assert serious_accessibility_violations(page) == []
+
+    # Then after signing in the form is back, filled in, with the banner above it
+    sign_in(page)
+    expect(page).to_have_url(re.compile(rf"/staff/participants/{person_id}/checkin"))
+    banner = page.get_by_role("alert").filter(has_text="Not saved yet")
+    expect(banner).to_have_text("Not saved yet: check and submit.")
+    specimen = page.locator("section", has=page.get_by_role("heading", name="Specimen"))
+    expect(specimen.locator("#draft")).to_be_visible()
+    expect(page.get_by_label("Cocaine")).to_have_value("negative")
+    expect(page.get_by_label("BrAC (optional)")).to_have_value("0.000")
+    expect(page.locator("#s-collected_on")).to_be_focused()  # not "all negative"
+    screenshot(page, f"staff-draft-filled-{size}")
+    assert serious_accessibility_violations(page) == []
+
+    # And submitting it records the visit and shows the award
+    page.get_by_role("button", name="Record specimen").click()
+    expect(page.locator("#earned")).to_contain_text("+10 points")
+    expect(page.locator("#draft")).to_have_count(0)
+    screenshot(page, f"staff-draft-saved-{size}")
