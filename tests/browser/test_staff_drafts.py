@@ -99,3 +99,42 @@ def test_a_checkin_submitted_after_the_timeout_comes_back_filled_in(
     expect(page.locator("#earned")).to_contain_text("+10 points")
     expect(page.locator("#draft")).to_have_count(0)
     screenshot(page, f"staff-draft-saved-{size}")
+
+
+def test_choices_ticks_and_text_come_back_in_the_attendance_form(
+    page: Page, live_server, desk
+):
+    person_id, clock = desk
+    page.set_viewport_size(SIZES["desk"])
+    page.goto(f"{live_server}/staff/login")
+    sign_in(page)
+    page.goto(f"{live_server}/staff/participants/{person_id}/checkin")
+
+    # Given an off-site meeting: a choice, a tick, a radio button and a note
+    page.get_by_label("Session type").select_option("twelve_step")
+    page.get_by_label("Arrived late").check()
+    page.get_by_label("Phone call").check()
+    page.get_by_label("Confirmed by").fill("R. Diaz, meeting secretary")
+    clock.offset += timedelta(minutes=16)
+    page.get_by_role("button", name="Record attendance").click()
+    sign_in(page)
+
+    # Then each comes back as entered, and the off-site questions show again
+    attendance = page.locator(
+        "section", has=page.get_by_role("heading", name="Attendance")
+    )
+    expect(attendance.locator("#draft")).to_be_visible()
+    expect(page.get_by_label("Session type")).to_have_value("twelve_step")
+    expect(page.get_by_label("Arrived late")).to_be_checked()
+    expect(page.get_by_label("Phone call")).to_be_checked()
+    expect(page.get_by_label("Signed slip")).not_to_be_checked()
+    expect(page.get_by_label("Confirmed by")).to_have_value(
+        "R. Diaz, meeting secretary"
+    )
+    # The list of kept values is folded away under the filled form
+    expect(page.locator("#draft-values dl")).to_be_hidden()
+    screenshot(page, "staff-draft-attendance-desk")
+    assert serious_accessibility_violations(page) == []
+
+    page.get_by_role("button", name="Record attendance").click()
+    expect(page.get_by_role("heading", name=re.compile("^Recorded"))).to_be_visible()

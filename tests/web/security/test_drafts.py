@@ -309,6 +309,21 @@ def test_an_oversize_value_is_refused_cleanly(client, staff, person, clock):
     )
 
 
+def test_a_post_past_the_form_memory_limit_is_refused_cleanly(
+    client, staff, person, clock
+):
+    log_in(client, "tech")
+    data = {"s-reason": "x" * 600_000}  # past Werkzeug's 500 kB per field: a 413
+
+    response = post_after_timeout(client, clock, person, data=data)
+
+    assert response.status_code == 302
+    assert count(FormDraft) == 0
+    assert "was too large to keep" in client.get(response.location).get_data(
+        as_text=True
+    )
+
+
 def test_a_cross_site_post_is_not_kept(client, staff, person, clock):
     log_in(client, "tech")
 
