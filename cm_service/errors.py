@@ -6,6 +6,7 @@ from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
+from .portal import errors as portal_errors
 from .services.errors import CMError
 
 
@@ -21,6 +22,9 @@ def _http_error(error: HTTPException):
         code = (error.name or "error").lower().replace(" ", "_")
         body = {"error": code, "field": None, "message": error.description}
         return body, error.code
+    if portal_errors.is_portal_request():
+        # The participant's page, language and way back (never the staff login).
+        return portal_errors.error_page(error.code or 500)
     return render_template("errors/error.html", error=error), error.code
 
 
@@ -36,6 +40,11 @@ def _domain_error(error: CMError):
     if _wants_json():
         body = {"error": error.code, "field": error.field, "message": error.message}
         return body, error.status
+    if portal_errors.is_portal_request():
+        # Only a refused value's message says more than the status (and is
+        # written for the participant, in the catalogue).
+        shown = error.message if error.status == 422 else None
+        return portal_errors.error_page(error.status, shown)
     return render_template("errors/error.html", error=error), error.status
 
 

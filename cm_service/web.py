@@ -8,6 +8,7 @@ from werkzeug.routing import IntegerConverter
 from . import auth  # noqa: F401 - registers the login manager's user loader
 from .api import views as api_views
 from .extensions import csrf, login_manager
+from .i18n_messages import init_app as init_explanations
 from .local_time import local_date, local_time
 from .ops import views as ops_views
 from .portal import views as portal_views
@@ -37,6 +38,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(ops_views.bp)
     app.register_blueprint(portal_views.bp)
     portal_views.init_i18n(app)
+    init_explanations(app)
     # The API authenticates with bearer tokens, not cookies: no CSRF to forge.
     csrf.exempt(api_views.bp)
     app.register_blueprint(api_views.bp)

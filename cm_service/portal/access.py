@@ -19,11 +19,13 @@ from typing import Any
 
 from flask import current_app, flash, g, redirect, session, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 
 from ..extensions import db
 from ..models import Clinic, Participant
 from ..services import portal
 from ..services.actors import Actor
+from .i18n import LANGUAGE_KEY
 
 PARTICIPANT_KEY = "participant_id"
 SEEN_KEY = "portal_seen_at"
@@ -85,8 +87,10 @@ def session_participant() -> Participant | None:
 
 def _time_out(participant: Participant, at: datetime, reason: str, message: str):
     portal.log_out(portal.participant_actor(participant), now=at, reason=reason)
-    g.portal_participant = participant  # the message in their language
     flash(message)
+    # The login page the browser goes to next speaks their language too (it reads
+    # the session's choice once nobody is logged in), like an ordinary logout.
+    session[LANGUAGE_KEY] = participant.language
     end()
     return redirect(login_url())
 
@@ -102,6 +106,9 @@ def participant_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if participant is None:
             end()
             return redirect(login_url())
+        # Any message from here on is in the participant's language.
+        g.portal_participant = participant
+        refresh()
         config = current_app.config
         hours = config.get("PORTAL_SESSION_HOURS", DEFAULT_SESSION_HOURS)
         if _seconds_since(STARTED_KEY, at) > float(hours) * 3600:

@@ -25,9 +25,10 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from ..models import Clinic
+from ..rules.messages import N_
 from ..services import portal, portal_links
 from ..services.errors import InvalidInput, NotFound
-from . import access, chart, i18n
+from . import access, chart, errors, i18n
 from .access import current_actor, participant_required
 from .forms import LanguageForm, LoginForm
 
@@ -57,7 +58,7 @@ def _fresh_request_state() -> None:
 
 
 @bp.context_processor
-def _portal_context() -> dict:
+def portal_context() -> dict:
     return {
         "locale": str(get_locale() or "en"),
         "language_names": LANGUAGE_NAMES,
@@ -135,7 +136,7 @@ def logout():
 def language():
     form = LanguageForm()
     if not form.validate_on_submit() or form.language.data not in portal.LANGUAGES:
-        raise InvalidInput("language", "Choose English or Spanish.")
+        raise InvalidInput("language", N_("Choose English or Spanish."))
     session[i18n.LANGUAGE_KEY] = form.language.data
     participant = access.session_participant()
     if participant is not None:
@@ -197,4 +198,4 @@ def record_views():
 @bp.errorhandler(HTTPNotFound)
 @bp.errorhandler(NotFound)
 def not_found(_error):
-    return render_template("portal/error.html"), 404
+    return errors.error_page(404)

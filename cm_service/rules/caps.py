@@ -14,15 +14,16 @@ from datetime import date
 from fractions import Fraction
 from types import MappingProxyType
 
-from .money import format_cents, round_half_up
+from .messages import N_, Cents, Join, Msg, msg
+from .money import round_half_up
 from .spec import Caps
 
 _LABELS = {
-    "per_test_cents": "per test",
-    "per_week_cents": "per week",
-    "per_month_cents": "per month",
-    "per_enrollment_cents": "per enrollment",
-    "per_calendar_year_cents": "per calendar year",
+    "per_test_cents": Msg(N_("per test")),
+    "per_week_cents": Msg(N_("per week")),
+    "per_month_cents": Msg(N_("per month")),
+    "per_enrollment_cents": Msg(N_("per enrollment")),
+    "per_calendar_year_cents": Msg(N_("per calendar year")),
 }
 
 
@@ -54,11 +55,13 @@ class CapMeter:
 
 @dataclass(frozen=True)
 class Cut:
-    """What the caps let through: `amount` paid and the money they withheld."""
+    """What the caps let through: `amount` paid and the money they withheld, and
+    when they withheld any, `note` saying which cap ("capped at $200.00 per
+    month: paid $4.00 of $10.00")."""
 
     amount: int
     withheld: Fraction
-    note: str = ""
+    note: Msg | None = None
 
 
 def windows(on: date, group: Hashable) -> dict[str, Hashable]:
@@ -119,20 +122,38 @@ def apply_caps(
 
 def _note(
     caps: Caps, scopes: list[str], paid: int, amount: int, unit: Fraction, account: str
-) -> str:
+) -> Msg:
     limits = {getattr(caps, scope) for scope in scopes}
     if len(limits) == 1:
-        label = " and ".join(_LABELS[scope] for scope in scopes)
-        which = f"{format_cents(limits.pop())} {label}"
-    else:
-        which = " and ".join(
-            f"{format_cents(getattr(caps, s))} {_LABELS[s]}" for s in scopes
+        label = Join("and", tuple(_LABELS[scope] for scope in scopes))
+        which: object = msg(
+            N_("%(cap)s %(scope)s"), cap=Cents(limits.pop()), scope=label
         )
-    paid_text = f"paid {_cents(paid * unit)} of {_cents(amount * unit)}"
+    else:
+        which = Join(
+            "and",
+            tuple(
+                msg(
+                    N_("%(cap)s %(scope)s"),
+                    cap=Cents(getattr(caps, s)),
+                    scope=_LABELS[s],
+                )
+                for s in scopes
+            ),
+        )
+    paid_text = msg(
+        N_("paid %(paid)s of %(owed)s"),
+        paid=_cents(paid * unit),
+        owed=_cents(amount * unit),
+    )
     if account == "draws":
-        paid_text = f"paid {paid} of {amount} draws (at their expected value)"
-    return f"capped at {which}: {paid_text}"
+        paid_text = msg(
+            N_("paid %(paid)s of %(owed)s draws (at their expected value)"),
+            paid=paid,
+            owed=amount,
+        )
+    return msg(N_("capped at %(which)s: %(paid)s"), which=which, paid=paid_text)
 
 
-def _cents(value: Fraction) -> str:
-    return format_cents(round_half_up(value))
+def _cents(value: Fraction) -> Cents:
+    return Cents(round_half_up(value))

@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .money import format_cents
+from .messages import N_, Cents, Msg, english, msg
 
 # The usual tiers in plain words; a clinic's own tier names are shown as written.
 TIER_NAMES = {
-    "good_job": "Good job!",
-    "small": "Small prize",
-    "large": "Large prize",
-    "jumbo": "Jumbo prize",
+    "good_job": N_("Good job!"),
+    "small": N_("Small prize"),
+    "large": N_("Large prize"),
+    "jumbo": N_("Jumbo prize"),
 }
 CHEERS = {
     "large": "A large prize. Congratulations!",
@@ -81,12 +81,27 @@ def tier_name(tier: str) -> str:
 def prize_words(tier: str, value_cents: int) -> str:
     """A draw's outcome as the participant hears it: "Small prize: $1.00", or
     "Good job! (no prize this time)" for a slip worth nothing."""
-    name = tier_name(tier)
+    return english(prize_msg(tier, value_cents))
+
+
+def prize_msg(tier: str, value_cents: int) -> Msg:
+    """`prize_words` as a message: the usual tiers translated, a clinic's own
+    tier name as written."""
+    name: object = Msg(TIER_NAMES[tier]) if tier in TIER_NAMES else tier_name(tier)
     if value_cents <= 0:
-        return f"{name} (no prize this time)"
-    if tier not in TIER_NAMES and "prize" not in name.lower():
-        name = f"{name} prize"
-    return f"{name}: {format_cents(value_cents)}"
+        return msg(N_("%(tier)s (no prize this time)"), tier=name)
+    if tier not in TIER_NAMES and "prize" not in tier_name(tier).lower():
+        name = msg(N_("%(tier)s prize"), tier=name)
+    return msg(N_("%(tier)s: %(value)s"), tier=name, value=Cents(value_cents))
+
+
+def draw_msg(number: int, tier: str, value_cents: int) -> Msg:
+    """A draw's ledger explanation: "Draw 3 — Small prize: $1.00"."""
+    return msg(
+        N_("Draw %(number)s — %(prize)s"),
+        number=number,
+        prize=prize_msg(tier, value_cents),
+    )
 
 
 def cheer(tier: str) -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import cached_property
 from types import MappingProxyType
 
 from .caps import CapMeter, Cut, apply_caps
@@ -27,7 +28,21 @@ from .escalation import (
     resets,
 )
 from .facts import EnrollmentFacts, Fact
-from .money import format_cents, ordinal, round_half_up
+from .messages import (
+    DRAWS,
+    N_,
+    POINTS_WORTH,
+    Cents,
+    Day,
+    IsoDate,
+    Join,
+    Msg,
+    Ordinal,
+    Term,
+    english,
+    msg,
+)
+from .money import round_half_up
 from .outcomes import DayOutcome, day_outcomes, targets_of
 from .sessions import SessionOutcome, next_slots, session_outcomes
 from .spec import ProtocolSpec, Schedule
@@ -49,7 +64,13 @@ class Award:
     on: date
     event_id: int | None
     schedule: str
-    rule: str
+    # How the amount is worked out, as a message (rules/messages.py).
+    why: Msg
+
+    @cached_property
+    def rule(self) -> str:
+        """`why` in English, made when first read (the fold builds no text)."""
+        return english(self.why)
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,8 @@ class NextNegative:
     explanation: str
     # Units kept back to offset an earlier overpayment (rules.after_offset).
     withheld: int = 0
+    # `explanation` as a message (rules/messages.py).
+    why: Msg | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -81,6 +104,8 @@ class NextSession:
     # The streak of that schedule now (consecutive attended sessions).
     run: int = 0
     withheld: int = 0
+    # `explanation` as a message (rules/messages.py).
+    why: Msg | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -269,7 +294,7 @@ class _Offer:
     key: str
     kind: str
     amount: int
-    rule: str
+    why: Msg
 
 
 @dataclass(frozen=True)
@@ -385,20 +410,36 @@ def _fold_session(
         if session.outcome != "excused" and resets(schedule, session.outcome):
             return _with_streak(state, session.index, after_reset(before)), []
         return state, []
-    what = f"{ordinal(before.run + 1)} attended {session.session_type} session"
+    what = Msg(
+        N_("%(nth)s attended %(session)s session"),
+        (
+            ("nth", Ordinal(before.run + 1)),
+            ("session", Term("session type", session.session_type)),
+        ),
+    )
     # One award per clinic-local day and session type: a session entered twice
     # (or re-entered after a void) maps to the award already posted.
     slot = f"{session.on.isoformat()}:{session.session_type}"
     step = after_negative(schedule, before)
-    rule = f"{what}: {_formula(spec, schedule, before.level)}"
+    rule = Msg(
+        N_("%(what)s: %(amount)s"),
+        (("what", what), ("amount", _formula(spec, schedule, before.level))),
+    )
     if step.restored_to is not None:
-        rule += (
-            f". Level restored to {step.restored_to} after "
-            f"{schedule.recovery_after} sessions since the reset"
+        rule = msg(
+            N_(
+                "%(award)s. Level restored to %(level)s after %(count)s sessions"
+                " since the reset"
+            ),
+            award=rule,
+            level=step.restored_to,
+            count=schedule.recovery_after,
         )
     offers = [_Offer(f"attendance:{slot}", "award", schedule.value(before.level), rule)]
     if schedule.bonus is not None and bonus_due(schedule, before):
-        text = f"Bonus for {before.run + 1} attended sessions in a row"
+        text = msg(
+            N_("Bonus for %(count)s attended sessions in a row"), count=before.run + 1
+        )
         offers.append(_bonus_offer(spec, schedule, f"attendance-bonus:{slot}", text))
     where = _Where(
         session.on, session.event_id, "attendance", test_group(offers[0].key)
@@ -435,56 +476,89 @@ def _specimen_offers(
     # Keys name the day, not the event: voiding a specimen and entering the day
     # again must map to the award already posted (settle compares by key).
     iso = day.on.isoformat()
-    what = "Negative test" if not schedule.escalates else _consecutive(schedule, before)
-    what += "" if day.scheduled else " (extra test)"
-    rule = f"{what}: {_formula(spec, schedule, before.level)}"
+    what = NEGATIVE_TEST if not schedule.escalates else _consecutive(schedule, before)
+    if not day.scheduled:
+        what = Msg(N_("%(what)s (extra test)"), (("what", what),))
+    rule = Msg(
+        N_("%(what)s: %(amount)s"),
+        (("what", what), ("amount", _formula(spec, schedule, before.level))),
+    )
     if step.restored_to is not None:
-        rule += (
-            f". Level restored to {step.restored_to} after "
-            f"{schedule.recovery_after} negatives since the reset"
+        rule = msg(
+            N_(
+                "%(award)s. Level restored to %(level)s after %(count)s negatives"
+                " since the reset"
+            ),
+            award=rule,
+            level=step.restored_to,
+            count=schedule.recovery_after,
         )
     offers = [_Offer(f"specimen:{iso}", "award", schedule.value(before.level), rule)]
     if schedule.bonus is not None and bonus_due(schedule, before):
-        text = f"Bonus for {before.run + 1} negatives in a row"
+        text = msg(N_("Bonus for %(count)s negatives in a row"), count=before.run + 1)
         offers.append(_bonus_offer(spec, schedule, f"bonus:{iso}", text))
     return offers
 
 
-def _consecutive(schedule: Schedule, before: Streak) -> str:
-    text = f"{ordinal(before.run + 1)} consecutive negative"
+NEGATIVE_TEST = Msg(N_("Negative test"))
+
+
+def _consecutive(schedule: Schedule, before: Streak) -> Msg:
+    nth = ("nth", Ordinal(before.run + 1))
     if schedule.per == "week":  # the level counts clean weeks, not tests
-        return f"{text}, week level {before.level}"
-    return text if before.level == before.run else f"{text}, level {before.level}"
-
-
-def _bonus_offer(spec: ProtocolSpec, schedule: Schedule, key: str, text: str) -> _Offer:
-    amount = schedule.bonus.amount if schedule.bonus else 0
-    return _Offer(
-        key, "bonus", amount, f"{text}: {_amount_text(spec, schedule, amount)}"
+        return Msg(
+            N_("%(nth)s consecutive negative, week level %(level)s"),
+            (nth, ("level", before.level)),
+        )
+    if before.level == before.run:
+        return Msg(N_("%(nth)s consecutive negative"), (nth,))
+    return Msg(
+        N_("%(nth)s consecutive negative, level %(level)s"),
+        (nth, ("level", before.level)),
     )
 
 
-def _formula(spec: ProtocolSpec, schedule: Schedule, level: int) -> str:
+def _bonus_offer(spec: ProtocolSpec, schedule: Schedule, key: str, text: Msg) -> _Offer:
+    amount = schedule.bonus.amount if schedule.bonus else 0
+    why = Msg(
+        N_("%(what)s: %(amount)s"),
+        (("what", text), ("amount", _amount_text(spec, schedule, amount))),
+    )
+    return _Offer(key, "bonus", amount, why)
+
+
+def _formula(spec: ProtocolSpec, schedule: Schedule, level: int) -> Msg:
     """How the value at `level` is computed, e.g. "10 + 2×5 = 20 points ($5.00)"."""
     value = schedule.value(level)
     amount = _amount_text(spec, schedule, value)
     if not schedule.escalates:
         return amount
     if level == 0:
-        return f"the starting value, {amount}"
+        return Msg(N_("the starting value, %(amount)s"), (("amount", amount),))
     if (
         schedule.max is not None
         and schedule.start + schedule.step * level > schedule.max
     ):
-        return f"the maximum, {amount}"
-    return f"{schedule.start} + {level}×{schedule.step} = {amount}"
+        return Msg(N_("the maximum, %(amount)s"), (("amount", amount),))
+    return Msg(
+        N_("%(start)s + %(level)s×%(step)s = %(amount)s"),
+        (
+            ("start", schedule.start),
+            ("level", level),
+            ("step", schedule.step),
+            ("amount", amount),
+        ),
+    )
 
 
-def _amount_text(spec: ProtocolSpec, schedule: Schedule, amount: int) -> str:
+def _amount_text(spec: ProtocolSpec, schedule: Schedule, amount: int) -> Msg:
     if schedule.account == "draws":
-        return f"{amount} draw" + ("" if amount == 1 else "s")
-    noun = "point" if amount == 1 else "points"
-    return f"{amount} {noun} ({format_cents(amount * spec.unit_cents)})"
+        return Msg(DRAWS[0], (("num", amount),), DRAWS[1])
+    return Msg(
+        POINTS_WORTH[0],
+        (("num", amount), ("money", Cents(amount * spec.unit_cents))),
+        POINTS_WORTH[1],
+    )
 
 
 def _unit_cents(spec: ProtocolSpec, schedule: Schedule) -> Fraction | None:
@@ -536,7 +610,9 @@ def _award(
         on=where.on,
         event_id=where.event_id,
         schedule=where.schedule,
-        rule=f"{offer.rule}; {cut.note}" if cut.note else offer.rule,
+        why=Msg(N_("%(rule)s; %(note)s"), (("rule", offer.why), ("note", cut.note)))
+        if cut.note
+        else offer.why,
     )
 
 
@@ -554,7 +630,8 @@ def _next_negative(
     (from `start`, the state after `after`, when resumed)."""
     on = _next_test_day(spec, facts, days, as_of)
     if on is None:
-        return NextNegative(0, 0, 0, 0, 0, None, _ended(spec, facts))
+        ended = _ended(spec, facts)
+        return NextNegative(0, 0, 0, 0, 0, None, english(ended), why=ended)
     # The probe is an ordinary fact: caps, week closes and recovery all apply to
     # it exactly as they will to the real specimen.
     probe = Fact(-1, "specimen", on, dict.fromkeys(targets_of(spec, facts), "negative"))
@@ -606,13 +683,14 @@ def _next_sessions(
 def _session_summary(
     paid: Sequence[Award], on: date, session_type: str, booked: bool, run: int
 ) -> NextSession:
-    when = f"{on:%a} {on.isoformat()}"
-    explanation = f"Attending the {session_type} session on {when} earns nothing."
+    named = {"session": Term("session type", session_type), "day": Day(on)}
+    why = msg(N_("Attending the %(session)s session on %(day)s earns nothing."), named)
     if paid:
-        explanation = (
-            f"Attending the {session_type} session on {when}: "
-            + "; ".join(a.rule for a in paid)
-            + "."
+        rules = Join("semicolon", tuple(a.why for a in paid))
+        why = msg(
+            N_("Attending the %(session)s session on %(day)s: %(rules)s."),
+            named,
+            rules=rules,
         )
     return NextSession(
         on=on,
@@ -621,16 +699,17 @@ def _session_summary(
         points=sum(a.amount for a in paid if a.account == "points"),
         draws=sum(a.amount for a in paid if a.account == "draws"),
         cents=sum(a.cents for a in paid),
-        explanation=explanation,
+        explanation=english(why),
         run=run,
+        why=why,
     )
 
 
-def _ended(spec: ProtocolSpec, facts: EnrollmentFacts) -> str:
+def _ended(spec: ProtocolSpec, facts: EnrollmentFacts) -> Msg:
     end = last_day(spec, facts)
     if facts.ends_on is not None and end == facts.ends_on:
-        return f"No further awards: discharged on {end.isoformat()}."
-    return "No further awards: the protocol has ended."
+        return msg(N_("No further awards: discharged on %(day)s."), day=IsoDate(end))
+    return Msg(N_("No further awards: the protocol has ended."))
 
 
 def _next_test_day(
@@ -651,10 +730,10 @@ def _summarise(paid: Sequence[Award], on: date) -> NextNegative:
     def total(account: str, kind: str) -> int:
         return sum(a.amount for a in paid if a.account == account and a.kind == kind)
 
-    when = f"{on:%a} {on.isoformat()}"
-    explanation = f"A negative on {when} earns nothing in this phase."
+    why = msg(N_("A negative on %(day)s earns nothing in this phase."), day=Day(on))
     if paid:
-        explanation = f"A negative on {when}: " + "; ".join(a.rule for a in paid) + "."
+        rules = Join("semicolon", tuple(a.why for a in paid))
+        why = msg(N_("A negative on %(day)s: %(rules)s."), day=Day(on), rules=rules)
     return NextNegative(
         points=total("points", "award"),
         draws=total("draws", "award"),
@@ -662,5 +741,6 @@ def _summarise(paid: Sequence[Award], on: date) -> NextNegative:
         bonus_points=total("points", "bonus"),
         bonus_draws=total("draws", "bonus"),
         on=on,
-        explanation=explanation,
+        explanation=english(why),
+        why=why,
     )

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
+from functools import cached_property
 from types import MappingProxyType
 
 from .caps import CapMeter, apply_caps, windows
 from .draws import expected_value_cents
 from .evaluate import Award, NextNegative, NextSession, test_group
-from .money import format_cents
+from .messages import DRAWS, N_, Cents, Day, Join, Msg, english, msg
 from .spec import ProtocolSpec, bowl_of
 
 
@@ -49,8 +50,13 @@ class Posting:
     amount: int
     on: date | None
     event_id: int | None
-    rule: str
+    # Why it is posted, as a message (rules/messages.py); `rule` in English.
+    why: Msg
     nth: int
+
+    @cached_property
+    def rule(self) -> str:
+        return english(self.why)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,7 @@ class Withheld:
     amount: int
     owed: int
     explanation: str
+    why: Msg | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -154,9 +161,9 @@ def _clawback(awards: Sequence[Award], held: Mapping[str, Held]) -> list[Posting
             continue
         entries = have.entries if have else 0
         account = award.account if award else have.account  # type: ignore[union-attr]
-        rule = award.rule if award else "no longer earned"
+        rule = award.why if award else NO_LONGER_EARNED
         if entries:
-            rule = f"Correction: was {have.amount}, now {amount + have.amount} ({rule})"  # type: ignore[union-attr]
+            rule = _correction(have.amount, amount + have.amount, rule)  # type: ignore[union-attr]
         postings.append(
             Posting(
                 key=key,
@@ -165,11 +172,23 @@ def _clawback(awards: Sequence[Award], held: Mapping[str, Held]) -> list[Posting
                 amount=amount,
                 on=award.on if award else have.on,  # type: ignore[union-attr]
                 event_id=award.event_id if award else None,
-                rule=rule,
+                why=rule,
                 nth=entries,
             )
         )
     return postings
+
+
+NO_LONGER_EARNED = Msg(N_("no longer earned"))
+
+
+def _correction(was: int, now: int, rule: Msg) -> Msg:
+    return msg(
+        N_("Correction: was %(was)s, now %(now)s (%(rule)s)"),
+        was=was,
+        now=now,
+        rule=rule,
+    )
 
 
 @dataclass
@@ -232,18 +251,22 @@ def _entries(held: Mapping[str, Held], key: str) -> int:
 
 
 def _postings(
-    spec: ProtocolSpec, account: str, owed: Sequence[_Owed], note: str
+    spec: ProtocolSpec, account: str, owed: Sequence[_Owed], note: Msg
 ) -> list[Posting]:
     postings = []
     for item in owed:
         if item.paid <= 0:
             continue
         award = item.award
-        rule = award.rule
+        rule = award.why
         if item.withheld:
-            rule += f"; {_withheld_text(spec, account, item, note)}"
+            rule = msg(
+                N_("%(rule)s; %(note)s"),
+                rule=rule,
+                note=_withheld_text(spec, account, item, note),
+            )
         if item.entries:
-            rule = f"Correction: was {item.have}, now {item.have + item.paid} ({rule})"
+            rule = _correction(item.have, item.have + item.paid, rule)
         postings.append(
             Posting(
                 key=award.key,
@@ -252,7 +275,7 @@ def _postings(
                 amount=item.paid,
                 on=award.on,
                 event_id=award.event_id,
-                rule=rule,
+                why=rule,
                 nth=item.entries,
             )
         )
@@ -260,45 +283,65 @@ def _postings(
 
 
 def _withheld(
-    spec: ProtocolSpec, account: str, owed: Sequence[_Owed], note: str
+    spec: ProtocolSpec, account: str, owed: Sequence[_Owed], note: Msg
 ) -> list[Withheld]:
-    return [
-        Withheld(
-            key=item.award.key,
-            account=account,
-            on=item.award.on,
-            amount=item.withheld,
-            owed=item.owed,
-            explanation=_withheld_text(spec, account, item, note),
-        )
-        for item in owed
-        if item.withheld > 0
-    ]
+    found = []
+    for item in owed:
+        if item.withheld > 0:
+            why = _withheld_text(spec, account, item, note)
+            found.append(
+                Withheld(
+                    key=item.award.key,
+                    account=account,
+                    on=item.award.on,
+                    amount=item.withheld,
+                    owed=item.owed,
+                    explanation=english(why),
+                    why=why,
+                )
+            )
+    return found
 
 
-def _withheld_text(spec: ProtocolSpec, account: str, item: _Owed, note: str) -> str:
-    kept = units_text(spec, account, item.withheld)
-    return f"withheld {kept} of {units_text(spec, account, item.owed)}: {note}"
+def _withheld_text(spec: ProtocolSpec, account: str, item: _Owed, note: Msg) -> Msg:
+    return msg(
+        N_("withheld %(kept)s of %(owed)s: %(note)s"),
+        kept=units_msg(spec, account, item.withheld),
+        owed=units_msg(spec, account, item.owed),
+        note=note,
+    )
 
 
 def _offset_note(
     spec: ProtocolSpec, account: str, excess: Sequence[tuple[date, str, int]]
-) -> str:
+) -> Msg:
     total = sum(amount for _, _, amount in excess)
     days = sorted({on for on, _, _ in excess if on != date.min})
-    when = ", ".join(f"{on:%a} {on.isoformat()}" for on in days[:3])
-    when += " and other days" if len(days) > 3 else ""
-    return (
-        f"offsets {units_text(spec, account, total)} paid for {when or 'earlier days'} "
-        "before a correction to that result (earned points are never taken back)"
+    when: object = Join("comma", tuple(Day(on) for on in days[:3]))
+    if len(days) > 3:
+        when = msg(N_("%(days)s and other days"), days=when)
+    elif not days:
+        when = Msg(N_("earlier days"))
+    return msg(
+        N_(
+            "offsets %(amount)s paid for %(when)s before a correction to that result"
+            " (earned points are never taken back)"
+        ),
+        amount=units_msg(spec, account, total),
+        when=when,
     )
+
+
+def units_msg(spec: ProtocolSpec, account: str, amount: int) -> Msg | Cents:
+    """Money for points ($6.25), a count for draws (3 draws), as a message."""
+    if account == "draws":
+        return Msg(DRAWS[0], (("num", amount),), DRAWS[1])
+    return Cents(amount * spec.unit_cents)
 
 
 def units_text(spec: ProtocolSpec, account: str, amount: int) -> str:
     """Money for points ("$6.25"), a count for draws ("3 draws")."""
-    if account == "draws":
-        return f"{amount} draw" + ("" if amount == 1 else "s")
-    return format_cents(amount * spec.unit_cents)
+    return english(units_msg(spec, account, amount))
 
 
 class _LedgerMeter:
@@ -348,7 +391,7 @@ def after_offset(
         if points
         else nxt.cents,
         withheld=points + draws,
-        explanation=_withheld_note(spec, nxt.explanation, points, draws, offset),
+        **_withheld_note(spec, nxt, points, draws, offset),
     )
 
 
@@ -367,18 +410,29 @@ def session_after_offset(
         draws=nxt.draws - draws,
         cents=(nxt.points - points) * spec.unit_cents if points else nxt.cents,
         withheld=points + draws,
-        explanation=_withheld_note(spec, nxt.explanation, points, draws, offset),
+        **_withheld_note(spec, nxt, points, draws, offset),
     )
 
 
 def _withheld_note(
-    spec: ProtocolSpec, text: str, points: int, draws: int, offset: Mapping[str, int]
-) -> str:
-    kept = [units_text(spec, "points", points)] if points > 0 else []
-    kept += [units_text(spec, "draws", draws)] if draws > 0 else []
+    spec: ProtocolSpec,
+    nxt: NextNegative | NextSession,
+    points: int,
+    draws: int,
+    offset: Mapping[str, int],
+) -> dict:
+    """The explanation (and its message) of a next award partly withheld."""
+    kept = [units_msg(spec, "points", points)] if points > 0 else []
+    kept += [units_msg(spec, "draws", draws)] if draws > 0 else []
     owed = {a: n for a, n in offset.items() if n > 0}
-    note = " and ".join(units_text(spec, a, n) for a, n in sorted(owed.items()))
-    return (
-        f"{text} Withheld {' and '.join(kept)} of it: {note} already paid before "
-        "a correction is absorbed first (earned points are never taken back)."
+    note = Join("and", tuple(units_msg(spec, a, n) for a, n in sorted(owed.items())))
+    why = msg(
+        N_(
+            "%(text)s Withheld %(kept)s of it: %(owed)s already paid before a"
+            " correction is absorbed first (earned points are never taken back)."
+        ),
+        text=nxt.why if nxt.why is not None else nxt.explanation,
+        kept=Join("and", tuple(kept)),
+        owed=note,
     )
+    return {"explanation": english(why), "why": why}

@@ -28,6 +28,7 @@ from ..models import (
     Participant,
 )
 from ..rules import units_text
+from ..rules.messages import N_, english, msg, to_json
 from . import audit, checkins
 from .actors import Actor
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -255,6 +256,7 @@ def _post_adjustment(
 ) -> LedgerEntry:
     enrollment = latest_enrollment(participant.id)
     unit = spec_of(enrollment.protocol).unit_cents
+    why = msg(N_("Manual adjustment of %(points)s points"), points=f"{points:+d}")
     entry = LedgerEntry(
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
@@ -265,7 +267,8 @@ def _post_adjustment(
         cents=points * unit,
         idempotency_key=key,
         on=clinic_today(participant.clinic, now),
-        rule=f"Manual adjustment of {points:+d} points",
+        rule=english(why),
+        why=to_json(why),
         memo=memo,
         posted_at=now,
         posted_by_id=actor.user_id,

@@ -25,7 +25,8 @@ from ..models import (
     Reward,
     StockMovement,
 )
-from ..rules.draws import prize_words
+from ..rules.draws import draw_msg
+from ..rules.messages import N_, english, msg, to_json
 from ..rules.spec import CAP_SCOPES
 from . import audit, checkpoints
 from .actors import Actor
@@ -247,6 +248,7 @@ def _entry(
         event_id=posting.event_id,
         on=posting.on,
         rule=posting.rule,
+        why=to_json(posting.why),
     )
 
 
@@ -308,6 +310,16 @@ def redeem_points(
         )
     if reward is not None:
         _take_from_stock(reward)
+    if price and reward:
+        why = price.rule_msg(reward.name)
+    elif reward:
+        why = msg(
+            N_("Redeemed %(points)s points for %(reward)s"),
+            points=points,
+            reward=reward.name,
+        )
+    else:
+        why = msg(N_("Redeemed %(points)s points"), points=points)
     entry = LedgerEntry(
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
@@ -317,9 +329,8 @@ def redeem_points(
         cents=-_redeemed_cents(points, balance),
         idempotency_key=key,
         on=clinic_today(participant.clinic, now),
-        rule=price.rule(reward.name)
-        if price and reward
-        else f"Redeemed {points} points" + (f" for {reward.name}" if reward else ""),
+        rule=english(why),
+        why=to_json(why),
         memo=memo,
         posted_at=now,
         posted_by_id=actor.user_id,
@@ -451,6 +462,7 @@ def add_draw(
     reference = f"participant:{participant.id}:draw:{number}"
     digest = rules.draw_digest(secret, reference)
     tier = rules.pick_tier(bowl, digest)
+    drawn = draw_msg(number, tier.tier, tier.value_cents)
     entry = LedgerEntry(
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
@@ -461,7 +473,8 @@ def add_draw(
         cents=0,
         idempotency_key=key or reference,
         on=clinic_today(participant.clinic, now),
-        rule=f"Draw {number} — {prize_words(tier.tier, tier.value_cents)}",
+        rule=english(drawn),
+        why=to_json(drawn),
         posted_at=now,
         posted_by_id=actor.user_id,
     )

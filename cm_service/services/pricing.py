@@ -18,6 +18,7 @@ from sqlalchemy import case, select
 
 from ..extensions import db
 from ..models import Enrollment, Participant
+from ..rules.messages import N_, Cents, Msg, english, msg
 from ..rules.money import format_cents
 from ..rules.spec import ProtocolSpec
 from .errors import Conflict
@@ -50,16 +51,40 @@ class Price:
 
     def rule(self, name: str) -> str:
         """The redemption's ledger explanation."""
-        return (
-            f"Redeemed {name} {format_cents(self.cents)} = {self.points} points "
-            f"at {unit_words(self.unit_cents)} a point"
-            + (" (rounded up)" if self.rounded_up else "")
+        return english(self.rule_msg(name))
+
+    def rule_msg(self, name: str) -> Msg:
+        """`rule` as a message (rules/messages.py), for the ledger's `why`."""
+        text = (
+            N_(
+                "Redeemed %(reward)s %(price)s = %(points)s points at %(unit)s a point"
+                " (rounded up)"
+            )
+            if self.rounded_up
+            else N_(
+                "Redeemed %(reward)s %(price)s = %(points)s points at %(unit)s a point"
+            )
+        )
+        return msg(
+            text,
+            reward=name,
+            price=Cents(self.cents),
+            points=self.points,
+            unit=unit_msg(self.unit_cents),
         )
 
 
 def unit_words(unit_cents: int) -> str:
     """25 -> "25¢", 100 -> "$1.00"."""
-    return f"{unit_cents}¢" if unit_cents < 100 else format_cents(unit_cents)
+    return english(unit_msg(unit_cents))
+
+
+def unit_msg(unit_cents: int) -> Msg | Cents:
+    return (
+        msg(N_("%(cents)s¢"), cents=unit_cents)
+        if unit_cents < 100
+        else Cents(unit_cents)
+    )
 
 
 def pays_points(spec: ProtocolSpec) -> bool:
