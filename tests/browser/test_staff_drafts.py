@@ -8,8 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
-from cm_service.services import clinics
+from cm_service.extensions import db
+from cm_service.models import User
+from cm_service.services import clinics, drafts
 from cm_service.services.actors import SYSTEM
 from cm_service.staff import sessions, views
 from tests.browser.conftest import (
@@ -138,3 +141,32 @@ def test_choices_ticks_and_text_come_back_in_the_attendance_form(
 
     page.get_by_role("button", name="Record attendance").click()
     expect(page.get_by_role("heading", name=re.compile("^Recorded"))).to_be_visible()
+
+
+def test_a_page_without_the_form_lists_what_was_entered(
+    page: Page, live_server, live_app, desk
+):
+    person_id, clock = desk
+    user = db.session.scalars(select(User).where(User.username == "tech")).one()
+    kept = drafts.keep(
+        user,
+        f"/staff/participants/{person_id}/checkin/excuse",
+        [("e-on", "2026-02-02"), ("e-reason", "Hospital visit\nback Friday")],
+        now=clock(),
+    )
+    token = kept.token
+    release_database()
+    page.set_viewport_size(SIZES["phone"])
+    page.goto(f"{live_server}/staff/login")
+    sign_in(page)
+
+    page.goto(f"{live_server}/staff/today?draft={token}")
+
+    expect(page.get_by_role("alert")).to_have_text("Not saved yet: check and submit.")
+    expect(page.locator("#draft-where")).to_contain_text("no longer has that form")
+    values = page.locator("#draft-values dl")
+    expect(values).to_be_visible()
+    expect(values).to_contain_text("Reason")
+    expect(values).to_contain_text("Hospital visit")
+    screenshot(page, "staff-draft-listed-phone")
+    assert serious_accessibility_violations(page) == []
