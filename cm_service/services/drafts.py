@@ -112,10 +112,12 @@ def keep(
     return draft
 
 
-def _by_token(token: object) -> FormDraft | None:
+def _by_token(token: object, *, lock: bool = False) -> FormDraft | None:
     if not isinstance(token, str) or not 0 < len(token) <= 64:
         return None
     query = select(FormDraft).where(FormDraft.token == token)
+    if lock:
+        query = query.with_for_update()
     return db.session.scalars(query).first()
 
 
@@ -132,7 +134,7 @@ def claim(user: User, token: object, *, now: datetime) -> Draft | None:
     if not isinstance(token, str) or not 0 < len(token) <= 64:
         return None
     begin_writing()
-    draft = _by_token(token)
+    draft = _by_token(token, lock=True)  # two tabs at once: shown in one
     if draft is None or draft.user_id != user.id:
         db.session.commit()
         return None
