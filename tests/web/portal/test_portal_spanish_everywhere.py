@@ -16,6 +16,7 @@ import html
 import re
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from babel.messages.pofile import read_po
@@ -30,10 +31,13 @@ from werkzeug.exceptions import (
 
 from cm_service import errors, rules
 from cm_service.extensions import db
+from cm_service.i18n_messages import explain_entry, render, staff_rule
 from cm_service.models import Event, LedgerEntry, Participant
+from cm_service.rules.messages import english, from_json, to_json
 from cm_service.services import checkins, clinics, corrections, ledger, participants
 from cm_service.services import portal as portal_service
 from tests.factories import NOW, START, make_staff, protocol_id
+from tests.rules.test_messages import folded
 from tests.web.attendance import ATTENDANCE, TUESDAY, attend_groups, book_groups
 from tests.web.portal.conftest import PIN, login_path, portal_log_in
 
@@ -189,7 +193,29 @@ def test_the_history_has_every_kind_of_entry(hablante):
     assert "capped at $10.00 per week" in rules_text
     assert "Correction: was" in rules_text
     assert {"award", "adjustment", "draw", "redemption"} <= {row.kind for row in rows}
-    assert all(row.why is not None for row in rows)
+    # Each row keeps its reason as a message, whose English is the row's rule.
+    assert all(english(from_json(row.why)) == row.rule for row in rows)
+
+
+def test_rows_from_before_the_messages_fall_back(app):
+    old = SimpleNamespace(rule="3rd consecutive negative: 20 points ($5.00)", why=None)
+    broken = SimpleNamespace(rule="Draw 1 — Small prize: $1.00", why=["x", 1])
+    with app.test_request_context("/me/", headers={"Accept-Language": "es"}):
+        # Spanish: nothing (the page says something general), never English.
+        assert explain_entry(old) == explain_entry(broken) == ""
+        # Staff pages: the English rule as it was written.
+        assert staff_rule(old) == old.rule
+        assert staff_rule(broken) == broken.rule
+
+
+@pytest.mark.parametrize("key", rules.preset_keys())
+def test_every_explanation_of_a_preset_renders_in_spanish(app, key):
+    with app.test_request_context("/me/", headers={"Accept-Language": "es"}):
+        for text, why in folded(key):
+            spanish = render(why)
+            assert english_in(spanish) == [], (text, spanish)
+            assert render(why, "en") == text
+            assert render(to_json(why), "es") == spanish
 
 
 # -- every page -----------------------------------------------------------------------
