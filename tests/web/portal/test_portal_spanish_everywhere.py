@@ -316,3 +316,38 @@ def test_the_idle_logout_is_all_spanish(app, clinic, hablante, clock):
     page = response.get_data(as_text=True)
     assert "Por su privacidad, se cerró su sesión" in page
     assert_spanish(page, "idle logout")
+
+
+def test_every_string_babel_cfg_extracts_is_in_the_spanish_catalogue():
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    root = SPANISH_PO.parents[4]
+    with (root / "babel.cfg").open(encoding="utf-8") as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "pgettext": ((1, "c"), 2),
+        "_l": None,
+        "N_": None,
+        "NN_": (1, 2),
+        "NP_": ((1, "c"), 2),
+    }
+    extracted = {
+        (message if isinstance(message, str) else message[0], context)
+        for _, _, message, _, context in extract_from_dir(
+            str(root), method_map, options_map, keywords=keywords
+        )
+    }
+    with SPANISH_PO.open("rb") as f:
+        catalogue = read_po(f)
+    known = {
+        (m.id if isinstance(m.id, str) else m.id[0], m.context)
+        for m in catalogue
+        if m.id
+    }
+
+    assert len(extracted) > 200  # the portal templates and the rules
+    assert extracted - known == set()
