@@ -16,6 +16,7 @@ from .. import rules
 from ..extensions import db, reading
 from ..models import (
     VERIFICATIONS,
+    Appointment,
     Enrollment,
     Event,
     EventVoid,
@@ -232,6 +233,7 @@ def excuse_session(
     """Excuse a booked session: it neither breaks nor extends the run."""
     check_session_type(session_type)
     reason = check_reason(reason, "Say why the session is excused.")
+    _check_booked(get_participant(actor, participant_id), on, session_type, now)
     return _record(
         actor,
         participant_id,
@@ -241,6 +243,27 @@ def excuse_session(
         reason=reason,
         session_type=session_type,
     )
+
+
+def _check_booked(
+    participant: Participant, on: date, session_type: str, now: datetime
+) -> None:
+    """An excuse is for a booked session: one nobody booked would count nowhere."""
+    enrollment = enrollment_on(participant, on, now)
+    booked = db.session.scalar(
+        select(Appointment.id).where(
+            Appointment.enrollment_id == enrollment.id,
+            Appointment.on == on,
+            Appointment.session_type == session_type,
+            Appointment.cancelled_at.is_(None),
+        )
+    )
+    if booked is None:
+        raise InvalidInput(
+            "session_type",
+            f"No {session_type} session is booked on {on:%a %d %b %Y}: "
+            "book it first, or excuse the test day instead.",
+        )
 
 
 def excuse_day(

@@ -165,6 +165,42 @@ def test_attendance_recorded_after_the_missed_mark_replaces_it(staff, clinic):
     assert draws_of(person.id) == [(f"attendance:{TUESDAY}:group", 1)]
 
 
+def test_an_excuse_after_the_missed_mark_replaces_it_and_keeps_the_run(staff, clinic):
+    person, enrollment = make_enrolled(staff, clinic, "attendance-prize")
+    thursday = TUESDAY + timedelta(days=2)
+    for day in (TUESDAY, thursday):
+        appointments.book(staff, person.id, "group", day, TEN, now=at(clinic, START))
+    checkins.record_attendance(
+        staff, person.id, TUESDAY, "group", now=at(clinic, TUESDAY)
+    )
+    for n in range(4):
+        close(clinic, START + timedelta(days=n))
+    assert [e.kind for e in live_events(enrollment.id)] == ["attendance", "missed"]
+
+    checkins.excuse_session(
+        staff, person.id, thursday, "group", "In hospital", now=at(clinic, thursday)
+    )
+
+    assert [e.kind for e in live_events(enrollment.id)] == ["attendance", "excused"]
+    reasons = db.session.scalars(select(EventVoid.reason)).all()
+    assert len(reasons) == 1
+    assert reasons[0].startswith("Replaced by excused")
+
+
+def test_a_session_not_booked_that_day_cannot_be_excused(staff, clinic):
+    person, enrollment = make_enrolled(staff, clinic, "attendance-prize")
+    appointments.book(staff, person.id, "group", TUESDAY, TEN, now=at(clinic, START))
+
+    for day, session_type in ((START, "group"), (TUESDAY, "individual")):
+        with pytest.raises(InvalidInput) as error:
+            checkins.excuse_session(
+                staff, person.id, day, session_type, "Sick", now=at(clinic, TUESDAY)
+            )
+        assert error.value.field == "session_type"
+        assert "booked" in error.value.message
+    assert live_events(enrollment.id) == []
+
+
 def test_a_cancelled_session_is_never_missed(staff, clinic):
     person, enrollment = make_enrolled(staff, clinic, "attendance-prize")
     made = appointments.book(
