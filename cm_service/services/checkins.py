@@ -229,6 +229,7 @@ def excuse_session(
     reason: str,
     *,
     now: datetime,
+    nonce: str | None = None,
 ) -> CheckinResult:
     """Excuse a booked session: it neither breaks nor extends the run."""
     check_session_type(session_type)
@@ -240,6 +241,7 @@ def excuse_session(
         on,
         now,
         "excused",
+        nonce=nonce,
         reason=reason,
         session_type=session_type,
     )

@@ -296,6 +296,13 @@ class AttendanceForm(_OnceForm):
 
 class ExcuseForm(_OnceForm):
     on = _day("Day excused")
+    # Empty: the test day; a session type: that day's booked session of the type.
+    session_type = SelectField(
+        "What is excused",
+        choices=[SelectChoice("", "The test day")]
+        + [SelectChoice(t, f"{SESSION_LABELS[t]} session") for t in SESSION_TYPES],
+        default="",
+    )
     reason = TextAreaField(
         "Reason",
         validators=[DataRequired("Say why the day is excused."), Length(max=500)],

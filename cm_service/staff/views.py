@@ -266,6 +266,7 @@ def _checkin_forms(standing: board.Standing, late=None, **submitted) -> dict:
     if session_type:
         built["attendance"].session_type.data = session_type
         built["attendance"].late.data = True
+        built["excuse"].session_type.data = session_type
     built.update(submitted)
     return built
 
@@ -389,7 +390,17 @@ def excuse_day(participant_id: int):
         participant_id,
         "excuse",
         form,
-        lambda actor: checkins.excuse_day(
+        lambda actor: checkins.excuse_session(
+            actor,
+            participant_id,
+            form.on.data,
+            form.session_type.data,
+            form.reason.data,
+            now=_now(),
+            nonce=form.nonce.data or None,
+        )
+        if form.session_type.data
+        else checkins.excuse_day(
             actor,
             participant_id,
             form.on.data,

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from datetime import time
 
+from sqlalchemy import select
+
+from cm_service.extensions import db
+from cm_service.models import Event
 from cm_service.services import appointments, checkins, groups
 from tests.factories import NOW, make_enrolled
 from tests.web.attendance import (
     ATTENDANCE,
+    THURSDAY,
     TUESDAY,
     attendance_only,
     book_groups,
@@ -153,4 +158,59 @@ def test_the_next_session_says_what_an_offset_withholds(logged_in, staff, clinic
     assert (
         "Next group session Tue 3 Feb earns nothing (withheld to offset a correction)"
         in standing
+    )
+
+
+def _excuse(client, person, data: dict):
+    form = f"/staff/participants/{person.id}/checkin"
+    return client.post(
+        f"{form}/excuse", data={"csrf_token": csrf_token(client, form), **data}
+    )
+
+
+def test_a_booked_group_missed_yesterday_is_excused_from_the_checkin_form(
+    logged_in, staff, clinic
+):
+    person = enrolled(staff, clinic, ATTENDANCE, "P-0100", None)
+    book_groups(staff, person.id)
+    form = f"/staff/participants/{person.id}/checkin"
+
+    # The board's missed list opens the form on that day with the group chosen.
+    page = page_of(logged_in.get(f"{form}?on=2026-01-29&session=group"))
+    excuse = section(page, 'aria-labelledby="h-excuse"')
+    assert '<option selected value="group">Group session</option>' in excuse
+    response = _excuse(
+        logged_in,
+        person,
+        {"e-on": "2026-01-29", "e-session_type": "group", "e-reason": "In hospital"},
+    )
+
+    assert response.status_code == 302
+    events = db.session.scalars(
+        select(Event).where(Event.participant_id == person.id)
+    ).all()
+    assert [(e.kind, e.collected_on, e.session_type, e.reason) for e in events] == [
+        ("excused", THURSDAY, "group", "In hospital")
+    ]
+
+
+def test_excusing_a_session_nobody_booked_is_shown_on_its_field(
+    logged_in, staff, clinic
+):
+    person = enrolled(staff, clinic, ATTENDANCE, "P-0100", None)
+    book_groups(staff, person.id)
+
+    response = _excuse(
+        logged_in,
+        person,
+        {"e-on": "2026-01-28", "e-session_type": "group", "e-reason": "In hospital"},
+    )
+
+    assert response.status_code == 422
+    excuse = section(page_of(response), 'aria-labelledby="h-excuse"')
+    assert "No group session is booked on Wed 28 Jan 2026" in words(excuse)
+    assert 'aria-invalid="true"' in excuse
+    assert (
+        db.session.scalars(select(Event).where(Event.participant_id == person.id)).all()
+        == []
     )
