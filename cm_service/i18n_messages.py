@@ -16,7 +16,7 @@ from typing import Any
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from flask import has_request_context
-from flask_babel import get_locale, get_translations
+from flask_babel import force_locale, get_locale, get_translations
 
 from .rules.messages import (
     N_,
@@ -44,10 +44,14 @@ def render(value: Any, language: str | None = None) -> str:
     request's). English is exactly the rules' English text."""
     if isinstance(value, list):
         value = from_json(value)
-    language = language or current_language()
+    current = current_language()
+    language = language or current
     if language == "en":
         return english(value)
-    return _translated(value, language)
+    if language == current:
+        return _translated(value, language)
+    with force_locale(language):  # the catalogue of the language asked for
+        return _translated(value, language)
 
 
 def _translated(value: Any, language: str) -> str:

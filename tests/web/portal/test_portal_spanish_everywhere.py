@@ -21,6 +21,7 @@ from types import SimpleNamespace
 import pytest
 from babel.messages.pofile import read_po
 from flask import Flask
+from flask_babel import refresh
 from werkzeug.exceptions import (
     BadRequest,
     Forbidden,
@@ -351,3 +352,14 @@ def test_every_string_babel_cfg_extracts_is_in_the_spanish_catalogue():
 
     assert len(extracted) > 200  # the portal templates and the rules
     assert extracted - known == set()
+
+
+def test_a_message_renders_in_the_language_asked_for(app):
+    why = from_json(["m", "%(nth)s consecutive negative", [["nth", ["o", 3]]], None])
+    with app.test_request_context("/me/"):  # an English request
+        assert render(why) == "3rd consecutive negative"
+        assert render(why, "es") == "3.ª prueba negativa consecutiva"
+    with app.test_request_context("/me/", headers={"Accept-Language": "es"}):
+        refresh()  # the locale is kept per app context, which the test's outlives
+        assert render(why) == "3.ª prueba negativa consecutiva"
+        assert render(why, "en") == "3rd consecutive negative"
