@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -25,6 +26,8 @@ from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
 from .rewards import catalogue
 from .scope import get_participant
+from .timeline import clinic_today
+from .validation import check_date
 
 # The draw form's nonce (uuid4().hex when the page is shown), as a check-in's.
 NONCE = re.compile(r"[0-9a-f]{32}\Z")
@@ -123,6 +126,55 @@ def view_draws(
     )
     db.session.commit()
     return screen
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One day's draws of a participant, to print and sign at the desk."""
+
+    participant: Participant
+    day: date
+    prizes: list[Prize]  # the day's draws, in the order drawn
+    waiting: int  # draws still to make
+
+    @property
+    def handed_out_cents(self) -> int:
+        return sum(p.draw.value_cents for p in self.prizes if p.reward)
+
+    @property
+    def owed(self) -> list[Prize]:
+        return [p for p in self.prizes if p.to_hand_out]
+
+
+def view_receipt(
+    actor: Actor, participant_id: int, day: object, *, now: datetime
+) -> Receipt:
+    """The draws made on `day` (the clinic's today if None), with the prize handed
+    out or owed for each; audited "view_draw_receipt". Raises NotFound outside the
+    actor's clinic, InvalidInput("day") for a day that is not a past date."""
+    actor.require("admin", "staff", "auditor")
+    participant = get_participant(actor, participant_id)
+    today = clinic_today(participant.clinic, now)
+    day = today if day is None else check_date("day", day, latest=today)
+    start = datetime.combine(day, time(), ZoneInfo(participant.clinic.timezone))
+    window = (start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC))
+    prizes = [
+        p
+        for p in _prizes(actor, participant)
+        if window[0] <= p.draw.drawn_at < window[1]
+    ]
+    audit.append(
+        actor,
+        "view_draw_receipt",
+        "participant",
+        participant.id,
+        now=now,
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+        detail={"day": day.isoformat()},
+    )
+    db.session.commit()
+    return Receipt(participant, day, prizes, ledger.balance_of(participant.id).draws)
 
 
 def draw_many(

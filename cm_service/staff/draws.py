@@ -19,7 +19,7 @@ from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
 from ..models import Draw
 from ..rules.draws import prize_words
 from ..services import draws, rewards
-from ..services.errors import CMError
+from ..services.errors import CMError, InvalidInput
 from . import forms, views
 from .views import bp
 
@@ -64,6 +64,27 @@ def show(participant_id: int):
         current_actor(), participant_id, now=views._now(), made=request.args.get("made")
     )
     return _render(screen)
+
+
+@bp.get("/participants/<int:participant_id>/draws/receipt", endpoint="draw_receipt")
+@role_required(*ANY_STAFF)
+def receipt(participant_id: int):
+    """A day's draws to print and sign (`?day=YYYY-MM-DD`, default today); a bad
+    day shows today's receipt with the message."""
+    actor, problem, status = current_actor(), None, 200
+    try:
+        made = draws.view_receipt(
+            actor,
+            participant_id,
+            views.typed_date(request.args.get("day")),
+            now=views._now(),
+        )
+    except InvalidInput as bad:
+        made = draws.view_receipt(actor, participant_id, None, now=views._now())
+        problem, status = bad.message, 422
+    return render_template(
+        "staff/draw_receipt.html", receipt=made, problem=problem
+    ), status
 
 
 @bp.post("/participants/<int:participant_id>/draws", endpoint="make_draw")

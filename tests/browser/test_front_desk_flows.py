@@ -57,7 +57,9 @@ def test_a_code_typed_loosely_then_enter_twice_records_the_visit(
     page.keyboard.press("Enter")
 
     # Then P-0003's check-in opens with "Record all negative" ready for Enter
-    expect(page.get_by_role("heading", name=re.compile("^Check in P-0003"))).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=re.compile("^Check in P-0003"))
+    ).to_be_visible()
     expect(page.get_by_role("button", name="Record all negative")).to_be_focused()
     screenshot(page, f"front-desk-enter-checkin-{size}")
     assert serious_accessibility_violations(page) == []
@@ -80,7 +82,9 @@ def test_a_code_matching_several_shows_a_short_list(page: Page, live_server, cli
     screenshot(page, "front-desk-several-matches")
     assert serious_accessibility_violations(page) == []
     choices.first.click()
-    expect(page.get_by_role("heading", name=re.compile("^Check in P-0001"))).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=re.compile("^Check in P-0001"))
+    ).to_be_visible()
 
 
 def test_a_pin_set_at_the_desk_opens_the_portal_on_a_phone_in_spanish(

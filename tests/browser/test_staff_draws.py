@@ -128,6 +128,15 @@ def test_a_negative_then_draw_all_shows_every_result(
     expect(page.locator("#draws-made")).to_contain_text("Snack voucher")
     expect(page.locator("#draws-made")).not_to_contain_text("good_job")
 
+    # And the day's receipt lists every draw and its prize, ready to print and sign
+    page.get_by_role("link", name="Print today's receipt").click()
+    expect(page.get_by_role("button", name="Print the receipt")).to_be_visible()
+    expect(page.locator("#receipt-draws tbody tr")).to_have_count(3)
+    expect(page.locator("#receipt-draws")).to_contain_text("Snack voucher")
+    expect(page.locator("#receipt-draws")).to_contain_text("Large prize: $20.00")
+    screenshot(page, "staff-draw-receipt")
+    assert serious_accessibility_violations(page) == []
+
 
 def test_a_prize_with_none_in_stock_is_owed(
     page: Page, live_server, va_clinic, monkeypatch

@@ -427,3 +427,59 @@ def test_another_item_of_the_tier_in_stock_is_offered(
     assert handed.status_code == 302
     db.session.expire_all()
     assert (snack.stock, db.session.get(Reward, granola.id).stock) == (0, 1)
+
+
+# -- the printable receipt ------------------------------------------------------------
+
+
+def test_the_receipt_lists_the_days_draws_prizes_and_what_is_owed(
+    logged_in, va_earner, catalogue, rigged
+):
+    rigged("small", "good_job", "large")
+    token, nonce = _form(logged_in, va_earner)
+    _draw(logged_in, va_earner, 3, token, nonce)
+    small, _, large = db.session.scalars(select(Draw).order_by(Draw.id)).all()
+    logged_in.post(
+        f"/staff/draws/{small.id}/prize",
+        data={
+            "csrf_token": csrf_token(logged_in, _url(va_earner)),
+            "reward": str(catalogue["small"].id),
+        },
+    )
+    logged_in.post(
+        f"/staff/draws/{large.id}/owe",
+        data={"csrf_token": csrf_token(logged_in, _url(va_earner))},
+    )
+    screen = page_of(logged_in.get(_url(va_earner)))
+    assert f'href="{_url(va_earner)}/receipt"' in screen
+
+    response = logged_in.get(f"{_url(va_earner)}/receipt")
+
+    page = page_of(response)
+    assert response.status_code == 200
+    rows = page[page.index('id="receipt-draws"') :]
+    rows = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", rows[: rows.index("</table>")]))
+    assert "Small prize: $1.00 Snack voucher" in rows
+    assert "(no prize this time) —" in rows
+    assert "Large prize: $20.00 Owed (IOU)" in rows
+    assert "P-0003" in page
+    assert 'id="receipt-waiting">0<' in page
+    assert "Participant's signature" in page
+    views = db.session.scalars(
+        select(AuditLog).where(AuditLog.action == "view_draw_receipt")
+    ).all()
+    assert [v.participant_id for v in views] == [va_earner.id]
+
+
+def test_a_receipt_for_a_day_without_draws_says_so(logged_in, va_earner):
+    response = logged_in.get(f"{_url(va_earner)}/receipt?day=2026-01-05")
+
+    assert response.status_code == 200
+    assert "No draws on Mon 5 Jan 2026." in page_of(response)
+
+
+def test_a_receipt_for_a_bad_day_is_a_clear_error(logged_in, va_earner):
+    response = logged_in.get(f"{_url(va_earner)}/receipt?day=2026-02-30")
+
+    assert response.status_code == 422
+    assert "day" in page_of(response)
