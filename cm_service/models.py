@@ -38,6 +38,18 @@ ENTRY_KINDS = ("award", "bonus", "adjustment", "redemption", "draw", "expiry")
 ENROLLMENT_STATUSES = ("active", "completed", "discharged")
 # How an off-site session (a twelve-step meeting) was confirmed.
 VERIFICATIONS = ("signed_slip", "phone_call", "note")
+# 42 CFR Part 2 consent to share (services/consents.py): what a consent may be for,
+# what it lets be shared, and whether it names one recipient or a class of them.
+CONSENT_PURPOSES = (
+    "treatment",
+    "payment",
+    "operations",
+    "research",
+    "reminders",
+    "other",
+)
+CONSENT_SHARES = ("identity", "test_results", "attendance", "incentives")
+RECIPIENT_KINDS = ("named", "class")
 
 
 def utcnow() -> datetime:
@@ -563,6 +575,14 @@ class ApiToken(db.Model):
     name: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An outside recipient (a county EHR, a payer): every participant record it
+    # reads is a disclosure, made only under a matching consent, for `purpose`.
+    # None for the clinic's own staff and auditor tokens, whose reads are not.
+    recipient: Mapped[str | None] = mapped_column(String(200))
+    # The class of recipients it belongs to ("treating providers"), which a
+    # consent may name instead of the recipient itself.
+    recipient_class: Mapped[str | None] = mapped_column(String(200))
+    purpose: Mapped[str | None] = mapped_column(String(16))
 
 
 class IdempotentResponse(db.Model):
@@ -596,7 +616,75 @@ class FormDraft(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-APPEND_ONLY = (Event, EventVoid, LedgerEntry, Draw, AuditLog, StockMovement)
+class Consent(db.Model):
+    """A participant's written consent to disclose their records (42 CFR 2.31):
+    to whom (one recipient, or a class of them), for what purposes, what may be
+    shared, signed on, until when (None: until revoked in writing). Revoking it
+    is the one change it takes, effective from the moment it is recorded."""
+
+    __tablename__ = "consent"
+    __table_args__ = (
+        CheckConstraint(_in("recipient_kind", RECIPIENT_KINDS), name="recipient_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id"), index=True
+    )
+    recipient: Mapped[str] = mapped_column(String(200))
+    recipient_kind: Mapped[str] = mapped_column(String(8), default="named")
+    purposes: Mapped[list[str]] = mapped_column(JSON)
+    purpose_note: Mapped[str | None] = mapped_column(Text)
+    shares: Mapped[list[str]] = mapped_column(JSON)
+    signed_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The date on the written revocation, and when it was recorded (from then on
+    # nothing is disclosed under the consent).
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    revocation_note: Mapped[str | None] = mapped_column(Text)
+
+    participant: Mapped[Participant] = relationship()
+
+
+class Disclosure(db.Model):
+    """Append-only: one participant's records sent out of the program under a
+    consent, written in the same transaction as the audit row of the export."""
+
+    __tablename__ = "disclosure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id"), index=True
+    )
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consent.id"), index=True)
+    recipient: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(16))
+    shared: Mapped[list[str]] = mapped_column(JSON)
+    # What sent it: "GET /api/v1/participants/{code}/observations", a CSV export.
+    route: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    by_token_id: Mapped[int | None] = mapped_column(ForeignKey("api_token.id"))
+    audit_log_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id"))
+
+    consent: Mapped[Consent] = relationship()
+
+
+APPEND_ONLY = (
+    Event,
+    EventVoid,
+    LedgerEntry,
+    Draw,
+    AuditLog,
+    StockMovement,
+    Disclosure,
+)
 APPEND_ONLY_TABLES = tuple(model.__tablename__ for model in APPEND_ONLY)
 
 
