@@ -150,6 +150,9 @@ class ProtocolSpec:
     confidence: str | None = None
     # What a specimen on an unscheduled day does: reset_only | ignore | count.
     extra_tests: str = "reset_only"
+    # A short name for pages and selects ("Escalating vouchers, cocaine"); `name`
+    # may be the long, cited one. None: pages show `name`.
+    label: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -254,6 +257,7 @@ def _join(path: str, name: str) -> str:
 
 _TOP_REQUIRED = ("spec", "key", "name", "unit_cents", "targets", "phases")
 _TOP_OPTIONAL = (
+    "label",
     "source",
     "confidence",
     "results",
@@ -262,6 +266,7 @@ _TOP_OPTIONAL = (
     "extra_tests",
 )
 EXTRA_TESTS = ("reset_only", "ignore", "count")
+LABEL_MAX = 60  # a short name fits a select and a table cell on a phone
 
 
 def _parse_spec(c: _Checker, data: object) -> ProtocolSpec | None:
@@ -286,8 +291,16 @@ def _parse_spec(c: _Checker, data: object) -> ProtocolSpec | None:
             "extra_tests", doc.get("extra_tests", "reset_only"), EXTRA_TESTS
         )
         or "reset_only",
+        label=_parse_label(c, doc["label"]) if "label" in doc else None,
         raw=copy.deepcopy(doc),
     )
+
+
+def _parse_label(c: _Checker, value: object) -> str | None:
+    text = c.text("label", value, non_empty=True)
+    if len(text) > LABEL_MAX:
+        c.fail("label", f"must be at most {LABEL_MAX} characters")
+    return text or None
 
 
 def _parse_key(c: _Checker, value: object) -> str:

@@ -6,6 +6,8 @@ they pay); only admins add versions (`clinics.add_protocol_version`)."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from .. import rules
 from ..extensions import db
 from ..models import Protocol
@@ -15,6 +17,31 @@ from .errors import NotFound
 from .timeline import spec_of
 
 READERS = ("admin", "staff", "auditor")
+
+
+def protocol_label(protocol: Protocol) -> str:
+    """The short name staff and participants read for a protocol version: its
+    spec's `label`; for a version stored before presets had labels that kept its
+    preset's name (a preset row, or a clinic's copy), the preset's label; else
+    its `name`. The full name and the citation stay on the protocol's own page."""
+    label = (protocol.spec or {}).get("label")
+    if isinstance(label, str) and label.strip():
+        return label
+    preset = _preset_labels().get(protocol.key)
+    if preset is not None and preset[0] == protocol.name:
+        return preset[1]
+    return protocol.name
+
+
+@cache
+def _preset_labels() -> dict[str, tuple[str, str]]:
+    """{key: (name, label)} of the built-in presets (they ship with the code)."""
+    found = {}
+    for key in rules.preset_keys():
+        document = rules.load_preset(key)
+        if document.get("label"):
+            found[key] = (document["name"], document["label"])
+    return found
 
 
 def list_protocols(actor: Actor) -> list[Protocol]:

@@ -83,6 +83,7 @@ def blank_fields() -> dict[str, Any]:
     return {
         "key": "",
         "name": "",
+        "label": "",
         "source": "",
         "confidence": "",
         "unit": "1.00",
@@ -155,6 +156,7 @@ def fields_from_document(
         **blank_fields(),
         "key": spec.key,
         "name": spec.name,
+        "label": spec.label or "",
         "source": spec.source,
         "confidence": spec.confidence or "",
         "unit": dollars(spec.unit_cents),
@@ -262,7 +264,7 @@ def fields_from_form(form: FormData) -> dict[str, Any]:
     get = _getter(form)
     fields = {
         name: get(name)
-        for name in ("key", "name", "source", "confidence", "unit", "combine")
+        for name in ("key", "name", "label", "source", "confidence", "unit", "combine")
     }
     return {
         **fields,
@@ -479,8 +481,8 @@ def _document(parse: _Parse, fields: Mapping[str, Any]) -> dict[str, Any]:
             if schedule is not None and schedule["type"] == "prize_draws":
                 schedule["bowl"] = bowl
     document: dict[str, Any] = {"spec": 1, "key": fields["key"], "name": fields["name"]}
-    for name in ("source", "confidence"):
-        if fields[name]:
+    for name in ("label", "source", "confidence"):
+        if fields.get(name):
             document[name] = fields[name]
     return {
         **document,

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..rules.money import format_cents
+from ..rules.spec import LABEL_MAX
 from .checkins import ANALYTES, SESSION_TYPES
 from .errors import InvalidInput
 from .pricing import MAX_PRICE_CENTS
@@ -55,6 +56,8 @@ def _width(path: str) -> int:
         return KEY_MAX
     if path == "name":
         return NAME_MAX
+    if path == "label":
+        return LABEL_MAX
     return PROSE_MAX if path in ("source", "confidence") else WORD_MAX
 
 

@@ -35,10 +35,12 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import VERIFICATIONS
 from ..rules.facts import RESULT_VALUES
 from ..rules.money import format_cents
+from ..rules.substances import substance_label, substance_words
 from ..services.checkins import ANALYTES, NONCE, OFF_SITE_TYPES, SESSION_TYPES
 from ..services.pricing import MAX_PRICE_CENTS
 from ..services.validation import INT_MAX, MAX_DEPTH, too_deep
@@ -186,6 +188,20 @@ class MoneyField(StringField):
         return f"{self.data // 100}.{self.data % 100:02d}"
 
 
+class MultiCheckboxField(SelectMultipleField):
+    """A set of choices as checkboxes (no Ctrl-click); the data and the field's
+    name are a SelectMultipleField's, so a POST reads the same. Templates render it
+    as a fieldset with the label as its legend (_macros/forms.html `checkboxes`)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def substance_choices() -> list[SelectChoice]:
+    """The panel's substances in plain words, valued by their codes."""
+    return [SelectChoice(a, substance_label(a)) for a in ANALYTES]
+
+
 def chosen_id(value: str | None) -> int:
     """The id a select or a button sent, or 0 for anything that is not one: the
     value is whatever the client sends ("²" is a digit to str.isdigit, not to int)."""
@@ -217,7 +233,7 @@ class SpecimenForm(_OnceForm):
 
     collected_on = _day("Collected on")
     refused = BooleanField("Refused to give a specimen")
-    brac = StringField("BrAC (optional)", validators=[Length(max=6)])
+    brac = StringField("Breath alcohol, BrAC (optional)", validators=[Length(max=6)])
 
     targets: Sequence[str] = ()
 
@@ -246,20 +262,22 @@ class SpecimenForm(_OnceForm):
                 self.refused.errors = [*self.refused.errors, REFUSED_WITH_RESULTS]
                 return False
             return ok
-        for field in self.result_fields():
+        for name, field in zip(self.targets, self.result_fields(), strict=True):
             if not field.data:
-                field.errors = [f"Choose the {field.label.text.lower()} result."]
+                field.errors = [f"Choose the {substance_words(name)} result."]
                 ok = False
         return ok
 
 
 def specimen_form(targets: Sequence[str], **kwargs) -> SpecimenForm:
-    """A SpecimenForm with a result select for each analyte in `targets`."""
+    """A SpecimenForm with a result select for each substance in `targets`."""
     choices = [SelectChoice("", "Choose…")] + [
         SelectChoice(r, r.capitalize()) for r in SPECIMEN_RESULTS
     ]
     fields = {
-        f"result_{name}": SelectField(name.capitalize(), choices=choices, default="")
+        f"result_{name}": SelectField(
+            substance_label(name), choices=choices, default=""
+        )
         for name in targets
     }
     form_class = type("TargetedSpecimenForm", (SpecimenForm,), fields)
@@ -390,7 +408,7 @@ class StockForm(FlaskForm):
 
 def today_default(form: FlaskForm, today: date) -> FlaskForm:
     """Fill empty date fields of a blank form with the clinic's today."""
-    for name in ("collected_on", "on"):
+    for name in ("collected_on", "on", "start_on", "starts_on"):
         if name in form and form[name].data is None:
             form[name].data = today
     return form
@@ -416,18 +434,17 @@ class EnrollForm(FlaskForm):
         validators=[InputRequired("Choose one of this clinic's protocols.")],
     )
     start_on = _day("Start date")
-    testing_days = SelectMultipleField(
-        "Testing days (leave empty for the protocol's)",
+    testing_days = MultiCheckboxField(
+        "Testing days (none ticked: the protocol's)",
         choices=[SelectChoice(str(i), d) for i, d in enumerate(WEEKDAYS)],
     )
-    targets = SelectMultipleField(
-        "Target substances (leave empty for the protocol's)",
-        choices=[SelectChoice(a, a.capitalize()) for a in ANALYTES],
+    targets = MultiCheckboxField(
+        "Target substances (none ticked: the protocol's)",
+        choices=substance_choices(),
     )
     exempt_analyte = SelectField(
-        "Prescribed-medication exemption: analyte",
-        choices=[SelectChoice("", "None")]
-        + [SelectChoice(a, a.capitalize()) for a in ANALYTES],
+        "Exempt substance",
+        choices=[SelectChoice("", "None")] + substance_choices(),
         default="",
     )
     exempt_medication = StringField("Medication", validators=[Length(max=120)])
@@ -462,11 +479,10 @@ class ExemptionForm(FlaskForm):
     """A prescribed-medication exemption added to the current enrollment."""
 
     analyte = SelectField(
-        "Exempt analyte",
-        choices=[SelectChoice("", "Choose…")]
-        + [SelectChoice(a, a.capitalize()) for a in ANALYTES],
+        "Exempt substance",
+        choices=[SelectChoice("", "Choose…")] + substance_choices(),
         default="",
-        validators=[InputRequired("Choose the exempt analyte.")],
+        validators=[InputRequired("Choose the exempt substance.")],
     )
     medication = StringField(
         "Prescribed medication",
@@ -483,10 +499,14 @@ class EndExemptionForm(FlaskForm):
     ends_on = _day("Last exempt day")
 
 
+def exempt_until_label(analyte: str) -> str:
+    return f"Last day {substance_words(analyte)} is exempt"
+
+
 def end_exemption_form(exemption, today: date, **kwargs) -> EndExemptionForm:
     """An End form for one exemption: its own prefix and a label naming it."""
     form = EndExemptionForm(prefix=f"end-{exemption.id}", **kwargs)
-    form.ends_on.label.text = f"Last day {exemption.analyte} is exempt"
+    form.ends_on.label.text = exempt_until_label(exemption.analyte)
     if form.ends_on.data is None and not form.ends_on.raw_data:
         form.ends_on.data = today
     return form

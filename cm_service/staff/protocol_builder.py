@@ -16,6 +16,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from .. import rules
 from ..auth import ADMINS, ANY_STAFF, current_actor, role_required
 from ..rules.spec import MAPPED_RESULTS, RESETTABLE, RESULT_OUTCOMES, WEEKDAYS
+from ..rules.substances import substance_label
 from ..services import clinics, protocol_admin
 from ..services import protocol_builder as builder
 from ..services.actors import Actor
@@ -173,7 +174,9 @@ def _page(
 
 
 def _targets(fields: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(name, name.capitalize()) for name in fields["target_choices"] or ANALYTES]
+    return [
+        (name, substance_label(name)) for name in fields["target_choices"] or ANALYTES
+    ]
 
 
 def _problems(errors: dict[str, list[str]], form_errors: list[str]) -> list:

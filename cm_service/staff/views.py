@@ -27,6 +27,7 @@ from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from ..auth import ADMINS, ANY_STAFF, WRITERS, current_actor, role_required
+from ..rules.substances import substance_label, substance_list, substance_words
 from ..services import (
     accounts,
     board,
@@ -42,6 +43,7 @@ from ..services import (
     totp,
 )
 from ..services.errors import CMError, InvalidInput
+from ..services.protocol_admin import protocol_label
 from ..services.timeline import clinic_today
 from . import drafts, forms, sessions
 
@@ -52,6 +54,14 @@ ONE_DAY = timedelta(days=1)
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# Plain words on every page (issue 16): a protocol's short name, substances by
+# name, not code ("MDMA/ecstasy" for mdma). Exports and the API keep the codes.
+bp.add_app_template_filter(protocol_label, "protocol_label")
+bp.add_app_template_filter(substance_words, "substance")
+bp.add_app_template_filter(substance_label, "substance_label")
+bp.add_app_template_filter(substance_list, "substances")
 
 
 def _safe_next(target: str | None) -> str:
@@ -390,23 +400,25 @@ def excuse_day(participant_id: int):
         participant_id,
         "excuse",
         form,
-        lambda actor: checkins.excuse_session(
-            actor,
-            participant_id,
-            form.on.data,
-            form.session_type.data,
-            form.reason.data,
-            now=_now(),
-            nonce=form.nonce.data or None,
-        )
-        if form.session_type.data
-        else checkins.excuse_day(
-            actor,
-            participant_id,
-            form.on.data,
-            form.reason.data,
-            now=_now(),
-            nonce=form.nonce.data or None,
+        lambda actor: (
+            checkins.excuse_session(
+                actor,
+                participant_id,
+                form.on.data,
+                form.session_type.data,
+                form.reason.data,
+                now=_now(),
+                nonce=form.nonce.data or None,
+            )
+            if form.session_type.data
+            else checkins.excuse_day(
+                actor,
+                participant_id,
+                form.on.data,
+                form.reason.data,
+                now=_now(),
+                nonce=form.nonce.data or None,
+            )
         ),
     )
 
@@ -476,10 +488,11 @@ def _exemption_forms(record, exemption=None, end=None) -> dict:
         exemption_id, form = end
         named = next((x for x in record.exemptions if x.id == exemption_id), None)
         if named is not None:
-            form.ends_on.label.text = f"Last day {named.analyte} is exempt"
+            form.ends_on.label.text = forms.exempt_until_label(named.analyte)
         ends[exemption_id] = form
     if exemption is None:
         exemption = forms.ExemptionForm(prefix="x", formdata=None)
+        forms.today_default(exemption, today)
     return {"exemption": exemption, "ends": ends}
 
 
@@ -828,7 +841,7 @@ def register():
 def _protocol_choices(actor) -> list[SelectChoice]:
     versions = clinics.protocols_of(actor.clinic_id)
     return [SelectChoice("", "Choose…")] + [
-        SelectChoice(str(p.id), f"{p.name} (v{p.version})") for p in versions
+        SelectChoice(str(p.id), f"{protocol_label(p)} (v{p.version})") for p in versions
     ]
 
 
@@ -841,6 +854,8 @@ def enroll(participant_id: int):
     form.protocol.choices = _protocol_choices(actor)
     end = forms.EndForm(formdata=None)
     forms.today_default(end, standing.today)
+    if not form.is_submitted():
+        forms.today_default(form, standing.today)
     status = 200
     if form.validate_on_submit():
         try:

@@ -41,7 +41,7 @@ def test_staff_add_an_exemption_on_the_record_and_see_it_on_check_in(
     # When staff open the record and add the exemption, first without a medication
     page.goto(record_url)
     expect(page.locator("#balance")).to_have_text("0 points · $0.00")
-    page.get_by_label("Exempt analyte").select_option("benzodiazepines")
+    page.get_by_label("Exempt substance").select_option("benzodiazepines")
     page.get_by_label("Exempt from").fill("2026-01-05")
     page.get_by_role("button", name="Add exemption").click()
     expect(page.locator("#x-medication-error")).to_have_text(

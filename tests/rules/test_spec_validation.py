@@ -9,6 +9,7 @@ from cm_service.rules import (
     preset_keys,
     validate_spec,
 )
+from cm_service.rules.spec import LABEL_MAX
 
 from .builders import DELETE, changed
 
@@ -370,3 +371,32 @@ def test_attendance_days_must_be_weekdays():
     assert str(error.value.errors[0]).startswith(
         "phases[0].attendance.days[0]: must be"
     )
+
+
+def test_a_short_label_is_optional_and_kept():
+    assert validate_spec(HIGGINS).label == "Escalating vouchers, cocaine"
+    unlabelled = {k: v for k, v in HIGGINS.items() if k != "label"}
+    assert validate_spec(unlabelled).label is None
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        ("", "must be a non-empty string"),
+        ("   ", "must be a non-empty string"),
+        (42, "must be a non-empty string"),
+        ("x" * (LABEL_MAX + 1), f"at most {LABEL_MAX} characters"),
+    ],
+)
+def test_a_bad_label_names_its_field(label, message):
+    errors = errors_of({**HIGGINS, "label": label})
+
+    assert [error.path for error in errors] == ["label"]
+    assert message in errors[0].message
+
+
+def test_every_preset_has_a_short_label():
+    for key in preset_keys():
+        label = validate_spec(load_preset(key)).label
+        assert label
+        assert len(label) <= 40, key

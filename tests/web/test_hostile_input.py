@@ -763,7 +763,7 @@ ESCALATION = ("start", "step", "max", "bonus_every", "bonus_amount", "reset_on")
 def _builder_kind(name: str, base: Mapping[str, Any]) -> Kind:
     last = name.rsplit("-", 1)[-1]
     kind = base.get(f"{name.rsplit('-', 1)[0]}-type")
-    if name in ("key", "name", "source", "confidence") or last == "tier":
+    if name in ("key", "name", "label", "source", "confidence") or last == "tier":
         return TEXT
     if name == "target_choices":
         return IGNORED  # which boxes the page offers, not what is saved
@@ -914,6 +914,7 @@ def test_a_form_field_refuses_hostile_input(world, route, name, kind, hostile):
 SPEC_MEMBERS = {
     "key": pattern(r"^[a-z0-9][a-z0-9-]*$"),
     "name": TEXT,
+    "label": TEXT,
     "source": TEXT,
     "confidence": TEXT,
     "unit_cents": whole(1, 2**31 - 1),

@@ -120,7 +120,7 @@ def test_ending_an_exemption_shows_until_on_the_badge(logged_in, patient, exempt
 @pytest.mark.parametrize(
     ("data", "status", "field", "message"),
     [
-        ({"x-analyte": ""}, 422, "x-analyte", "Choose the exempt analyte."),
+        ({"x-analyte": ""}, 422, "x-analyte", "Choose the exempt substance."),
         ({"x-analyte": "kryptonite"}, 422, "x-analyte", "Not a valid choice."),
         ({"x-medication": ""}, 422, "x-medication", "Name the prescribed medication."),
         (

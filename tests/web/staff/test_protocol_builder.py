@@ -158,6 +158,21 @@ def test_saving_adds_the_next_version_and_shows_its_totals(admin_client, clinic)
     assert "Group draws" in page_of(admin_client.get(response.headers["Location"]))
 
 
+def test_a_short_name_is_saved_and_names_the_protocol(admin_client, clinic):
+    fields = {**group_protocol(), "name": "Group draws (Ledgerwood et al. 2008)"}
+
+    response = post(admin_client, {**fields, "label": "Group draws"}, save="1")
+
+    assert response.status_code == 302
+    (stored,) = versions_of(clinic, "groups")
+    assert stored.spec["label"] == "Group draws"
+    listing = page_of(admin_client.get("/staff/protocols"))
+    assert '<th scope="row">Group draws<span class="detail">' in listing
+    assert 'value="Group draws"' in page_of(
+        admin_client.get(f"{BUILD}?from={stored.id}")
+    )
+
+
 def test_an_admin_saves_attendance_by_appointment(admin_client, clinic):
     fields = group_protocol()
     fields["phases"][0]["attendance"][0].update(
@@ -217,6 +232,7 @@ def _resets_unbooked() -> dict:
         (_overlapping(), "phases-1-weeks", "Overlaps phase 1 (weeks 1-12)"),
         (_no_sessions(), "phases-0-attendance-0-session_types", "Tick at least one."),
         ({**group_protocol(), "key": "Bad Key"}, "key", "Must be a slug"),
+        ({**group_protocol(), "label": "x" * 61}, "label", "Use at most 60 characters"),
         (_resets_unbooked(), "phases-0-attendance-0-reset_on", "Must be unticked"),
     ],
 )
