@@ -433,8 +433,10 @@ def checkin_result(event_id: int):
 @bp.get("/participants")
 @role_required(*ANY_STAFF)
 def participants_list():
-    rows = participants.view_participant_list(current_actor(), now=_now())
-    return render_template("staff/participants.html", rows=rows)
+    now = _now()
+    rows = participants.view_participant_list(current_actor(), now=now)
+    today = clinic_today(current_user.clinic, now)
+    return render_template("staff/participants.html", rows=rows, today=today)
 
 
 @bp.get("/participants/<int:participant_id>")
