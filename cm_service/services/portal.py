@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from .. import rules
-from ..extensions import db
+from ..extensions import begin_writing, db
 from ..models import (
     AuditLog,
     Clinic,
@@ -136,7 +136,9 @@ def _pin_matches(participant: Participant | None, pin: str) -> bool:
 def log_out(actor: Actor, *, now: datetime, reason: str = "logout") -> None:
     """End the participant's portal sessions on the server and audit it (a logout,
     an idle timeout or the absolute lifetime): bumping session_version refuses every
-    session cookie issued before, copies included (portal/access.py)."""
+    session cookie issued before, copies included (portal/access.py). A timeout
+    is noticed on a GET: its deferred SQLite read ends before anything is written."""
+    begin_writing()
     participant = own_record(actor)
     participant.session_version = (participant.session_version or 0) + 1
     audit.append(
