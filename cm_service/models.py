@@ -676,6 +676,100 @@ class Disclosure(db.Model):
     consent: Mapped[Consent] = relationship()
 
 
+REMINDER_CHANNELS = ("sms", "email")
+REMINDER_KINDS = ("evening", "award", "missed")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "dead", "cancelled")
+
+
+class ReminderSetting(db.Model):
+    """A participant's reminder preferences (docs/reminders.md): quiet hours on the
+    wall clock of `timezone` (None: the clinic's), and whether messages may name
+    tests (`explicit`); private wording, naming no test or substance, by default."""
+
+    __tablename__ = "reminder_setting"
+
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id"), primary_key=True
+    )
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    quiet_from: Mapped[time] = mapped_column(Time, default=time(21, 0))
+    quiet_until: Mapped[time] = mapped_column(Time, default=time(8, 0))
+    explicit: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReminderChannel(db.Model):
+    """A participant's opt-in to reminders on one channel at one address, under a
+    consent for the purpose "reminders": who recorded it and when, and who ended
+    it (staff, the participant in the portal, or a STOP reply) and when. Opting in
+    again starts it anew; the audit log keeps every change."""
+
+    __tablename__ = "reminder_channel"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "channel"),
+        CheckConstraint(_in("channel", REMINDER_CHANNELS), name="channel"),
+        Index("ix_reminder_channel_channel_address", "channel", "address"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    # E.164 for "sms" (+15551234567), an e-mail address for "email".
+    address: Mapped[str] = mapped_column(String(254))
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consent.id"), index=True)
+    opted_in_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opted_in_by_type: Mapped[str] = mapped_column(String(16))  # staff | participant
+    opted_in_by_id: Mapped[int | None] = mapped_column(Integer)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # staff | participant | stop_reply
+    opted_out_by_type: Mapped[str | None] = mapped_column(String(16))
+    opted_out_by_id: Mapped[int | None] = mapped_column(Integer)
+
+    consent: Mapped[Consent] = relationship()
+
+
+class OutboxMessage(db.Model):
+    """A reminder to send, written in the transaction of what caused it.
+
+    `dedupe_key` names the cause and channel, so queueing again adds nothing;
+    the scheduler drains it (services/outbox.py): pending -> sending (claimed,
+    attempts + 1) -> sent, back to pending with a later `not_before` after a
+    failure, dead after the last attempt. Its id is the idempotency key."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_in("channel", REMINDER_CHANNELS), name="channel"),
+        CheckConstraint(_in("kind", REMINDER_KINDS), name="kind"),
+        CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(8))
+    address: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Not sent before this instant: the end of quiet hours, or the next retry.
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Not sent from this instant on (an evening reminder after its midnight).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # What the provider called it (an SMTP Message-ID, a text message's sid).
+    provider_ref: Mapped[str | None] = mapped_column(String(200))
+
+
 APPEND_ONLY = (
     Event,
     EventVoid,

@@ -176,6 +176,12 @@ def _settle(
         entry.posted_at, entry.posted_by_id = now, actor_id
     db.session.add_all(entries)
     db.session.flush()
+    if entries:
+        # Imported here: reminders reads appointments, which settles through here.
+        from . import reminders
+
+        # "You earned ...", in the outbox in this same transaction (opted in only).
+        reminders.queue_awards(entries, now=now)
     return settled
 
 

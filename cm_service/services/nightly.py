@@ -38,7 +38,7 @@ from ..models import (
     LedgerEntry,
     Pause,
 )
-from . import appointments, audit, drafts
+from . import appointments, audit, drafts, reminders
 from .actors import SYSTEM
 from .errors import InvalidInput, NotFound
 from .ledger import settle_many
@@ -72,9 +72,12 @@ class Counts:
     completed: int = 0
     reconciled: int = 0
     reconcile_differences: int = 0
+    reminders: int = 0
+    # The enrollments whose test on the run's day was recorded missed (not a count).
+    missed_on: list[Enrollment] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, int]:
-        return dict(vars(self))
+        return {k: v for k, v in vars(self).items() if isinstance(v, int)}
 
 
 @dataclass
@@ -196,6 +199,9 @@ def _close_day(clinic: Clinic, day: date, now: datetime) -> Counts:
     to_settle = list({e.id: e for e in changed + completed}.values())
     _count_posted(counts, settle_many(to_settle, now=now))
     counts.settled = len(to_settle)
+    # "We missed you": queued in this transaction, for those who opted in.
+    missed = [e for e in counts.missed_on if e.status == "active"]
+    counts.reminders = reminders.queue_missed(clinic, missed, day, now=now)
     return counts
 
 
@@ -254,6 +260,8 @@ def _record_unresolved(
         reason = _excuse(closure, _paused(pauses.get(enrollment.id), day))
         if _close_test_day(clinic, enrollment, day, now, reason, counts):
             changed.append(enrollment)
+            if reason is None:
+                counts.missed_on.append(enrollment)
     db.session.flush()
     return changed
 
