@@ -80,3 +80,26 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = CM_ENV == "production"
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session, which times out
+    # Reminders (docs/reminders.md). E-mail goes by SMTP when SMTP_HOST is set and
+    # is printed by the console backend otherwise; text messages are printed
+    # unless REMINDER_SMS_BACKEND=twilio. Nothing is sent anywhere under `make run`.
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", "587"))
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_FROM = os.environ.get("SMTP_FROM", "reminders@localhost")
+    SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "1") != "0"
+    REMINDER_EMAIL_BACKEND = os.environ.get("REMINDER_EMAIL_BACKEND", "")
+    REMINDER_SMS_BACKEND = os.environ.get("REMINDER_SMS_BACKEND", "console")
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    TWILIO_FROM = os.environ.get("TWILIO_FROM", "")
+    TWILIO_BASE_URL = os.environ.get("TWILIO_BASE_URL", "https://api.twilio.com")
+    # The public URL of the STOP webhook as the provider calls it (its signature
+    # covers the URL); by default the URL of the request as it arrives.
+    SMS_WEBHOOK_URL = os.environ.get("SMS_WEBHOOK_URL", "")
+    REMINDER_EVENING_HOUR = int(os.environ.get("REMINDER_EVENING_HOUR", "18"))
+    REMINDER_MAX_ATTEMPTS = int(os.environ.get("REMINDER_MAX_ATTEMPTS", "5"))
+    REMINDER_SENDING_TIMEOUT_MINUTES = float(
+        os.environ.get("REMINDER_SENDING_TIMEOUT_MINUTES", "10")
+    )

@@ -1,5 +1,6 @@
 """APScheduler wiring only: one interval tick in UTC that runs the nightly catch-up
-and the reconciliation slices.
+and the reconciliation slices, and a one-minute tick that queues the evening
+reminders and drains the outbox (services/reminders.py, services/outbox.py).
 
 Not a cron at local midnight: APScheduler 3.11 skips the day after the spring DST
 change for cron jobs in the 00:00-00:59 local hour (measured in
@@ -14,9 +15,11 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
-from .services import nightly
+from .extensions import db
+from .services import nightly, outbox, reminders
 
 TICK_MINUTES = 15
+OUTBOX_SECONDS = 60
 
 
 def build_scheduler(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
@@ -33,6 +36,18 @@ def build_scheduler(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
         # Catch up at once on start-up, after downtime, rather than in 15 minutes.
         next_run_time=datetime.now(UTC),
     )
+    scheduler.add_job(
+        run_outbox,
+        "interval",
+        seconds=OUTBOX_SECONDS,
+        args=[app],
+        id="outbox",
+        replace_existing=True,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        next_run_time=datetime.now(UTC),
+    )
     return scheduler
 
 
@@ -40,3 +55,14 @@ def run_due_nightlies(app: Flask) -> None:
     # Module level, so APScheduler can reference it (its FAQ).
     with app.app_context():
         nightly.tick(datetime.now(UTC))
+
+
+def run_outbox(app: Flask) -> None:
+    """Queue the evening-before reminders once a clinic's evening has come, then
+    send what is due (claim, send, mark: services/outbox.py)."""
+    with app.app_context():
+        try:
+            reminders.queue_evenings(datetime.now(UTC))
+        finally:
+            outbox.drain()
+            db.session.remove()
