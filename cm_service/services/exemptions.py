@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Enrollment, Exemption, LedgerEntry, Participant
+from ..rules.substances import substance_label
 from . import audit
 from .actors import Actor
 from .checkins import ANALYTES
@@ -62,7 +63,7 @@ def add_exemption(
     today = clinic_today(participant.clinic, now)
     analyte = analyte.strip().lower() if isinstance(analyte, str) else ""
     if analyte not in ANALYTES:
-        raise InvalidInput("analyte", "Choose the exempt analyte from the panel.")
+        raise InvalidInput("analyte", "Choose the exempt substance from the panel.")
     medication = check_text("medication", medication, max_length=MEDICATION_MAX)
     if not medication:
         raise InvalidInput("medication", "Name the prescribed medication.")
@@ -216,7 +217,8 @@ def _refuse_overlap(
             until = f" to {other.ends_on.isoformat()}" if other.ends_on else ""
             raise Conflict(
                 "exemption_overlaps",
-                f"{analyte} is already exempt from {other.starts_on.isoformat()}"
+                f"{substance_label(analyte)} is already exempt from "
+                f"{other.starts_on.isoformat()}"
                 f"{until} ({other.medication}): end that exemption first.",
                 "starts_on",
             )

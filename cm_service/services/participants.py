@@ -264,7 +264,7 @@ def _exemption(
     analyte = analyte.strip().lower() if isinstance(analyte, str) else ""
     if analyte not in ANALYTES:
         raise InvalidInput(
-            f"{field}.analyte", "Choose the exempt analyte from the panel."
+            f"{field}.analyte", "Choose the exempt substance from the panel."
         )
     medication = check_text(
         f"{field}.medication", item.get("medication"), max_length=MEDICATION_MAX

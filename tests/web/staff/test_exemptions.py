@@ -188,7 +188,7 @@ def test_an_overlapping_exemption_is_a_conflict_shown_on_the_form(
 
     assert response.status_code == 409
     assert 'id="x-starts_on-error"' in page_of(response)
-    assert "benzodiazepines is already exempt" in page_of(response)
+    assert "Benzodiazepines is already exempt" in page_of(response)
     assert (history(), count(Exemption)) == before
 
 
