@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
-from cm_service.services import clinics
+from cm_service.extensions import db
+from cm_service.models import Enrollment
+from cm_service.services import clinics, participants
 from cm_service.services.actors import SYSTEM
 from cm_service.staff import views
 from tests.browser.conftest import (
@@ -47,3 +50,39 @@ def test_staff_register_and_enrol_a_participant(
 
     expect(page.get_by_role("status")).to_have_text("Enrolled.")
     expect(page.get_by_role("heading", name="P-0042")).to_be_visible()
+
+
+def test_staff_enrol_on_a_phone_by_ticking_days_and_substances(
+    page: Page, live_server, live_app, monkeypatch
+):
+    monkeypatch.setattr(views, "_now", lambda: NOW)
+    clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
+    staff = make_staff(clinic, "tech")
+    person = participants.register_participant(staff, clinic.id, "P-0042", now=NOW)
+    person_id = person.id
+    release_database()
+    page.set_viewport_size({"width": 360, "height": 740})
+    log_in(page, live_server)
+
+    page.goto(f"{live_server}/staff/participants/{person_id}/enroll")
+    # The protocol by its short name; the start date is the clinic's today.
+    page.get_by_label("Protocol version").select_option(
+        label="Escalating vouchers, cocaine (v1)"
+    )
+    expect(page.get_by_label("Start date")).to_have_value("2026-02-02")
+    days = page.get_by_role("group", name="Testing days")
+    days.get_by_label("Mon").check()
+    days.get_by_label("Thu").check()
+    targets = page.get_by_role("group", name="Target substances")
+    targets.get_by_label("Cocaine", exact=True).check()
+    targets.get_by_label("MDMA/ecstasy").check()
+    screenshot(page, "staff-enroll-phone")
+    assert serious_accessibility_violations(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    page.get_by_role("button", name="Enrol").click()
+
+    expect(page.get_by_role("status")).to_have_text("Enrolled.")
+    enrollment = db.session.scalars(select(Enrollment)).one()
+    assert enrollment.testing_days == {"0": [0, 3]}
+    assert enrollment.targets == ["cocaine", "mdma"]
+    assert enrollment.start_on.isoformat() == "2026-02-02"
