@@ -115,9 +115,8 @@ def demo_command(count: int, seed: int) -> None:
     if logins.passwords:
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = [f"{user}  {pw}" for user, pw in logins.passwords.items()]
-        if logins.portal:
-            link, code, pin = logins.portal
-            lines.append(f"Portal: {link}  code {code}  PIN {pin}")
+        for code, pin, shows in logins.portal_logins:
+            lines.append(f"Portal: {logins.portal}  code {code}  PIN {pin}  ({shows})")
         path.write_text("\n".join(lines) + "\n")
         path.chmod(0o600)
         click.echo(f"Loaded the demo clinic (id {logins.clinic_id}).")

@@ -16,10 +16,27 @@ from sqlalchemy import select
 
 from .. import rules
 from ..extensions import db
-from ..models import Clinic, Protocol, SessionGroup
-from . import appointments, checkins, clinics, groups, ledger, participants, rewards
+from ..models import (
+    Clinic,
+    Enrollment,
+    Exemption,
+    Participant,
+    Protocol,
+    SessionGroup,
+)
+from . import (
+    appointments,
+    checkins,
+    clinics,
+    exemptions,
+    groups,
+    ledger,
+    participants,
+    rewards,
+)
 from .actors import SYSTEM, staff_actor
 from .passwords import pin_problem
+from .protocol_admin import protocol_label
 from .timeline import clinic_today, facts_of, spec_of
 
 DEMO_CLINIC = "Riverside Recovery Clinic (demo)"
@@ -37,6 +54,8 @@ CATALOGUE = (
 # sessions (scheduled: true) meet on Tuesday and Thursday, or Wednesday.
 GROUPS = (("Tuesday group", 1), ("Wednesday group", 2), ("Thursday group", 3))
 GROUP_TIME = time(10)
+SPANISH_READER = 2  # P-0002 reads the portal in Spanish
+PORTAL_SHOWN = 3  # portal logins printed with the staff ones
 
 
 @dataclass(frozen=True)
@@ -45,8 +64,10 @@ class DemoLogins:
     passwords: dict[
         str, str
     ]  # username -> password; empty when the demo was loaded before
-    # How to try the portal: the clinic's login path, a participant code, its PIN.
-    portal: tuple[str, str, str] | None = None
+    # How to try the portal: the clinic's login path, then (code, PIN, what to see)
+    # for a few participants: English and Spanish readers, draws waiting.
+    portal: str | None = None
+    portal_logins: tuple[tuple[str, str, str], ...] = ()
 
 
 def demo_pin(seed: int, n: int) -> str:
@@ -96,15 +117,38 @@ def load_demo(
             .order_by(Protocol.key)
         )
     )
+    made = []
     for n in range(1, participants_count + 1):
         protocol = presets[(n - 1) % len(presets)]
         pin = demo_pin(seed, n)
-        _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin)
-    portal = (f"/me/{clinic.portal_slug}/login", "P-0001", demo_pin(seed, 1))
-    return DemoLogins(clinic_id=clinic.id, passwords=passwords, portal=portal)
+        made.append(
+            _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin)
+        )
+    return DemoLogins(
+        clinic_id=clinic.id,
+        passwords=passwords,
+        portal=f"/me/{clinic.portal_slug}/login",
+        portal_logins=tuple(_worth_showing(made, seed)),
+    )
 
 
-def _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin) -> None:
+def _worth_showing(made, seed: int) -> list[tuple[str, str, str]]:
+    """Up to PORTAL_SHOWN participants, those with the most to show first."""
+    ranked = sorted(made, key=lambda m: (-len(m.shows), m.n))
+    return [
+        (f"P-{m.n:04d}", demo_pin(seed, m.n), "; ".join(m.shows) or m.protocol)
+        for m in sorted(ranked[:PORTAL_SHOWN], key=lambda m: m.n)
+    ]
+
+
+@dataclass(frozen=True)
+class _Made:
+    n: int
+    protocol: str
+    shows: tuple[str, ...]
+
+
+def _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin) -> _Made:
     today = clinic_today(clinic, now)
     weeks = 2 + n % 5
     start = today - timedelta(days=today.weekday() + 7 * weeks)
@@ -113,6 +157,21 @@ def _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin) -> None
     )
     enrollment = participants.enroll(actor, person.id, protocol.id, start, now=now)
     spec = spec_of(protocol)
+    shows = [protocol_label(protocol)]
+    if n == SPANISH_READER:
+        participants.set_language(actor, person.id, "es", now=now)
+        shows.insert(0, "Español")
+    if "amphetamine" in spec.targets.substances and not _exempted(clinic.id):
+        exemptions.add_exemption(
+            actor,
+            person.id,
+            "amphetamine",
+            "Adderall, prescribed for ADHD",
+            start,
+            now=now,
+            prescriber="Dr. A. Rivera",
+        )
+        shows.append("a prescribed amphetamine, exempt")
     p_negative = rng.choice((0.55, 0.7, 0.85, 0.95))
     end = today - timedelta(days=1)
     facts = facts_of(enrollment)
@@ -133,6 +192,21 @@ def _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin) -> None
     # Leave some draws waiting, as a clinic would at the end of a day.
     for _ in range(ledger.balance_of(person.id).draws // 2):
         ledger.draw_prize(actor, person.id, now=now, secret=secret)
+    waiting = ledger.balance_of(person.id).draws
+    if waiting:
+        shows.append(f"{waiting} draw{'s' if waiting > 1 else ''} waiting")
+    return _Made(n, protocol_label(protocol), tuple(shows))
+
+
+def _exempted(clinic_id: int) -> bool:
+    """Whether the demo clinic has its one exemption already."""
+    found = (
+        select(Exemption.id)
+        .join(Enrollment, Enrollment.id == Exemption.enrollment_id)
+        .join(Participant, Participant.id == Enrollment.participant_id)
+        .where(Participant.clinic_id == clinic_id)
+    )
+    return db.session.scalar(found.limit(1)) is not None
 
 
 def _demo_day(actor, participant_id, spec, day, rng, p_negative, now) -> None:

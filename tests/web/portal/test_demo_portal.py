@@ -34,3 +34,25 @@ def test_demo_pins_are_reproducible_and_pass_the_pin_rules():
     assert pins == [demo.demo_pin(7, n) for n in range(1, 13)]
     assert all(pin_problem(pin) is None for pin in pins)
     assert len(set(pins)) == len(pins)
+
+
+def test_the_demo_shows_spanish_draws_waiting_and_an_exemption(app, runner, tmp_path):
+    from cm_service.extensions import db
+    from cm_service.models import Exemption, Participant
+    from cm_service.services import ledger
+
+    app.instance_path = str(tmp_path)
+    result = runner.invoke(args=["cm", "demo", "--participants", "6"])
+    assert result.exit_code == 0, result.output
+    printed = {code: pin for _, code, pin in PORTAL_LINE.findall(result.output)}
+    people = {p.code: p for p in db.session.query(Participant)}
+
+    # Several portal logins are printed, one of them for a Spanish reader ...
+    assert len(printed) >= 3
+    assert "es" in {people[code].language for code in printed}
+    assert "(Español" in result.output
+    # ... and one with prize draws waiting to be drawn at the desk
+    assert any(ledger.balance_of(people[code].id).draws > 0 for code in printed)
+    # Someone takes a prescribed medicine the panel would otherwise count.
+    exemption = db.session.query(Exemption).one()
+    assert exemption.analyte == "amphetamine"
