@@ -75,6 +75,7 @@ def test_the_exemption_form_asks_for_a_substance(logged_in, staff, clinic):
     page = page_of(logged_in.get(f"/staff/participants/{person.id}"))
 
     assert "Exempt substance" in _labels(page)
+    assert re.search(r'id="x-starts_on"[^>]*value="2026-02-02"', page)
     assert '<option value="mdma">MDMA/ecstasy</option>' in page
 
 
