@@ -507,9 +507,12 @@ def _other_items(
                     reward=rewards.get(entry.id),
                 )
             )
+    # The prize handed out for a draw is its stock movement's item (a draw row is
+    # append-only, so Draw.reward_id is never filled in after the draw).
     draws = db.session.execute(
         select(Draw, Reward.name)
-        .outerjoin(Reward, Reward.id == Draw.reward_id)
+        .outerjoin(StockMovement, StockMovement.draw_id == Draw.id)
+        .outerjoin(Reward, Reward.id == StockMovement.reward_id)
         .where(Draw.participant_id == participant_id)
     )
     for draw, reward_name in draws:

@@ -9,7 +9,7 @@ import pytest
 from cm_service.extensions import db
 from cm_service.models import Reward
 from cm_service.services import checkins, ledger, participants
-from tests.factories import NOW, START, protocol_id, scheduled
+from tests.factories import NOW, START, make_staff, protocol_id, scheduled
 from tests.web.portal.conftest import PIN, portal_log_in
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "portal"
@@ -138,6 +138,39 @@ def test_history_shows_redemptions_and_prize_draws(client, staff, clinic):
 
     assert "Prize bowl draw:" in page
     assert "prize draw" in page
+
+
+def test_history_names_the_prize_handed_out_for_a_draw(
+    client, staff, clinic, monkeypatch
+):
+    from cm_service import rules
+    from cm_service.services import rewards
+
+    monkeypatch.setattr(rules, "pick_tier", lambda bowl, _: bowl[1])  # small
+    person = participants.register_participant(
+        staff, clinic.id, "P-0060", now=NOW, pin=PIN
+    )
+    participants.enroll(
+        staff, person.id, protocol_id(clinic.id, "va-prize-2014"), START, now=NOW
+    )
+    panel = dict.fromkeys(("cocaine", "amphetamine", "methamphetamine"), "negative")
+    checkins.record_specimen(staff, person.id, START, panel, now=NOW)
+    draw = ledger.draw_prize(staff, person.id, now=NOW, secret=b"test-draw-secret")
+    voucher = rewards.add_reward(
+        make_staff(clinic, "boss", "admin"),
+        "Snack voucher",
+        tier="small",
+        cost_cents=None,
+        value_cents=100,
+        stock=3,
+        now=NOW,
+    )
+    rewards.hand_out_prize(staff, draw.id, voucher.id, now=NOW)
+    portal_log_in(client, clinic.id, code="P-0060")
+
+    page = client.get("/me/history").get_data(as_text=True)
+
+    assert "Snack voucher" in page
 
 
 def test_history_shows_a_redemption(client, staff, clinic, person):
