@@ -168,9 +168,16 @@ def _page(
         notes=notes or [],
         preview=preview,
         choices={**CHOICES, "targets": _targets(fields)},
-        presets=[(key, rules.load_preset(key)["name"]) for key in rules.preset_keys()],
+        presets=[(key, _preset_words(key)) for key in rules.preset_keys()],
         versions=protocol_admin.list_protocols(actor),
     )
+
+
+def _preset_words(key: str) -> str:
+    """A preset as the start select offers it: its short name, then its full one."""
+    document = rules.load_preset(key)
+    label = document.get("label")
+    return f"{label}: {document['name']}" if label else document["name"]
 
 
 def _targets(fields: dict[str, Any]) -> list[tuple[str, str]]:

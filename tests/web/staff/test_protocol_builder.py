@@ -347,3 +347,19 @@ def test_an_auditor_reads_protocols(client, clinic):
 
     assert client.get("/staff/protocols").status_code == 200
     assert client.get(BUILD).status_code == 403
+
+
+def test_the_start_select_names_presets_and_versions_by_their_short_names(
+    admin_client, clinic
+):
+    page = page_of(admin_client.get(BUILD))
+
+    higgins = versions_of(clinic, "higgins-1994")[0]
+    assert (
+        '<option value="preset:higgins-1994">Escalating vouchers, cocaine: '
+        "Voucher-based reinforcement (Higgins et al. 1994)</option>"
+    ) in page
+    assert (
+        f'<option value="version:{higgins.id}">Escalating vouchers, cocaine '
+        "(higgins-1994 v1)</option>"
+    ) in page
