@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from ..models import CONSENT_PURPOSES
 from ..services import api_tokens, results_import
 from ..services.actors import SYSTEM
 from ..services.errors import CMError
@@ -26,15 +27,48 @@ def _fail(error: CMError) -> click.UsageError:
 @click.option("--clinic", "clinic_id", type=int, required=True)
 @click.option("--role", type=click.Choice(api_tokens.API_ROLES), required=True)
 @click.option("--name", default=None, help="Who or what uses it, e.g. 'lab feed'.")
-def token_create(clinic_id: int, role: str, name: str | None) -> None:
+@click.option(
+    "--recipient",
+    default=None,
+    help="An outside recipient, e.g. 'County EHR' or a payer: each participant "
+    "record it reads is a disclosure, made only under a matching consent "
+    "(role auditor).",
+)
+@click.option(
+    "--recipient-class",
+    default=None,
+    help="The class of recipients it belongs to, which a consent may name.",
+)
+@click.option(
+    "--purpose",
+    type=click.Choice(CONSENT_PURPOSES),
+    default=None,
+    help="What the recipient reads records for (required with --recipient).",
+)
+def token_create(
+    clinic_id: int,
+    role: str,
+    name: str | None,
+    recipient: str | None,
+    recipient_class: str | None,
+    purpose: str | None,
+) -> None:
     """Create a token; prints it once, alone on the last line."""
     try:
         row, secret = api_tokens.create_token(
-            SYSTEM, clinic_id, role, now=datetime.now(UTC), name=name
+            SYSTEM,
+            clinic_id,
+            role,
+            now=datetime.now(UTC),
+            name=name,
+            recipient=recipient,
+            recipient_class=recipient_class,
+            purpose=purpose,
         )
     except CMError as error:
         raise _fail(error) from None
-    click.echo(f"Created {role} token {row.id} for clinic {clinic_id}.")
+    who = f" (recipient {row.recipient}, for {row.purpose})" if row.recipient else ""
+    click.echo(f"Created {role} token {row.id} for clinic {clinic_id}{who}.")
     click.echo("It is shown only now; store it where the client keeps secrets.")
     click.echo(secret)
 

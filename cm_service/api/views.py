@@ -22,6 +22,7 @@ from ..services import (
     appointments,
     checkins,
     clinics,
+    consents,
     fhir,
     fidelity,
     ledger,
@@ -56,6 +57,8 @@ def _body(*allowed: str) -> dict[str, Any]:
 
 def error_body(error: CMError) -> dict[str, Any]:
     body = {"error": error.code, "field": error.field, "message": error.message}
+    if isinstance(error, consents.ConsentRequired):
+        body["missing"] = list(error.missing)
     if isinstance(error, results_import.InvalidFile):
         body["errors"] = [{"field": f, "message": m} for f, m in error.errors]
     return body
@@ -157,9 +160,21 @@ def create_participant():
     return outputs.participant(person, None), 201
 
 
+def _route() -> str:
+    rule = request.url_rule.rule if request.url_rule else request.path
+    return f"{request.method} {rule}"
+
+
+def _disclose(person: Any, shared: tuple[str, ...]) -> None:
+    """An outside recipient's token reading a record: refused without a matching
+    consent (403 consent_required), else the disclosure is logged first."""
+    consents.disclose_record(_actor(), person.id, shared, route=_route(), now=_now())
+
+
 @bp.get("/participants/<code>")
 def participant(code: str):
     person = api_tokens.participant_by_code(_actor(), code)
+    _disclose(person, ("identity",))
     record = participants.view_participant(_actor(), person.id, now=_now())
     return outputs.participant(record.participant, record.enrollment)
 
@@ -266,6 +281,7 @@ def _record(kind: str, body: dict[str, Any], participant_id: int, on: Any):
 def list_appointments(code: str):
     """Booked sessions from today on (a view of the record: audited)."""
     person = api_tokens.participant_by_code(_actor(), code)
+    _disclose(person, ("identity", "attendance"))
     record = participants.view_participant(_actor(), person.id, now=_now())
     found = appointments.upcoming(person.id, record.today, limit=100)
     return {"appointments": [outputs.appointment_of(a) for a in found]}
@@ -317,6 +333,7 @@ def void_event(event_id: int):
 @bp.get("/participants/<code>/balance")
 def balance(code: str):
     person = api_tokens.participant_by_code(_actor(), code)
+    _disclose(person, ("identity", "incentives"))
     record = participants.view_balance(_actor(), person.id, now=_now())
     return outputs.balance_of(record.balance, record.evaluation)
 
@@ -324,6 +341,7 @@ def balance(code: str):
 @bp.get("/participants/<code>/ledger")
 def ledger_entries(code: str):
     person = api_tokens.participant_by_code(_actor(), code)
+    _disclose(person, ("identity", "incentives"))
     record = participants.view_participant(_actor(), person.id, now=_now())
     return {
         "code": person.code,
@@ -363,6 +381,7 @@ def redeem(code: str):
 @bp.get("/participants/<code>/rewards")
 def reward_prices(code: str):
     person = api_tokens.participant_by_code(_actor(), code)
+    _disclose(person, ("identity", "incentives"))
     screen = rewards.view_redeem(_actor(), person.id, now=_now())
     return outputs.reward_prices(screen)
 
@@ -412,17 +431,42 @@ def _report_query() -> tuple[reports.OutcomeReport, str, bool]:
 def _report_answer(what: str, shape: Callable, table: Callable) -> Response:
     report, fmt, deidentified = _report_query()
     rename = report_exports.pseudonyms() if deidentified else None
-    reports.record_disclosure(
-        _actor(), report, fmt, now=_now(), deidentified=deidentified, what=what
+    recipient = None
+    if not deidentified:
+        recipient = _named_recipient(default_purpose="research")
+    export = reports.record_disclosure(
+        _actor(),
+        report,
+        fmt,
+        now=_now(),
+        deidentified=deidentified,
+        what=what,
+        recipient=recipient,
+        route=_route(),
     )
+    report = export.report
     headers = report_exports.headers_of(report, url_for("api.report_dictionary"))
+    headers.update(report_exports.notice_headers(export))
     if fmt == "json":
-        response = jsonify(shape(report, rename))
+        response = jsonify({**shape(report, rename), **report_exports.part2(export)})
         response.headers.update(headers)
         return response
     name = f"{what}-{report.start.isoformat()}-{report.end.isoformat()}.csv"
     headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return Response(table(report, rename), mimetype="text/csv", headers=headers)
+
+
+def _named_recipient(*, default_purpose: str) -> Any:
+    """The recipient an export is for: the token's own (an outside recipient's),
+    else the one the query names (`recipient`, `purpose`, `recipient_class`)."""
+    args = request.args
+    return consents.recipient_for(
+        _actor(),
+        args.get("recipient"),
+        args.get("purpose"),
+        args.get("recipient_class"),
+        default_purpose=default_purpose,
+    )
 
 
 @bp.get("/reports/outcomes")
@@ -466,8 +510,15 @@ def report_dictionary():
 @bp.get("/participants/<code>/observations")
 def observations(code: str):
     person = api_tokens.participant_by_code(_actor(), code)
-    bundle = fhir.export_observations(_actor(), person.id, now=_now())
-    return Response(json.dumps(bundle), mimetype="application/fhir+json")
+    recipient = _named_recipient(default_purpose="treatment")
+    bundle = fhir.export_observations(
+        _actor(), person.id, now=_now(), recipient=recipient, route=_route()
+    )
+    return Response(
+        json.dumps(bundle),
+        mimetype="application/fhir+json",
+        headers={"X-Part2-Notice": consents.NOTICE},
+    )
 
 
 @bp.post("/participants/<code>/observations")

@@ -1,18 +1,23 @@
 """Staff outcome reports and their CSV export, for admins and auditors.
 
-Reads `services.reports`; the CSV download is a disclosure and is audited there.
+Reads `services.reports`; a CSV download is audited there. An identifiable one is
+a disclosure (42 CFR Part 2): the export form names the recipient and purpose, the
+page says how many participants have a matching consent and why the others are
+left out, and the download holds only those (a 403 page naming what is missing
+when none does). De-identified downloads need no consent.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth import current_actor, role_required
-from ..services import fidelity, report_charts, report_exports, reports
+from ..services import consents, fidelity, report_charts, report_exports, reports
 from ..services.errors import InvalidInput
 from ..services.timeline import clinic_today
 from .figures import report_figures
@@ -64,6 +69,16 @@ def outcomes():
         report = _report()
     except InvalidInput as error:
         return _refused(error)
+    share, consent_error = None, None
+    if "recipient" in request.args:
+        try:
+            share = _share(report)
+        except consents.ConsentRequired as refused:
+            consent_error = refused
+    return _render_report(report, share=share, consent_error=consent_error)
+
+
+def _render_report(report: reports.OutcomeReport, status: int = 200, **context):
     return render_template(
         "reports/outcomes.html",
         report=report,
@@ -81,7 +96,32 @@ def outcomes():
             current_actor(), report.start, report.end, report=report
         ),
         args=request.args,
+        purposes=consents.PURPOSE_WORDS,
+        **context,
+    ), status
+
+
+def _recipient():
+    """The recipient the export form names (identifiable exports need one)."""
+    args = request.args
+    return consents.recipient_for(
+        current_actor(),
+        args.get("recipient"),
+        args.get("purpose"),
+        args.get("recipient_class"),
+        default_purpose="research",
     )
+
+
+def _share(report: reports.OutcomeReport) -> reports.Export:
+    """Read-only: who an identifiable export to the named recipient would hold."""
+    recipient = _recipient()
+    allowed, refusals = reports.sort_out(report, recipient, now=_now())
+    kept = replace(
+        report,
+        episodes=tuple(e for e in report.episodes if e.participant_id in allowed),
+    )
+    return reports.Export(kept, False, recipient, reports.count_left_out(refusals))
 
 
 def _download(what: str, table) -> Response:
@@ -91,20 +131,27 @@ def _download(what: str, table) -> Response:
         return _refused(error)
     deidentified = request.args.get("deidentified") == "1"
     rename = report_exports.pseudonyms() if deidentified else None
-    reports.record_disclosure(
-        current_actor(),
-        report,
-        "csv",
-        now=_now(),
-        deidentified=deidentified,
-        what=what,
-    )
+    try:
+        export = reports.record_disclosure(
+            current_actor(),
+            report,
+            "csv",
+            now=_now(),
+            deidentified=deidentified,
+            what=what,
+            recipient=None if deidentified else _recipient(),
+            route=f"staff {what} CSV export",
+        )
+    except consents.ConsentRequired as refused:
+        return _render_report(report, 403, consent_error=refused)
+    report = export.report
     name = f"{what}-{report.start.isoformat()}-{report.end.isoformat()}.csv"
     return Response(
         table(report, rename),
         mimetype="text/csv",
         headers={
             **report_exports.headers_of(report, url_for("reports.dictionary_csv")),
+            **report_exports.notice_headers(export),
             "Content-Disposition": f'attachment; filename="{name}"',
         },
     )

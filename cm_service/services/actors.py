@@ -9,11 +9,24 @@ from .errors import Forbidden
 
 
 @dataclass(frozen=True)
+class Recipient:
+    """Who records are disclosed to (42 CFR Part 2), and for what: a named
+    recipient, the class of recipients it belongs to (if any) and the purpose."""
+
+    name: str
+    purpose: str
+    class_name: str | None = None
+
+
+@dataclass(frozen=True)
 class Actor:
-    kind: str  # "staff" | "participant" | "system"
+    kind: str  # "staff" | "participant" | "system" | "api"
     id: int | None
     clinic_id: int | None  # None only for the system actor, which is not scoped
     role: str  # admin | staff | auditor | participant | system
+    # An API token issued to an outside recipient: every participant record it
+    # reads is a disclosure (services/consents.py). None for the clinic's own.
+    recipient: Recipient | None = None
 
     def require(self, *roles: str) -> None:
         if self.role != "system" and self.role not in roles:

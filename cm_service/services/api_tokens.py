@@ -20,9 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db, reading
-from ..models import ApiToken, Clinic, IdempotentResponse, Participant
+from ..models import (
+    CONSENT_PURPOSES,
+    ApiToken,
+    Clinic,
+    IdempotentResponse,
+    Participant,
+)
 from . import audit
-from .actors import Actor
+from .actors import Actor, Recipient
 from .errors import Conflict, InvalidInput, NotFound
 from .participants import CODE_PATTERN
 from .validation import check_text
@@ -39,16 +45,40 @@ def token_hash(secret: str) -> str:
 
 
 def api_actor(token: ApiToken) -> Actor:
-    return Actor(kind="api", id=token.id, clinic_id=token.clinic_id, role=token.role)
+    recipient = (
+        Recipient(token.recipient, token.purpose or "", token.recipient_class)
+        if token.recipient
+        else None
+    )
+    return Actor(
+        kind="api",
+        id=token.id,
+        clinic_id=token.clinic_id,
+        role=token.role,
+        recipient=recipient,
+    )
 
 
 def create_token(
-    actor: Actor, clinic_id: int, role: str, *, now: datetime, name: str | None = None
+    actor: Actor,
+    clinic_id: int,
+    role: str,
+    *,
+    now: datetime,
+    name: str | None = None,
+    recipient: str | None = None,
+    recipient_class: str | None = None,
+    purpose: str | None = None,
 ) -> tuple[ApiToken, str]:
     """Create an API token for a clinic; returns the row and the secret (shown once).
 
-    Raises InvalidInput for an unknown clinic, a role other than staff/auditor, or a
-    name over 120 characters.
+    With `recipient` (a county EHR, a payer) the token is an outside recipient's:
+    it only reads (auditor role), for `purpose`, and every participant record it
+    reads is a disclosure made under a consent (services/consents.py).
+
+    Raises InvalidInput for an unknown clinic, a role other than staff/auditor, a
+    name over 120 characters, a recipient's token that could write or has no
+    purpose, or a class or purpose without a recipient.
     """
     actor.require("admin")
     if db.session.get(Clinic, clinic_id) is None or not actor.may_see_clinic(clinic_id):
@@ -56,6 +86,24 @@ def create_token(
     if role not in API_ROLES:
         raise InvalidInput("role", f"Role must be one of: {', '.join(API_ROLES)}.")
     name = check_text("name", name, max_length=120) or None
+    recipient = check_text("recipient", recipient, max_length=200) or None
+    recipient_class = (
+        check_text("recipient_class", recipient_class, max_length=200) or None
+    )
+    purpose = check_text("purpose", purpose, max_length=16) or None
+    if recipient is None and (recipient_class or purpose):
+        field = "recipient_class" if recipient_class else "purpose"
+        raise InvalidInput(field, "Only a token with a recipient has one.")
+    if recipient is not None:
+        if role != "auditor":
+            raise InvalidInput(
+                "role", "An outside recipient's token only reads: use role auditor."
+            )
+        if purpose not in CONSENT_PURPOSES:
+            raise InvalidInput(
+                "purpose",
+                f"Give the purpose of its reads: one of {', '.join(CONSENT_PURPOSES)}.",
+            )
     secret = secrets.token_urlsafe(32)
     token = ApiToken(
         clinic_id=clinic_id,
@@ -63,9 +111,19 @@ def create_token(
         token_hash=token_hash(secret),
         name=name,
         created_at=now,
+        recipient=recipient,
+        recipient_class=recipient_class,
+        purpose=purpose,
     )
     db.session.add(token)
     db.session.flush()
+    detail: dict[str, Any] = {"role": role, "name": name}
+    if recipient is not None:
+        detail |= {
+            "recipient": recipient,
+            "recipient_class": recipient_class,
+            "purpose": purpose,
+        }
     audit.append(
         actor,
         "create_api_token",
@@ -73,7 +131,7 @@ def create_token(
         token.id,
         now=now,
         clinic_id=clinic_id,
-        detail={"role": role, "name": name},
+        detail=detail,
     )
     db.session.commit()
     return token, secret

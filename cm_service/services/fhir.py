@@ -48,8 +48,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Enrollment, Event, Participant
-from . import audit
-from .actors import Actor
+from . import audit, consents
+from .actors import Actor, Recipient
 from .checkins import ANALYTES, BRAC_POSITIVE_AT_MILLI, RESULTS
 from .errors import InvalidInput
 from .results_import import (
@@ -60,7 +60,7 @@ from .results_import import (
     record_results,
 )
 from .scope import get_participant
-from .timeline import events_of
+from .timeline import clinic_today, events_of
 from .validation import check_depth
 
 LOINC = "http://loinc.org"
@@ -71,6 +71,16 @@ ANALYTE_SYSTEM = "urn:cm-service:analyte"
 RESULT_SYSTEM = "urn:cm-service:result"
 OBSERVATION_SYSTEM = "urn:cm-service:observation"
 PARTICIPANT_SYSTEM = "urn:cm-service:clinic:{clinic_id}:participant"
+# 42 CFR Part 2 (docs/consent.md): the Bundle and each Observation carry the
+# policy label; the Bundle carries the 42 CFR 2.32 notice in an extension of meta.
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PART2_LABEL = {"system": ACT_CODE, "code": "42CFRPart2", "display": "42 CFR Part2"}
+RESTRICTED = {
+    "system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality",
+    "code": "R",
+    "display": "restricted",
+}
+NOTICE_EXTENSION = "urn:cm-service:42cfr2.32-notice"
 
 URINE_LOINC: dict[str, tuple[str, str]] = {
     "cocaine": ("3397-7", "Cocaine [Presence] in Urine"),
@@ -108,22 +118,41 @@ class InvalidBundle(InvalidFile):
 
 
 def export_observations(
-    actor: Actor, participant_id: int, *, now: datetime
+    actor: Actor,
+    participant_id: int,
+    *,
+    now: datetime,
+    recipient: Recipient | None = None,
+    route: str = "FHIR export",
 ) -> dict[str, Any]:
     """The participant's verified, non-voided specimen and breath results as a FHIR
-    R4 Bundle (type collection) of Observations, one per analyte result.
+    R4 Bundle (type collection) of Observations, one per analyte result, for
+    `recipient` (an outside recipient's token's own, else the one the request
+    names), labelled 42CFRPart2 with the 42 CFR 2.32 notice.
 
-    Refused specimens have no analyte result and are left out. Writes the audit row
-    of a disclosure. Raises NotFound outside the actor's clinic.
+    Refused specimens have no analyte result and are left out. A disclosure: it
+    needs the participant's active consent covering the recipient, its purpose and
+    test results, and writes the audit row and the disclosure row together.
+    Raises NotFound outside the actor's clinic, ConsentRequired naming what is
+    missing (nothing is written then).
     """
     actor.require("admin", "staff", "auditor")
     participant = get_participant(actor, participant_id)
+    recipient = actor.recipient or recipient
+    if recipient is None:
+        raise consents.ConsentRequired(
+            "Name the recipient of this FHIR export and its purpose: records leave "
+            "the program only under the participant's consent to share with them.",
+            "recipient",
+        )
+    today = clinic_today(participant.clinic, now)
+    consent = consents.find_consent(participant, recipient, consents.FHIR_SHARES, today)
     observations = [
         observation_of(event, analyte, result, participant)
         for event in _results_of(participant)
         for analyte, result in sorted((event.results or {}).items())
     ]
-    audit.append(
+    row = audit.append(
         actor,
         "export_observations",
         "participant",
@@ -131,11 +160,31 @@ def export_observations(
         now=now,
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
-        detail={"format": "fhir-r4", "observations": len(observations)},
+        detail={
+            "format": "fhir-r4",
+            "observations": len(observations),
+            **consents.disclosure_detail(
+                consent, recipient, consents.FHIR_SHARES, route
+            ),
+        },
+    )
+    consents.log_disclosure(
+        actor,
+        participant.id,
+        consent,
+        recipient,
+        consents.FHIR_SHARES,
+        route=route,
+        audit_row=row,
+        now=now,
     )
     db.session.commit()
     return {
         "resourceType": "Bundle",
+        "meta": {
+            "security": [PART2_LABEL, RESTRICTED],
+            "extension": [{"url": NOTICE_EXTENSION, "valueString": consents.NOTICE}],
+        },
         "type": "collection",
         "timestamp": now.isoformat(),
         "entry": [{"resource": o} for o in observations],
@@ -158,6 +207,7 @@ def observation_of(
     breath = analyte == "alcohol" and event.brac_milli is not None
     resource: dict[str, Any] = {
         "resourceType": "Observation",
+        "meta": {"security": [PART2_LABEL]},
         "identifier": [_identifier_of(event, analyte)],
         "status": "final",
         "category": [{"coding": [{"system": CATEGORY, "code": "laboratory"}]}],

@@ -4,7 +4,9 @@ session), the data dictionary, CSV and de-identification.
 
 A CSV starts with its header line and holds nothing else but rows, so R's
 `read.csv` and a spreadsheet import read it as it is; the window and the definitions
-travel in the data dictionary and in the response headers instead.
+travel in the data dictionary and in the response headers instead, and so does the
+42 CFR Part 2 notice (`X-Part2-Notice`, with how many participants an identifiable
+export left out for want of consent; a de-identified one says it needs none).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any
 from ..rules import ctnote
 from ..rules import outcomes_report as measures
 from ..rules.money import round_half_up
-from .reports import Episode, OutcomeReport, SessionDay, TestDay
+from .consents import DEIDENTIFIED_NOTICE, NOTICE
+from .reports import Episode, Export, OutcomeReport, SessionDay, TestDay
 
 
 def shown(value: Fraction | None, places: int = 2) -> float | None:
@@ -320,6 +323,30 @@ def headers_of(report: OutcomeReport, dictionary_url: str) -> dict[str, str]:
         "X-Report-As-Of": window["as_of"],
         "X-Report-Missing": window["missing_convention"],
         "Link": f'<{dictionary_url}>; rel="describedby"',
+    }
+
+
+def notice_headers(export: Export) -> dict[str, str]:
+    """The notice an export carries beside its rows (a CSV holds nothing else):
+    the 42 CFR 2.32 notice, and how many participants were left out and why; or
+    that a de-identified export needs no consent."""
+    if export.deidentified:
+        return {"X-Part2-Notice": DEIDENTIFIED_NOTICE}
+    headers = {"X-Part2-Notice": NOTICE, "X-Part2-Left-Out": str(export.left_out_count)}
+    if export.left_out:
+        headers["X-Part2-Left-Out-Reasons"] = export.left_out_words()
+    return headers
+
+
+def part2(export: Export) -> dict[str, object]:
+    """The same in a JSON export's body."""
+    if export.deidentified:
+        return {"notice": DEIDENTIFIED_NOTICE, "deidentified": True}
+    return {
+        "notice": NOTICE,
+        "deidentified": False,
+        "left_out": export.left_out_count,
+        "left_out_reasons": export.left_out,
     }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -23,11 +23,11 @@ from sqlalchemy.orm import selectinload
 
 from .. import rules
 from ..extensions import db
-from ..models import Clinic, Draw, Enrollment, LedgerEntry
+from ..models import Clinic, Consent, Draw, Enrollment, LedgerEntry, Participant
 from ..rules import ctnote
 from ..rules import outcomes_report as measures
-from . import audit
-from .actors import Actor
+from . import audit, consents
+from .actors import Actor, Recipient
 from .errors import InvalidInput
 from .timeline import Timeline, clinic_today, load_timelines
 from .validation import check_date
@@ -439,6 +439,74 @@ def _paid_out(clinic_id: int, start: date, end: date) -> int:
     return int(redeemed or 0) + int(prizes or 0)
 
 
+# Why a participant was left out of an identifiable export, by what is missing.
+LEFT_OUT_WORDS = {
+    "recipient": "no consent naming the recipient",
+    "purpose": "consent not for this purpose",
+    "shares": "consent does not cover everything exported",
+    "expires_on": "consent expired",
+    "revoked_on": "consent revoked",
+    "signed_on": "consent dated after today",
+}
+
+
+@dataclass(frozen=True)
+class Export:
+    """What an export may send: the report with only the episodes of participants
+    whose consent covers it (all of them when de-identified), and how many
+    participants were left out for each reason (LEFT_OUT_WORDS)."""
+
+    report: OutcomeReport
+    deidentified: bool
+    recipient: Recipient | None
+    left_out: dict[str, int]
+
+    @property
+    def left_out_count(self) -> int:
+        return sum(self.left_out.values())
+
+    def left_out_words(self) -> str:
+        """ "2 participants left out: 1 consent revoked, 1 no consent naming…" """
+        if not self.left_out:
+            return ""
+        why = ", ".join(f"{n} {LEFT_OUT_WORDS[k]}" for k, n in self.left_out.items())
+        count = self.left_out_count
+        return f"{count} participant{'' if count == 1 else 's'} left out: {why}."
+
+
+def sort_out(
+    report: OutcomeReport, recipient: Recipient, *, now: datetime
+) -> tuple[dict[int, Consent], dict[int, consents.ConsentRequired]]:
+    """Read-only: for each participant in the report, the consent that lets their
+    rows go to `recipient` (by participant id), or the refusal naming what is
+    missing."""
+    clinic = db.session.get(Clinic, report.clinic_id)
+    today = clinic_today(clinic, now)  # type: ignore[arg-type]
+    allowed: dict[int, Consent] = {}
+    refusals: dict[int, consents.ConsentRequired] = {}
+    for participant_id in dict.fromkeys(e.participant_id for e in report.episodes):
+        participant = db.session.get(Participant, participant_id)
+        try:
+            allowed[participant_id] = consents.find_consent(
+                participant,  # type: ignore[arg-type]
+                recipient,
+                consents.REPORT_SHARES,
+                today,
+            )
+        except consents.ConsentRequired as refused:
+            refusals[participant_id] = refused
+    return allowed, refusals
+
+
+def count_left_out(refusals: dict[int, consents.ConsentRequired]) -> dict[str, int]:
+    """How many participants are left out for each reason (LEFT_OUT_WORDS)."""
+    counts: dict[str, int] = {}
+    for refused in refusals.values():
+        reason = refused.field if refused.field in LEFT_OUT_WORDS else "recipient"
+        counts[reason] = counts.get(reason, 0) + 1
+    return counts
+
+
 def record_disclosure(
     actor: Actor,
     report: OutcomeReport,
@@ -447,24 +515,85 @@ def record_disclosure(
     now: datetime,
     deidentified: bool = False,
     what: str = "episodes",
-) -> None:
-    """Audit an export of the report's episode-level rows (a disclosure)."""
+    recipient: Recipient | None = None,
+    route: str = "outcome report export",
+) -> Export:
+    """Audit an export of the report's episode-level rows; identifiable, it is a
+    disclosure to `recipient` (an outside recipient's token's own, else the one
+    the request names) for its purpose.
+
+    An identifiable export holds only the participants whose active consent
+    covers the recipient, the purpose and everything the rows hold (identity,
+    test results, attendance, incentives); the others are left out and counted
+    by reason, and each participant sent gets a disclosure row, in the audit
+    row's transaction. A de-identified export needs no consent and discloses
+    nothing. Raises ConsentRequired when no recipient is named, or when the
+    report has episodes and none of them may be sent (nothing is written then).
+    """
     actor.require(*READERS)
-    audit.append(
+    detail: dict[str, Any] = {
+        "from": report.start.isoformat(),
+        "to": report.end.isoformat(),
+        "format": fmt,
+        "rows": what,
+        "missing": report.missing,
+        "deidentified": deidentified,
+    }
+    left_out: dict[str, int] = {}
+    allowed: dict[int, Consent] = {}
+    shared = consents.REPORT_SHARES
+    if not deidentified:
+        recipient = actor.recipient or recipient
+        if recipient is None:
+            raise consents.ConsentRequired(
+                "Name the recipient of this identifiable export and its purpose, "
+                "or export it de-identified (which needs no consent).",
+                "recipient",
+            )
+        allowed, refusals = sort_out(report, recipient, now=now)
+        left_out = count_left_out(refusals)
+        if refusals and not allowed:
+            if len(refusals) == 1:  # one participant: say exactly what is missing
+                raise next(iter(refusals.values()))
+            shares = ", ".join(consents.SHARE_WORDS[s] for s in shared)
+            raise consents.ConsentRequired(
+                "No participant in this report has a consent to share with "
+                f"{recipient.name} for {recipient.purpose} covering {shares}: "
+                + Export(report, False, recipient, left_out).left_out_words(),
+                next(iter(left_out)),
+                list(left_out),
+            )
+        report = replace(
+            report,
+            episodes=tuple(e for e in report.episodes if e.participant_id in allowed),
+        )
+        detail |= {
+            "recipient": recipient.name,
+            "recipient_class": recipient.class_name,
+            "purpose": recipient.purpose,
+            "left_out": left_out,
+            "route": route,
+        }
+    detail["participants"] = sorted({e.participant for e in report.episodes})
+    row = audit.append(
         actor,
         "export_outcome_report",
         "clinic",
         report.clinic_id,
         now=now,
         clinic_id=report.clinic_id,
-        detail={
-            "from": report.start.isoformat(),
-            "to": report.end.isoformat(),
-            "format": fmt,
-            "rows": what,
-            "missing": report.missing,
-            "deidentified": deidentified,
-            "participants": sorted({e.participant for e in report.episodes}),
-        },
+        detail=detail,
     )
+    for participant_id, consent in allowed.items():
+        consents.log_disclosure(
+            actor,
+            participant_id,
+            consent,
+            recipient,  # type: ignore[arg-type]
+            shared,
+            route=route,
+            audit_row=row,
+            now=now,
+        )
     db.session.commit()
+    return Export(report, deidentified, recipient, left_out)

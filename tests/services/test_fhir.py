@@ -9,6 +9,7 @@ import pytest
 
 from cm_service.services import checkins, fhir
 from cm_service.services.errors import NotFound
+from tests.consents import EHR_TREATMENT, grant
 from tests.factories import NOW, START, make_enrolled, make_staff
 
 PRESETS = Path(fhir.__file__).resolve().parent.parent / "rules" / "presets"
@@ -48,7 +49,11 @@ def test_every_analyte_and_result_round_trips(staff, clinic, other_clinic, resul
     elsewhere = make_staff(other_clinic, "elsewhere")
     twin, _ = make_enrolled(elsewhere, other_clinic, code="P-0002")
 
-    bundle = fhir.export_observations(staff, person.id, now=NOW)
+    grant(staff, person)
+
+    bundle = fhir.export_observations(
+        staff, person.id, now=NOW, recipient=EHR_TREATMENT
+    )
     imported = fhir.import_observations(elsewhere, twin.id, bundle, now=NOW)
 
     assert len(bundle["entry"]) == len(checkins.ANALYTES)
@@ -64,4 +69,4 @@ def test_the_export_of_another_clinics_participant_is_not_found(staff, other_cli
     person, _ = make_enrolled(elsewhere, other_clinic)
 
     with pytest.raises(NotFound):
-        fhir.export_observations(staff, person.id, now=NOW)
+        fhir.export_observations(staff, person.id, now=NOW, recipient=EHR_TREATMENT)

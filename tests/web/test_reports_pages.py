@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services import checkins
+from tests.consents import RESEARCH_QUERY, grant_research
 from tests.factories import NOW, START, make_enrolled, make_staff
 from tests.web.helpers import log_in
 
@@ -50,11 +51,12 @@ def test_admins_and_auditors_see_the_report_with_its_conventions(
     assert audit_rows() == 0  # looking is not an export
 
 
-def test_the_csv_export_is_audited(client, clinic, enrolled):
+def test_the_csv_export_is_audited(client, clinic, staff, enrolled):
+    grant_research(staff, enrolled)
     make_staff(clinic, "boss", "auditor")
     log_in(client, "boss")
 
-    response = client.get(f"/staff/reports/outcomes.csv?{WINDOW}")
+    response = client.get(f"/staff/reports/outcomes.csv?{WINDOW}&{RESEARCH_QUERY}")
 
     assert response.status_code == 200
     assert response.mimetype == "text/csv"

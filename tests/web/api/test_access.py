@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import ApiToken, Enrollment, Event, LedgerEntry, Participant
 from cm_service.services import checkins, participants
+from tests.consents import EHR_QUERY, grant
 from tests.factories import NOW, START, make_enrolled, make_staff
 from tests.web.api.conftest import Api, make_token
 
@@ -266,14 +267,16 @@ EVERY_ROUTE = {
         {"reason": "group cancelled"},
     ),
 }
+# Identifiable exports name their recipient (the participant consented to it:
+# tests/web/test_disclosures.py walks them with and without a consent).
 QUERIES = {
     path: [
-        "?from=2026-01-05&to=2026-01-11",
-        "?from=2026-01-05&to=2026-01-11&format=csv",
+        f"?from=2026-01-05&to=2026-01-11&{EHR_QUERY}",
+        f"?from=2026-01-05&to=2026-01-11&format=csv&{EHR_QUERY}",
         "?from=2026-01-05&to=2026-01-11&deidentified=1",
     ]
     for path in ("/reports/outcomes", "/reports/tests", "/reports/fidelity")
-}
+} | {"/participants/<code>/observations": [f"?{EHR_QUERY}"]}
 
 
 def test_the_route_table_names_every_api_route(app):
@@ -294,6 +297,7 @@ def test_each_token_role_gets_what_its_route_allows(
 ):
     person, _ = make_enrolled(staff, clinic)
     event = checkins.record_specimen(staff, person.id, START, NEG, now=NOW).event
+    grant(staff, person, purposes=("treatment",))
     if "enrollments" in rule:  # a participant with no enrollment yet
         person = participants.register_participant(staff, clinic.id, "P-0003", now=NOW)
     api = Api(app.test_client(), make_token(clinic, role))

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from cm_service.extensions import db
-from cm_service.models import AuditLog, Event, LedgerEntry
+from cm_service.models import AuditLog, Disclosure, Event, LedgerEntry
 from cm_service.services import checkins, ledger
+from tests.consents import EHR_QUERY, grant
 from tests.factories import NOW, START, make_enrolled, make_staff
 from tests.web.api.conftest import Api
 
@@ -72,11 +73,12 @@ def history(staff, clinic):
         staff, person.id, START.replace(day=7), {"cocaine": "positive"}, now=NOW
     )
     checkins.void_event(staff, wrong.event.id, "wrong cup", now=NOW)
+    grant(staff, person)  # County EHR, treatment: the exports below name it
     return person
 
 
 def test_the_export_is_a_fhir_bundle_of_verified_unvoided_results(api, history):
-    response = api.get("/participants/P-0001/observations")
+    response = api.get("/participants/P-0001/observations?" + EHR_QUERY)
 
     assert response.status_code == 200
     assert response.mimetype == "application/fhir+json"
@@ -100,7 +102,7 @@ def test_the_export_is_a_fhir_bundle_of_verified_unvoided_results(api, history):
 
 
 def test_an_exported_observation_is_coded_and_names_no_one(api, history):
-    body = json.loads(api.get("/participants/P-0001/observations").data)
+    body = json.loads(api.get("/participants/P-0001/observations?" + EHR_QUERY).data)
     cocaine, breath = body["entry"][0]["resource"], body["entry"][3]["resource"]
 
     assert cocaine["code"]["coding"][0]["system"] == LOINC
@@ -118,17 +120,31 @@ def test_an_exported_observation_is_coded_and_names_no_one(api, history):
 
 
 def test_an_export_is_audited_as_a_disclosure(api, history):
-    api.get("/participants/P-0001/observations")
+    api.get("/participants/P-0001/observations?" + EHR_QUERY)
 
     row = db.session.scalars(
         select(AuditLog).where(AuditLog.action == "export_observations")
     ).one()
     assert (row.participant_id, row.actor_type) == (history.id, "api")
-    assert row.detail == {"format": "fhir-r4", "observations": 4}
+    disclosure = db.session.scalars(select(Disclosure)).one()
+    assert row.detail == {
+        "format": "fhir-r4",
+        "observations": 4,
+        "consent": disclosure.consent_id,
+        "recipient": "County EHR",
+        "recipient_class": None,
+        "purpose": "treatment",
+        "shared": ["identity", "test_results"],
+        "route": "GET /api/v1/participants/<code>/observations",
+    }
+    assert disclosure.audit_log_id == row.id
 
 
 def test_an_auditor_token_may_export(auditor_api, history):
-    assert auditor_api.get("/participants/P-0001/observations").status_code == 200
+    assert (
+        auditor_api.get("/participants/P-0001/observations?" + EHR_QUERY).status_code
+        == 200
+    )
 
 
 def test_an_import_records_each_observation_and_awards_at_once(api, staff, clinic):
@@ -181,7 +197,10 @@ def test_an_export_imports_into_a_participant_elsewhere_with_the_same_awards(
 ):
     elsewhere = make_staff(other_clinic, "elsewhere")
     copy_of, _ = make_enrolled(elsewhere, other_clinic, code="P-0777")
-    exported = json.loads(api.get("/participants/P-0001/observations").data)
+    grant(elsewhere, copy_of)
+    exported = json.loads(
+        api.get("/participants/P-0001/observations?" + EHR_QUERY).data
+    )
 
     response = post_bundle(other_api, exported, code="P-0777")
     again = post_bundle(other_api, exported, code="P-0777")
@@ -190,13 +209,17 @@ def test_an_export_imports_into_a_participant_elsewhere_with_the_same_awards(
     assert len(response.json["recorded"]) == 4
     assert ledger.balance_of(copy_of.id) == ledger.balance_of(history.id)
     assert (again.status_code, len(again.json["already_recorded"])) == (200, 4)
-    reexported = json.loads(other_api.get("/participants/P-0777/observations").data)
+    reexported = json.loads(
+        other_api.get("/participants/P-0777/observations?" + EHR_QUERY).data
+    )
     strip = [{**e["resource"], "subject": None} for e in exported["entry"]]
     assert [{**e["resource"], "subject": None} for e in reexported["entry"]] == strip
 
 
 def test_reposting_an_export_to_the_same_participant_records_nothing(api, history):
-    exported = json.loads(api.get("/participants/P-0001/observations").data)
+    exported = json.loads(
+        api.get("/participants/P-0001/observations?" + EHR_QUERY).data
+    )
     before = rows()
 
     response = post_bundle(api, exported)
@@ -210,7 +233,9 @@ def test_an_export_posted_to_another_participant_of_the_clinic_is_refused(
     api, history, staff, clinic
 ):
     make_enrolled(staff, clinic, code="P-0002")
-    exported = json.loads(api.get("/participants/P-0001/observations").data)
+    exported = json.loads(
+        api.get("/participants/P-0001/observations?" + EHR_QUERY).data
+    )
     before = rows()
 
     response = post_bundle(api, exported, code="P-0002")

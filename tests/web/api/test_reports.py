@@ -6,10 +6,12 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services import checkins
+from tests.consents import RESEARCH_QUERY, grant_research
 from tests.factories import NOW, START, make_enrolled, make_staff
 from tests.web.api.conftest import Api, make_token
 
 NEG = {"cocaine": "negative"}
+WINDOW = "from=2026-01-05&to=2026-01-11"
 
 
 @pytest.fixture
@@ -19,6 +21,7 @@ def enrolled(staff, clinic):
         checkins.record_specimen(
             staff, person.id, START.fromisoformat(on), NEG, now=NOW
         )
+    grant_research(staff, person)  # identifiable exports below name the team
     return person
 
 
@@ -32,7 +35,7 @@ CONTRACT = {
 
 
 def test_the_outcome_report_has_one_row_per_episode(auditor_api, enrolled):
-    response = auditor_api.get("/reports/outcomes?from=2026-01-05&to=2026-01-11")
+    response = auditor_api.get(f"/reports/outcomes?{WINDOW}&{RESEARCH_QUERY}")
 
     assert response.status_code == 200
     body = response.json
@@ -51,7 +54,7 @@ def test_the_outcome_report_has_one_row_per_episode(auditor_api, enrolled):
 
 def test_the_outcome_report_as_csv_is_an_audited_download(auditor_api, enrolled):
     response = auditor_api.get(
-        "/reports/outcomes?from=2026-01-05&to=2026-01-11&format=csv&missing=ignored"
+        f"/reports/outcomes?{WINDOW}&format=csv&missing=ignored&{RESEARCH_QUERY}"
     )
 
     assert response.status_code == 200
@@ -68,10 +71,11 @@ def test_the_outcome_report_as_csv_is_an_audited_download(auditor_api, enrolled)
 
 
 def test_the_report_leaves_out_other_clinics(app, enrolled, other_clinic):
-    make_enrolled(make_staff(other_clinic, "elsewhere"), other_clinic, code="P-9999")
+    elsewhere = make_staff(other_clinic, "elsewhere")
+    grant_research(elsewhere, make_enrolled(elsewhere, other_clinic, code="P-9999")[0])
     other_api = Api(app.test_client(), make_token(other_clinic, "auditor"))
 
-    response = other_api.get("/reports/outcomes?from=2026-01-05&to=2026-01-11")
+    response = other_api.get(f"/reports/outcomes?{WINDOW}&{RESEARCH_QUERY}")
 
     assert [r["participant"] for r in response.json["episodes"]] == ["P-9999"]
 
@@ -113,9 +117,7 @@ def test_a_staff_token_cannot_export_the_participant_level_report(api, enrolled,
 
 
 def test_the_long_format_has_one_row_per_scheduled_test(auditor_api, enrolled):
-    response = auditor_api.get(
-        "/reports/tests?from=2026-01-05&to=2026-01-11&format=csv"
-    )
+    response = auditor_api.get(f"/reports/tests?{WINDOW}&format=csv&{RESEARCH_QUERY}")
 
     lines = response.get_data(as_text=True).splitlines()
     assert lines[0] == (
@@ -151,7 +153,7 @@ def test_a_deidentified_export_hides_codes_and_dates_and_is_audited(
 
 def test_the_dictionary_defines_every_exported_column(auditor_api, enrolled):
     csv_header = (
-        auditor_api.get("/reports/outcomes?from=2026-01-05&to=2026-01-11&format=csv")
+        auditor_api.get(f"/reports/outcomes?{WINDOW}&format=csv&{RESEARCH_QUERY}")
         .get_data(as_text=True)
         .splitlines()[0]
     )
