@@ -769,6 +769,8 @@ class OutboxMessage(db.Model):
     # What the provider called it (an SMTP Message-ID, a text message's sid).
     provider_ref: Mapped[str | None] = mapped_column(String(200))
 
+    participant: Mapped[Participant] = relationship()
+
 
 APPEND_ONLY = (
     Event,

@@ -8,6 +8,7 @@ from werkzeug.routing import IntegerConverter
 from . import auth  # noqa: F401 - registers the login manager's user loader
 from .api import views as api_views
 from .extensions import csrf, login_manager
+from .hooks import bp as hooks_bp  # the provider's STOP webhook
 from .i18n_messages import init_app as init_explanations
 from .local_time import local_date, local_time
 from .ops import views as ops_views
@@ -18,6 +19,7 @@ from .staff import cards as staff_cards  # noqa: F401 - routes on staff_views.bp
 from .staff import draws as staff_draws  # noqa: F401 - routes on staff_views.bp
 from .staff import groups as staff_groups  # noqa: F401 - routes on staff_views.bp
 from .staff import protocol_builder  # noqa: F401 - adds its routes to staff_views.bp
+from .staff import reminders as staff_reminders  # noqa: F401 - on staff_views.bp
 from .staff import views as staff_views
 
 
@@ -42,6 +44,9 @@ def init_app(app: Flask) -> None:
     # The API authenticates with bearer tokens, not cookies: no CSRF to forge.
     csrf.exempt(api_views.bp)
     app.register_blueprint(api_views.bp)
+    # The provider's webhook is authenticated by its signature, not a session.
+    csrf.exempt(hooks_bp)
+    app.register_blueprint(hooks_bp)
     app.register_blueprint(reports_views.bp)
     app.add_template_filter(money)
     app.add_template_filter(local_time)

@@ -1,4 +1,5 @@
-"""Operations pages: nightly runs, closures, pauses and safe mode."""
+"""Operations pages: nightly runs, closures, pauses, safe mode and the reminders
+that could not be sent (the outbox's dead letters)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from ..auth import ANY_STAFF, current_actor, role_required
 from ..extensions import db
 from ..models import Clinic, ClinicClosure, Participant
-from ..services import clinics, closures, nightly
+from ..services import clinics, closures, nightly, outbox
 from ..services.errors import CMError, InvalidInput
 from ..services.participants import CODE_PATTERN
 from ..services.timeline import clinic_today
@@ -64,6 +65,8 @@ def _page(status: int = 200, **forms):
         closure_form=closure_form,
         pause_form=pause_form,
         confirm=ConfirmForm(),
+        dead_letters=outbox.dead_letters(actor),
+        outbox_counts=outbox.counts_of(actor),
     ), status
 
 
@@ -161,6 +164,22 @@ def release_held(day: str):
         else:
             flash(f"{day} will be closed by the next nightly run.")
     return redirect(url_for("ops.index"))
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+@role_required("admin", "staff")
+def retry_message(message_id: int):
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            outbox.retry(current_actor(), message_id, now=_now())
+        except CMError as error:
+            if error.status == 404:
+                return _page(404)
+            flash(error.message)
+        else:
+            flash("The reminder is queued again: the next outbox run sends it.")
+    return redirect(url_for("ops.index", _anchor="h-reminders"))
 
 
 def _participant_by_code(code: str) -> Participant:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms import BooleanField, HiddenField, PasswordField, StringField, TimeField
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
 from ..services.participants import CODE_PATTERN, PIN_PATTERN
 
@@ -39,3 +39,20 @@ class LanguageForm(FlaskForm):
     # without JavaScript; `next` brings the participant back to the same page.
     language = HiddenField()
     next = HiddenField()
+
+
+class ReminderForm(FlaskForm):
+    """The participant's reminder choices: a channel staff set up can be switched
+    off (or on again), the wording and the quiet hours chosen."""
+
+    sms = BooleanField(_l("Text messages"))
+    email = BooleanField(_l("E-mails"))
+    explicit = BooleanField(_l("Name my tests in the messages"))
+    quiet_from = TimeField(
+        _l("Quiet hours from"),
+        validators=[InputRequired(_l("Enter a time, e.g. 21:00."))],
+    )
+    quiet_until = TimeField(
+        _l("Quiet hours until"),
+        validators=[InputRequired(_l("Enter a time, e.g. 08:00."))],
+    )

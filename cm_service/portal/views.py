@@ -26,11 +26,11 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from ..models import Clinic
 from ..rules.messages import N_
-from ..services import portal, portal_links
+from ..services import portal, portal_links, reminders
 from ..services.errors import InvalidInput, NotFound
 from . import access, chart, errors, i18n
 from .access import current_actor, participant_required
-from .forms import LanguageForm, LoginForm
+from .forms import LanguageForm, LoginForm, ReminderForm
 
 bp = Blueprint("portal", __name__, url_prefix="/me")
 
@@ -193,6 +193,51 @@ def record_views():
     page = request.args.get("page", 1, type=int)
     found = portal.record_views(current_actor(), page)
     return render_template("portal/record_views.html", page=found)
+
+
+@bp.route("/reminders", methods=["GET", "POST"])
+@participant_required
+def reminders_page():
+    actor = current_actor()
+    prefs = reminders.own_preferences(actor, now=access.now())
+    form = ReminderForm()
+    if request.method == "GET":
+        form = ReminderForm(formdata=None)
+        form.sms.data, form.email.data = prefs.on("sms"), prefs.on("email")
+        form.explicit.data = prefs.setting.explicit
+        form.quiet_from.data = prefs.setting.quiet_from
+        form.quiet_until.data = prefs.setting.quiet_until
+    elif form.validate_on_submit():
+        stop_all = request.form.get("stop") == "all"
+        try:
+            reminders.set_by_participant(
+                actor,
+                sms=form.sms.data and not stop_all,
+                email=form.email.data and not stop_all,
+                explicit=form.explicit.data,
+                quiet_from=form.quiet_from.data,
+                quiet_until=form.quiet_until.data,
+                now=access.now(),
+            )
+        except InvalidInput as error:
+            getattr(form, error.field).errors.append(
+                _("Ask staff to set this up with you first.")
+            )
+        else:
+            if stop_all:
+                flash(_("You will get no more reminders."))
+            else:
+                flash(_("Your reminder choices are saved."))
+            return redirect(url_for("portal.reminders_page"))
+    status = 422 if form.errors else 200
+    page = render_template(
+        "portal/reminders.html",
+        form=form,
+        prefs=prefs,
+        phone=reminders.masked(prefs.address("sms")),
+        mail=reminders.masked(prefs.address("email")),
+    )
+    return page, status
 
 
 @bp.errorhandler(HTTPNotFound)

@@ -28,6 +28,7 @@ from ..models import Clinic, OutboxMessage, Participant, ReminderSetting
 from . import audit, reminders
 from .actors import Actor
 from .errors import Conflict, NotFound
+from .scope import get_participant
 from .timeline import clinic_today
 
 log = logging.getLogger(__name__)
@@ -246,6 +247,22 @@ def counts_of(actor: Actor) -> dict[str, int]:
         .group_by(OutboxMessage.status)
     ).all()
     return {status: int(n) for status, n in rows}
+
+
+def messages_of(
+    actor: Actor, participant_id: int, limit: int = 20
+) -> list[OutboxMessage]:
+    """A participant's latest messages, whatever their state, for staff."""
+    actor.require("admin", "staff", "auditor")
+    get_participant(actor, participant_id)
+    return list(
+        db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.participant_id == participant_id)
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def retry(actor: Actor, message_id: int, *, now: datetime) -> OutboxMessage:

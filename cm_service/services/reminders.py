@@ -53,6 +53,7 @@ from .errors import InvalidInput, NotFound
 from .evaluation import evaluate_enrollment
 from .scope import get_participant
 from .timeline import clinic_today, facts_of, spec_of
+from .validation import check_date
 
 CHANNELS = ("sms", "email")
 CHANNEL_NAMES = {"sms": "text message", "email": "e-mail"}
@@ -62,7 +63,9 @@ DEFAULT_EVENING_HOUR = 18  # clinic-local: the evening-before reminders are queu
 CONSENT_RECIPIENT = "Reminder messages to the participant (text-message and e-mail)"
 CONSENT_SHARES = ["identity", "attendance", "incentives"]
 PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
-EMAIL = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
+EMAIL = re.compile(
+    r"^[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$"
+)
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "PARAR"}
 AWARD_KINDS = ("award", "bonus")
 TESTS = ("specimen", "breath")
@@ -164,11 +167,52 @@ def preferences_of(participant: Participant, today: date) -> Preferences:
     )
 
 
-def preferences(actor: Actor, participant_id: int, *, now: datetime) -> Preferences:
-    """A participant's reminder preferences, for staff."""
+def preferences(
+    actor: Actor, participant_id: int, *, now: datetime, again: bool = False
+) -> Preferences:
+    """A participant's reminder preferences, for staff. Reading the contact
+    details is logged like a view of the record, unless `again` (the same page
+    shown back with a refused form's errors)."""
     actor.require("admin", "staff", "auditor")
     participant = get_participant(actor, participant_id)
+    if again:
+        return preferences_of(participant, clinic_today(participant.clinic, now))
+    audit.append(
+        actor,
+        "view_reminders",
+        "participant",
+        participant.id,
+        now=now,
+        participant_id=participant.id,
+    )
+    db.session.commit()
     return preferences_of(participant, clinic_today(participant.clinic, now))
+
+
+def own_preferences(actor: Actor, *, now: datetime) -> Preferences:
+    """The logged-in participant's own reminder preferences (the portal)."""
+    participant = _own(actor)
+    return preferences_of(participant, clinic_today(participant.clinic, now))
+
+
+def _own(actor: Actor) -> Participant:
+    participant = (
+        db.session.get(Participant, actor.id) if actor.kind == "participant" else None
+    )
+    if participant is None or participant.clinic_id != actor.clinic_id:
+        raise NotFound("No such participant.", "participant")
+    return participant
+
+
+def masked(address: str) -> str:
+    """An address as the portal shows it on a shared screen: "•••• 4567",
+    "p•••@example.org"."""
+    if not address:
+        return ""
+    if "@" in address:
+        name, _, domain = address.partition("@")
+        return f"{name[:1]}•••@{domain}"
+    return f"•••• {address[-4:]}"
 
 
 def _reminder_consent(participant: Participant, today: date) -> Consent | None:
@@ -219,7 +263,7 @@ def check_timezone(name: str) -> str | None:
         return None
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise InvalidInput(
             "timezone", "Enter a time zone such as America/Los_Angeles."
         ) from None
@@ -250,8 +294,12 @@ def save(
                 "signed_on",
                 "Enter the date the participant signed the consent for reminders.",
             )
-        if choices.signed_on > today:
-            raise InvalidInput("signed_on", "The consent cannot be signed after today.")
+        check_date(
+            "signed_on",
+            choices.signed_on,
+            latest=today,
+            too_late="The consent cannot be signed after today.",
+        )
         consent = Consent(
             clinic_id=participant.clinic_id,
             participant_id=participant.id,
@@ -386,11 +434,7 @@ def set_by_participant(
     """The portal: a participant switches channels off (or back on, while an
     address and the consent for reminders stand), chooses the wording and quiet
     hours. Raises InvalidInput("sms"/"email") for a channel staff never set up."""
-    if actor.kind != "participant":
-        raise NotFound("No such participant.", "participant")
-    participant = db.session.get(Participant, actor.id)
-    if participant is None or participant.clinic_id != actor.clinic_id:
-        raise NotFound("No such participant.", "participant")
+    participant = _own(actor)
     today = clinic_today(participant.clinic, now)
     current = preferences_of(participant, today)
     wanted = {"sms": sms, "email": email}

@@ -73,6 +73,7 @@ from cm_service.services import protocol_builder as builder
 from cm_service.services.actors import SYSTEM
 from cm_service.staff import draws as staff_draws
 from cm_service.staff import forms as staff_forms
+from cm_service.staff import reminders as staff_reminders
 from cm_service.staff import views as staff_views
 from tests.conftest import TEST_CONFIG, dsn
 from tests.factories import NOW, START, make_enrolled, make_staff, protocol_id
@@ -737,6 +738,18 @@ ROUTES: tuple[Route, ...] = (
         {"language": "es", "next": "/me/"}, client="portal",
         kinds={"next": IGNORED}, markers={"language": "Choose English or Spanish."},
     ),
+    Route(
+        "reminders", "/staff/participants/{p1}/reminders",
+        (staff_reminders.ReminderForm,),
+        {"sms": "y", "phone": "(555) 123-4567", "email": "y",
+         "email_address": "p@example.org", "signed_on": "2026-02-01",
+         "quiet_from": "21:00", "quiet_until": "08:00",
+         "timezone": "America/Chicago"},
+    ),
+    Route(
+        "portal_reminders", "/me/reminders", (portal_forms.ReminderForm,),
+        {"quiet_from": "21:00", "quiet_until": "08:00"}, client="portal",
+    ),
     # A page number that is none shows the first page.
     Route("portal_history", "/me/history", (), {"page": "1"}, client="portal",
           method="GET", kinds={"page": IGNORED}),
@@ -1339,6 +1352,9 @@ NOTHING_TYPED = {
     "staff.remove_group_member", "ops.toggle_safe_mode", "ops.toggle_maker_checker",
     "ops.release_held", "portal.logout", "staff.owe_prize",
     "portal.login",  # the form of portal.clinic_login (or, now, no form at all)
+    "ops.retry_message",
+    # Signed by the provider, not a form: tests/web/test_reminder_pages.py.
+    "hooks.twilio_reply",
 }  # fmt: skip
 
 
