@@ -7,6 +7,7 @@ test enforces it). The services layer turns rows into `Fact`s and posts the `Awa
 
 from __future__ import annotations
 
+from .caps import ProgramCaps, program_on
 from .days import (
     last_day,
     phase_at,
@@ -91,6 +92,7 @@ __all__ = [
     "Held",
     "LedgerRow",
     "Posting",
+    "ProgramCaps",
     "Settlement",
     "Withheld",
     "NextNegative",
@@ -122,6 +124,7 @@ __all__ = [
     "phase_at",
     "pick_tier",
     "preset_keys",
+    "program_on",
     "scheduled_days",
     "next_slots",
     "schedule_for",

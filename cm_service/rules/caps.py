@@ -1,7 +1,10 @@
 """Money caps across every schedule of a participant.
 
 Owns the scopes of SPEC.md `caps` (per test, ISO week, calendar month, enrollment and
-calendar year, the last spanning enrollments) and the crossing rule. Amounts are whole
+calendar year, the last spanning enrollments), the crossing rule, and the caps of the
+funding program that pays for an award's day (docs/funding.md: per award, calendar
+month and calendar year, the last two spanning enrollments), which stack with the
+protocol's: the smaller room binds. Amounts are whole
 points or draws; money is cents, held as exact Fractions because a draw counted at its
 expected value is worth a fraction of a cent. Imports only the standard library.
 """
@@ -9,7 +12,7 @@ expected value is worth a fraction of a cent. Imports only the standard library.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
 from types import MappingProxyType
@@ -27,16 +30,63 @@ _LABELS = {
 }
 
 
+_PROGRAM_LABELS = {
+    "per_award_cents": Msg(N_("per award")),
+    "per_month_cents": Msg(N_("per calendar month")),
+    "per_calendar_year_cents": Msg(N_("per calendar year")),
+}
+
+
+@dataclass(frozen=True)
+class ProgramCaps:
+    """The caps of a funding program over the days it funds an enrollment, from
+    `starts_on` to `ends_on` (inclusive; None = open). `program` is its id: its
+    month and year windows count every award it paid the participant, across
+    enrollments. A cap of None does not bind."""
+
+    program: int
+    name: str
+    starts_on: date
+    ends_on: date | None = None
+    per_award_cents: int | None = None
+    per_month_cents: int | None = None
+    per_calendar_year_cents: int | None = None
+
+    def covers(self, on: date) -> bool:
+        return self.starts_on <= on and (self.ends_on is None or on <= self.ends_on)
+
+    def windows(self, on: date, group: Hashable) -> dict[str, Hashable]:
+        """The window of each of its scopes an award on `on` falls in. An award's
+        window is the test's (its award and bonus are one incentive)."""
+        return {
+            "per_award_cents": ("test", group),
+            "per_month_cents": ("program", self.program, "month", on.year, on.month),
+            "per_calendar_year_cents": ("program", self.program, "year", on.year),
+        }
+
+
+def program_on(programs: tuple[ProgramCaps, ...], on: date) -> ProgramCaps | None:
+    """The program funding the day `on` (an award is capped by that one only)."""
+    return next((p for p in programs if p.covers(on)), None)
+
+
+def _empty() -> Mapping:
+    return MappingProxyType({})
+
+
 @dataclass(frozen=True)
 class CapMeter:
-    """Money counted so far per scope window, e.g. ("year", 2026) -> cents."""
+    """Money counted so far per scope window, e.g. ("year", 2026) -> cents.
 
-    used: Mapping[Hashable, Fraction] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
-    year_paid_cents: Mapping[int, int] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    `year_paid_cents` (per year) and `paid_elsewhere` (per program window) are
+    what the participant's other enrollments were paid; `programs` the funding
+    programs whose caps stack with the protocol's (facts, carried with the count).
+    """
+
+    used: Mapping[Hashable, Fraction] = field(default_factory=_empty)
+    year_paid_cents: Mapping[int, int] = field(default_factory=_empty)
+    programs: tuple[ProgramCaps, ...] = ()
+    paid_elsewhere: Mapping[Hashable, int] = field(default_factory=_empty)
 
     def spent(self, window: Hashable) -> Fraction:
         if window in self.used:
@@ -44,13 +94,16 @@ class CapMeter:
         if isinstance(window, tuple) and window[0] == "year":
             # Money paid in the participant's other enrollments this year counts too.
             return Fraction(self.year_paid_cents.get(window[1], 0))
+        if isinstance(window, tuple) and window[0] == "program":
+            # So does what the program paid them in other enrollments.
+            return Fraction(self.paid_elsewhere.get(window, 0))
         return Fraction(0)
 
     def add(self, windows: list[Hashable], cents: Fraction) -> CapMeter:
         used = dict(self.used)
         for window in windows:
             used[window] = self.spent(window) + cents
-        return CapMeter(MappingProxyType(used), self.year_paid_cents)
+        return replace(self, used=MappingProxyType(used))
 
 
 @dataclass(frozen=True)
@@ -94,16 +147,12 @@ def apply_caps(
     `count_draws_at_expected_value`). `partial` pays the whole units that fit;
     `none` pays nothing for an award that would cross a cap.
     """
-    scopes = {
-        scope: window
-        for scope, window in windows(on, group).items()
-        if getattr(caps, scope) is not None
-    }
+    limits = _limits(caps, meter.programs, on, group)
+    scopes = {scope: window for scope, (window, _) in limits.items()}
     if unit_cents is None or unit_cents == 0 or not scopes:
         return Cut(amount, Fraction(0)), meter
     rooms = {
-        scope: getattr(caps, scope) - meter.spent(window)
-        for scope, window in scopes.items()
+        scope: cap - meter.spent(window) for scope, (window, cap) in limits.items()
     }
     binding = min(rooms, key=rooms.__getitem__, default=None)
     paid = amount
@@ -115,32 +164,78 @@ def apply_caps(
     if paid < amount:
         # Name every cap that binds as tightly (CA: per enrollment and per year).
         tied = [scope for scope in rooms if rooms[scope] == rooms[binding]]
-        note = _note(caps, tied, paid, amount, unit_cents, account)
+        note = _note(
+            limits,
+            tied,
+            paid,
+            amount,
+            unit_cents,
+            account,
+            program_on(meter.programs, on),
+        )
         cut = Cut(paid, cut.withheld, note)
-    return cut, meter.add(list(scopes.values()), paid * unit_cents)
+    return cut, meter.add(list(dict.fromkeys(scopes.values())), paid * unit_cents)
+
+
+def _limits(
+    caps: Caps, programs: tuple[ProgramCaps, ...], on: date, group: Hashable
+) -> dict[str, tuple[Hashable, int]]:
+    """Scope -> (window, cap) of every cap that binds an award on `on`: the
+    protocol's, then those of the program funding that day ("program:" scopes)."""
+    limits = {
+        scope: (window, getattr(caps, scope))
+        for scope, window in windows(on, group).items()
+        if getattr(caps, scope) is not None
+    }
+    program = program_on(programs, on)
+    if program is not None:
+        for scope, window in program.windows(on, group).items():
+            cap = getattr(program, scope)
+            if cap is not None:
+                limits[f"program:{scope}"] = (window, cap)
+    return limits
+
+
+def _label(scope: str) -> Msg:
+    if scope.startswith("program:"):
+        return _PROGRAM_LABELS[scope.removeprefix("program:")]
+    return _LABELS[scope]
 
 
 def _note(
-    caps: Caps, scopes: list[str], paid: int, amount: int, unit: Fraction, account: str
+    limits: Mapping[str, tuple[Hashable, int]],
+    scopes: list[str],
+    paid: int,
+    amount: int,
+    unit: Fraction,
+    account: str,
+    program: ProgramCaps | None = None,
 ) -> Msg:
-    limits = {getattr(caps, scope) for scope in scopes}
-    if len(limits) == 1:
-        label = Join("and", tuple(_LABELS[scope] for scope in scopes))
-        which: object = msg(
-            N_("%(cap)s %(scope)s"), cap=Cents(limits.pop()), scope=label
-        )
-    else:
-        which = Join(
-            "and",
-            tuple(
-                msg(
-                    N_("%(cap)s %(scope)s"),
-                    cap=Cents(getattr(caps, s)),
-                    scope=_LABELS[s],
-                )
-                for s in scopes
-            ),
-        )
+    # The protocol's caps first, then the program's, each named by its rule
+    # ("$750.00 per calendar year (SAMHSA grant)").
+    parts: list[object] = []
+    for mine in (
+        [s for s in scopes if not s.startswith("program:")],
+        [s for s in scopes if s.startswith("program:")],
+    ):
+        if not mine:
+            continue
+        caps = {limits[s][1] for s in mine}
+        if len(caps) == 1:
+            label = Join("and", tuple(_label(s) for s in mine))
+            found = [msg(N_("%(cap)s %(scope)s"), cap=Cents(caps.pop()), scope=label)]
+        else:
+            found = [
+                msg(N_("%(cap)s %(scope)s"), cap=Cents(limits[s][1]), scope=_label(s))
+                for s in mine
+            ]
+        if mine[0].startswith("program:") and program is not None:
+            found = [
+                msg(N_("%(cap)s (%(program)s)"), cap=part, program=program.name)
+                for part in found
+            ]
+        parts += found
+    which: object = parts[0] if len(parts) == 1 else Join("and", tuple(parts))
     paid_text = msg(
         N_("paid %(paid)s of %(owed)s"),
         paid=_cents(paid * unit),

@@ -16,7 +16,7 @@ from typing import Any
 
 from .caps import CapMeter
 from .escalation import Streak
-from .evaluate import Checkpoint, _State, _Totals, _WeekTally
+from .evaluate import Checkpoint, _State, _Totals, _WeekTally, meter_facts
 from .facts import EnrollmentFacts
 
 FORMAT = 3
@@ -53,7 +53,7 @@ def load(data: dict[str, Any], facts: EnrollmentFacts) -> Checkpoint | None:
     tally, totals = data["tally"], dict(data["totals"])
     by_year = MappingProxyType(dict(map(tuple, totals.pop("cents_by_year"))))
     state = _State(
-        meter=CapMeter(MappingProxyType(used), facts.year_paid_cents),
+        meter=CapMeter(MappingProxyType(used), **meter_facts(facts)),
         streak=Streak(**data["streak"]),
         sessions=tuple(Streak(**streak) for streak in data["sessions"]),
         tally=_WeekTally(**tally) if tally else None,
@@ -65,6 +65,8 @@ def load(data: dict[str, Any], facts: EnrollmentFacts) -> Checkpoint | None:
 def _still_open(window: tuple, through: date) -> bool:
     """Whether an award dated after `through` can still count in `window`."""
     scope = window[0]
+    if scope == "program":  # a funding program's month or year window
+        scope, window = window[2], (window[2], *window[3:])
     if scope == "test":
         return False  # a test window is one folded day or session
     iso = through.isocalendar()

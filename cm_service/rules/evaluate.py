@@ -236,7 +236,7 @@ def _resumed(resume: Checkpoint | None, facts: EnrollmentFacts) -> _State | None
         return None
     # The caps' calendar-year window counts the other enrollments' payments as
     # they are now (the keeper's fingerprint makes sure they have not changed).
-    meter = replace(resume.state.meter, year_paid_cents=facts.year_paid_cents)
+    meter = replace(resume.state.meter, **meter_facts(facts))
     return replace(resume.state, meter=meter)
 
 
@@ -308,8 +308,18 @@ class _Where:
     group: Hashable = field(default=None)
 
 
+def meter_facts(facts: EnrollmentFacts) -> dict:
+    """What the cap meter is told about the enrollment: other enrollments'
+    payments and the funding programs' caps."""
+    return {
+        "year_paid_cents": facts.year_paid_cents,
+        "programs": facts.programs,
+        "paid_elsewhere": facts.program_paid_cents,
+    }
+
+
 def _initial(facts: EnrollmentFacts) -> _State:
-    return _State(meter=CapMeter(year_paid_cents=facts.year_paid_cents))
+    return _State(meter=CapMeter(**meter_facts(facts)))
 
 
 def _fold(

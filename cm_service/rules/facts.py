@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
 
+from .caps import ProgramCaps
+
 EVENT_KINDS = ("specimen", "breath", "attendance", "excused", "missed")
 RESULT_VALUES = (
     "negative",
@@ -64,6 +66,10 @@ class EnrollmentFacts:
     (the last date the clinic's nightly job closed) with nothing recorded is missed,
     however late the enrollment or the void that emptied it was entered; so is a
     booked session (`bookings`) up to that date with nothing recorded.
+    `programs` are the funding programs of the enrollment's periods, whose caps
+    stack with the protocol's; `program_paid_cents` what each program's month and
+    year windows (caps.ProgramCaps.windows) hold from the participant's other
+    enrollments.
     """
 
     start_on: date
@@ -74,6 +80,8 @@ class EnrollmentFacts:
     ends_on: date | None = None
     closed_through: date | None = None
     bookings: tuple[Booking, ...] = ()
+    programs: tuple[ProgramCaps, ...] = ()
+    program_paid_cents: Mapping[tuple, int] = field(default_factory=_empty)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from fractions import Fraction
 from functools import cached_property
 from types import MappingProxyType
 
-from .caps import CapMeter, apply_caps, windows
+from .caps import CapMeter, ProgramCaps, apply_caps, program_on, windows
 from .draws import expected_value_cents
 from .evaluate import Award, NextNegative, NextSession, test_group
 from .messages import DRAWS, N_, Cents, Day, Join, Msg, english, msg
@@ -105,20 +105,31 @@ def ledger_windows(
     *,
     enrollment_cents: Fraction,
     year_paid_elsewhere: Mapping[int, int],
+    programs: tuple[ProgramCaps, ...] = (),
+    program_paid_elsewhere: Mapping[Hashable, int] | None = None,
 ) -> dict[Hashable, Fraction]:
     """Money the ledger holds per cap window, from this enrollment's award rows (all
     of those in the years the caller asks about), its total, and what the
-    participant's other enrollments were paid per calendar year."""
+    participant's other enrollments were paid per calendar year and per window
+    of the funding `programs` (each row counts in the program funding its day)."""
     used: dict[Hashable, Fraction] = defaultdict(Fraction)
     for year, cents in year_paid_elsewhere.items():
         used[("year", year)] += cents
+    for window, cents in (program_paid_elsewhere or {}).items():
+        used[window] += cents
     for row in rows:
         unit = unit_value(spec, row.account)
         if unit is None:
             continue
-        for scope, window in windows(row.on, test_group(row.key)).items():
+        group = test_group(row.key)
+        for scope, window in windows(row.on, group).items():
             if scope != "per_enrollment_cents":  # from the total, below
                 used[window] += row.amount * unit
+        program = program_on(programs, row.on)
+        if program is not None:
+            for scope, window in program.windows(row.on, group).items():
+                if scope != "per_award_cents":  # the test's window, above
+                    used[window] += row.amount * unit
     used[("enrollment",)] = enrollment_cents
     return dict(used)
 
@@ -129,13 +140,15 @@ def settle_awards(
     held: Mapping[str, Held],
     *,
     used: Mapping[Hashable, Fraction] | None = None,
+    programs: tuple[ProgramCaps, ...] = (),
 ) -> Settlement:
     """The postings that bring the ledger (`held`, by key) to the protocol's
     correction rule for the fold's `awards` (both the same span of dates), with
-    `used` the money the ledger holds per cap window."""
+    `used` the money the ledger holds per cap window (ledger_windows) and
+    `programs` the funding programs whose caps stack with the protocol's."""
     if spec.corrections == "clawback":
         return Settlement(tuple(_clawback(awards, held)), ())
-    meter = _LedgerMeter(spec, dict(used or {}))
+    meter = _LedgerMeter(spec, dict(used or {}), programs)
     postings: list[Posting] = []
     withheld: list[Withheld] = []
     for account in sorted({a.account for a in awards} | _accounts(held)):
@@ -349,10 +362,16 @@ class _LedgerMeter:
     fold's own cap arithmetic (caps.apply_caps) run on what the ledger holds,
     paying the whole units that still fit."""
 
-    def __init__(self, spec: ProtocolSpec, used: dict[Hashable, Fraction]):
+    def __init__(
+        self,
+        spec: ProtocolSpec,
+        used: dict[Hashable, Fraction],
+        programs: tuple[ProgramCaps, ...] = (),
+    ):
         self.spec = spec
         self.caps = replace(spec.caps, crossing="partial")
-        self.meter = CapMeter(MappingProxyType(dict(used)))
+        # `used` already holds what other enrollments were paid.
+        self.meter = CapMeter(MappingProxyType(dict(used)), programs=programs)
 
     def take(self, award: Award, units: int) -> int:
         """Units of `award` the ledger's caps still let through (at most `units`),

@@ -6,7 +6,8 @@ duplicate entry, an exemption added later), settling after each step against a
 ledger kept here as award key -> amount. After every step:
 - no_clawback: each account's posted total is max(clean fold, posted before);
 - clawback: the ledger equals the clean fold, key by key;
-- every cap window's posted awards are within its cap;
+- every cap window's posted awards are within its cap, the funding programs'
+  (docs/funding.md) as well as the protocol's;
 - a second settle posts nothing.
 """
 
@@ -25,9 +26,11 @@ from cm_service.rules import (
     Fact,
     Held,
     LedgerRow,
+    ProgramCaps,
     evaluate,
     ledger_windows,
     preset_keys,
+    program_on,
     scheduled_days,
     settle_awards,
     unit_value,
@@ -75,8 +78,13 @@ CORRECTIONS = st.sampled_from(
 class World:
     """One enrollment's events and ledger, settled as the service settles."""
 
-    def __init__(self, spec, start, tokens):
-        self.spec, self.facts = spec, facts(start_on=start)
+    def __init__(self, spec, start, tokens, programs=(), paid_elsewhere=None):
+        self.spec = spec
+        self.facts = facts(
+            start_on=start,
+            programs=programs,
+            program_paid_cents=paid_elsewhere or {},
+        )
         self.days = scheduled_days(spec, self.facts, start, FAR)[: len(tokens)]
         self.ids = iter(range(1, 10_000))
         self.events = []
@@ -141,10 +149,18 @@ class World:
                 0,
             ),
             year_paid_elsewhere={},
+            programs=self.facts.programs,
+            program_paid_elsewhere=self.facts.program_paid_cents,
         )
 
     def settle(self):
-        settlement = settle_awards(self.spec, self.fold(), self.held, used=self.used())
+        settlement = settle_awards(
+            self.spec,
+            self.fold(),
+            self.held,
+            used=self.used(),
+            programs=self.facts.programs,
+        )
         for p in settlement.postings:
             have = self.held.get(p.key, Held(p.account, 0, 0, p.on))
             assert p.nth == have.entries
@@ -187,9 +203,18 @@ def assert_invariants(world, before):
         "year": "per_calendar_year_cents",
         "enrollment": "per_enrollment_cents",
     }
+    programs = {p.program: p for p in world.facts.programs}
     for window, money in world.used().items():
-        limit = getattr(caps, scope_of[window[0]])
+        if window[0] == "program":
+            scope = {"month": "per_month_cents", "year": "per_calendar_year_cents"}
+            limit = getattr(programs[window[1]], scope[window[2]])
+        else:
+            limit = getattr(caps, scope_of[window[0]])
         assert limit is None or money <= limit, (window, money, limit)
+        if window[0] == "test":  # a program's per-award cap is the test's window
+            program = program_on(world.facts.programs, date.fromisoformat(window[1][1]))
+            limit = program and program.per_award_cents
+            assert not limit or money <= limit, (window, money, limit)
     assert world.settle().postings == ()  # a second settle posts nothing
 
 
@@ -229,3 +254,41 @@ def test_the_ledger_cap_holds_when_the_offset_is_withheld_in_another_week():
     assert world.used()[("week", 2026, 3)] == 1500
     assert world.totals()["points"] == max(85, before["points"]) == 85
     assert_invariants(world, before)
+
+
+# Two programs, the second from 1 January 2027 and already paying the participant
+# in another enrollment: an OIG-style program (under $5 an award, $40 a month) then
+# a year-capped one ($60 a year, $20 of it paid elsewhere).
+PROGRAMS = (
+    ProgramCaps(1, "AO 22-04", date(2026, 1, 1), date(2026, 12, 31), 499, 4000, None),
+    ProgramCaps(2, "Grant", date(2027, 1, 1), None, None, None, 6000),
+)
+ELSEWHERE = {("program", 2, "year", 2027): 2000}
+PROGRAM_SPECS = [
+    "higgins-1994",
+    "ca-recovery-incentives",
+    "higgins-clawback",
+    "higgins-week-cap",
+    "va-draws-capped",
+]
+
+
+@pytest.mark.parametrize("key", PROGRAM_SPECS)
+@SETTINGS
+@given(
+    start=STARTS,
+    tokens=st.lists(TOKENS, min_size=1, max_size=40),
+    corrections=st.lists(st.tuples(CORRECTIONS, st.integers(0, 999)), max_size=8),
+)
+def test_corrections_never_break_a_funding_programs_cap(
+    key, start, tokens, corrections
+):
+    world = World(SPECS[key], start, tokens, PROGRAMS, ELSEWHERE)
+    before = world.totals()
+    world.settle()
+    assert_invariants(world, before)
+    for what, pick in corrections:
+        world.correct(what, pick)
+        before = world.totals()
+        world.settle()
+        assert_invariants(world, before)
