@@ -36,6 +36,13 @@ def check_production_config(config: Mapping[str, Any]) -> None:
             "production uses PostgreSQL (DATABASE_URL); "
             "set ALLOW_SQLITE_IN_PRODUCTION=1 to override"
         )
+    twilio = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM")
+    if config.get("REMINDER_SMS_BACKEND") == "twilio" and not all(
+        config.get(name) for name in twilio
+    ):
+        raise UnsafeConfiguration(
+            "REMINDER_SMS_BACKEND=twilio needs " + ", ".join(twilio)
+        )
 
 
 HSTS = "max-age=31536000; includeSubDomains"

@@ -208,7 +208,15 @@ def drain(
             continue
         backend = chosen.get(outgoing.channel)
         if backend is None:
-            backend = chosen[outgoing.channel] = backend_for(outgoing.channel, config)
+            try:
+                backend = chosen[outgoing.channel] = backend_for(
+                    outgoing.channel, config
+                )
+            except (KeyError, ValueError) as error:  # misconfigured: retried, shown
+                status = mark_failed(outgoing, DeliveryError(f"backend: {error!r}"), at)
+                counts.dead += status == "dead"
+                counts.failed += status != "dead"
+                continue
         status = deliver(outgoing, backend, now or datetime.now(UTC))
         if status == "sent":
             counts.sent += 1

@@ -29,6 +29,7 @@ from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.models import OutboxMessage
 from cm_service.scheduler import build_scheduler
+from cm_service.security import UnsafeConfiguration, check_production_config
 from cm_service.services import outbox, reminders
 from cm_service.services.reminders import Choices
 from tests.conftest import TEST_CONFIG
@@ -371,3 +372,32 @@ def test_the_real_scheduler_drains_the_outbox(app, staff, clinic, capsys):
     assert row.status == "sent"
     assert row.provider_ref == f"outbox-{row.id}"  # the console backend
     assert "you earned 5" in capsys.readouterr().out
+
+
+def test_a_misconfigured_backend_is_retried_and_shown_not_lost(app, staff, clinic):
+    app.config["REMINDER_SMS_BACKEND"] = "carrier-pigeon"
+    queued_evening(staff, clinic, Choices(**{**vars(BOTH), "email": False}))
+
+    drained = outbox.drain(TUESDAY_EVENING)
+
+    (row,) = rows()
+    assert drained.failed == 1
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "carrier-pigeon" in row.last_error
+    assert row.not_before == TUESDAY_EVENING + timedelta(minutes=1)
+
+
+def test_production_refuses_twilio_without_its_credentials():
+    config = {
+        "CM_ENV": "production",
+        "SECRET_KEY": "s" * 32,
+        "AUDIT_KEY": "a" * 32,
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/cm",
+        "REMINDER_SMS_BACKEND": "twilio",
+        "TWILIO_ACCOUNT_SID": SID,
+        "TWILIO_FROM": "+15550000000",
+    }
+
+    with pytest.raises(UnsafeConfiguration, match="TWILIO_AUTH_TOKEN"):
+        check_production_config(config)
+    check_production_config({**config, "TWILIO_AUTH_TOKEN": TOKEN})
