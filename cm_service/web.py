@@ -16,6 +16,7 @@ from .portal import views as portal_views
 from .reports import views as reports_views
 from .services.validation import INT_MAX
 from .staff import cards as staff_cards  # noqa: F401 - routes on staff_views.bp
+from .staff import consents as staff_consents  # noqa: F401 - routes on staff_views.bp
 from .staff import draws as staff_draws  # noqa: F401 - routes on staff_views.bp
 from .staff import groups as staff_groups  # noqa: F401 - routes on staff_views.bp
 from .staff import protocol_builder  # noqa: F401 - adds its routes to staff_views.bp

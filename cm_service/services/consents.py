@@ -14,6 +14,7 @@ same transaction as its audit row. The participant sees both in the portal.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -474,3 +475,72 @@ def disclosure_detail(
         "shared": list(shared),
         "route": route,
     }
+
+
+# --- The pages ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentRow:
+    consent: Consent
+    status: str  # status_of
+    disclosures: int
+
+
+@dataclass(frozen=True)
+class ConsentsPage:
+    """A participant's consents (newest signed first, with their status today
+    and how many disclosures relied on each) and every disclosure, newest first."""
+
+    participant: Participant
+    today: date
+    consents: list[ConsentRow]
+    disclosures: list[Disclosure]
+
+    @property
+    def active(self) -> list[Consent]:
+        return [r.consent for r in self.consents if r.status == "active"]
+
+
+def view_consents(
+    actor: Actor, participant_id: int, *, now: datetime, again: bool = False
+) -> ConsentsPage:
+    """The consents page of a participant's record, for staff (a view of the
+    record: audited, unless `again` shows it back with a form's errors) and for
+    the participant themselves in the portal (not audited: their own record).
+
+    Raises NotFound outside the actor's clinic (or another participant's).
+    """
+    if actor.kind == "participant":
+        if actor.id != participant_id:
+            raise NotFound("No such participant.", "participant")
+        participant = get_participant(actor, participant_id)
+    else:
+        actor.require("admin", "staff", "auditor")
+        participant = get_participant(actor, participant_id)
+    today = clinic_today(participant.clinic, now)
+    made = disclosures_of(participant.id)
+    counts: dict[int, int] = {}
+    for row in made:
+        counts[row.consent_id] = counts.get(row.consent_id, 0) + 1
+    page = ConsentsPage(
+        participant,
+        today,
+        [
+            ConsentRow(c, status_of(c, today), counts.get(c.id, 0))
+            for c in consents_of(participant.id)
+        ],
+        made,
+    )
+    if actor.kind == "staff" and not again:
+        audit.append(
+            actor,
+            "view_consents",
+            "participant",
+            participant.id,
+            now=now,
+            clinic_id=participant.clinic_id,
+            participant_id=participant.id,
+        )
+        db.session.commit()
+    return page

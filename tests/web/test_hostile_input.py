@@ -71,11 +71,13 @@ from cm_service.services import (
 )
 from cm_service.services import protocol_builder as builder
 from cm_service.services.actors import SYSTEM
+from cm_service.staff import consent_forms
 from cm_service.staff import draws as staff_draws
 from cm_service.staff import forms as staff_forms
 from cm_service.staff import reminders as staff_reminders
 from cm_service.staff import views as staff_views
 from tests.conftest import TEST_CONFIG, dsn
+from tests.consents import grant
 from tests.factories import NOW, START, make_enrolled, make_staff, protocol_id
 from tests.web.api.conftest import make_token
 from tests.web.helpers import CSRF, ENROL, csrf_token, log_in, totp_code
@@ -323,6 +325,7 @@ def _build(app: Flask) -> World:
         tech, p1.id, "benzodiazepines", "Diazepam", START, now=NOW
     ).exemption
     p2 = participants.register_participant(tech, clinic.id, "P-0002", now=NOW)
+    consent = grant(tech, p1)
     draw = _a_prize_draw(tech, clinic)
     p4, _ = make_enrolled(tech, clinic, code="P-0004")
     p5 = participants.register_participant(tech, clinic.id, "P-0005", now=NOW, pin=PIN)
@@ -346,6 +349,7 @@ def _build(app: Flask) -> World:
     ids = {
         "p1": p1.id, "p2": p2.id, "p4": p4.id, "event": event.id,
         "exemption": exemption.id, "draw": draw.id, "priced": priced.id,
+        "consent": consent.id,
         "prize": prize.id, "group": group.id, "meeting": meeting.id,
         "appointment": booked.id, "higgins": protocol_id(clinic.id, "higgins-1994"),
         "clinic": clinic.id, "p3": draw.participant_id,
@@ -611,6 +615,24 @@ ROUTES: tuple[Route, ...] = (
         "end_exemption", "/staff/participants/{p1}/exemptions/{exemption}/end",
         (staff_forms.EndExemptionForm,), {"end-{exemption}-ends_on": TODAY},
         prefix="end-{exemption}-",
+    ),
+    Route(
+        "record_consent", "/staff/participants/{p1}/consents",
+        (consent_forms.ConsentForm,),
+        {
+            "recipient": "County EHR", "recipient_kind": "named",
+            "purposes": ["treatment"], "shares": ["identity"],
+            "signed_on": "2026-01-05",
+        },
+    ),
+    Route(
+        "revoke_consent", "/staff/participants/{p1}/consents/{consent}/revoke",
+        (consent_forms.RevokeConsentForm,),
+        {
+            "revoke-{consent}-revoked_on": TODAY,
+            "revoke-{consent}-revocation_note": "Signed revocation form",
+        },
+        prefix="revoke-{consent}-",
     ),
     Route(
         "redeem", "/staff/participants/{p1}/redeem", (staff_forms.RedeemForm,),
