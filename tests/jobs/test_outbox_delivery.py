@@ -329,6 +329,50 @@ def test_a_crash_between_send_and_mark_delivers_once_per_key(
     assert sms.provider_ref == next(iter(stand_in.messages.values()))["sid"]
 
 
+def _drain_once(db_url: str, config: dict, at: str, results) -> None:
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": db_url, **config})
+    with app.app_context():
+        drained = outbox.drain(datetime.fromisoformat(at))
+        db.engine.dispose()
+    results.put(drained.sent)
+
+
+def test_two_job_processes_draining_at_once_send_each_message_once(
+    wired, staff, clinic, db_url, mailbox, provider
+):
+    box, _ = wired
+    for n in range(12):
+        person, _ = make_enrolled(staff, clinic, code=f"P-{n:04d}")
+        reminders.save(
+            staff,
+            person.id,
+            Choices(**{**vars(BOTH), "sms": False}),
+            now=TUESDAY_EVENING,
+        )
+    reminders.queue_evenings(TUESDAY_EVENING)
+    config = delivery_config(mailbox[1], provider[1])
+    db.session.remove()
+    db.engine.dispose()
+
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    at = (TUESDAY_EVENING + timedelta(minutes=1)).isoformat()
+    procs = [
+        ctx.Process(target=_drain_once, args=(db_url, config, at, results))
+        for _ in range(2)
+    ]
+    for proc in procs:
+        proc.start()
+    sent = [results.get(timeout=180) for _ in procs]
+    for proc in procs:
+        proc.join(30)
+
+    assert sum(sent) == 12
+    assert len(box.deliveries) == 12
+    assert len(box.inbox) == 12  # twelve different Message-IDs
+    assert {(r.status, r.attempts) for r in rows()} == {("sent", 1)}
+
+
 # -- the real scheduler ------------------------------------------------------------
 
 

@@ -284,3 +284,28 @@ def test_early_morning_is_quiet_until_the_end_the_same_day():
     assert quiet_end(at, LA, time(21), time(8)) == datetime(
         2026, 3, 8, 15, 0, tzinfo=UTC
     )
+
+
+def test_awards_and_missed_days_of_someone_not_opted_in_queue_nothing(staff, clinic):
+    opted, _ = make_enrolled(staff, clinic, code="P-0001")
+    other, _ = make_enrolled(staff, clinic, code="P-0002")
+    opt_in(staff, opted, Choices(**{**vars(BOTH), "email": False}))
+    at = datetime(2026, 2, 4, 16, 0, tzinfo=UTC)
+
+    checkins.record_specimen(staff, other.id, WEDNESDAY, NEG, now=at)
+    nightly.run_nightly(clinic.id, WEDNESDAY, now=at + timedelta(days=1))
+
+    assert {r.participant_id for r in outbox()} == {opted.id}
+    assert [r.kind for r in outbox()] == ["missed"]
+
+
+def test_a_spanish_reader_who_chose_explicit_words_reads_them_in_spanish(staff, clinic):
+    person, _ = make_enrolled(staff, clinic)
+    opt_in(staff, person, Choices(**{**vars(BOTH), "explicit": True, "email": False}))
+    db.session.get(Participant, person.id).language = "es"
+    db.session.commit()
+
+    reminders.queue_evenings(TUESDAY_EVENING)
+
+    (row,) = outbox()
+    assert row.body.startswith("Mañana su prueba le da ")
