@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import Consent, JobRun, OutboxMessage, Participant
-from cm_service.services import checkins, nightly, reminders
+from cm_service.services import appointments, checkins, nightly, reminders
 from cm_service.services.errors import InvalidInput
 from cm_service.services.evaluation import evaluate_enrollment
 from cm_service.services.portal import participant_actor
@@ -309,3 +309,29 @@ def test_a_spanish_reader_who_chose_explicit_words_reads_them_in_spanish(staff, 
 
     (row,) = outbox()
     assert row.body.startswith("Mañana su prueba le da ")
+
+
+def test_the_evening_before_a_booked_session_names_its_time_and_draws(staff, clinic):
+    person, enrollment = make_enrolled(staff, clinic, key="attendance-prize")
+    thursday = date(2026, 2, 5)
+    appointments.book(
+        staff, person.id, "group", thursday, time(10), now=TUESDAY_EVENING
+    )
+    opt_in(staff, person, Choices(**{**vars(BOTH), "email": False}))
+    evening = TUESDAY_EVENING + timedelta(days=1)  # Wednesday 18:30 in Chicago
+    (session,) = [
+        n
+        for n in evaluate_enrollment(
+            enrollment, thursday - timedelta(days=1)
+        ).next_sessions
+        if n.on == thursday
+    ]
+    assert session.draws > 0
+
+    reminders.queue_evenings(evening)
+
+    (row,) = outbox()
+    draws = f"{session.draws} draw{'' if session.draws == 1 else 's'}"
+    assert row.body.startswith(
+        f"Reminder from Test Clinic: your visit tomorrow at 10:00 earns {draws}."
+    )
