@@ -20,6 +20,7 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,19 +66,13 @@ class Backend(Protocol):
 
 @dataclass
 class ConsoleBackend:
-    """Development: writes the message to the log (and keeps it, for tests)."""
+    """Development: prints the message (and keeps the last hundred)."""
 
     channel: str
-    sent: list[Outgoing] = field(default_factory=list)
+    sent: deque[Outgoing] = field(default_factory=lambda: deque(maxlen=100))
 
     def send(self, message: Outgoing) -> str:
         self.sent.append(message)
-        log.warning(
-            "[%s to %s] %s",
-            self.channel,
-            message.address,
-            message.body if self.channel == "sms" else message.subject,
-        )
         print(f"[{self.channel} to {message.address}] {message.body}", flush=True)  # noqa: T201
         return message.key
 

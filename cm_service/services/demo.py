@@ -32,6 +32,7 @@ from . import (
     groups,
     ledger,
     participants,
+    reminders,
     rewards,
 )
 from .actors import SYSTEM, staff_actor
@@ -55,6 +56,9 @@ CATALOGUE = (
 GROUPS = (("Tuesday group", 1), ("Wednesday group", 2), ("Thursday group", 3))
 GROUP_TIME = time(10)
 SPANISH_READER = 2  # P-0002 reads the portal in Spanish
+# Opted in to reminders by text and e-mail (fictional 555-01xx numbers and
+# example.org addresses; `make run` prints them: docs/reminders.md).
+REMINDED = (1, SPANISH_READER)
 PORTAL_SHOWN = 3  # portal logins printed with the staff ones
 
 
@@ -161,6 +165,19 @@ def _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin) -> _Mad
     if n == SPANISH_READER:
         participants.set_language(actor, person.id, "es", now=now)
         shows.insert(0, "Español")
+    if n in REMINDED:
+        reminders.save(
+            actor,
+            person.id,
+            reminders.Choices(
+                sms=True,
+                phone=f"+1555010{n:04d}",
+                email=True,
+                email_address=f"p-{n:04d}@example.org",
+                signed_on=start,
+            ),
+            now=now,
+        )
     if "amphetamine" in spec.targets.substances and not _exempted(clinic.id):
         exemptions.add_exemption(
             actor,
