@@ -273,9 +273,10 @@ def check_timezone(name: str) -> str | None:
 def save(
     actor: Actor, participant_id: int, choices: Choices, *, now: datetime
 ) -> Preferences:
-    """Record the participant's reminder choices (staff). A first opt-in, or one
-    after the consent for reminders was revoked or expired, records a new consent
-    signed on `signed_on`. Raises InvalidInput naming the field."""
+    """Record the participant's reminder choices (staff). Keeping any channel on
+    with no consent for reminders in force (a first opt-in, or after the consent
+    was revoked or expired) records a new consent signed on `signed_on`, and the
+    channels rest on it. Raises InvalidInput naming the field."""
     actor.require("admin", "staff")
     participant = get_participant(actor, participant_id)
     today = clinic_today(participant.clinic, now)
@@ -287,8 +288,9 @@ def save(
     timezone = check_timezone(choices.timezone)
     consent = current.consent
     changes: dict[str, Any] = {}
-    starting = [c for c in CHANNELS if wanted[c] and not current.on(c)]
-    if starting and consent is None:
+    # Every channel kept on rests on a consent in force: none (never, revoked,
+    # expired) means a new one, signed on `signed_on`.
+    if any(wanted.values()) and consent is None:
         if choices.signed_on is None:
             raise InvalidInput(
                 "signed_on",
@@ -338,9 +340,13 @@ def save(
         if address and not current.on(channel):
             row = _opt_in(row, participant, channel, address, consent, actor, now)
             changes[channel] = "on"
-        elif address and row is not None and row.address != address:
-            row.address = address
-            changes[channel] = "address"
+        elif address and row is not None:
+            if row.address != address:
+                row.address = address
+                changes[channel] = "address"
+            if consent is not None and row.consent_id != consent.id:
+                row.consent_id = consent.id
+                changes[f"{channel}_consent_id"] = consent.id
         elif not address and current.on(channel):
             _opt_out(row, actor.kind, actor.id, now)
             changes[channel] = "off"

@@ -335,3 +335,23 @@ def test_the_evening_before_a_booked_session_names_its_time_and_draws(staff, cli
     assert row.body.startswith(
         f"Reminder from Test Clinic: your visit tomorrow at 10:00 earns {draws}."
     )
+
+
+def test_after_a_revocation_keeping_a_channel_on_needs_a_new_consent(staff, clinic):
+    person, _ = make_enrolled(staff, clinic)
+    opt_in(staff, person)
+    first = db.session.scalars(select(Consent)).one()
+    first.revoked_at = TUESDAY_EVENING - timedelta(hours=1)
+    db.session.commit()
+    undated = Choices(**{**vars(BOTH), "signed_on": None})
+
+    with pytest.raises(InvalidInput) as refused:
+        opt_in(staff, person, undated)
+    opt_in(staff, person, Choices(**{**vars(BOTH), "signed_on": date(2026, 2, 3)}))
+    reminders.queue_evenings(TUESDAY_EVENING)
+
+    assert refused.value.field == "signed_on"
+    second = db.session.scalars(select(Consent).where(Consent.id != first.id)).one()
+    prefs = reminders.preferences(staff, person.id, now=TUESDAY_EVENING)
+    assert {c.consent_id for c in prefs.channels.values()} == {second.id}
+    assert len(outbox()) == 2
