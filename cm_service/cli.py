@@ -323,7 +323,8 @@ def reconcile_command() -> None:
 
 @cm.command("scheduler")
 def scheduler_command() -> None:
-    """Run the one job process: the nightly catch-up every 15 minutes (UTC)."""
+    """Run the one job process: the nightly catch-up every 15 minutes (UTC), the
+    evening reminders and the reminder outbox every minute."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     scheduler = build_scheduler(
