@@ -28,6 +28,7 @@ def grant(
     signed_on: date = START,
     expires_on: date | None = None,
     kind: str = "named",
+    purpose_note: str | None = None,
     now=NOW,
 ):
     participant_id = person if isinstance(person, int) else person.id
@@ -40,6 +41,7 @@ def grant(
         shares=shares,
         signed_on=signed_on,
         expires_on=expires_on,
+        purpose_note=purpose_note,
         now=now,
     )
 

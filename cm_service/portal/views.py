@@ -26,7 +26,7 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from ..models import Clinic
 from ..rules.messages import N_
-from ..services import portal, portal_links, reminders
+from ..services import consents, portal, portal_links, reminders
 from ..services.errors import InvalidInput, NotFound
 from . import access, chart, errors, i18n
 from .access import current_actor, participant_required
@@ -238,6 +238,16 @@ def reminders_page():
         mail=reminders.masked(prefs.address("email")),
     )
     return page, status
+
+
+@bp.get("/shared")
+@participant_required
+def shared():
+    """Who my records were shared with: my consents and every disclosure made
+    under them (42 CFR Part 2)."""
+    actor = current_actor()
+    found = consents.view_consents(actor, actor.id, now=access.now())
+    return render_template("portal/shared.html", page=found)
 
 
 @bp.errorhandler(HTTPNotFound)

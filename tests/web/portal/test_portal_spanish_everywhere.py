@@ -35,8 +35,18 @@ from cm_service.extensions import db
 from cm_service.i18n_messages import explain_entry, render, staff_rule
 from cm_service.models import Event, LedgerEntry, Participant
 from cm_service.rules.messages import english, from_json, to_json
-from cm_service.services import checkins, clinics, corrections, ledger, participants
+from cm_service.services import (
+    api_tokens,
+    checkins,
+    clinics,
+    consents,
+    corrections,
+    ledger,
+    participants,
+)
 from cm_service.services import portal as portal_service
+from cm_service.services.actors import SYSTEM
+from tests.consents import EHR, grant
 from tests.factories import NOW, START, make_staff, protocol_id
 from tests.rules.test_messages import folded
 from tests.web.attendance import ATTENDANCE, TUESDAY, attend_groups, book_groups
@@ -143,6 +153,22 @@ def event_on(person: Participant, on: date) -> Event:
     ).one()
 
 
+def share_with_the_county(staff, clinic, person) -> None:
+    grant(staff, person, purposes=("treatment", "payment", "operations", "research"))
+    grant(staff, person, "Sus médicos", kind="class", purposes=("reminders", "other"),
+          purpose_note="Coordinar su cuidado", expires_on=NOW.date())  # fmt: skip
+    revoked = grant(staff, person, "Aseguradora", purposes=("payment",))
+    consents.revoke_consent(
+        staff, revoked.id, revoked_on=NOW.date(), note="Formulario firmado", now=NOW
+    )
+    token, _ = api_tokens.create_token(
+        SYSTEM, clinic.id, "auditor", now=NOW, recipient=EHR, purpose="treatment"
+    )
+    consents.disclose_record(
+        api_tokens.api_actor(token), person.id, ("identity",), route="GET", now=NOW
+    )
+
+
 @pytest.fixture
 def hablante(staff, clinic) -> Participant:
     """A Spanish speaker with every kind of history the portal shows."""
@@ -178,6 +204,8 @@ def hablante(staff, clinic) -> Participant:
     ledger.draw_prize(staff, person.id, now=NOW, secret=b"test-draw-secret")
     corrections.adjust_points(staff, person.id, 4, "Error de captura", now=NOW)
     ledger.redeem_points(staff, person.id, 10, now=NOW)
+    # Consents to share (one revoked, one to a class) and a disclosure under one.
+    share_with_the_county(staff, clinic, person)
     participant = db.session.get(Participant, person.id)
     portal_service.set_language(
         portal_service.participant_actor(participant), "es", now=NOW
@@ -262,6 +290,11 @@ def test_every_portal_page_has_no_english(app, client, clinic, hablante):
     assert "con el límite de $10.00 por semana: se pagan" in history
     assert "Corrección: antes 10, ahora 25" in history
     assert "sesión de grupo a la que asistió" in history
+    shared = client.get("/me/shared").get_data(as_text=True)
+    assert "Revocado el" in shared
+    assert "un grupo de destinatarios" in shared
+    assert "otro propósito: Coordinar su cuidado" in shared
+    assert 'id="disclosures"' in shared
 
 
 def test_every_portal_error_page_has_no_english(client, clinic, hablante):
