@@ -50,6 +50,10 @@ CONSENT_PURPOSES = (
 )
 CONSENT_SHARES = ("identity", "test_results", "attendance", "incentives")
 RECIPIENT_KINDS = ("named", "class")
+# What a catalogue item is to a funder (docs/funding.md): a gift card is
+# cash-equivalent, so a non-cash program (SAMHSA) refuses it like cash.
+REWARD_KINDS = ("goods", "gift_card", "cash")
+CASH_EQUIVALENT = ("gift_card", "cash")
 
 
 def utcnow() -> datetime:
@@ -383,8 +387,53 @@ class Reward(db.Model):
     value_cents: Mapped[int] = mapped_column(Integer, default=0)
     stock: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    # goods, gift_card or cash (REWARD_KINDS); rows from before kinds were goods.
+    kind: Mapped[str] = mapped_column(
+        String(16), default="goods", server_default="goods"
+    )
 
     __table_args__ = (CheckConstraint("stock >= 0", name="stock_nonnegative"),)
+
+
+class FundingProgram(db.Model):
+    """A funder whose caps bind the awards it pays for (docs/funding.md): per award,
+    per calendar month and per calendar year (cents; None = no such cap), stacked on
+    the protocol's caps; `non_cash_only` refuses cash and gift cards."""
+
+    __tablename__ = "funding_program"
+    __table_args__ = (UniqueConstraint("clinic_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    per_award_cents: Mapped[int | None] = mapped_column(Integer)
+    per_month_cents: Mapped[int | None] = mapped_column(Integer)
+    per_year_cents: Mapped[int | None] = mapped_column(Integer)
+    non_cash_only: Mapped[bool] = mapped_column(default=False)
+    # Where the caps come from (a letter, an advisory opinion, a statute).
+    source: Mapped[str] = mapped_column(Text, default="")
+    # The preset it was made from (services/funding.py PRESETS), if any.
+    preset: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EnrollmentFunding(db.Model):
+    """An enrollment funded by one program from `starts_on` to `ends_on`
+    (inclusive; None = open). An enrollment's periods do not overlap."""
+
+    __tablename__ = "enrollment_funding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollment.id"), index=True)
+    program_id: Mapped[int] = mapped_column(
+        ForeignKey("funding_program.id"), index=True
+    )
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    program: Mapped[FundingProgram] = relationship()
 
 
 class Draw(db.Model):

@@ -107,6 +107,12 @@ def fingerprint(timeline: Timeline, counts: Counts, through: date | None = None)
             for x in facts.exemptions
         ],
         sorted(facts.year_paid_cents.items()),
+        [
+            [p.program, p.starts_on.isoformat(), p.ends_on and p.ends_on.isoformat()]
+            + [p.per_award_cents, p.per_month_cents, p.per_calendar_year_cents]
+            for p in facts.programs
+        ],
+        sorted([list(w), c] for w, c in facts.program_paid_cents.items()),
         facts.ends_on and facts.ends_on.isoformat(),
         counts.events,
         counts.voids,

@@ -168,6 +168,7 @@ def _settle(
             folded.awards,
             held,
             used=_ledger_used(timeline, folded.awards, held),
+            programs=timeline.facts.programs,
         )
         entries = [_entry(enrollment, timeline.spec, p) for p in settlement.postings]
         settled[enrollment.id] = Settled(entries, list(settlement.withheld))
@@ -212,6 +213,7 @@ def _ledger_used(
     spec = timeline.spec
     caps = spec.caps
     capped = any(getattr(caps, scope) is not None for scope in CAP_SCOPES)
+    capped = capped or bool(timeline.facts.programs)
     owed = [a for a in awards if a.amount > getattr(held.get(a.key), "amount", 0)]
     if not capped or not owed:
         return None
@@ -232,6 +234,8 @@ def _ledger_used(
         rows,
         enrollment_cents=enrollment_cents,
         year_paid_elsewhere=timeline.facts.year_paid_cents,
+        programs=timeline.facts.programs,
+        program_paid_elsewhere=timeline.facts.program_paid_cents,
     )
 
 
@@ -299,6 +303,11 @@ def redeem_points(
     actor.require("admin", "staff")
     participant = get_participant(actor, participant_id)
     reward = _reward_in_scope(actor, participant.clinic_id, reward_id)
+    if reward is not None:
+        # A non-cash funder (SAMHSA) refuses cash and gift cards.
+        from .funding import refuse_cash
+
+        refuse_cash(participant, reward, clinic_today(participant.clinic, now))
     points, price = _redemption_points(participant, points, reward)
     key = f"redemption:{participant.id}:{nonce or uuid.uuid4().hex}"
     lock_row(Participant, participant.id)

@@ -18,9 +18,17 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import Clinic, Draw, LedgerEntry, Participant, Reward, StockMovement
+from ..models import (
+    REWARD_KINDS,
+    Clinic,
+    Draw,
+    LedgerEntry,
+    Participant,
+    Reward,
+    StockMovement,
+)
 from ..rules.money import format_cents
-from . import audit, board, ledger, pricing
+from . import audit, board, funding, ledger, pricing
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
 from .timeline import clinic_today
@@ -56,9 +64,11 @@ def add_reward(
     value_cents: int,
     stock: int,
     now: datetime,
+    kind: str = "goods",
 ) -> Reward:
     """Add a catalogue item: a bowl tier's prize or an item priced in cents, which
     each participant pays in their own protocol's points (services/pricing.py).
+    `kind` is goods, gift_card or cash (a non-cash program refuses the last two).
 
     The opening stock is recorded as a receipt. Raises InvalidInput(field).
     """
@@ -74,7 +84,10 @@ def add_reward(
         _check_price(cost_cents)
     _check_count("value_cents", value_cents, pricing.MAX_PRICE_CENTS, "value")
     _check_count("stock", stock, MAX_RECEIVED, "stock")
+    if kind not in REWARD_KINDS:
+        raise InvalidInput("kind", "The kind is goods, a gift card or cash.")
     reward = Reward(
+        kind=kind,
         clinic_id=actor.clinic_id,
         name=name,
         tier=tier,
@@ -92,7 +105,7 @@ def add_reward(
         "reward",
         reward.id,
         now=now,
-        detail={"name": name, "tier": tier, "cost_cents": cost_cents},
+        detail={"name": name, "tier": tier, "cost_cents": cost_cents, "kind": kind},
     )
     db.session.commit()
     return reward
@@ -227,6 +240,10 @@ def hand_out_prize(
     reward = _reward(actor, reward_id, field="reward")
     if reward.tier != draw.tier:
         raise InvalidInput("reward", f"Choose a prize from the {draw.tier} tier.")
+    participant = db.session.get(Participant, draw.participant_id)
+    clinic = db.session.get(Clinic, draw.clinic_id)
+    # A non-cash funder (SAMHSA) refuses cash and gift cards as prizes too.
+    funding.refuse_cash(participant, reward, clinic_today(clinic, draw.drawn_at))
     ledger.lock_row(Draw, draw.id)
     if db.session.scalar(
         select(StockMovement.id).where(StockMovement.draw_id == draw.id)

@@ -74,6 +74,11 @@ def load_timelines(
     specs = _specs({e.protocol_id for e in enrollments})
     closed = closed_through({e.clinic_id for e in enrollments})
     booked = bookings_of(ids)
+    # Imported here: funding reads enrollments' ledgers through this module's peers.
+    from . import funding
+
+    programs = funding.program_caps(ids)
+    elsewhere = funding.paid_elsewhere(enrollments)
     return {
         e.id: Timeline(
             enrollment=e,
@@ -82,6 +87,8 @@ def load_timelines(
                 facts_of(e, exemptions.get(e.id, []), paid.get(e.id, {})),
                 closed_through=closed.get(e.clinic_id),
                 bookings=booked.get(e.id, ()),
+                programs=programs.get(e.id, ()),
+                program_paid_cents=elsewhere.get(e.id, {}),
             ),
             events=events.get(e.id, []),
         )

@@ -6,7 +6,8 @@ history, then applies random corrections (void, identical re-entry, a late resul
 for a missed day, a backdated positive, a duplicate entry, an exemption added later)
 and the nightly job. After every step: under no_clawback each account's posted
 total is max(clean fold of the current history, posted before); every cap window
-of the ledger is within its cap; a second settle and a reconciliation post nothing.
+of the ledger is within its cap (a funding program's too, when the enrollment is
+funded: docs/funding.md); a second settle and a reconciliation post nothing.
 """
 
 from __future__ import annotations
@@ -23,10 +24,17 @@ from sqlalchemy import select
 from cm_service import rules
 from cm_service.extensions import db
 from cm_service.models import Event, EventVoid, LedgerEntry
-from cm_service.services import appointments, checkins, exemptions, ledger, nightly
+from cm_service.services import (
+    appointments,
+    checkins,
+    exemptions,
+    funding,
+    ledger,
+    nightly,
+)
 from cm_service.services.evaluation import evaluate_history
 from cm_service.services.timeline import clinic_today, load_timeline
-from tests.factories import make_enrolled
+from tests.factories import make_enrolled, make_staff
 
 PRESETS = [
     "higgins-1994",
@@ -87,10 +95,31 @@ def live(enrollment_id: int) -> list[Event]:
 
 
 class Clinic:
-    def __init__(self, staff, clinic, key, start):
+    def __init__(self, staff, clinic, key, start, funded=False):
         self.staff, self.clinic = staff, clinic
         code = f"H-{next(CODES):05d}"
         self.person, self.enrollment = make_enrolled(staff, clinic, key, code, start)
+        if funded:
+            # Under $5 an award, $20 a month, $50 a year (an OIG-style program).
+            admin = make_staff(clinic, f"admin-{code}", "admin")
+            program = funding.add_program(
+                admin,
+                f"Fund {code}",
+                per_award_cents=499,
+                per_month_cents=2000,
+                per_year_cents=5000,
+                non_cash_only=False,
+                source="",
+                now=at(clinic, start),
+            )
+            funding.assign(
+                staff,
+                self.enrollment.id,
+                program.id,
+                start,
+                None,
+                now=at(clinic, start),
+            )
         spec = load_timeline(self.enrollment).spec
         self.spec = spec
         facts, end = load_timeline(self.enrollment).facts, start + timedelta(weeks=8)
@@ -200,12 +229,23 @@ class Clinic:
         money = sum(
             r.amount * (rules.unit_value(self.spec, r.account) or 0) for r in rows
         )
+        programs = load_timeline(self.enrollment).facts.programs
         used = rules.ledger_windows(
-            self.spec, rows, enrollment_cents=money, year_paid_elsewhere={}
+            self.spec,
+            rows,
+            enrollment_cents=money,
+            year_paid_elsewhere={},
+            programs=programs,
         )
         for window, cents in used.items():
-            limit = getattr(self.spec.caps, SCOPES[window[0]])
+            if window[0] == "program":
+                scope = {"month": "per_month_cents", "year": "per_calendar_year_cents"}
+                limit = getattr(programs[0], scope[window[2]])
+            else:
+                limit = getattr(self.spec.caps, SCOPES[window[0]])
             assert limit is None or cents <= limit, (window, cents)
+            if window[0] == "test" and programs:  # the program's per award
+                assert cents <= programs[0].per_award_cents, (window, cents)
         assert ledger.settle_many([self.enrollment], now=self.now) == []
         assert ledger.settle_many([self.enrollment], now=self.now, resume=False) == []
         db.session.rollback()
@@ -221,11 +261,12 @@ class Clinic:
     key=st.sampled_from(PRESETS),
     start=st.sampled_from([date(2026, 1, 5), date(2026, 12, 7)]),
     steps=st.lists(st.tuples(STEPS, st.integers(0, 99)), min_size=4, max_size=24),
+    funded=st.booleans(),
 )
 def test_settling_after_every_correction_keeps_the_ledger_invariants(
-    staff, clinic, key, start, steps
+    staff, clinic, key, start, steps, funded
 ):
-    world = Clinic(staff, clinic, key, start)
+    world = Clinic(staff, clinic, key, start, funded)
     for what, pick in steps:
         before = totals(world.enrollment.id)
         world.step(what, pick)

@@ -1,0 +1,488 @@
+"""Funding programs: a clinic's funders, their caps, and who they fund when.
+
+A program (SAMHSA grant, an OIG advisory opinion, California's program...) caps
+what it pays per award, per calendar month and per calendar year; an enrollment is
+funded by one program for a period. The caps reach the fold as data
+(rules.ProgramCaps in the enrollment's facts), stack with the protocol's there and
+are held on the ledger by the same settle (docs/funding.md). A non-cash program
+refuses a cash-equivalent reward (cash or a gift card).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from .. import rules
+from ..extensions import db
+from ..models import (
+    CASH_EQUIVALENT,
+    Enrollment,
+    EnrollmentFunding,
+    FundingProgram,
+    LedgerEntry,
+    Participant,
+    Reward,
+)
+from ..rules.evaluate import test_group
+from ..rules.money import format_cents
+from . import audit
+from .actors import Actor
+from .errors import Conflict, InvalidInput, NotFound
+from .validation import INT_MAX, check_text, in_range
+
+NAME_MAX = 120  # FundingProgram.name's width
+SOURCE_MAX = 1000
+MAX_CAP_CENTS = 10_000_000  # $100,000: any larger cap is a typo
+PAID_KINDS = ("award", "bonus", "adjustment")
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    name: str
+    per_award_cents: int | None
+    per_month_cents: int | None
+    per_year_cents: int | None
+    non_cash_only: bool
+    source: str
+
+
+# The funders of issue 17, with where their numbers come from (docs/funding.md).
+PRESETS = (
+    Preset(
+        "samhsa-2025",
+        "SAMHSA grant",
+        None,
+        None,
+        75000,
+        True,
+        "SAMHSA, 'Dear Colleague' letter on contingency management, January 2025:"
+        " grant funds may pay up to $750 per participant per year in non-cash"
+        " incentives (raised from $75).",
+    ),
+    Preset(
+        "oig-ao-22-04",
+        "OIG AO 22-04",
+        499,
+        20000,
+        59900,
+        False,
+        "HHS OIG Advisory Opinion 22-04 (2022): each incentive under $5 (here at"
+        " most $4.99), at most $200 a month and $599 a year per patient.",
+    ),
+    Preset(
+        "ca-recovery-incentives",
+        "California Recovery Incentives Program",
+        None,
+        None,
+        59900,
+        False,
+        "California DHCS Recovery Incentives Program (CalAIM contingency"
+        " management benefit): at most $599 per calendar year, under the $600"
+        " IRS information-return threshold of the time.",
+    ),
+    Preset(
+        "nominal-value",
+        "Nominal-value guidance",
+        1500,
+        None,
+        7500,
+        True,
+        "HHS OIG Policy Statement Regarding Gifts of Nominal Value to Medicare and"
+        " Medicaid Beneficiaries (December 2016): $15 an item and $75 a year in"
+        " aggregate per patient; never cash or cash equivalents.",
+    ),
+)
+PRESET_KEYS = tuple(p.key for p in PRESETS)
+
+
+def programs(actor: Actor) -> list[FundingProgram]:
+    """The actor's clinic's funding programs, by name."""
+    actor.require("admin", "staff", "auditor")
+    return list(
+        db.session.scalars(
+            select(FundingProgram)
+            .where(FundingProgram.clinic_id == actor.clinic_id)
+            .order_by(FundingProgram.name)
+        )
+    )
+
+
+def add_program(
+    actor: Actor,
+    name: str,
+    *,
+    per_award_cents: int | None,
+    per_month_cents: int | None,
+    per_year_cents: int | None,
+    non_cash_only: bool,
+    source: str,
+    now: datetime,
+    preset: str | None = None,
+) -> FundingProgram:
+    """Add a funding program (admins). Raises InvalidInput(field)."""
+    actor.require("admin")
+    name = check_text("name", name, max_length=NAME_MAX)
+    if not name:
+        raise InvalidInput("name", f"Name the program (up to {NAME_MAX} characters).")
+    source = check_text("source", source or "", max_length=SOURCE_MAX)
+    for field, value in (
+        ("per_award_cents", per_award_cents),
+        ("per_month_cents", per_month_cents),
+        ("per_year_cents", per_year_cents),
+    ):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 < value <= MAX_CAP_CENTS
+        ):
+            raise InvalidInput(
+                field, "Enter an amount from $0.01 to $100,000.00, or leave it empty."
+            )
+    taken = db.session.scalar(
+        select(FundingProgram.id).where(
+            FundingProgram.clinic_id == actor.clinic_id, FundingProgram.name == name
+        )
+    )
+    if taken:
+        raise InvalidInput("name", f"This clinic already has a program named {name}.")
+    program = FundingProgram(
+        clinic_id=actor.clinic_id,
+        name=name,
+        per_award_cents=per_award_cents,
+        per_month_cents=per_month_cents,
+        per_year_cents=per_year_cents,
+        non_cash_only=bool(non_cash_only),
+        source=source,
+        preset=preset,
+    )
+    db.session.add(program)
+    db.session.flush()
+    audit.append(
+        actor,
+        "add_funding_program",
+        "funding_program",
+        program.id,
+        now=now,
+        detail={
+            "name": name,
+            "per_award_cents": per_award_cents,
+            "per_month_cents": per_month_cents,
+            "per_year_cents": per_year_cents,
+            "non_cash_only": bool(non_cash_only),
+            "preset": preset,
+        },
+    )
+    db.session.commit()
+    return program
+
+
+def add_preset(actor: Actor, key: str, *, now: datetime) -> FundingProgram:
+    """Add one of PRESETS as a program of the actor's clinic."""
+    preset = next((p for p in PRESETS if p.key == key), None)
+    if preset is None:
+        raise InvalidInput("preset", f"Choose one of: {', '.join(PRESET_KEYS)}.")
+    return add_program(
+        actor,
+        preset.name,
+        per_award_cents=preset.per_award_cents,
+        per_month_cents=preset.per_month_cents,
+        per_year_cents=preset.per_year_cents,
+        non_cash_only=preset.non_cash_only,
+        source=preset.source,
+        now=now,
+        preset=preset.key,
+    )
+
+
+def periods_of(enrollment_ids: Iterable[int]) -> dict[int, list[EnrollmentFunding]]:
+    """enrollment -> its funding periods, by start date."""
+    found: dict[int, list[EnrollmentFunding]] = defaultdict(list)
+    ids = sorted(set(enrollment_ids))
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(EnrollmentFunding)
+        .where(EnrollmentFunding.enrollment_id.in_(ids))
+        .order_by(EnrollmentFunding.starts_on, EnrollmentFunding.id)
+    )
+    for row in rows:
+        found[row.enrollment_id].append(row)
+    return dict(found)
+
+
+def caps_of(periods: Sequence[EnrollmentFunding]) -> tuple[rules.ProgramCaps, ...]:
+    """The periods as the fold takes them."""
+    return tuple(
+        rules.ProgramCaps(
+            program=p.program_id,
+            name=p.program.name,
+            starts_on=p.starts_on,
+            ends_on=p.ends_on,
+            per_award_cents=p.program.per_award_cents,
+            per_month_cents=p.program.per_month_cents,
+            per_calendar_year_cents=p.program.per_year_cents,
+        )
+        for p in periods
+    )
+
+
+def program_caps(enrollment_ids: Iterable[int]) -> dict[int, tuple]:
+    """enrollment -> its programs' caps (rules.ProgramCaps), for the facts."""
+    return {i: caps_of(p) for i, p in periods_of(enrollment_ids).items()}
+
+
+def paid_elsewhere(
+    enrollments: Sequence[Enrollment],
+) -> dict[int, dict[tuple, int]]:
+    """enrollment -> the money each program's month and year windows hold from the
+    participant's other enrollments (each award counted in the program funding its
+    day there): a program's caps count everything it paid the participant."""
+    participant_ids = sorted({e.participant_id for e in enrollments})
+    if not participant_ids:
+        return {}
+    theirs = list(
+        db.session.scalars(
+            select(Enrollment).where(Enrollment.participant_id.in_(participant_ids))
+        )
+    )
+    periods = program_caps(e.id for e in theirs)
+    funded = [e.id for e in theirs if periods.get(e.id)]
+    by_enrollment: dict[int, dict[tuple, int]] = defaultdict(lambda: defaultdict(int))
+    if funded:
+        rows = db.session.execute(
+            select(LedgerEntry.enrollment_id, LedgerEntry.on, LedgerEntry.cents).where(
+                LedgerEntry.enrollment_id.in_(funded),
+                LedgerEntry.account == "points",
+                LedgerEntry.kind.in_(PAID_KINDS),
+                LedgerEntry.on.is_not(None),
+            )
+        )
+        for enrollment_id, on, cents in rows:
+            program = rules.program_on(periods[enrollment_id], on)
+            if program is None:
+                continue
+            for scope, window in program.windows(on, None).items():
+                if scope != "per_award_cents":
+                    by_enrollment[enrollment_id][window] += cents
+    participant_of = {e.id: e.participant_id for e in theirs}
+    result: dict[int, dict[tuple, int]] = {}
+    for e in enrollments:
+        windows: dict[tuple, int] = defaultdict(int)
+        for other, held in by_enrollment.items():
+            if other != e.id and participant_of[other] == e.participant_id:
+                for window, cents in held.items():
+                    windows[window] += cents
+        result[e.id] = dict(windows)
+    return result
+
+
+def assign(
+    actor: Actor,
+    enrollment_id: int,
+    program_id: int,
+    starts_on: date,
+    ends_on: date | None,
+    *,
+    now: datetime,
+) -> EnrollmentFunding:
+    """Fund an enrollment by a program from `starts_on` to `ends_on` (inclusive;
+    None = open). Periods of one enrollment do not overlap. A period that covers
+    awards already posted must not put them over the program's caps: nothing
+    posted is taken back, so such a period is refused (fund from a later date).
+    Raises NotFound, InvalidInput(field)."""
+    actor.require("admin", "staff")
+    enrollment = _enrollment(actor, enrollment_id)
+    program = _program(actor, program_id)
+    if not isinstance(starts_on, date) or not in_range(starts_on):
+        raise InvalidInput("starts_on", "Enter the first day the program funds.")
+    if ends_on is not None and (not isinstance(ends_on, date) or not in_range(ends_on)):
+        raise InvalidInput("ends_on", "Enter the last day, or leave it empty.")
+    if ends_on is not None and ends_on < starts_on:
+        raise InvalidInput("ends_on", "The last day cannot be before the first.")
+    for other in periods_of([enrollment.id]).get(enrollment.id, []):
+        if _overlap(other.starts_on, other.ends_on, starts_on, ends_on):
+            raise InvalidInput(
+                "starts_on",
+                f"{other.program.name} already funds this enrollment from"
+                f" {other.starts_on.isoformat()}"
+                + (f" to {other.ends_on.isoformat()}" if other.ends_on else "")
+                + "; periods cannot overlap.",
+            )
+    period = EnrollmentFunding(
+        enrollment_id=enrollment.id,
+        program_id=program.id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        created_by_id=actor.user_id,
+    )
+    db.session.add(period)
+    db.session.flush()
+    _refuse_over_cap(enrollment, program)
+    audit.append(
+        actor,
+        "fund_enrollment",
+        "enrollment",
+        enrollment.id,
+        now=now,
+        clinic_id=enrollment.clinic_id,
+        participant_id=enrollment.participant_id,
+        detail={
+            "program": program.id,
+            "starts_on": starts_on.isoformat(),
+            "ends_on": ends_on and ends_on.isoformat(),
+        },
+    )
+    db.session.commit()
+    return period
+
+
+def _overlap(a0: date, a1: date | None, b0: date, b1: date | None) -> bool:
+    return (a1 is None or b0 <= a1) and (b1 is None or a0 <= b1)
+
+
+def _refuse_over_cap(enrollment: Enrollment, program: FundingProgram) -> None:
+    """InvalidInput when, with the new period, what the ledger already holds under
+    `program` for the participant is over one of its caps (rolled back)."""
+    theirs = list(
+        db.session.scalars(
+            select(Enrollment).where(
+                Enrollment.participant_id == enrollment.participant_id
+            )
+        )
+    )
+    periods = program_caps(e.id for e in theirs)
+    rows = db.session.execute(
+        select(
+            LedgerEntry.enrollment_id,
+            LedgerEntry.award_key,
+            LedgerEntry.on,
+            LedgerEntry.cents,
+        ).where(
+            LedgerEntry.participant_id == enrollment.participant_id,
+            LedgerEntry.account == "points",
+            LedgerEntry.kind.in_(PAID_KINDS),
+            LedgerEntry.on.is_not(None),
+        )
+    )
+    held: dict[tuple, int] = defaultdict(int)
+    for enrollment_id, key, on, cents in rows:
+        found = rules.program_on(periods.get(enrollment_id, ()), on)
+        if found is None or found.program != program.id:
+            continue
+        group = (enrollment_id, test_group(key)) if key else None
+        for scope, window in found.windows(on, group).items():
+            held[(scope, window)] += cents
+    for (scope, window), cents in sorted(held.items(), key=str):
+        cap = {
+            "per_award_cents": program.per_award_cents,
+            "per_month_cents": program.per_month_cents,
+            "per_calendar_year_cents": program.per_year_cents,
+        }[scope]
+        if cap is not None and cents > cap:
+            db.session.rollback()
+            raise InvalidInput(
+                "starts_on",
+                f"{format_cents(cents)} already paid in {_window_words(window)}"
+                f" would count under {program.name}, over its cap of"
+                f" {format_cents(cap)} {_SCOPE_WORDS[scope]}; fund from a later"
+                " date.",
+            )
+
+
+_SCOPE_WORDS = {
+    "per_award_cents": "per award",
+    "per_month_cents": "per calendar month",
+    "per_calendar_year_cents": "per calendar year",
+}
+
+
+def _window_words(window: tuple) -> str:
+    if window[0] == "program" and window[2] == "month":
+        return f"{window[3]}-{window[4]:02d}"
+    if window[0] == "program":
+        return str(window[3])
+    return "one award"
+
+
+def refuse_cash(participant: Participant, reward: Reward, on: date) -> None:
+    """Conflict("non_cash_program") when a non-cash program funds the participant
+    on `on` and `reward` is cash-equivalent (cash or a gift card)."""
+    if reward.kind not in CASH_EQUIVALENT:
+        return
+    program = funding_on(participant.id, on)
+    if program is not None and program.non_cash_only:
+        kind = "a gift card" if reward.kind == "gift_card" else "cash"
+        raise Conflict(
+            "non_cash_program",
+            f"{reward.name} is {kind}: {program.name} pays for non-cash incentives"
+            f" only, and it funds {participant.code} on {on.isoformat()}.",
+            "reward",
+        )
+
+
+def funding_on(participant_id: int, on: date) -> FundingProgram | None:
+    """The program funding the participant on `on` (in any of their enrollments),
+    a non-cash one first when two enrollments are funded differently."""
+    rows = db.session.scalars(
+        select(FundingProgram)
+        .join(EnrollmentFunding, EnrollmentFunding.program_id == FundingProgram.id)
+        .join(Enrollment, Enrollment.id == EnrollmentFunding.enrollment_id)
+        .where(
+            Enrollment.participant_id == participant_id,
+            EnrollmentFunding.starts_on <= on,
+            (EnrollmentFunding.ends_on.is_(None)) | (EnrollmentFunding.ends_on >= on),
+        )
+    ).all()
+    return min(rows, key=lambda p: (not p.non_cash_only, p.id), default=None)
+
+
+def _enrollment(actor: Actor, enrollment_id: int) -> Enrollment:
+    known = isinstance(enrollment_id, int) and 0 < enrollment_id <= INT_MAX
+    enrollment = db.session.get(Enrollment, enrollment_id) if known else None
+    if enrollment is None or not actor.may_see_clinic(enrollment.clinic_id):
+        raise NotFound("No such enrollment.", "enrollment")
+    return enrollment
+
+
+def _program(actor: Actor, program_id: int) -> FundingProgram:
+    known = isinstance(program_id, int) and 0 < program_id <= INT_MAX
+    program = db.session.get(FundingProgram, program_id) if known else None
+    if program is None or program.clinic_id != actor.clinic_id:
+        raise InvalidInput("program", "Choose one of this clinic's programs.")
+    return program
+
+
+@dataclass(frozen=True)
+class FundingPage:
+    """A participant's enrollments, each with its funding periods, and the
+    clinic's programs to choose from."""
+
+    participant: Participant
+    enrollments: list[tuple[Enrollment, list[EnrollmentFunding]]]
+    programs: list[FundingProgram]
+
+
+def funding_page(actor: Actor, participant_id: int) -> FundingPage:
+    from .scope import get_participant
+
+    actor.require("admin", "staff", "auditor")
+    participant = get_participant(actor, participant_id)
+    enrollments = list(
+        db.session.scalars(
+            select(Enrollment)
+            .where(Enrollment.participant_id == participant.id)
+            .order_by(Enrollment.start_on.desc(), Enrollment.id.desc())
+        )
+    )
+    periods = periods_of(e.id for e in enrollments)
+    return FundingPage(
+        participant,
+        [(e, periods.get(e.id, [])) for e in enrollments],
+        programs(actor),
+    )
