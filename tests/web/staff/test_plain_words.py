@@ -151,3 +151,25 @@ def test_the_protocol_page_keeps_the_citation(logged_in, clinic):
     assert "Escalating vouchers, cocaine" in page
     assert "Voucher-based reinforcement (Higgins et al. 1994)" in page
     assert "Arch Gen Psychiatry 1994" in page
+
+
+def test_the_record_and_the_checkin_answer_speak_plainly(logged_in, staff, clinic):
+    person, _ = make_enrolled(staff, clinic, targets=["mdma", "etg"])
+    done = checkins.record_specimen(
+        staff,
+        person.id,
+        START,
+        {"mdma": "negative", "etg": "negative"},
+        now=NOW,
+        brac_milli=0,
+    )
+
+    record = page_of(logged_in.get(f"/staff/participants/{person.id}"))
+    answer = page_of(logged_in.get(f"/staff/checkins/{done.event.id}"))
+
+    assert "Enrolled on <strong>Escalating vouchers, cocaine</strong>" in record
+    assert "Voucher-based reinforcement (Higgins et al. 1994)" not in record
+    assert "the analyte" not in record
+    recorded = re.sub(r"\s+", " ", answer[answer.index('id="recorded"') :])
+    assert "MDMA/ecstasy negative, alcohol (EtG) negative" in recorded
+    assert "breath alcohol, BrAC 0.000" in recorded
