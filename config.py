@@ -57,6 +57,17 @@ def engine_options(url: str, env: Mapping[str, str] = os.environ) -> dict[str, A
     }
 
 
+def tax_thresholds(text: str) -> dict[int, int]:
+    """TAX_THRESHOLDS, e.g. "2027=2100.00,2028=2150": year -> cents (docs/funding.md);
+    years not named keep the defaults ($600 through 2025, $2,000 after)."""
+    found = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        year, _, dollars = pair.partition("=")
+        whole, _, cents = dollars.strip().partition(".")
+        found[int(year)] = int(whole) * 100 + int((cents or "0").ljust(2, "0")[:2])
+    return found
+
+
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = _database_url()
@@ -98,6 +109,10 @@ class Config:
     # The public URL of the STOP webhook as the provider calls it (its signature
     # covers the URL); by default the URL of the request as it arrives.
     SMS_WEBHOOK_URL = os.environ.get("SMS_WEBHOOK_URL", "")
+    # The tax-threshold report (docs/funding.md): the information-return threshold
+    # per calendar year, and from what share of it a participant is "approaching".
+    TAX_THRESHOLDS_CENTS = tax_thresholds(os.environ.get("TAX_THRESHOLDS", ""))
+    TAX_APPROACHING_PERCENT = int(os.environ.get("TAX_APPROACHING_PERCENT", "80"))
     REMINDER_EVENING_HOUR = int(os.environ.get("REMINDER_EVENING_HOUR", "18"))
     REMINDER_MAX_ATTEMPTS = int(os.environ.get("REMINDER_MAX_ATTEMPTS", "5"))
     REMINDER_SENDING_TIMEOUT_MINUTES = float(

@@ -13,11 +13,13 @@ from .i18n_messages import init_app as init_explanations
 from .local_time import local_date, local_time
 from .ops import views as ops_views
 from .portal import views as portal_views
+from .reports import tax as reports_tax  # noqa: F401 - on reports_views.bp
 from .reports import views as reports_views
 from .services.validation import INT_MAX
 from .staff import cards as staff_cards  # noqa: F401 - routes on staff_views.bp
 from .staff import consents as staff_consents  # noqa: F401 - routes on staff_views.bp
 from .staff import draws as staff_draws  # noqa: F401 - routes on staff_views.bp
+from .staff import funding as staff_funding  # noqa: F401 - on staff_views.bp
 from .staff import groups as staff_groups  # noqa: F401 - routes on staff_views.bp
 from .staff import protocol_builder  # noqa: F401 - adds its routes to staff_views.bp
 from .staff import reminders as staff_reminders  # noqa: F401 - on staff_views.bp

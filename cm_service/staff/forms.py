@@ -390,6 +390,20 @@ class RewardForm(FlaskForm):
         "Value in dollars", validators=[DataRequired("Enter the value, e.g. 5.00.")]
     )
     stock = WholeField("Opening stock", default=0)
+    # A non-cash funding program (SAMHSA) refuses cash and gift cards
+    # (docs/funding.md).
+    kind = SelectField(
+        "Kind",
+        choices=[
+            SelectChoice("goods", "Goods (non-cash)"),
+            SelectChoice("gift_card", "Gift card (cash-equivalent)"),
+            SelectChoice("cash", "Cash"),
+        ],
+        default="goods",
+        # Left out (an older form, an API-like post): goods; another value is
+        # refused by the service next to this field.
+        validate_choice=False,
+    )
 
     def validate_value(self, field) -> None:
         if not re.match(r"^\d{1,6}(\.\d{2})?$", (field.data or "").strip()):

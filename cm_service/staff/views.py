@@ -762,6 +762,7 @@ def add_reward():
                 value_cents=form.value_cents(),
                 stock=form.stock.data or 0,
                 now=_now(),
+                kind=form.kind.data or "goods",
             )
         except CMError as error:
             show_error(form, error, {"cost_cents": "cost"})

@@ -16,6 +16,7 @@ from cm_service.services import (
     checkins,
     clinics,
     exemptions,
+    funding,
     groups,
     participants,
     rewards,
@@ -90,6 +91,10 @@ def busy_clinic(live_app):
         boss, "Bus pass", tier="small", cost_cents=None, value_cents=500, stock=4,
         now=now,
     )  # fmt: skip
+    # A funding program on the first participant's enrollment (docs/funding.md).
+    samhsa = funding.add_preset(boss, "samhsa-2025", now=now)
+    enrolled = participants.latest_enrollment(person.id)
+    funding.assign(boss, enrolled.id, samhsa.id, start, None, now=now)
     ids = {
         "participant_id": person.id,
         "event_id": last.event.id,
