@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..models import CONSENT_PURPOSES
 from ..rules.facts import RESULT_VALUES
 from ..services.checkins import SESSION_TYPES as _SESSIONS
 
@@ -45,6 +46,50 @@ REPORT_QUERY = [
         "schema": {"enum": ["0", "1"]},
     },
 ]
+# Who an identifiable export goes to (42 CFR Part 2, docs/consent.md): a token
+# issued to an outside recipient is its own recipient and ignores these.
+RECIPIENT_QUERY = [
+    {
+        "name": "recipient",
+        "in": "query",
+        "required": False,
+        "description": (
+            "The outside recipient this identifiable export is for, as the "
+            "participant's consent names it (e.g. County EHR). Required from the "
+            "clinic's own tokens: without it the answer is 403 consent_required "
+            "with field recipient."
+        ),
+        "schema": {"type": "string", "maxLength": 200},
+    },
+    {
+        "name": "recipient_class",
+        "in": "query",
+        "required": False,
+        "description": "The class of recipients it belongs to, which a consent "
+        "may name instead (e.g. treating providers).",
+        "schema": {"type": "string", "maxLength": 200},
+    },
+    {
+        "name": "purpose",
+        "in": "query",
+        "required": False,
+        "description": "What it is for (default: research for the outcome "
+        "exports, treatment for the FHIR export).",
+        "schema": {"enum": list(CONSENT_PURPOSES)},
+    },
+]
+PART2_HEADERS = {
+    "X-Part2-Notice": {
+        "description": "The 42 CFR 2.32 notice (identifiable), or that a "
+        "de-identified export needs no consent.",
+        "schema": {"type": "string"},
+    },
+    "X-Part2-Left-Out": {
+        "description": "Identifiable: participants left out for want of a "
+        "matching consent (X-Part2-Left-Out-Reasons says why).",
+        "schema": {"type": "string"},
+    },
+}
 FHIR_JSON = "application/fhir+json"
 CODE = {
     "name": "code",
@@ -83,7 +128,12 @@ def _errors(*statuses: int) -> dict[str, Any]:
     meaning = {
         400: "Malformed JSON (field is null).",
         401: "Missing, unknown or revoked token.",
-        403: "The token's role may not do this (auditor tokens only read).",
+        403: (
+            "forbidden: the token's role may not do this (auditor tokens only "
+            "read); or consent_required: no active consent of the participant "
+            "covers this disclosure (42 CFR Part 2), and `field` and `missing` name "
+            "what is missing (recipient, purpose, shares, expires_on, revoked_on)."
+        ),
         404: "No such participant or event in the token's clinic.",
         409: "Conflict: see `error` (e.g. insufficient_balance).",
         422: "Invalid input: `field` names the JSON path.",
@@ -115,12 +165,15 @@ def _get(
     result: str,
     *,
     extra: list | None = None,
-    errors: tuple[int, ...] = (404,),
+    errors: tuple[int, ...] = (403, 404),
     csv: bool = False,
+    headers: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     found = _json(_ref(result), "Found.")
     if csv:
         found["content"]["text/csv"] = {"schema": {"type": "string"}}
+    if headers:
+        found["headers"] = headers
     return {
         "get": {
             "summary": summary,
@@ -159,6 +212,11 @@ SCHEMAS: dict[str, Any] = {
             "error": {"type": "string"},
             "field": {"type": ["string", "null"]},
             "message": {"type": "string"},
+            "missing": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "consent_required: what no consent covers.",
+            },
         },
     },
     "NewParticipant": {
@@ -575,13 +633,30 @@ def openapi_document() -> dict[str, Any]:
             "description": (
                 "Contingency-management rewards for one clinic (the token's). "
                 "Amounts are integers: points, draws, cents. Errors are always "
-                '{"error", "field", "message"}.'
+                '{"error", "field", "message"}. A token issued to an outside '
+                "recipient (flask cm token create --role auditor --recipient NAME "
+                "--purpose PURPOSE [--recipient-class CLASS]) only reads, and every "
+                "participant record it reads is a disclosure under 42 CFR Part 2: "
+                "made only under the participant's active consent naming it (or "
+                "its class), for its purpose, covering what the route sends (a "
+                "record: identity; appointments: attendance; balance, ledger and "
+                "prices: incentives; observations: test results), and logged; "
+                "otherwise 403 consent_required. The clinic's own staff and "
+                "auditor tokens read records without disclosing, but name the "
+                "recipient of an identifiable export (recipient, purpose)."
             ),
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A staff or auditor token of one clinic; an "
+                    "auditor token may carry an outside recipient and purpose.",
+                }
+            },
             "schemas": SCHEMAS,
         },
         "paths": PATHS,
@@ -664,20 +739,27 @@ PATHS: dict[str, Any] = {
         "One row per episode (enrolment) overlapping the window, the clinic summary "
         "and its per-protocol breakdown; definitions at /reports/dictionary and the "
         "window in the X-Report-* headers. Episode-level data: admin and auditor "
-        "tokens only (403 for a staff token); every call is audited as a disclosure.",
+        "tokens only (403 for a staff token); every call is audited. Identifiable "
+        "(not deidentified=1), it is a disclosure to the named recipient: it holds "
+        "only participants whose consent covers it (the others counted in "
+        "X-Part2-Left-Out and the body's left_out), 403 consent_required when none "
+        "does; each carries the 42 CFR 2.32 notice.",
         "OutcomeReport",
         errors=(403, 422),
         csv=True,
-        extra=REPORT_QUERY,
+        extra=REPORT_QUERY + RECIPIENT_QUERY,
+        headers=PART2_HEADERS,
     ),
     "/reports/tests": _get(
         "The long format: one row per scheduled test or booked session of every "
         "episode (participant, episode, date, week, kind, outcome, pattern, cents, "
-        "draws). Audited as a disclosure; admin and auditor tokens only.",
+        "draws). Audited; admin and auditor tokens only; identifiable, a disclosure "
+        "under consent as /reports/outcomes.",
         "OutcomeTests",
         errors=(403, 422),
         csv=True,
-        extra=REPORT_QUERY,
+        extra=REPORT_QUERY + RECIPIENT_QUERY,
+        headers=PART2_HEADERS,
     ),
     "/reports/fidelity": _get(
         "Fidelity from the data: per staff member and ISO week, awards posted the "
@@ -697,14 +779,20 @@ PATHS: dict[str, Any] = {
             "get": {
                 "summary": (
                     "Verified, non-voided specimen and breath results as a FHIR R4 "
-                    "Bundle of Observations (audited as a disclosure)."
+                    "Bundle of Observations: a disclosure to the recipient (the "
+                    "token's own, else the query's), made only under the "
+                    "participant's consent covering identity and test results, "
+                    "logged; labelled 42CFRPart2 in meta.security with the 42 CFR "
+                    "2.32 notice in a meta extension."
                 ),
+                "parameters": RECIPIENT_QUERY,
                 "responses": {
                     "200": {
                         "description": "Found.",
                         "content": {FHIR_JSON: {"schema": _ref("ObservationBundle")}},
+                        "headers": {"X-Part2-Notice": PART2_HEADERS["X-Part2-Notice"]},
                     },
-                    **_errors(404),
+                    **_errors(403, 404),
                 },
             },
             **_import(

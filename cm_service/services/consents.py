@@ -375,7 +375,10 @@ def recipient_for(
         return actor.recipient
     name = check_text("recipient", name, max_length=RECIPIENT_MAX)
     class_name = check_text("recipient_class", class_name, max_length=RECIPIENT_MAX)
-    purpose = check_text("purpose", purpose, max_length=16) or default_purpose
+    if purpose is None:
+        purpose = default_purpose
+    else:  # named, it must name one: blank (or only invisible) is a mistake
+        purpose = check_text("purpose", purpose, max_length=16, required=True)
     if not name:
         raise ConsentRequired(
             "Name the recipient this export is for: identifiable records leave the "

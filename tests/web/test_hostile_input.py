@@ -1066,7 +1066,10 @@ BUNDLE = {
     "entry": [{"resource": OBSERVATION}],
 }
 REPORT_QUERY = {"from": "2026-01-05", "to": "2026-02-01", "format": "json",
-                "missing": "positive", "deidentified": "0"}  # fmt: skip
+                "missing": "positive", "deidentified": "0",
+                # The consent the world's P-0001 gave (tests/consents.py).
+                "recipient": "County EHR", "recipient_class": "",
+                "purpose": "treatment"}  # fmt: skip
 # Read by nobody, so anything goes (FHIR display texts, the subject, categories).
 API_IGNORED = re.compile(
     r"\.(category|subject)\b|\.(display|text|unit|system|code)$"
@@ -1280,7 +1283,8 @@ def test_an_api_query_field_refuses_hostile_input(
     def send() -> Sent:
         client = world.app.test_client()
         headers = {"Authorization": f"Bearer {world.tokens['auditor']}"}
-        response = client.get(f"/api/v1{template}?{query}", headers=headers)
+        path = template.replace("{code}", "P-0001")  # the FHIR export's query
+        response = client.get(f"/api/v1{path}?{query}", headers=headers)
         return Sent(
             response.status_code, response.get_data(as_text=True), response.json
         )
