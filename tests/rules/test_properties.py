@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import timedelta
 from fractions import Fraction
 
 import pytest
@@ -10,16 +11,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cm_service.rules import (
+    ProgramCaps,
     evaluate,
     expected_value_cents,
     load_preset,
     preset_keys,
+    program_on,
     simulate_outcomes,
     theoretical_maximum,
     validate_spec,
 )
 
-from .builders import changed, facts, preset, timeline
+from .builders import START, changed, facts, preset, timeline
 
 SETTINGS = settings(
     max_examples=40,
@@ -207,3 +210,70 @@ def _money_by_window(spec, evaluation):
         for scope, window in windows.items():
             totals[scope][window] += money
     return totals
+
+
+PROGRAM_CAPS = st.one_of(st.none(), st.integers(min_value=0, max_value=6000))
+
+
+@SETTINGS
+@given(
+    chosen=capped_specs(),
+    data=st.data(),
+    switch=st.integers(0, 120),
+    caps=st.lists(
+        st.tuples(PROGRAM_CAPS, PROGRAM_CAPS, PROGRAM_CAPS), min_size=2, max_size=2
+    ),
+    elsewhere=st.integers(0, 3000),
+)
+def test_a_funding_programs_caps_hold_as_well_as_the_protocols(
+    chosen, data, switch, caps, elsewhere
+):
+    # Two programs, the second from a random day (docs/funding.md); the second
+    # one's year already holds `elsewhere` from another enrollment.
+    key, spec = chosen
+    change = START + timedelta(days=switch)
+    programs = (
+        ProgramCaps(1, "First", START, change - timedelta(days=1), *caps[0]),
+        ProgramCaps(2, "Second", change, None, *caps[1]),
+    )
+    paid = {("program", 2, "year", y): elsewhere for y in (2026, 2027)}
+    enrollment = facts(programs=programs, program_paid_cents=paid)
+    events = timeline(spec, data.draw(tokens_for(key)))
+
+    evaluation = evaluate(spec, enrollment, events, as_of=events[-1].on)
+
+    for scope, totals in _money_by_window(spec, evaluation).items():
+        limit = getattr(spec.caps, scope)
+        for window, total in totals.items():
+            assert limit is None or total <= limit, (scope, window)
+    bowl = next(
+        (
+            s.bowl
+            for p in spec.phases
+            for s in (p.specimen, *p.attendance)
+            if s and s.bowl
+        ),
+        (),
+    )
+    held = defaultdict(Fraction)
+    for award in evaluation.awards:
+        money = Fraction(award.cents)
+        if award.account == "draws":
+            money = award.amount * expected_value_cents(bowl)
+        program = program_on(programs, award.on)
+        if program is None:
+            continue
+        group = award.on if award.schedule == "specimen" else award.key
+        held[(program.program, "award", group)] += money
+        held[(program.program, "month", award.on.year, award.on.month)] += money
+        held[(program.program, "year", award.on.year)] += money
+    by_id = {p.program: p for p in programs}
+    for window, total in held.items():
+        program = by_id[window[0]]
+        limit = {
+            "award": program.per_award_cents,
+            "month": program.per_month_cents,
+            "year": program.per_calendar_year_cents,
+        }[window[1]]
+        already = elsewhere if window[0] == 2 and window[1] == "year" else 0
+        assert limit is None or total <= max(limit - already, 0), (window, total)

@@ -299,3 +299,69 @@ def test_a_non_cash_program_refuses_gift_cards_and_cash(staff, admin, clinic):
         refused.value.message
     )
     assert rewards.redeem(staff, person.id, socks.id, "n2", now=now).amount < 0
+
+
+def test_a_non_cash_program_refuses_a_gift_card_as_a_prize(staff, admin, clinic):
+    from cm_service.services import ledger
+
+    nominal = funding.add_preset(
+        admin, "nominal-value", now=at(clinic, date(2026, 1, 1))
+    )
+    start = date(2026, 1, 5)
+    person, enrollment = make_enrolled(staff, clinic, "va-prize-2014", start=start)
+    funding.assign(staff, enrollment.id, nominal.id, start, None, now=at(clinic, start))
+    for day in scheduled(start, (0, 3), 8):
+        checkins.record_specimen(
+            staff, person.id, day, STIMULANTS_NEG, now=at(clinic, day)
+        )
+    now = at(clinic, date(2026, 2, 2))
+    draw = None
+    while draw is None or draw.tier == "good_job":
+        draw = ledger.draw_prize(staff, person.id, now=now, secret=b"s")
+    card = rewards.add_reward(
+        admin, "Coffee card", tier=draw.tier, cost_cents=None, value_cents=500,
+        stock=2, now=now, kind="gift_card",
+    )  # fmt: skip
+    mug = rewards.add_reward(
+        admin, "Mug", tier=draw.tier, cost_cents=None, value_cents=500, stock=2,
+        now=now,
+    )  # fmt: skip
+
+    with pytest.raises(Conflict) as refused:
+        rewards.hand_out_prize(staff, draw.id, card.id, now=now)
+
+    assert "Nominal-value guidance pays for non-cash incentives only" in (
+        refused.value.message
+    )
+    assert rewards.hand_out_prize(staff, draw.id, mug.id, now=now).quantity == -1
+
+
+def test_the_tax_report_names_each_years_payer(staff, admin, clinic):
+    from cm_service.services import tax_report
+
+    old = program(admin, "Old fund")
+    new = program(admin, "New fund")
+    start = date(2025, 12, 1)
+    person, enrollment = make_enrolled(staff, clinic, start=start)
+    now = at(clinic, start)
+    funding.assign(staff, enrollment.id, old.id, start, date(2025, 12, 31), now=now)
+    funding.assign(staff, enrollment.id, new.id, date(2026, 1, 1), None, now=now)
+    for day in scheduled(start, MWF, 24):
+        checkins.record_specimen(staff, person.id, day, NEG, now=at(clinic, day))
+    paid = cents_by(person.id, lambda on: on.year)
+    later = at(clinic, date(2026, 2, 1))
+
+    old_year = tax_report.tax_report(
+        admin, 2025, now=later, thresholds={2025: paid[2025]}
+    )
+    new_year = tax_report.tax_report(
+        admin, 2026, now=later, thresholds={2026: paid[2026] + 1}
+    )
+    default = tax_report.tax_report(admin, 2026, now=later)
+
+    assert [(r.payer, r.code, r.paid_cents, r.status) for r in old_year.rows] == [
+        ("Old fund", "P-0001", paid[2025], "over")
+    ]
+    assert [(r.payer, r.status) for r in new_year.rows] == [("New fund", "approaching")]
+    assert default.threshold_cents == 200000
+    assert default.rows == []  # far below 80% of $2,000
