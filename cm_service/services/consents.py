@@ -314,6 +314,8 @@ def _gaps(
         gaps.append(("revoked_on", f"was revoked on {revoked}"))
     if consent.expires_on is not None and consent.expires_on < today:
         gaps.append(("expires_on", f"expired on {consent.expires_on.isoformat()}"))
+    if consent.signed_on > today:
+        gaps.append(("signed_on", "is dated after today"))
     if recipient.purpose not in consent.purposes:
         words = PURPOSE_WORDS.get(recipient.purpose, recipient.purpose or "none")
         gaps.append(("purpose", f"does not cover the purpose {words}"))
@@ -345,10 +347,8 @@ def find_consent(
         key=lambda pair: (len(pair[0]), -pair[1].signed_on.toordinal()),
     )
     gaps, consent = ranked[0]
-    if not gaps and consent.signed_on <= today:
-        return consent
     if not gaps:
-        gaps = [("signed_on", f"is dated {consent.signed_on.isoformat()}, after today")]
+        return consent
     raise ConsentRequired(
         f"{participant.code}'s consent to share with {consent.recipient} "
         f"(signed {consent.signed_on.isoformat()}) {'; '.join(w for _, w in gaps)}.",
