@@ -355,8 +355,11 @@ def _answer(
     appointment = line.appointment
     if outcome is None and line.recorded == "missed":
         return Answer(appointment, "missed", "nothing: missed")
+    if outcome is None and line.recorded is not None:
+        # Checked in before this form (another form, the API): left as it was.
+        return Answer(appointment, line.recorded, "already recorded")
     if outcome is None:
-        when = "tonight" if appointment.on == today else "when the day is closed"
+        when = "tonight" if appointment.on == today else "at the next nightly run"
         return Answer(appointment, "not marked", f"nothing: marked missed {when}")
     if outcome.result is None:
         return Answer(appointment, outcome.mark, f"already recorded: {outcome.mark}")

@@ -327,6 +327,30 @@ def test_members_already_checked_in_show_their_outcome_not_inputs(
     assert '<span class="tag tag-late">late</span>' in done[: done.index("</li>")]
 
 
+def test_the_answer_shows_a_member_checked_in_before_as_recorded(
+    logged_in, staff, clinic, group
+):
+    first = member(staff, clinic, group, "P-0001")
+    second = member(staff, clinic, group, "P-0002")
+    groups.check_in_meeting(
+        staff, group.id, TUESDAY, {appointment_of(first).id: "late"}, now=AT_TUESDAY
+    )
+
+    response = post(
+        logged_in,
+        MEETING.format(group.id),
+        {f"mark-{appointment_of(second).id}": "attended"},
+    )
+
+    page = page_of(response)
+    row = _row(page, appointment_of(first).id)
+    assert '<span class="tag tag-late">late</span>' in row
+    assert "already recorded" in row
+    assert "missed" not in row
+    assert "not marked" not in page
+    assert "1 attended" in page
+
+
 def test_a_meeting_sent_twice_records_each_member_once(logged_in, staff, clinic, group):
     person = member(staff, clinic, group, "P-0001")
     data = {f"mark-{appointment_of(person).id}": "attended"}
