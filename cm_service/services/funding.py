@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import rules
 from ..extensions import db
@@ -33,6 +33,7 @@ from ..rules.money import format_cents
 from . import audit
 from .actors import Actor
 from .errors import Conflict, InvalidInput, NotFound
+from .timeline import chunks
 from .validation import INT_MAX, check_text, in_range
 
 NAME_MAX = 120  # FundingProgram.name's width
@@ -203,16 +204,14 @@ def add_preset(actor: Actor, key: str, *, now: datetime) -> FundingProgram:
 def periods_of(enrollment_ids: Iterable[int]) -> dict[int, list[EnrollmentFunding]]:
     """enrollment -> its funding periods, by start date."""
     found: dict[int, list[EnrollmentFunding]] = defaultdict(list)
-    ids = sorted(set(enrollment_ids))
-    if not ids:
-        return {}
-    rows = db.session.scalars(
-        select(EnrollmentFunding)
-        .where(EnrollmentFunding.enrollment_id.in_(ids))
-        .order_by(EnrollmentFunding.starts_on, EnrollmentFunding.id)
-    )
-    for row in rows:
-        found[row.enrollment_id].append(row)
+    for part in chunks(sorted(set(enrollment_ids))):
+        rows = db.session.scalars(
+            select(EnrollmentFunding)
+            .where(EnrollmentFunding.enrollment_id.in_(part))
+            .order_by(EnrollmentFunding.starts_on, EnrollmentFunding.id)
+        )
+        for row in rows:
+            found[row.enrollment_id].append(row)
     return dict(found)
 
 
@@ -242,26 +241,34 @@ def paid_elsewhere(
 ) -> dict[int, dict[tuple, int]]:
     """enrollment -> the money each program's month and year windows hold from the
     participant's other enrollments (each award counted in the program funding its
-    day there): a program's caps count everything it paid the participant."""
+    day there): a program's caps count everything it paid the participant. Only a
+    participant with more than one enrollment has any (one query otherwise)."""
     participant_ids = sorted({e.participant_id for e in enrollments})
-    if not participant_ids:
-        return {}
-    theirs = list(
-        db.session.scalars(
-            select(Enrollment).where(Enrollment.participant_id.in_(participant_ids))
-        )
-    )
-    periods = program_caps(e.id for e in theirs)
-    funded = [e.id for e in theirs if periods.get(e.id)]
-    by_enrollment: dict[int, dict[tuple, int]] = defaultdict(lambda: defaultdict(int))
-    if funded:
+    theirs: list[tuple[int, int]] = []
+    for part in chunks(participant_ids):
+        theirs += db.session.execute(
+            select(Enrollment.id, Enrollment.participant_id).where(
+                Enrollment.participant_id.in_(part)
+            )
+        ).all()
+    count: dict[int, int] = defaultdict(int)
+    for _, participant_id in theirs:
+        count[participant_id] += 1
+    several = [i for i, participant_id in theirs if count[participant_id] > 1]
+    periods = program_caps(several)
+    held: dict[int, dict[tuple, int]] = defaultdict(lambda: defaultdict(int))
+    for part in chunks(sorted(periods)):
         rows = db.session.execute(
-            select(LedgerEntry.enrollment_id, LedgerEntry.on, LedgerEntry.cents).where(
-                LedgerEntry.enrollment_id.in_(funded),
+            select(
+                LedgerEntry.enrollment_id, LedgerEntry.on, func.sum(LedgerEntry.cents)
+            )
+            .where(
+                LedgerEntry.enrollment_id.in_(part),
                 LedgerEntry.account == "points",
                 LedgerEntry.kind.in_(PAID_KINDS),
                 LedgerEntry.on.is_not(None),
             )
+            .group_by(LedgerEntry.enrollment_id, LedgerEntry.on)
         )
         for enrollment_id, on, cents in rows:
             program = rules.program_on(periods[enrollment_id], on)
@@ -269,14 +276,17 @@ def paid_elsewhere(
                 continue
             for scope, window in program.windows(on, None).items():
                 if scope != "per_award_cents":
-                    by_enrollment[enrollment_id][window] += cents
-    participant_of = {e.id: e.participant_id for e in theirs}
+                    held[enrollment_id][window] += int(cents)
+    participant_of = dict(theirs)
+    by_participant: dict[int, list[int]] = defaultdict(list)
+    for enrollment_id in held:
+        by_participant[participant_of[enrollment_id]].append(enrollment_id)
     result: dict[int, dict[tuple, int]] = {}
     for e in enrollments:
         windows: dict[tuple, int] = defaultdict(int)
-        for other, held in by_enrollment.items():
-            if other != e.id and participant_of[other] == e.participant_id:
-                for window, cents in held.items():
+        for other in by_participant.get(e.participant_id, ()):
+            if other != e.id:
+                for window, cents in held[other].items():
                     windows[window] += cents
         result[e.id] = dict(windows)
     return result

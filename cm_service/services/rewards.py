@@ -194,6 +194,9 @@ class RedeemScreen:
     # Active catalogue items with a price, each with its price for the participant
     # (None when unit_cents is None).
     items: list[tuple[Reward, pricing.Price | None]]
+    # The non-cash funding program that keeps gift cards and cash off the list
+    # today (docs/funding.md), if one funds the participant.
+    non_cash: str | None = None
 
 
 def redeem_screen(actor: Actor, participant_id: int, *, now: datetime) -> RedeemScreen:
@@ -201,12 +204,16 @@ def redeem_screen(actor: Actor, participant_id: int, *, now: datetime) -> Redeem
     row: for the redeem form re-rendered after bad input. Raises NotFound."""
     standing = board.current_standing(actor, participant_id, now=now)
     unit = pricing.unit_cents_of(standing.participant.id)
+    participant = standing.participant
+    program = funding.funding_on(participant.id, clinic_today(participant.clinic, now))
+    non_cash = program.name if program is not None and program.non_cash_only else None
     items = [
         (r, None if unit is None else pricing.Price(r.cost_cents, unit))
         for r in catalogue(actor, active_only=True)
         if r.cost_cents is not None
+        and not (non_cash and r.kind in funding.CASH_EQUIVALENT)
     ]
-    return RedeemScreen(standing, unit, items)
+    return RedeemScreen(standing, unit, items, non_cash)
 
 
 def view_redeem(actor: Actor, participant_id: int, *, now: datetime) -> RedeemScreen:

@@ -679,6 +679,7 @@ def _render_redeem(screen: rewards.RedeemScreen, form=None, status: int = 200):
         standing=screen.standing,
         form=form,
         items=screen.items,
+        non_cash=screen.non_cash,
         unit_cents=screen.unit_cents,
         unit_words=pricing.unit_words,
     ), status

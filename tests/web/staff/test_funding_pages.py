@@ -192,6 +192,9 @@ def test_the_redeem_page_names_the_non_cash_program(logged_in, admin, staff, cli
         now=NOW,
         kind="gift_card",
     )
+    rewards.add_reward(
+        admin, "Mug", tier=None, cost_cents=500, value_cents=500, stock=2, now=NOW
+    )
     path = f"/staff/participants/{person.id}/redeem"
     token = csrf_token(logged_in, path)
 
@@ -201,3 +204,24 @@ def test_the_redeem_page_names_the_non_cash_program(logged_in, admin, staff, cli
 
     assert refused.status_code == 409
     assert "SAMHSA grant pays for non-cash incentives only" in page_of(refused)
+
+
+def test_the_redeem_screen_leaves_out_gift_cards_under_a_non_cash_program(
+    logged_in, admin, staff, clinic
+):
+    from cm_service.services import rewards
+
+    person, enrollment = make_enrolled(staff, clinic)
+    samhsa = funding.add_preset(admin, "samhsa-2025", now=NOW)
+    funding.assign(staff, enrollment.id, samhsa.id, START, None, now=NOW)
+    for name, kind in (("Grocery card", "gift_card"), ("Warm socks", "goods")):
+        rewards.add_reward(
+            admin, name, tier=None, cost_cents=500, value_cents=500, stock=2,
+            now=NOW, kind=kind,
+        )  # fmt: skip
+
+    page = page_of(logged_in.get(f"/staff/participants/{person.id}/redeem"))
+
+    assert "Warm socks" in page
+    assert "Grocery card" not in page
+    assert "SAMHSA grant funds P-0001 today and pays for non-cash" in page
