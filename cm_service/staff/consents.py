@@ -7,10 +7,12 @@ back next to the field it names, with nothing written.
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+import json
+
+from flask import Response, flash, redirect, render_template, request, url_for
 
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
-from ..services import consents
+from ..services import consents, fhir
 from ..services.errors import CMError, NotFound
 from ..services.validation import INT_MAX
 from . import consent_forms, views
@@ -24,6 +26,7 @@ def _render(
     again: bool = False,
     form: consent_forms.ConsentForm | None = None,
     revoke: tuple[int, consent_forms.RevokeConsentForm] | None = None,
+    export_error: consents.ConsentRequired | None = None,
 ):
     page = consents.view_consents(
         current_actor(), participant_id, now=views._now(), again=again
@@ -46,6 +49,8 @@ def _render(
         purposes=consent_forms.PURPOSE_LABELS,
         shares=consent_forms.SHARE_LABELS,
         notice=consents.NOTICE,
+        export_error=export_error,
+        args=request.args,
     ), status
 
 
@@ -116,4 +121,39 @@ def revoke_consent(participant_id: int, consent_id: int):
     flash("Consent revoked: nothing more is shared under it, from now on.")
     return redirect(
         url_for("staff.participant_consents", participant_id=participant_id)
+    )
+
+
+@bp.get("/participants/<int:participant_id>/consents/fhir")
+@role_required(*ANY_STAFF)
+def participant_fhir_export(participant_id: int):
+    """The participant's test results as a FHIR Bundle for the recipient the form
+    names: a disclosure, refused on the consents page (403) naming what is
+    missing when no consent covers it."""
+    args = request.args
+    try:
+        recipient = consents.recipient_for(
+            current_actor(),
+            args.get("recipient"),
+            args.get("purpose"),
+            args.get("recipient_class"),
+            default_purpose="treatment",
+        )
+        bundle = fhir.export_observations(
+            current_actor(),
+            participant_id,
+            now=views._now(),
+            recipient=recipient,
+            route="staff FHIR export",
+        )
+    except consents.ConsentRequired as refused:
+        return _render(participant_id, 403, again=True, export_error=refused)
+    name = f"observations-{participant_id}.fhir.json"
+    return Response(
+        json.dumps(bundle),
+        mimetype="application/fhir+json",
+        headers={
+            "X-Part2-Notice": consents.NOTICE,
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
     )

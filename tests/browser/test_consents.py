@@ -73,7 +73,7 @@ def test_staff_record_and_revoke_a_consent(
     page.get_by_label("Payment").check()
     page.get_by_label("Health-care operations").check()
     page.get_by_label("Identity (code and name)").check()
-    page.get_by_label("Test results").check()
+    page.get_by_role("checkbox", name="Test results").check()
     page.get_by_role("button", name="Record consent").click()
 
     # Then it is listed as active, valid until revoked

@@ -450,3 +450,35 @@ def test_token_create_takes_a_recipient(runner, clinic):
     assert "(recipient County EHR, for treatment)" in result.output
     secret = result.output.strip().splitlines()[-1]
     assert api_tokens.authenticate(secret).recipient == "County EHR"
+
+
+@pytest.mark.parametrize("consented", [False, True], ids=["no-consent", "consent"])
+@pytest.mark.parametrize("role", ["admin", "staff", "auditor"])
+def test_the_staff_fhir_export_needs_a_matching_consent(
+    app, staff, clinic, person, role, consented, monkeypatch
+):
+    from cm_service.staff import views as staff_views
+
+    monkeypatch.setattr(staff_views, "_now", lambda: NOW)
+    if consented:
+        grant(staff, person, purposes=("treatment",))
+    make_staff(clinic, "boss", role)
+    client = app.test_client()
+    log_in(client, "boss")
+
+    response = client.get(f"/staff/participants/{person.id}/consents/fhir?{EHR_QUERY}")
+
+    if consented:
+        assert response.status_code == 200
+        assert response.mimetype == "application/fhir+json"
+        bundle = json.loads(response.data)
+        assert bundle["meta"]["extension"][0]["valueString"] == consents.NOTICE
+        row = db.session.scalars(select(Disclosure)).one()
+        assert (row.route, row.by_token_id) == ("staff FHIR export", None)
+        assert row.by_user_id is not None
+    else:
+        page = response.get_data(as_text=True)
+        assert response.status_code == 403
+        assert 'id="fhir-error"' in page
+        assert f"{CODE} has no consent to share records with {EHR}" in page
+        assert disclosures() == 0
