@@ -85,6 +85,26 @@ def test_tomorrow_lists_who_is_due_and_audits_that_day(logged_in, staff, clinic)
     assert board_views()[-1] == {"on": "2026-02-04", "enrollments": 2}
 
 
+def test_a_day_ahead_links_records_not_a_checkin_dated_today(logged_in, staff, clinic):
+    person, _ = make_enrolled(staff, clinic, code="P-0001")
+
+    page = page_of(logged_in.get("/staff/today?day=2026-02-04"))
+
+    due = between(page, 'id="waiting"', 'id="checked-in"')
+    assert f'href="/staff/participants/{person.id}"' in due
+    assert "/checkin" not in due
+    assert "Check-in opens on the day" in text_of(due)
+
+
+def test_a_past_day_links_the_checkin_dated_that_day(logged_in, staff, clinic):
+    person, _ = make_enrolled(staff, clinic, code="P-0001")
+
+    page = page_of(logged_in.get("/staff/today?day=2026-01-30"))
+
+    due = between(page, 'id="waiting"', 'id="checked-in"')
+    assert f'href="/staff/participants/{person.id}/checkin?on=2026-01-30"' in due
+
+
 def test_yesterday_shows_what_was_recorded_that_day(logged_in, staff, clinic):
     person, _ = make_enrolled(staff, clinic, code="P-0001")
     friday = TODAY - timedelta(days=3)
