@@ -42,6 +42,7 @@ from .scope import get_participant
 from .timeline import (
     Timeline,
     clinic_today,
+    facts_of,
     load_timelines,
     spec_of,
     to_facts,
@@ -671,6 +672,9 @@ class CheckinOutcome:
     standing: Standing
     # Awards kept back to offset an earlier overpayment, explained.
     withheld: list[str] = field(default_factory=list)
+    # A test on a day the protocol schedules none: it pays nothing (and may reset
+    # the run, as the protocol's extra_tests says).
+    extra_test: bool = False
 
 
 def checkin_outcome(actor: Actor, event_id: int, *, now: datetime) -> CheckinOutcome:
@@ -699,4 +703,13 @@ def checkin_outcome(actor: Actor, event_id: int, *, now: datetime) -> CheckinOut
         participant_id=event.participant_id,
     )
     db.session.commit()
-    return CheckinOutcome(event, posted, standing, withheld)
+    return CheckinOutcome(event, posted, standing, withheld, _extra_test(event))
+
+
+def _extra_test(event: Event) -> bool:
+    if event.kind not in ("specimen", "breath") or event.enrollment_id is None:
+        return False
+    enrollment = db.session.get(Enrollment, event.enrollment_id)
+    on = event.collected_on
+    spec = spec_of(enrollment.protocol)
+    return not rules.scheduled_days(spec, facts_of(enrollment), on, on)

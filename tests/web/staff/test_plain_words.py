@@ -4,6 +4,7 @@ date, and a protocol's short name."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from cm_service.services import checkins
 from tests.factories import NOW, START, make_enrolled, protocol_id
@@ -173,3 +174,18 @@ def test_the_record_and_the_checkin_answer_speak_plainly(logged_in, staff, clini
     recorded = re.sub(r"\s+", " ", answer[answer.index('id="recorded"') :])
     assert "MDMA/ecstasy negative, alcohol (EtG) negative" in recorded
     assert "breath alcohol, BrAC 0.000" in recorded
+
+
+def test_an_extra_test_says_why_it_earned_nothing(logged_in, staff, clinic):
+    person, _ = make_enrolled(staff, clinic)
+    tuesday = START + timedelta(days=1)  # Higgins tests Mon, Wed and Fri
+    done = checkins.record_specimen(
+        staff, person.id, tuesday, {"cocaine": "negative"}, now=NOW
+    )
+
+    answer = page_of(logged_in.get(f"/staff/checkins/{done.event.id}"))
+
+    earned = re.sub(r"\s+", " ", answer[answer.index('id="earned"') :])
+    assert earned.startswith(
+        'id="earned"> Nothing this time: Tue 06 Jan is not a scheduled test day'
+    )
