@@ -57,9 +57,10 @@ class ProgramCaps:
 
     def windows(self, on: date, group: Hashable) -> dict[str, Hashable]:
         """The window of each of its scopes an award on `on` falls in. An award's
-        window is the test's (its award and bonus are one incentive)."""
+        window is its test's (an award and its bonus are one incentive)."""
+        award = group if isinstance(group, tuple) else (group,)
         return {
-            "per_award_cents": ("test", group),
+            "per_award_cents": ("program", self.program, "award", *award),
             "per_month_cents": ("program", self.program, "month", on.year, on.month),
             "per_calendar_year_cents": ("program", self.program, "year", on.year),
         }
@@ -100,9 +101,13 @@ class CapMeter:
         return Fraction(0)
 
     def add(self, windows: list[Hashable], cents: Fraction) -> CapMeter:
+        return self.add_each(dict.fromkeys(windows, cents))
+
+    def add_each(self, cents: Mapping[Hashable, Fraction]) -> CapMeter:
+        """Count `cents[window]` more in each window."""
         used = dict(self.used)
-        for window in windows:
-            used[window] = self.spent(window) + cents
+        for window, more in cents.items():
+            used[window] = self.spent(window) + more
         return replace(self, used=MappingProxyType(used))
 
 
@@ -131,6 +136,9 @@ def windows(on: date, group: Hashable) -> dict[str, Hashable]:
     }
 
 
+SAME = Fraction(-1)  # program_unit: the award's own unit_cents
+
+
 def apply_caps(
     caps: Caps,
     meter: CapMeter,
@@ -140,41 +148,57 @@ def apply_caps(
     amount: int,
     unit_cents: Fraction | None,
     account: str = "points",
+    program_unit: Fraction | None = SAME,
 ) -> tuple[Cut, CapMeter]:
     """Cap an award of `amount` units worth `unit_cents` each; count what is paid.
 
-    `unit_cents` None means the award is not money for the caps (draws, unless
-    `count_draws_at_expected_value`). `partial` pays the whole units that fit;
+    `unit_cents` None means the award is not money for the protocol's caps (draws,
+    unless `count_draws_at_expected_value`); `program_unit` is what a unit is worth
+    to a funding program's caps (a draw at its expected value: a funder counts what
+    it pays for), by default `unit_cents`. `partial` pays the whole units that fit;
     `none` pays nothing for an award that would cross a cap.
     """
-    limits = _limits(caps, meter.programs, on, group)
-    scopes = {scope: window for scope, (window, _) in limits.items()}
-    if unit_cents is None or unit_cents == 0 or not scopes:
-        return Cut(amount, Fraction(0)), meter
-    rooms = {
-        scope: cap - meter.spent(window) for scope, (window, cap) in limits.items()
+    if program_unit is SAME:
+        program_unit = unit_cents
+    limits = {
+        scope: (
+            window,
+            cap,
+            program_unit if scope.startswith("program:") else unit_cents,
+        )
+        for scope, (window, cap) in _limits(caps, meter.programs, on, group).items()
     }
-    binding = min(rooms, key=rooms.__getitem__, default=None)
+    limits = {s: limit for s, limit in limits.items() if limit[2]}
+    if not limits:
+        return Cut(amount, Fraction(0)), meter
+    # The room of each cap in units of the award: whichever is smallest binds.
+    rooms = {
+        scope: (cap - meter.spent(window)) / unit
+        for scope, (window, cap, unit) in limits.items()
+    }
+    binding = min(rooms, key=rooms.__getitem__)
+    unit = limits[binding][2]
     paid = amount
-    if binding is not None and amount * unit_cents > rooms[binding]:
+    if amount > rooms[binding]:
         # Whole units only: a point or a draw cannot be split.
-        fits = max(rooms[binding], Fraction(0)) // unit_cents
-        paid = min(amount, int(fits)) if caps.crossing == "partial" else 0
-    cut = Cut(paid, (amount - paid) * unit_cents)
+        fits = int(max(rooms[binding], Fraction(0)))
+        paid = min(amount, fits) if caps.crossing == "partial" else 0
+    cut = Cut(paid, (amount - paid) * unit)
     if paid < amount:
         # Name every cap that binds as tightly (CA: per enrollment and per year).
         tied = [scope for scope in rooms if rooms[scope] == rooms[binding]]
         note = _note(
-            limits,
+            {s: (w, cap) for s, (w, cap, _) in limits.items()},
             tied,
             paid,
             amount,
-            unit_cents,
+            unit,
             account,
             program_on(meter.programs, on),
         )
         cut = Cut(paid, cut.withheld, note)
-    return cut, meter.add(list(dict.fromkeys(scopes.values())), paid * unit_cents)
+    counted = {window: paid * u for window, _, u in limits.values()}
+    return cut, meter.add_each(counted)
 
 
 def _limits(

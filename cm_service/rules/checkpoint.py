@@ -65,9 +65,9 @@ def load(data: dict[str, Any], facts: EnrollmentFacts) -> Checkpoint | None:
 def _still_open(window: tuple, through: date) -> bool:
     """Whether an award dated after `through` can still count in `window`."""
     scope = window[0]
-    if scope == "program":  # a funding program's month or year window
+    if scope == "program":  # a funding program's award, month or year window
         scope, window = window[2], (window[2], *window[3:])
-    if scope == "test":
+    if scope in ("test", "award"):
         return False  # a test window is one folded day or session
     iso = through.isocalendar()
     if scope == "week":

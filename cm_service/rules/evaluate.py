@@ -590,6 +590,12 @@ def _pay(
 ) -> tuple[list[Award], CapMeter]:
     awards = []
     unit = _unit_cents(spec, schedule)
+    # A funding program counts a draw at its expected value (docs/funding.md).
+    program_unit = (
+        expected_value_cents(schedule.bowl)
+        if schedule.account == "draws" and schedule.bowl
+        else unit
+    )
     for offer in offers:
         if offer.amount <= 0:
             continue
@@ -601,6 +607,7 @@ def _pay(
             amount=offer.amount,
             unit_cents=unit,
             account=schedule.account,
+            program_unit=program_unit,
         )
         awards.append(_award(spec, schedule, offer, cut, where))
     return awards, meter

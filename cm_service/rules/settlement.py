@@ -99,6 +99,16 @@ def unit_value(spec: ProtocolSpec, account: str) -> Fraction | None:
     return None
 
 
+def program_unit_value(spec: ProtocolSpec, account: str) -> Fraction | None:
+    """Money per unit for a funding program's caps: a point is `unit_cents`, a
+    draw its bowl's exact expected value whatever the protocol's caps count (a
+    funder counts what it pays for; docs/funding.md)."""
+    if account == "points":
+        return Fraction(spec.unit_cents)
+    bowl = bowl_of(spec)
+    return expected_value_cents(bowl) if bowl else None
+
+
 def ledger_windows(
     spec: ProtocolSpec,
     rows: Iterable[LedgerRow],
@@ -118,18 +128,17 @@ def ledger_windows(
     for window, cents in (program_paid_elsewhere or {}).items():
         used[window] += cents
     for row in rows:
-        unit = unit_value(spec, row.account)
-        if unit is None:
-            continue
         group = test_group(row.key)
-        for scope, window in windows(row.on, group).items():
-            if scope != "per_enrollment_cents":  # from the total, below
-                used[window] += row.amount * unit
-        program = program_on(programs, row.on)
-        if program is not None:
-            for scope, window in program.windows(row.on, group).items():
-                if scope != "per_award_cents":  # the test's window, above
+        unit = unit_value(spec, row.account)
+        if unit is not None:
+            for scope, window in windows(row.on, group).items():
+                if scope != "per_enrollment_cents":  # from the total, below
                     used[window] += row.amount * unit
+        program = program_on(programs, row.on)
+        unit = program_unit_value(spec, row.account)
+        if program is not None and unit is not None:
+            for window in program.windows(row.on, group).values():
+                used[window] += row.amount * unit
     used[("enrollment",)] = enrollment_cents
     return dict(used)
 
@@ -386,6 +395,7 @@ class _LedgerMeter:
             amount=units,
             unit_cents=unit_value(self.spec, award.account),
             account=award.account,
+            program_unit=program_unit_value(self.spec, award.account),
         )
         return cut.amount
 

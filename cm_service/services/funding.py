@@ -10,10 +10,12 @@ refuses a cash-equivalent reward (cash or a gift card).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from fractions import Fraction
 
 from sqlalchemy import func, select
 
@@ -215,6 +217,52 @@ def periods_of(enrollment_ids: Iterable[int]) -> dict[int, list[EnrollmentFundin
     return dict(found)
 
 
+def _paid_rows(
+    enrollment_ids: Sequence[int], *, keys: bool = False
+) -> list[tuple[int, str | None, date, Fraction]]:
+    """(enrollment, award key or None, day, money) of the awards posted to the
+    enrollments: points at their cents, draws at their bowl's expected value (what
+    a program's caps count; rules.program_unit_value). Per key when `keys`,
+    otherwise per day."""
+    if not enrollment_ids:
+        return []
+    specs = dict(
+        db.session.execute(
+            select(Enrollment.id, Enrollment.protocol_id).where(
+                Enrollment.id.in_(enrollment_ids)
+            )
+        ).all()
+    )
+    from .timeline import _specs
+
+    protocols = _specs(set(specs.values()))
+    group = [LedgerEntry.enrollment_id, LedgerEntry.on, LedgerEntry.account]
+    if keys:
+        group.append(LedgerEntry.award_key)
+    found = []
+    for part in chunks(sorted(enrollment_ids)):
+        rows = db.session.execute(
+            select(*group, func.sum(LedgerEntry.amount), func.sum(LedgerEntry.cents))
+            .where(
+                LedgerEntry.enrollment_id.in_(part),
+                LedgerEntry.kind.in_(PAID_KINDS),
+                LedgerEntry.on.is_not(None),
+            )
+            .group_by(*group)
+        )
+        for row in rows:
+            enrollment_id, on, account = row[0], row[1], row[2]
+            key = row[3] if keys else None
+            amount, cents = int(row[-2]), int(row[-1])
+            if account == "points":
+                found.append((enrollment_id, key, on, Fraction(cents)))
+                continue
+            unit = rules.program_unit_value(protocols[specs[enrollment_id]], account)
+            if unit is not None:
+                found.append((enrollment_id, key, on, amount * unit))
+    return found
+
+
 def caps_of(periods: Sequence[EnrollmentFunding]) -> tuple[rules.ProgramCaps, ...]:
     """The periods as the fold takes them."""
     return tuple(
@@ -256,39 +304,27 @@ def paid_elsewhere(
         count[participant_id] += 1
     several = [i for i, participant_id in theirs if count[participant_id] > 1]
     periods = program_caps(several)
-    held: dict[int, dict[tuple, int]] = defaultdict(lambda: defaultdict(int))
-    for part in chunks(sorted(periods)):
-        rows = db.session.execute(
-            select(
-                LedgerEntry.enrollment_id, LedgerEntry.on, func.sum(LedgerEntry.cents)
-            )
-            .where(
-                LedgerEntry.enrollment_id.in_(part),
-                LedgerEntry.account == "points",
-                LedgerEntry.kind.in_(PAID_KINDS),
-                LedgerEntry.on.is_not(None),
-            )
-            .group_by(LedgerEntry.enrollment_id, LedgerEntry.on)
-        )
-        for enrollment_id, on, cents in rows:
-            program = rules.program_on(periods[enrollment_id], on)
-            if program is None:
-                continue
-            for scope, window in program.windows(on, None).items():
-                if scope != "per_award_cents":
-                    held[enrollment_id][window] += int(cents)
+    held: dict[int, dict[tuple, Fraction]] = defaultdict(lambda: defaultdict(Fraction))
+    for enrollment_id, _, on, money in _paid_rows(sorted(periods)):
+        program = rules.program_on(periods[enrollment_id], on)
+        if program is None:
+            continue
+        for scope, window in program.windows(on, None).items():
+            if scope != "per_award_cents":
+                held[enrollment_id][window] += money
     participant_of = dict(theirs)
     by_participant: dict[int, list[int]] = defaultdict(list)
     for enrollment_id in held:
         by_participant[participant_of[enrollment_id]].append(enrollment_id)
     result: dict[int, dict[tuple, int]] = {}
     for e in enrollments:
-        windows: dict[tuple, int] = defaultdict(int)
+        windows: dict[tuple, Fraction] = defaultdict(Fraction)
         for other in by_participant.get(e.participant_id, ()):
             if other != e.id:
-                for window, cents in held[other].items():
-                    windows[window] += cents
-        result[e.id] = dict(windows)
+                for window, money in held[other].items():
+                    windows[window] += money
+        # Whole cents up: a draw at its expected value is a fraction of a cent.
+        result[e.id] = {w: math.ceil(money) for w, money in windows.items()}
     return result
 
 
@@ -367,27 +403,14 @@ def _refuse_over_cap(enrollment: Enrollment, program: FundingProgram) -> None:
         )
     )
     periods = program_caps(e.id for e in theirs)
-    rows = db.session.execute(
-        select(
-            LedgerEntry.enrollment_id,
-            LedgerEntry.award_key,
-            LedgerEntry.on,
-            LedgerEntry.cents,
-        ).where(
-            LedgerEntry.participant_id == enrollment.participant_id,
-            LedgerEntry.account == "points",
-            LedgerEntry.kind.in_(PAID_KINDS),
-            LedgerEntry.on.is_not(None),
-        )
-    )
-    held: dict[tuple, int] = defaultdict(int)
-    for enrollment_id, key, on, cents in rows:
+    held: dict[tuple, Fraction] = defaultdict(Fraction)
+    for enrollment_id, key, on, money in _paid_rows([e.id for e in theirs], keys=True):
         found = rules.program_on(periods.get(enrollment_id, ()), on)
         if found is None or found.program != program.id:
             continue
         group = (enrollment_id, test_group(key)) if key else None
         for scope, window in found.windows(on, group).items():
-            held[(scope, window)] += cents
+            held[(scope, window)] += money
     for (scope, window), cents in sorted(held.items(), key=str):
         cap = {
             "per_award_cents": program.per_award_cents,
@@ -398,7 +421,8 @@ def _refuse_over_cap(enrollment: Enrollment, program: FundingProgram) -> None:
             db.session.rollback()
             raise InvalidInput(
                 "starts_on",
-                f"{format_cents(cents)} already paid in {_window_words(window)}"
+                f"{format_cents(math.ceil(cents))} already paid in"
+                f" {_window_words(window)}"
                 f" would count under {program.name}, over its cap of"
                 f" {format_cents(cap)} {_SCOPE_WORDS[scope]}; fund from a later"
                 " date.",
@@ -413,11 +437,11 @@ _SCOPE_WORDS = {
 
 
 def _window_words(window: tuple) -> str:
-    if window[0] == "program" and window[2] == "month":
+    if window[2] == "award":
+        return "one award"
+    if window[2] == "month":
         return f"{window[3]}-{window[4]:02d}"
-    if window[0] == "program":
-        return str(window[3])
-    return "one award"
+    return str(window[3])
 
 
 def refuse_cash(participant: Participant, reward: Reward, on: date) -> None:

@@ -127,3 +127,23 @@ def test_a_checkpoint_resumes_with_the_programs_windows():
     ).awards
 
     assert [a for a in whole if a.on > date(2025, 12, 15)] == list(resumed)
+
+
+def test_a_program_counts_prize_draws_at_their_expected_value():
+    # The VA protocol's caps do not count draws; a funder's count each draw at
+    # its bowl's expected value.
+    from cm_service.rules import expected_value_cents, load_preset, validate_spec
+
+    spec = validate_spec(load_preset("va-prize-2014"))
+    value = expected_value_cents(spec.phases[0].specimen.bowl)
+    grant = ProgramCaps(1, "SAMHSA grant", date(2026, 1, 1), None, None, None, 2000)
+
+    free = run(spec, "N N N N N N", facts())
+    funded = run(spec, "N N N N N N", facts(programs=(grant,)))
+
+    assert sum(a.amount for a in free.awards) == 21  # 1 + 2 + ... + 6 draws
+    drawn = sum(a.amount for a in funded.awards)
+    assert drawn == 2000 // value  # every whole draw that fits in $20.00
+    capped = next(a for a in funded.awards if a.capped_cents)
+    assert "capped at $20.00 per calendar year (SAMHSA grant): paid" in capped.rule
+    assert "draws (at their expected value)" in capped.rule
