@@ -61,3 +61,37 @@ def test_staff_opt_a_participant_in_and_the_participant_stops_it_on_a_phone(
     release_database()
     channel = db.session.query(ReminderChannel).one()
     assert channel.opted_out_by_type == "participant"
+
+
+def test_a_spanish_reader_manages_e_mail_and_texts_on_a_narrow_phone(
+    page: Page, live_server, live_app
+):
+    from datetime import date
+
+    from cm_service.services import participants, reminders
+    from tests.factories import NOW
+
+    slug, staff, person_id = enrolled_participant(live_app)
+    participants.set_language(staff, person_id, "es", now=NOW)
+    reminders.save(
+        staff,
+        person_id,
+        reminders.Choices(
+            sms=True,
+            phone="(555) 123-4567",
+            email=True,
+            email_address="participant.with.a.long.address@example.org",
+            signed_on=date(2026, 2, 1),
+        ),
+        now=NOW,
+    )
+    release_database()
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    log_in(page, live_server, slug)
+    page.goto(f"{live_server}/me/reminders")
+
+    expect(page.locator("#channels")).to_contain_text("Correos electrónicos")
+    screenshot(page, "portal-reminders-es-360")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert serious_accessibility_violations(page) == []
