@@ -405,7 +405,20 @@ def log_disclosure(
     now: datetime,
 ) -> Disclosure:
     """Add a disclosure row to the transaction holding `audit_row` (the caller
-    commits both together)."""
+    commits both together).
+
+    The consent is read again in this writing transaction, locked against a
+    concurrent revocation (FOR SHARE on PostgreSQL; SQLite writes one at a
+    time): revoked since it was found, the transaction is rolled back and
+    ConsentRequired raised, so a revocation takes effect at once."""
+    db.session.refresh(consent, with_for_update={"read": True})
+    if consent.revoked_at is not None:
+        db.session.rollback()
+        revoked = consent.revoked_on.isoformat() if consent.revoked_on else "now"
+        raise ConsentRequired(
+            f"The consent to share with {consent.recipient} was revoked on {revoked}.",
+            "revoked_on",
+        )
     row = Disclosure(
         clinic_id=consent.clinic_id,
         participant_id=participant_id,

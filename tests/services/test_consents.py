@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from cm_service.extensions import db
 from cm_service.models import AppendOnlyViolation, AuditLog, Consent, Disclosure
@@ -181,3 +181,41 @@ def test_a_recipient_named_in_a_request_needs_a_known_purpose(staff):
     assert consents.recipient_for(
         staff, EHR, None, "Payers", default_purpose="payment"
     ) == Recipient(EHR, "payment", "Payers")
+
+
+def test_a_revocation_committed_after_the_check_stops_the_disclosure(
+    staff, clinic, person
+):
+    grant(staff, person)
+    token, _ = api_tokens.create_token(
+        SYSTEM, clinic.id, "auditor", now=NOW, recipient=EHR, purpose="payment"
+    )
+    actor = api_tokens.api_actor(token)
+    consent = consents.find_consent(person, actor.recipient, ("identity",), TODAY)
+    consent_id, person_id = consent.id, person.id
+    db.session.commit()  # the check's read ends, as a GET's does before it writes
+    # Another request revokes it between the check and the write.
+    with db.engine.connect() as other:
+        other.execute(
+            update(Consent)
+            .where(Consent.id == consent_id)
+            .values(revoked_on=TODAY, revoked_at=NOW)
+        )
+        other.commit()
+    audit = audit_row(actor)
+
+    with pytest.raises(consents.ConsentRequired) as refused:
+        consents.log_disclosure(
+            actor, person_id, consent, actor.recipient, ("identity",),
+            route="GET", audit_row=audit, now=NOW,
+        )  # fmt: skip
+
+    assert refused.value.field == "revoked_on"
+    assert count(Disclosure) == 0
+    assert db.session.get(AuditLog, audit.id) is None  # rolled back with it
+
+
+def audit_row(actor) -> AuditLog:
+    from cm_service.services import audit
+
+    return audit.append(actor, "disclose_record", "participant", None, now=NOW)
