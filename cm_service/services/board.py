@@ -11,6 +11,7 @@ participants' records.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -498,9 +499,33 @@ def match_codes(actor: Actor, code: str) -> list[Participant]:
     if bare.isdigit():
         return _participants(actor.clinic_id, squeezed.like(f"%{bare}"))
     # `bare` is letters and digits only, so it holds no LIKE wildcard.
-    return _participants(actor.clinic_id, squeezed == bare) or _participants(
-        actor.clinic_id, squeezed.like(f"{bare}%")
+    return (
+        _participants(actor.clinic_id, squeezed == bare)
+        or _same_number(actor.clinic_id, bare)
+        or _participants(actor.clinic_id, squeezed.like(f"{bare}%"))
     )
+
+
+def _same_number(clinic_id: int, bare: str) -> list[Participant]:
+    """Codes with `bare`'s letters and its number, leading zeros aside ("p2" and
+    "P-02" are P-0002)."""
+    found = re.fullmatch(r"([A-Z]+)(\d+)", bare)
+    if found is None or not found.group(2).strip("0"):
+        return []
+    letters, number = found.group(1), int(found.group(2))
+    rows = db.session.execute(
+        select(Participant.id, Participant.code).where(
+            Participant.clinic_id == clinic_id,
+            func.replace(Participant.code, "-", "").like(f"{letters}%"),
+        )
+    )
+    ids = [
+        pid
+        for pid, code in rows
+        if (digits := code.replace("-", "")[len(letters) :]).isdigit()
+        and int(digits) == number
+    ]
+    return _participants(clinic_id, Participant.id.in_(ids)) if ids else []
 
 
 def _participants(clinic_id: int, condition) -> list[Participant]:
