@@ -217,7 +217,7 @@ def periods_of(enrollment_ids: Iterable[int]) -> dict[int, list[EnrollmentFundin
     return dict(found)
 
 
-def _paid_rows(
+def paid_rows(
     enrollment_ids: Sequence[int], *, keys: bool = False
 ) -> list[tuple[int, str | None, date, Fraction]]:
     """(enrollment, award key or None, day, money) of the awards posted to the
@@ -305,7 +305,7 @@ def paid_elsewhere(
     several = [i for i, participant_id in theirs if count[participant_id] > 1]
     periods = program_caps(several)
     held: dict[int, dict[tuple, Fraction]] = defaultdict(lambda: defaultdict(Fraction))
-    for enrollment_id, _, on, money in _paid_rows(sorted(periods)):
+    for enrollment_id, _, on, money in paid_rows(sorted(periods)):
         program = rules.program_on(periods[enrollment_id], on)
         if program is None:
             continue
@@ -404,7 +404,7 @@ def _refuse_over_cap(enrollment: Enrollment, program: FundingProgram) -> None:
     )
     periods = program_caps(e.id for e in theirs)
     held: dict[tuple, Fraction] = defaultdict(Fraction)
-    for enrollment_id, key, on, money in _paid_rows([e.id for e in theirs], keys=True):
+    for enrollment_id, key, on, money in paid_rows([e.id for e in theirs], keys=True):
         found = rules.program_on(periods.get(enrollment_id, ()), on)
         if found is None or found.program != program.id:
             continue

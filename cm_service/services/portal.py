@@ -9,10 +9,12 @@ the other services and the rules engine; never Flask's request or session.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -218,6 +220,26 @@ class Home:
         return self.evaluation.next_negative if self.evaluation else None
 
 
+def _program_year(enrollment, today: date) -> list[CapProgress]:
+    """Progress toward the yearly cap of the funding program funding the
+    enrollment today, if it has one (docs/funding.md): what it paid the
+    participant this year, in this enrollment and their others."""
+    from . import funding
+
+    programs = funding.program_caps([enrollment.id]).get(enrollment.id, ())
+    program = rules.program_on(programs, today)
+    if program is None or program.per_calendar_year_cents is None:
+        return []
+    window = program.windows(today, None)["per_calendar_year_cents"]
+    paid = Fraction(funding.paid_elsewhere([enrollment])[enrollment.id].get(window, 0))
+    # What the ledger holds (what the caps are held on), draws at expected value.
+    for _, _, on, money in funding.paid_rows([enrollment.id]):
+        if on.year == today.year and rules.program_on(programs, on) == program:
+            paid += money
+    cents = math.ceil(paid)
+    return [CapProgress("year", cents, program.per_calendar_year_cents, today.year)]
+
+
 def home(actor: Actor, *, now: datetime) -> Home:
     """Where the participant stands: balance, runs, what the next negative test and
     the next session earn, the sessions booked ahead, the week of the protocol and
@@ -236,13 +258,18 @@ def home(actor: Actor, *, now: datetime) -> Home:
     outlook = outlook_of(enrollment, evaluation, balance, today, starts)
     week = min(rules.week_of(facts, today), spec.end_week)
     caps = []
+    yearly = []
     if spec.caps.per_calendar_year_cents:
         paid = facts.year_paid_cents.get(today.year, 0) + evaluation.cents_by_year.get(
             today.year, 0
         )
-        caps.append(
+        yearly.append(
             CapProgress("year", paid, spec.caps.per_calendar_year_cents, today.year)
         )
+    yearly += _program_year(enrollment, today)
+    if yearly:
+        # The yearly limit with the least room left is the one that binds.
+        caps.append(min(yearly, key=lambda c: c.cap_cents - c.paid_cents))
     if spec.caps.per_enrollment_cents:
         caps.append(
             CapProgress(

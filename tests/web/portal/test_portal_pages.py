@@ -278,3 +278,40 @@ def test_portal_templates_have_no_inline_script_or_style(template):
     assert "style=" not in source
     assert "<script" not in source
     assert "<style" not in source
+
+
+def test_home_shows_the_funding_programs_yearly_limit_when_it_binds_first(
+    client, staff, clinic
+):
+    from cm_service.services import funding
+
+    admin = make_staff(clinic, "boss", "admin")
+    grant = funding.add_program(
+        admin,
+        "Grant",
+        per_award_cents=None,
+        per_month_cents=None,
+        per_year_cents=2000,
+        non_cash_only=True,
+        source="",
+        now=NOW,
+    )
+    person = participants.register_participant(
+        staff, clinic.id, "P-0042", now=NOW, pin=PIN
+    )
+    enrollment = participants.enroll(
+        staff, person.id, protocol_id(clinic.id, "ca-recovery-incentives"), START,
+        now=NOW,
+    )  # fmt: skip
+    funding.assign(staff, enrollment.id, grant.id, START, None, now=NOW)
+    stimulants = ("methamphetamine", "amphetamine", "cocaine")
+    checkins.record_specimen(
+        staff, person.id, START, dict.fromkeys(stimulants, "negative"), now=NOW
+    )
+    portal_log_in(client, clinic.id, code="P-0042")
+
+    page = client.get("/me/").get_data(as_text=True)
+
+    # California's own $599 leaves more room than the grant's $20.00.
+    assert "$10.00 of the $20.00 yearly limit" in text_of(page, "cap-year")
+    assert page.count('id="cap-year"') == 1
