@@ -81,6 +81,17 @@ class Prize:
         return f"{self.words} — {self.item}" if self.item else self.words
 
 
+def tally(prizes: list[Prize]) -> list[tuple[str, int]]:
+    """How many draws gave each outcome, biggest prize first: [("Small prize:
+    $1.00", 14), ...], for a page that made or lists many draws."""
+    counts: dict[str, int] = {}
+    value: dict[str, int] = {}
+    for prize in prizes:
+        counts[prize.words] = counts.get(prize.words, 0) + 1
+        value[prize.words] = prize.draw.value_cents
+    return sorted(counts.items(), key=lambda item: (-value[item[0]], item[0]))
+
+
 @dataclass(frozen=True)
 class DrawScreen:
     participant: Participant

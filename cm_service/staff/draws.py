@@ -38,6 +38,12 @@ def prize_filter(draw: Draw) -> str:
     return prize_words(draw.tier, draw.value_cents)
 
 
+@bp.app_template_filter("tally")
+def tally_filter(prizes) -> str:
+    """Many draws in one line: "14 × Small prize: $1.00 · 26 × Good job! ..."."""
+    return " · ".join(f"{n} × {words}" for words, n in draws.tally(list(prizes)))
+
+
 @bp.app_template_global("draws_waiting")
 def draws_waiting() -> list[draws.Waiting]:
     """For the Today board's partial: who has draws to make or prizes to collect."""

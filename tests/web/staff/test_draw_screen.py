@@ -463,6 +463,10 @@ def test_the_receipt_lists_the_days_draws_prizes_and_what_is_owed(
     assert "(no prize this time) —" in rows
     assert "Large prize: $20.00 Owed (IOU)" in rows
     assert "P-0003" in page
+    tally = re.sub(r"<[^>]+>", "", page[page.index('id="receipt-tally"') :])
+    assert tally.startswith(
+        'id="receipt-tally">3 draws: 1 × Large prize: $20.00 · 1 × Small prize: $1.00'
+    )
     assert 'id="receipt-waiting">0<' in page
     assert "Participant's signature" in page
     views = db.session.scalars(
@@ -483,3 +487,23 @@ def test_a_receipt_for_a_bad_day_is_a_clear_error(logged_in, va_earner):
 
     assert response.status_code == 422
     assert "day" in page_of(response)
+
+
+def test_many_draws_at_once_are_tallied_first(
+    logged_in, staff, va_earner, catalogue, rigged
+):
+    checkins.record_specimen(
+        staff, va_earner.id, START + timedelta(days=7), NEGATIVE, now=NOW
+    )
+    waiting = ledger.balance_of(va_earner.id).draws
+    rigged(*(["good_job"] * (waiting - 1) + ["small"]))
+    token, nonce = _form(logged_in, va_earner)
+
+    page = page_of(
+        logged_in.get(_draw(logged_in, va_earner, waiting, token, nonce).location)
+    )
+
+    tally = re.sub(r"<[^>]+>", "", page[page.index('id="draw-tally"') :])
+    assert tally.startswith(
+        f'id="draw-tally">1 × Small prize: $1.00 · {waiting - 1} × Good job!'
+    )
