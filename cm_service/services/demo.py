@@ -183,7 +183,7 @@ def _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin) -> _Mad
             actor,
             person.id,
             "amphetamine",
-            "Adderall, prescribed for ADHD",
+            "Adderall (for ADHD)",
             start,
             now=now,
             prescriber="Dr. A. Rivera",
