@@ -520,3 +520,51 @@ def funding_page(actor: Actor, participant_id: int) -> FundingPage:
         [(e, periods.get(e.id, [])) for e in enrollments],
         programs(actor),
     )
+
+
+def end_period(
+    actor: Actor, period_id: int, ends_on: date, *, now: datetime
+) -> EnrollmentFunding:
+    """End a funding period on `ends_on` (so another program can fund from the
+    next day). Awards after it are no longer counted under the program; a later
+    period is checked against its own program's caps when it is added.
+    Raises NotFound, InvalidInput("ends_on")."""
+    actor.require("admin", "staff")
+    known = isinstance(period_id, int) and 0 < period_id <= INT_MAX
+    period = db.session.get(EnrollmentFunding, period_id) if known else None
+    enrollment = db.session.get(Enrollment, period.enrollment_id) if period else None
+    if enrollment is None or not actor.may_see_clinic(enrollment.clinic_id):
+        raise NotFound("No such funding period.", "period")
+    if not isinstance(ends_on, date) or not in_range(ends_on):
+        raise InvalidInput("ends_on", "Enter the last day the program funds.")
+    if ends_on < period.starts_on:
+        raise InvalidInput(
+            "ends_on",
+            "The last day cannot be before the first"
+            f" ({period.starts_on.isoformat()}).",
+        )
+    if period.ends_on is not None and ends_on > period.ends_on:
+        raise InvalidInput(
+            "ends_on",
+            f"It already ends on {period.ends_on.isoformat()}; add a new period to"
+            " extend it.",
+        )
+    was = period.ends_on
+    period.ends_on = ends_on
+    audit.append(
+        actor,
+        "end_funding",
+        "enrollment",
+        enrollment.id,
+        now=now,
+        clinic_id=enrollment.clinic_id,
+        participant_id=enrollment.participant_id,
+        detail={
+            "period": period.id,
+            "program": period.program_id,
+            "ends_on": ends_on.isoformat(),
+            "was": was and was.isoformat(),
+        },
+    )
+    db.session.commit()
+    return period

@@ -6,7 +6,7 @@ the staff blueprint (`web.init_app` imports this module).
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -40,6 +40,12 @@ class ProgramForm(FlaskForm):
         "Source",
         description="The letter, opinion or rule the caps come from.",
         validators=[Length(max=1000)],
+    )
+
+
+class EndForm(FlaskForm):
+    ends_on = DateField(
+        "Last day funded", validators=[InputRequired("Enter the last day it funds.")]
     )
 
 
@@ -125,7 +131,9 @@ def add_funding_preset():
     return redirect(url_for("staff.funding_programs"))
 
 
-def _render_assign(participant_id: int, status: int = 200, form=None):
+def _render_assign(
+    participant_id: int, status: int = 200, form=None, end=None, end_for=None
+):
     page = funding.funding_page(current_actor(), participant_id)
     if form is None:
         form = AssignForm(formdata=None)
@@ -136,7 +144,12 @@ def _render_assign(participant_id: int, status: int = 200, form=None):
     ]
     form.program.choices = [(p.id, p.name) for p in page.programs]
     return render_template(
-        "staff/funding_assign.html", page=page, p=page.participant, form=form
+        "staff/funding_assign.html",
+        page=page,
+        p=page.participant,
+        form=form,
+        end=end,
+        end_for=end_for,
     ), status
 
 
@@ -173,4 +186,26 @@ def assign_funding(participant_id: int):
         views.show_error(form, error)
         return _render_assign(participant_id, error.status, form)
     flash("Funding recorded.")
+    return redirect(url_for("staff.participant_funding", participant_id=participant_id))
+
+
+@bp.post("/participants/<int:participant_id>/funding/<int:period_id>/end")
+@role_required(*WRITERS)
+def end_funding(participant_id: int, period_id: int):
+    form = EndForm()
+    page = funding.funding_page(current_actor(), participant_id)
+    if period_id not in {f.id for _, periods in page.enrollments for f in periods}:
+        abort(404)
+    if not form.validate():
+        return _render_assign(participant_id, 422, end=form, end_for=period_id)
+    try:
+        funding.end_period(
+            current_actor(), period_id, form.ends_on.data, now=views._now()
+        )
+    except CMError as error:
+        if error.status == 404:
+            raise
+        views.show_error(form, error)
+        return _render_assign(participant_id, error.status, end=form, end_for=period_id)
+    flash("Funding period ended.")
     return redirect(url_for("staff.participant_funding", participant_id=participant_id))

@@ -365,3 +365,28 @@ def test_the_tax_report_names_each_years_payer(staff, admin, clinic):
     assert [(r.payer, r.status) for r in new_year.rows] == [("New fund", "approaching")]
     assert default.threshold_cents == 200000
     assert default.rows == []  # far below 80% of $2,000
+
+
+def test_ending_an_open_period_lets_another_program_fund_the_next_year(
+    staff, admin, clinic
+):
+    this, that = (
+        program(admin, "This year", year=1000),
+        program(admin, "Next", year=2000),
+    )
+    start = date(2026, 11, 30)
+    person, enrollment = make_enrolled(staff, clinic, start=start)
+    now = at(clinic, start)
+    first = funding.assign(staff, enrollment.id, this.id, start, None, now=now)
+    with pytest.raises(InvalidInput):
+        funding.assign(staff, enrollment.id, that.id, date(2027, 1, 1), None, now=now)
+
+    with pytest.raises(InvalidInput) as early:
+        funding.end_period(staff, first.id, date(2026, 11, 1), now=now)
+    funding.end_period(staff, first.id, date(2026, 12, 31), now=now)
+    funding.assign(staff, enrollment.id, that.id, date(2027, 1, 1), None, now=now)
+    for day in scheduled(start, MWF, 18):
+        checkins.record_specimen(staff, person.id, day, NEG, now=at(clinic, day))
+
+    assert early.value.field == "ends_on"
+    assert cents_by(person.id, lambda on: on.year) == {2026: 1000, 2027: 2000}

@@ -225,3 +225,28 @@ def test_the_redeem_screen_leaves_out_gift_cards_under_a_non_cash_program(
     assert "Warm socks" in page
     assert "Grocery card" not in page
     assert "SAMHSA grant funds P-0001 today and pays for non-cash" in page
+
+
+def test_a_period_is_ended_from_the_page_with_errors_at_its_field(
+    logged_in, admin, staff, clinic
+):
+    person, enrollment = make_enrolled(staff, clinic)
+    grant = funding.add_preset(admin, "samhsa-2025", now=NOW)
+    period = funding.assign(staff, enrollment.id, grant.id, START, None, now=NOW)
+    path = f"/staff/participants/{person.id}/funding"
+    token = csrf_token(logged_in, path)
+
+    refused = logged_in.post(
+        f"{path}/{period.id}/end", data={"csrf_token": token, "ends_on": "2025-01-01"}
+    )
+    done = logged_in.post(
+        f"{path}/{period.id}/end", data={"csrf_token": token, "ends_on": "2026-12-31"}
+    )
+
+    assert refused.status_code == 422
+    assert f'id="ends-on-{period.id}-error"' in page_of(refused)
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(EnrollmentFunding, period.id).ends_on.isoformat() == (
+        "2026-12-31"
+    )
