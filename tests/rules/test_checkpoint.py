@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from cm_service.rules import (
     Fact,
+    ProgramCaps,
     evaluate,
     fold_awards,
     last_day,
@@ -38,13 +39,23 @@ SPECS["capped"] = spec_of(
 )
 
 
+PROGRAMS = (
+    ProgramCaps(1, "First", START, START + timedelta(days=40), 499, 3000, None),
+    ProgramCaps(2, "Second", START + timedelta(days=41), None, None, 4000, 9000),
+)
+
+
 @st.composite
 def timelines(draw, spec):
     """Random events over the protocol, ids in recording order: most scheduled days
     tested (negative, positive, dilute, refused) or missed or excused, some left
     open, extra tests and group sessions on any day."""
     enrollment = facts(
-        year_paid_cents=draw(st.sampled_from([{}, {2026: 40_000}, {2026: 59_000}]))
+        year_paid_cents=draw(st.sampled_from([{}, {2026: 40_000}, {2026: 59_000}])),
+        # Funding programs (docs/funding.md): none, or one whose caps bind often,
+        # handing over to another partway, with money it paid elsewhere.
+        programs=draw(st.sampled_from([(), PROGRAMS])),
+        program_paid_cents={("program", 2, "year", 2026): 1_000},
     )
     end = last_day(spec, enrollment)
     span = (end - START).days + 1
