@@ -133,7 +133,7 @@ def add_program(
     name = check_text("name", name, max_length=NAME_MAX)
     if not name:
         raise InvalidInput("name", f"Name the program (up to {NAME_MAX} characters).")
-    source = check_text("source", source or "", max_length=SOURCE_MAX)
+    source = check_text("source", source or "", max_length=SOURCE_MAX, multiline=True)
     for field, value in (
         ("per_award_cents", per_award_cents),
         ("per_month_cents", per_month_cents),

@@ -64,6 +64,7 @@ from cm_service.services import (
     clinics,
     corrections,
     exemptions,
+    funding,
     groups,
     ledger,
     participants,
@@ -74,6 +75,7 @@ from cm_service.services.actors import SYSTEM
 from cm_service.staff import consent_forms
 from cm_service.staff import draws as staff_draws
 from cm_service.staff import forms as staff_forms
+from cm_service.staff import funding as staff_funding
 from cm_service.staff import reminders as staff_reminders
 from cm_service.staff import views as staff_views
 from tests.conftest import TEST_CONFIG, dsn
@@ -316,7 +318,7 @@ def _build(app: Flask) -> World:
     clinic = clinics.create_clinic(SYSTEM, "Test Clinic", "America/Chicago", now=NOW)
     admin = make_staff(clinic, "boss", "admin")
     tech = make_staff(clinic, "tech")
-    p1, _ = make_enrolled(tech, clinic)
+    p1, enrolled = make_enrolled(tech, clinic)
     event = checkins.record_specimen(
         tech, p1.id, START, {"cocaine": "negative"}, now=NOW
     ).event
@@ -327,7 +329,13 @@ def _build(app: Flask) -> World:
     p2 = participants.register_participant(tech, clinic.id, "P-0002", now=NOW)
     consent = grant(tech, p1)
     draw = _a_prize_draw(tech, clinic)
-    p4, _ = make_enrolled(tech, clinic, code="P-0004")
+    p4, enrolled4 = make_enrolled(tech, clinic, code="P-0004")
+    # A funding program without caps, funding P-0004 (docs/funding.md).
+    program = funding.add_program(
+        admin, "County fund", per_award_cents=None, per_month_cents=None,
+        per_year_cents=None, non_cash_only=False, source="", now=NOW,
+    )  # fmt: skip
+    period = funding.assign(tech, enrolled4.id, program.id, START, None, now=NOW)
     p5 = participants.register_participant(tech, clinic.id, "P-0005", now=NOW, pin=PIN)
     participants.enroll(
         tech, p5.id, protocol_id(clinic.id, "higgins-1994"), START, now=NOW
@@ -354,6 +362,7 @@ def _build(app: Flask) -> World:
         "appointment": booked.id, "higgins": protocol_id(clinic.id, "higgins-1994"),
         "clinic": clinic.id, "p3": draw.participant_id,
         "portal_login": portal_login_path(app, clinic),
+        "enrollment": enrolled.id, "program": program.id, "period": period.id,
     }  # fmt: skip
     return World(app, ids, *_clients(app, clinic), _tokens(clinic))
 
@@ -767,6 +776,27 @@ ROUTES: tuple[Route, ...] = (
          "email_address": "p@example.org", "signed_on": "2026-02-01",
          "quiet_from": "21:00", "quiet_until": "08:00",
          "timezone": "America/Chicago"},
+    ),
+    Route(
+        "add_funding_program", "/staff/funding", (staff_funding.ProgramForm,),
+        {"name": "State fund", "per_award": "4.99", "per_month": "200.00",
+         "per_year": "599.00", "non_cash_only": "y", "source": "A letter"},
+    ),
+    Route(
+        "add_funding_preset", "/staff/funding/presets", (staff_funding.PresetForm,),
+        {"preset": "samhsa-2025"}, kinds={"preset": CHOICE},
+        markers={"preset": "Choose one of:"},
+    ),
+    Route(
+        "assign_funding", "/staff/participants/{p1}/funding",
+        (staff_funding.AssignForm,),
+        {"enrollment": "{enrollment}", "program": "{program}",
+         "starts_on": "2026-01-05", "ends_on": ""},
+    ),
+    Route(
+        "end_funding", "/staff/participants/{p4}/funding/{period}/end",
+        (staff_funding.EndForm,), {"ends_on": TODAY},
+        markers={"ends_on": 'id="ends-on-{period}-error"'},
     ),
     Route(
         "portal_reminders", "/me/reminders", (portal_forms.ReminderForm,),
