@@ -28,14 +28,16 @@ from . import (
     appointments,
     checkins,
     clinics,
+    consents,
     exemptions,
+    fhir,
     groups,
     ledger,
     participants,
     reminders,
     rewards,
 )
-from .actors import SYSTEM, staff_actor
+from .actors import SYSTEM, Recipient, staff_actor
 from .passwords import pin_problem
 from .protocol_admin import protocol_label
 from .timeline import clinic_today, facts_of, spec_of
@@ -209,10 +211,34 @@ def _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin) -> _Mad
     # Leave some draws waiting, as a clinic would at the end of a day.
     for _ in range(ledger.balance_of(person.id).draws // 2):
         ledger.draw_prize(actor, person.id, now=now, secret=secret)
+    if n == SPANISH_READER:
+        _share_with_county(actor, person.id, start, now)
+        shows.append("records shared under a consent")
     waiting = ledger.balance_of(person.id).draws
     if waiting:
         shows.append(f"{waiting} draw{'s' if waiting > 1 else ''} waiting")
     return _Made(n, protocol_label(protocol), tuple(shows))
+
+
+COUNTY = "County behavioral health EHR"
+
+
+def _share_with_county(actor, participant_id: int, signed_on, now) -> None:
+    """A consent to share test results with the county's EHR for treatment, and
+    one FHIR export under it: the portal's "Shared with" page has both to show."""
+    consents.record_consent(
+        actor,
+        participant_id,
+        recipient=COUNTY,
+        recipient_kind="named",
+        purposes=["treatment"],
+        shares=list(consents.FHIR_SHARES),
+        signed_on=signed_on,
+        now=now,
+    )
+    fhir.export_observations(
+        actor, participant_id, now=now, recipient=Recipient(COUNTY, "treatment")
+    )
 
 
 def _exempted(clinic_id: int) -> bool:

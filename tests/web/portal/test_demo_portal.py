@@ -56,3 +56,16 @@ def test_the_demo_shows_spanish_draws_waiting_and_an_exemption(app, runner, tmp_
     # Someone takes a prescribed medicine the panel would otherwise count.
     exemption = db.session.query(Exemption).one()
     assert exemption.analyte == "amphetamine"
+
+
+def test_the_demos_spanish_reader_sees_who_their_records_went_to(app, runner, tmp_path):
+    from cm_service.extensions import db
+    from cm_service.models import Disclosure, Participant
+
+    app.instance_path = str(tmp_path)
+    assert runner.invoke(args=["cm", "demo", "--participants", "3"]).exit_code == 0
+
+    shared = db.session.query(Disclosure).one()
+    reader = db.session.get(Participant, shared.participant_id)
+    assert reader.language == "es"
+    assert shared.recipient == "County behavioral health EHR"
