@@ -247,7 +247,11 @@ def shared():
     under them (42 CFR Part 2)."""
     actor = current_actor()
     found = consents.view_consents(actor, actor.id, now=access.now())
-    return render_template("portal/shared.html", page=found)
+    return render_template(
+        "portal/shared.html",
+        page=found,
+        reminder_recipient=reminders.CONSENT_RECIPIENT,
+    )
 
 
 @bp.errorhandler(HTTPNotFound)

@@ -60,7 +60,8 @@ CHANNEL_NAMES = {"sms": "text message", "email": "e-mail"}
 EVENING_JOB = "evening"
 DEFAULT_EVENING_HOUR = 18  # clinic-local: the evening-before reminders are queued
 # The consent a reminder opt-in rests on (models.Consent, purpose "reminders").
-CONSENT_RECIPIENT = "Reminder messages to the participant (text-message and e-mail)"
+# Marked for the catalogue: the portal shows this recipient in the reader's language.
+CONSENT_RECIPIENT = N_("Reminder messages to the participant (text-message and e-mail)")
 CONSENT_SHARES = ["identity", "attendance", "incentives"]
 PHONE = re.compile(r"^\+[1-9]\d{7,14}$")
 EMAIL = re.compile(

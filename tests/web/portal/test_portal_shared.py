@@ -93,3 +93,23 @@ def test_the_page_needs_a_portal_login(client, staff, clinic, person):
 
     assert response.status_code == 302
     assert "/me/" in response.headers["Location"]
+
+
+def test_the_consent_for_reminders_reads_in_spanish(client, staff, clinic, person):
+    from datetime import date
+
+    from cm_service.services import reminders
+
+    reminders.save(
+        staff,
+        person.id,
+        reminders.Choices(sms=True, phone="(555) 123-4567", signed_on=date(2026, 2, 1)),
+        now=NOW,
+    )
+    portal_log_in(client, clinic.id)
+    choose(client, "es", on="/me/shared")
+
+    page = client.get("/me/shared").get_data(as_text=True)
+
+    assert "Recordatorios para usted (mensajes de texto y correo electrónico)" in page
+    assert "Reminder messages to the participant" not in page
