@@ -444,13 +444,15 @@ def _window_words(window: tuple) -> str:
     return str(window[3])
 
 
-def refuse_cash(participant: Participant, reward: Reward, on: date) -> None:
-    """Conflict("non_cash_program") when a non-cash program funds the participant
-    on `on` and `reward` is cash-equivalent (cash or a gift card)."""
-    if reward.kind not in CASH_EQUIVALENT:
-        return
+def refuse_reward(participant: Participant, reward: Reward, on: date) -> None:
+    """Conflict when the program funding the participant on `on` does not allow
+    `reward`: "non_cash_program" for cash or a gift card under a non-cash program,
+    "program_item_cap" for an item worth more than its per-award cap (the
+    nominal-value guidance's $15 an item, OIG AO 22-04's under $5)."""
     program = funding_on(participant.id, on)
-    if program is not None and program.non_cash_only:
+    if program is None:
+        return
+    if program.non_cash_only and reward.kind in CASH_EQUIVALENT:
         kind = "a gift card" if reward.kind == "gift_card" else "cash"
         raise Conflict(
             "non_cash_program",
@@ -458,6 +460,20 @@ def refuse_cash(participant: Participant, reward: Reward, on: date) -> None:
             f" only, and it funds {participant.code} on {on.isoformat()}.",
             "reward",
         )
+    value = item_value(reward)
+    if program.per_award_cents is not None and value > program.per_award_cents:
+        raise Conflict(
+            "program_item_cap",
+            f"{reward.name} is worth {format_cents(value)}: {program.name} allows at"
+            f" most {format_cents(program.per_award_cents)} an incentive, and it"
+            f" funds {participant.code} on {on.isoformat()}.",
+            "reward",
+        )
+
+
+def item_value(reward: Reward) -> int:
+    """What an item is worth to a funder: its price, or a prize's value."""
+    return reward.cost_cents if reward.cost_cents is not None else reward.value_cents
 
 
 def funding_on(participant_id: int, on: date) -> FundingProgram | None:

@@ -304,10 +304,11 @@ def redeem_points(
     participant = get_participant(actor, participant_id)
     reward = _reward_in_scope(actor, participant.clinic_id, reward_id)
     if reward is not None:
-        # A non-cash funder (SAMHSA) refuses cash and gift cards.
-        from .funding import refuse_cash
+        # A non-cash funder (SAMHSA) refuses cash and gift cards; a funder's
+        # per-award cap refuses a dearer item.
+        from .funding import refuse_reward
 
-        refuse_cash(participant, reward, clinic_today(participant.clinic, now))
+        refuse_reward(participant, reward, clinic_today(participant.clinic, now))
     points, price = _redemption_points(participant, points, reward)
     key = f"redemption:{participant.id}:{nonce or uuid.uuid4().hex}"
     lock_row(Participant, participant.id)

@@ -197,6 +197,8 @@ class RedeemScreen:
     # The non-cash funding program that keeps gift cards and cash off the list
     # today (docs/funding.md), if one funds the participant.
     non_cash: str | None = None
+    # (program, its per-award cap) keeping dearer items off the list today.
+    item_cap: tuple[str, int] | None = None
 
 
 def redeem_screen(actor: Actor, participant_id: int, *, now: datetime) -> RedeemScreen:
@@ -207,13 +209,16 @@ def redeem_screen(actor: Actor, participant_id: int, *, now: datetime) -> Redeem
     participant = standing.participant
     program = funding.funding_on(participant.id, clinic_today(participant.clinic, now))
     non_cash = program.name if program is not None and program.non_cash_only else None
+    cap = program.per_award_cents if program is not None else None
     items = [
         (r, None if unit is None else pricing.Price(r.cost_cents, unit))
         for r in catalogue(actor, active_only=True)
         if r.cost_cents is not None
         and not (non_cash and r.kind in funding.CASH_EQUIVALENT)
+        and not (cap is not None and r.cost_cents > cap)
     ]
-    return RedeemScreen(standing, unit, items, non_cash)
+    item_cap = (program.name, cap) if program is not None and cap is not None else None
+    return RedeemScreen(standing, unit, items, non_cash, item_cap)
 
 
 def view_redeem(actor: Actor, participant_id: int, *, now: datetime) -> RedeemScreen:
@@ -249,8 +254,9 @@ def hand_out_prize(
         raise InvalidInput("reward", f"Choose a prize from the {draw.tier} tier.")
     participant = db.session.get(Participant, draw.participant_id)
     clinic = db.session.get(Clinic, draw.clinic_id)
-    # A non-cash funder (SAMHSA) refuses cash and gift cards as prizes too.
-    funding.refuse_cash(participant, reward, clinic_today(clinic, draw.drawn_at))
+    # A non-cash funder (SAMHSA) refuses cash and gift cards as prizes too, and a
+    # funder's per-award cap a dearer prize.
+    funding.refuse_reward(participant, reward, clinic_today(clinic, draw.drawn_at))
     ledger.lock_row(Draw, draw.id)
     if db.session.scalar(
         select(StockMovement.id).where(StockMovement.draw_id == draw.id)

@@ -680,6 +680,7 @@ def _render_redeem(screen: rewards.RedeemScreen, form=None, status: int = 200):
         form=form,
         items=screen.items,
         non_cash=screen.non_cash,
+        item_cap=screen.item_cap,
         unit_cents=screen.unit_cents,
         unit_words=pricing.unit_words,
     ), status

@@ -390,3 +390,33 @@ def test_ending_an_open_period_lets_another_program_fund_the_next_year(
 
     assert early.value.field == "ends_on"
     assert cents_by(person.id, lambda on: on.year) == {2026: 1000, 2027: 2000}
+
+
+def test_a_programs_per_award_cap_refuses_a_dearer_item(staff, admin, clinic):
+    oig = funding.add_preset(admin, "oig-ao-22-04", now=at(clinic, date(2026, 1, 1)))
+    start = date(2026, 1, 5)
+    person, enrollment = make_enrolled(staff, clinic, start=start)
+    funding.assign(staff, enrollment.id, oig.id, start, None, now=at(clinic, start))
+    for day in scheduled(start, MWF, 6):
+        checkins.record_specimen(staff, person.id, day, NEG, now=at(clinic, day))
+    now = at(clinic, date(2026, 1, 20))
+    ticket = rewards.add_reward(
+        admin, "Movie ticket", tier=None, cost_cents=1250, value_cents=1250,
+        stock=3, now=now,
+    )  # fmt: skip
+    coffee = rewards.add_reward(
+        admin, "Coffee", tier=None, cost_cents=400, value_cents=400, stock=3, now=now
+    )
+
+    with pytest.raises(Conflict) as refused:
+        rewards.redeem(staff, person.id, ticket.id, "n1", now=now)
+    screen = rewards.redeem_screen(staff, person.id, now=now)
+
+    assert refused.value.code == "program_item_cap"
+    assert (
+        "Movie ticket is worth $12.50: OIG AO 22-04 allows at most $4.99 an incentive"
+        in refused.value.message
+    )
+    assert [r.name for r, _ in screen.items] == ["Coffee"]
+    assert screen.item_cap == ("OIG AO 22-04", 499)
+    assert rewards.redeem(staff, person.id, coffee.id, "n2", now=now).amount < 0
