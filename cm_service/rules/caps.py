@@ -171,18 +171,22 @@ def apply_caps(
     limits = {s: limit for s, limit in limits.items() if limit[2]}
     if not limits:
         return Cut(amount, Fraction(0)), meter
-    # The room of each cap in units of the award: whichever is smallest binds.
+    # The room of each cap, in money, or in units of the award when a program
+    # values a unit differently (a draw): whichever is smallest binds.
+    units = {unit for _, _, unit in limits.values()}
+    same = units.pop() if len(units) == 1 else None
     rooms = {
-        scope: (cap - meter.spent(window)) / unit
+        scope: (cap - meter.spent(window)) / (1 if same else unit)
         for scope, (window, cap, unit) in limits.items()
     }
     binding = min(rooms, key=rooms.__getitem__)
     unit = limits[binding][2]
+    room = rooms[binding]  # money when `same`, units otherwise
     paid = amount
-    if amount > rooms[binding]:
+    if (amount * unit if same else amount) > room:
         # Whole units only: a point or a draw cannot be split.
-        fits = int(max(rooms[binding], Fraction(0)))
-        paid = min(amount, fits) if caps.crossing == "partial" else 0
+        fits = max(room, Fraction(0)) // unit if same else int(max(room, Fraction(0)))
+        paid = min(amount, int(fits)) if caps.crossing == "partial" else 0
     cut = Cut(paid, (amount - paid) * unit)
     if paid < amount:
         # Name every cap that binds as tightly (CA: per enrollment and per year).
