@@ -116,13 +116,45 @@ def record_consent(
     expires_on: date | None = None,
     purpose_note: str | None = None,
 ) -> Consent:
-    """Record a participant's written consent to share.
+    """Record a participant's written consent to share; commits.
 
     Raises NotFound outside the actor's clinic, Forbidden for auditors, and
     InvalidInput(field) for a blank or overlong recipient, an unknown kind, no
     purpose or share (or an unknown one), "other" without a note, a signing date
     after today, an expiry before the signing date; nothing is written then.
     """
+    consent = add_consent(
+        actor,
+        participant_id,
+        recipient=recipient,
+        recipient_kind=recipient_kind,
+        purposes=purposes,
+        shares=shares,
+        signed_on=signed_on,
+        now=now,
+        expires_on=expires_on,
+        purpose_note=purpose_note,
+    )
+    db.session.commit()
+    return consent
+
+
+def add_consent(
+    actor: Actor,
+    participant_id: int,
+    *,
+    recipient: str,
+    recipient_kind: str,
+    purposes: Iterable[str],
+    shares: Iterable[str],
+    signed_on: date,
+    now: datetime,
+    expires_on: date | None = None,
+    purpose_note: str | None = None,
+) -> Consent:
+    """record_consent inside the caller's transaction (the opt-in to reminders
+    rests on a consent recorded with it): checked, added and audited, not
+    committed."""
     actor.require("admin", "staff")
     participant = get_participant(actor, participant_id)
     today = clinic_today(participant.clinic, now)
@@ -185,7 +217,6 @@ def record_consent(
             "expires_on": expires_on.isoformat() if expires_on else None,
         },
     )
-    db.session.commit()
     return consent
 
 

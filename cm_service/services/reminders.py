@@ -47,13 +47,12 @@ from ..models import (
     ReminderSetting,
 )
 from ..rules.messages import DRAWS, N_, NN_, Cents, Join, Msg, msg, plural
-from . import appointments, audit
+from . import appointments, audit, consents
 from .actors import SYSTEM, Actor
 from .errors import InvalidInput, NotFound
 from .evaluation import evaluate_enrollment
 from .scope import get_participant
 from .timeline import clinic_today, facts_of, spec_of
-from .validation import check_date
 
 CHANNELS = ("sms", "email")
 CHANNEL_NAMES = {"sms": "text message", "email": "e-mail"}
@@ -297,42 +296,15 @@ def save(
                 "signed_on",
                 "Enter the date the participant signed the consent for reminders.",
             )
-        check_date(
-            "signed_on",
-            choices.signed_on,
-            latest=today,
-            too_late="The consent cannot be signed after today.",
-        )
-        consent = Consent(
-            clinic_id=participant.clinic_id,
-            participant_id=participant.id,
+        consent = consents.add_consent(
+            actor,
+            participant.id,
             recipient=CONSENT_RECIPIENT,
             recipient_kind="class",
             purposes=["reminders"],
             shares=list(CONSENT_SHARES),
             signed_on=choices.signed_on,
-            recorded_by_id=actor.user_id,
-            recorded_at=now,
-        )
-        db.session.add(consent)
-        db.session.flush()
-        # As services/consents.py records any consent, in this transaction.
-        audit.append(
-            actor,
-            "record_consent",
-            "consent",
-            consent.id,
             now=now,
-            clinic_id=participant.clinic_id,
-            participant_id=participant.id,
-            detail={
-                "recipient": consent.recipient,
-                "recipient_kind": consent.recipient_kind,
-                "purposes": consent.purposes,
-                "shares": consent.shares,
-                "signed_on": consent.signed_on.isoformat(),
-                "expires_on": None,
-            },
         )
         changes["consent_id"] = consent.id
     for channel in CHANNELS:
