@@ -31,6 +31,7 @@ from . import (
     consents,
     exemptions,
     fhir,
+    funding,
     groups,
     ledger,
     participants,
@@ -62,6 +63,7 @@ SPANISH_READER = 2  # P-0002 reads the portal in Spanish
 # example.org addresses; `make run` prints them: docs/reminders.md).
 REMINDED = (1, SPANISH_READER)
 PORTAL_SHOWN = 3  # portal logins printed with the staff ones
+FUNDED_PROTOCOL = "higgins-1994"  # its participants' vouchers: a SAMHSA grant
 
 
 @dataclass(frozen=True)
@@ -123,12 +125,14 @@ def load_demo(
             .order_by(Protocol.key)
         )
     )
+    # Vouchers paid from a SAMHSA grant: $750 a year, non-cash items only.
+    funder = funding.add_preset(admin, "samhsa-2025", now=now)
     made = []
     for n in range(1, participants_count + 1):
         protocol = presets[(n - 1) % len(presets)]
         pin = demo_pin(seed, n)
         made.append(
-            _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin)
+            _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin, funder)
         )
     return DemoLogins(
         clinic_id=clinic.id,
@@ -154,7 +158,9 @@ class _Made:
     shows: tuple[str, ...]
 
 
-def _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin) -> _Made:
+def _demo_participant(
+    actor, clinic, protocol, n, rng, now, secret, pin, funder
+) -> _Made:
     today = clinic_today(clinic, now)
     weeks = 2 + n % 5
     start = today - timedelta(days=today.weekday() + 7 * weeks)
@@ -164,6 +170,9 @@ def _demo_participant(actor, clinic, protocol, n, rng, now, secret, pin) -> _Mad
     enrollment = participants.enroll(actor, person.id, protocol.id, start, now=now)
     spec = spec_of(protocol)
     shows = [protocol_label(protocol)]
+    if protocol.key == FUNDED_PROTOCOL:
+        funding.assign(actor, enrollment.id, funder.id, start, None, now=now)
+        shows.append(f"funded by {funder.name}")
     if n == SPANISH_READER:
         participants.set_language(actor, person.id, "es", now=now)
         shows.insert(0, "Español")

@@ -69,3 +69,19 @@ def test_the_demos_spanish_reader_sees_who_their_records_went_to(app, runner, tm
     reader = db.session.get(Participant, shared.participant_id)
     assert reader.language == "es"
     assert shared.recipient == "County behavioral health EHR"
+
+
+def test_the_demos_voucher_participants_are_funded_by_a_samhsa_grant(
+    app, runner, tmp_path
+):
+    from cm_service.extensions import db
+    from cm_service.models import Enrollment, EnrollmentFunding, FundingProgram
+
+    app.instance_path = str(tmp_path)
+    assert runner.invoke(args=["cm", "demo", "--participants", "6"]).exit_code == 0
+
+    program = db.session.query(FundingProgram).one()
+    assert (program.per_year_cents, program.non_cash_only) == (75000, True)
+    funded = db.session.query(EnrollmentFunding).all()
+    keys = {db.session.get(Enrollment, f.enrollment_id).protocol.key for f in funded}
+    assert keys == {"higgins-1994"}
