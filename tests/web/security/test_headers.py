@@ -153,7 +153,7 @@ def test_no_store_on_staff_pages_exports_and_the_portal(
     paths = [
         "/staff/today",
         f"/staff/participants/{portal_person.id}",
-        "/staff/reports/outcomes.csv?from=2026-01-05&to=2026-01-11",
+        "/staff/reports/outcomes.csv?from=2026-01-05&to=2026-01-11&deidentified=1",
         "/staff/account/",
     ]
     for path in paths:
