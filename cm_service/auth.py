@@ -14,8 +14,9 @@ from .models import User
 from .services.actors import Actor, staff_actor
 
 
-@login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
+def active_user(user_id: str) -> User | None:
+    """The active account with this id (staff/sessions.py's user loader, the one
+    Flask-Login uses, adds the session-version check)."""
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
     return user if user is not None and user.active else None
 

@@ -95,3 +95,18 @@ def test_every_preset_file_validates(path):
     document = json.loads(path.read_text(encoding="utf-8"))
 
     assert validate_spec(document).key == path.stem
+
+
+def test_one_user_loader_is_registered_and_it_checks_the_session_version(app):
+    from cm_service.staff import sessions
+
+    package = RULES.parent
+    registrations = [
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if "user_loader" in path.read_text(encoding="utf-8")
+    ]
+
+    # A second loader would silently replace the first (Flask-Login keeps one).
+    assert registrations == ["staff/sessions.py"]
+    assert app.login_manager._user_callback is sessions._load_user  # noqa: SLF001

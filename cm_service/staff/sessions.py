@@ -102,7 +102,7 @@ def clear_pending() -> None:
 def _load_user(user_id: str) -> User | None:
     """The user loader: the active account, only while this session's version is
     the account's current one."""
-    user = auth._load_user(user_id)  # noqa: SLF001 - wraps the shared loader
+    user = auth.active_user(user_id)
     if user is None or session.get(VERSION_KEY) != user.session_version:
         return None
     return user
