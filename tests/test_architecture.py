@@ -1,4 +1,4 @@
-"""Architecture: the rules engine stays pure (STYLE 4.8 habit 13)."""
+"""Architecture: the rules engine stays pure (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """The enrollment calendar: weeks, phases and scheduled test days.
 
-Owns how clinic-local dates map onto a protocol: week 1 is the start date plus 0..6
-days (SPEC), phases are week ranges, and scheduled specimen days are the phase's
-testing weekdays (or the enrollment's override). Imports only the standard library.
+Owns how clinic-local dates map onto a protocol (docs/protocol-spec.md): week 1 is the
+start date plus 0..6 days, phases are week ranges, and scheduled specimen days are the
+phase's testing weekdays (or the enrollment's override). Imports only the standard
+library.
 """
 
 from __future__ import annotations

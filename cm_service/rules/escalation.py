@@ -1,9 +1,9 @@
 """Escalation state: level, run, reset and reset-and-return recovery.
 
-Owns the state machine of SPEC.md "Meaning": `level` ℓ (0-based), `run` (consecutive
-negatives since the last reset), `saved` (the level remembered at a reset) and
-`since_reset`. Each transition is a pure function returning a new Streak. Imports only
-the standard library.
+Owns the state machine of docs/protocol-spec.md "Meaning": `level` ℓ (0-based), `run`
+(consecutive negatives since the last reset), `saved` (the level remembered at a reset)
+and `since_reset`. Each transition is a pure function returning a new Streak. Imports
+only the standard library.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from .spec import Schedule
 
 # Without an escalating schedule there is no reset_on; the run shown to the participant
-# still breaks the CM way: missed (and refused) = positive (CRA manual, REFERENCE §6.1).
+# still breaks the CM way: missed (and refused) = positive (CRA manual, Budney &
+# Higgins 1998).
 DEFAULT_BREAKS = frozenset({"positive", "missed", "refused"})
 
 
@@ -48,7 +49,7 @@ def after_negative(schedule: Schedule | None, streak: Streak) -> Step:
 
     Per-test schedules advance ℓ here; per-week ones at week close. During recovery
     the negative counts towards `recovery_after`; reaching it sets ℓ = max(ℓ, saved)
-    (reading A of REFERENCE §1.1: the next negative is paid at the restored level).
+    (docs/protocol-spec.md: the next negative is paid at the restored level).
     """
     per_test = schedule is not None and schedule.escalates and schedule.per == "test"
     run = streak.run + 1

@@ -1,4 +1,4 @@
-"""Outcome measures of CM research and funder reports (REFERENCE.md section 5).
+"""Outcome measures of CM research and funder reports (docs/outcomes.md).
 
 Owns the arithmetic over one enrollment's scheduled tests in a window: longest
 duration of abstinence (LDA), percent negative with both denominators, total
@@ -17,7 +17,7 @@ from typing import Literal
 Missing = Literal["positive", "ignored"]
 THRESHOLD_WEEKS = (4, 8, 12)
 # Dropout: this many consecutive enrollment weeks without a sample or a session
-# (REFERENCE 5.4: "commonly 2", a choice to document).
+# (commonly 2 in CM research: a convention chosen here, not a standard).
 DROPOUT_WEEKS = 2
 
 
@@ -41,8 +41,8 @@ class Abstinence:
 
 @dataclass(frozen=True)
 class Measures:
-    """Section 5's measures for one enrollment (S, E, U, N, P as REFERENCE names
-    them; U counts unexcused misses and refusals)."""
+    """The measures of docs/outcomes.md for one enrollment: S scheduled, E excused,
+    U unexcused misses and refusals, N negatives, P positives."""
 
     scheduled: int
     excused: int
@@ -114,9 +114,9 @@ def _percent(part: int, whole: int) -> Fraction | None:
 
 @dataclass(frozen=True)
 class Attendance:
-    """Booked sessions in a window and how they ended (REFERENCE 5: the percentage
-    of scheduled sessions attended, Ledgerwood 2008). A late arrival attended; an
-    excused session leaves the denominator, as an excused test does."""
+    """Booked sessions in a window and how they ended (docs/outcomes.md: the
+    percentage of booked sessions attended, Ledgerwood 2008). A late arrival
+    attended; an excused session leaves the denominator, as an excused test does."""
 
     booked: int = 0
     attended: int = 0  # late arrivals included
@@ -144,8 +144,9 @@ def attendance(outcomes: Iterable[str]) -> Attendance:
 
 def weeks_retained(contact_weeks: Iterable[int]) -> int:
     """Weeks retained: from the start to the enrollment week of the last specimen
-    given or session attended (0 without any). REFERENCE 5.4 measures retention to
-    the last contact; CTNote reports the dropout week separately (rules.ctnote)."""
+    given or session attended (0 without any). Retention is measured to the last
+    contact (docs/outcomes.md); CTNote reports the dropout week separately
+    (rules.ctnote)."""
     return max(contact_weeks, default=0)
 
 
@@ -158,7 +159,7 @@ def completed(
 ) -> bool:
     """The episode completed its course: its last scheduled week ended inside the
     report's window, the participant was not discharged before it, and gave a
-    specimen or attended a booked session in that week (REFERENCE 5.4: treatment
+    specimen or attended a booked session in that week (docs/outcomes.md: treatment
     completion is being retained to the end, not the calendar running out)."""
     if not ended_in_window or discharged_before_end:
         return False
@@ -167,7 +168,7 @@ def completed(
 
 @dataclass(frozen=True)
 class Cost:
-    """What an episode earned, the CM way (Petry 2004; REFERENCE 5.7): vouchers
+    """What an episode earned, the CM way (Petry 2004; docs/outcomes.md): vouchers
     earned (net of offsets: what the ledger holds) plus draws earned at the bowl's
     exact expected value, in exact cents."""
 

@@ -1,10 +1,10 @@
 """The simulator core: timelines from outcome tokens, cohorts, and budget tables.
 
-Owns SPEC.md "The simulator" except argument parsing and printing (the CLI's job). It
-builds Facts from tokens and runs the very same `evaluate` as the service, so a
-simulated total is what a clinic would pay. Money stays in integer cents (exact
-Fractions for draws at expected value); a float appears only in `as_dict` percentages.
-Imports only the standard library.
+Owns docs/protocol-spec.md "The simulator" except argument parsing and printing (the
+CLI's job). It builds Facts from tokens and runs the very same `evaluate` as the
+service, so a simulated total is what a clinic would pay. Money stays in integer cents
+(exact Fractions for draws at expected value); a float appears only in `as_dict`
+percentages. Imports only the standard library.
 """
 
 from __future__ import annotations
@@ -125,7 +125,8 @@ class SimulationResult:
         return self.evaluation.total_cents + self.expected_prize_cents
 
     def as_dict(self) -> dict[str, Any]:
-        """The SPEC.md `--json` shape (plus explanations and expected prize cost)."""
+        """The `--json` shape of docs/protocol-spec.md (plus explanations and expected
+        prize cost)."""
         evaluation = self.evaluation
         return {
             "protocol": self.protocol,
@@ -149,7 +150,7 @@ def _percent(value: Fraction | None) -> float | None:
 
 
 def default_start() -> date:
-    """The first Monday on or after 2026-01-05 (SPEC: the simulator's default)."""
+    """The first Monday on or after 2026-01-05 (the simulator's default)."""
     return FIRST_START + timedelta(days=-FIRST_START.weekday() % 7)
 
 
@@ -218,7 +219,7 @@ def calendar(
 ) -> tuple[list[date], dict[str, str]]:
     """The simulated days and their tokens: the scheduled tests (N P M R E D), or
     for an attendance-only protocol its sessions (A L M E) on the days its
-    attendance schedules name (SPEC "The simulator")."""
+    attendance schedules name (docs/protocol-spec.md)."""
     end = last_day(spec, facts)
     tests = scheduled_days(spec, facts, facts.start_on, end)
     if tests or not any(phase.attendance for phase in spec.phases):
@@ -293,7 +294,7 @@ def _events(
         "R": [Fact(n, "specimen", on, refused=True)],
         "E": [Fact(n, "excused", on)],
         # A dilute specimen, and the nightly job's `missed` in case it maps to
-        # recollect and no valid specimen follows that day (SPEC "Meaning").
+        # recollect and no valid specimen follows that day (docs/protocol-spec.md).
         "D": [
             Fact(n, "specimen", on, dict.fromkeys(targets, "dilute")),
             Fact(n, "missed", on),
@@ -381,7 +382,7 @@ class CohortResult:
 
     @property
     def mean_proportion(self) -> Fraction:
-        """Mean share of the theoretical maximum earned (REFERENCE §5 measure 7)."""
+        """Mean share of the theoretical maximum earned (docs/outcomes.md)."""
         if not self.maximum_cents:
             return Fraction(0)
         total = sum(self.costs_cents, Fraction(0))

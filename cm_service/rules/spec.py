@@ -1,8 +1,9 @@
 """The protocol spec (format v1): frozen dataclasses and `validate_spec`.
 
-Owns the shape and the validation of a protocol document as SPEC.md fixes it. A spec
-is data written by clinics, so validation reports every problem it finds, each named by
-its field path (`phases[0].specimen.step`). Imports only the standard library.
+Owns the shape and the validation of a protocol document as docs/protocol-spec.md fixes
+it. A spec is data written by clinics, so validation reports every problem it finds,
+each named by its field path (`phases[0].specimen.step`). Imports only the standard
+library.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .draws import Tier
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RESETTABLE = ("positive", "missed", "refused")
-# What can reset a schedule of booked sessions (SPEC: `scheduled: true`).
+# What can reset a schedule of booked sessions (`scheduled: true`, docs/attendance.md).
 SESSION_RESETTABLE = ("missed", "late")
 MAPPED_RESULTS = ("dilute", "invalid", "adulterated", "substituted")
 RESULT_OUTCOMES = ("positive", "missed", "recollect")
@@ -31,7 +32,7 @@ CAP_SCOPES = (
     "per_calendar_year_cents",
 )
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-# SPEC marks only `bonus` optional for a specimen schedule: every other knob that
+# The spec marks only `bonus` optional for a specimen schedule: every other knob that
 # changes what a clinic pays must be written out, not defaulted. Attendance schedules
 # reset only when sessions are booked, so their reset knobs are optional.
 _SPECIMEN_FIELDS = ("start", "step", "max", "per", "reset_on", "recovery_after")
@@ -87,7 +88,7 @@ class Schedule:
     # Attendance: the weekdays (0 = Monday) the clinic usually holds these sessions.
     days: tuple[int, ...] = ()
     # Attendance by appointment: only booked sessions count, and each ends attended,
-    # late, missed or excused (SPEC `scheduled`); late needs `on_time_minutes`.
+    # late, missed or excused (protocol spec `scheduled`); late needs `on_time_minutes`.
     scheduled: bool = False
     on_time_minutes: int | None = None
 
@@ -162,7 +163,7 @@ class ProtocolSpec:
 
 
 def validate_spec(data: object) -> ProtocolSpec:
-    """Validate a protocol document (a parsed JSON object) against SPEC.md v1.
+    """Validate a protocol document (a parsed JSON object) against spec v1.
 
     Returns the ProtocolSpec. Raises SpecError listing every problem, each with the
     path of its field, e.g. `phases[0].specimen.step: must be a non-negative integer`.
@@ -206,7 +207,7 @@ class _Checker:
         self, path: str, value: object, *, minimum: int = 0, nullable: bool = False
     ) -> int | None:
         # bool is an int subclass and floats such as 2.5 or 10.0 are not amounts:
-        # amounts are whole points, cents or draws (SPEC "Amounts are integers").
+        # amounts are whole points, cents or draws (docs/protocol-spec.md).
         if value is None and nullable:
             return None
         if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
@@ -327,7 +328,7 @@ def _parse_targets(c: _Checker, value: object) -> Targets:
 def _parse_results(c: _Checker, value: object) -> Mapping[str, str]:
     doc = c.fields("results", value, (), MAPPED_RESULTS) or {}
     # A result the protocol does not map counts as positive: the CM norm that a
-    # failed specimen is a failure to provide (CRA manual, REFERENCE §6.1).
+    # failed specimen is a failure to provide (CRA manual, Budney & Higgins 1998).
     mapping = dict.fromkeys(MAPPED_RESULTS, "positive")
     for name in MAPPED_RESULTS:
         if name in doc:
@@ -365,7 +366,7 @@ def _parse_phases(c: _Checker, value: object) -> tuple[Phase, ...]:
 
 
 def _check_consecutive(c: _Checker, phases: tuple[Phase, ...]) -> None:
-    """Phases must tile the weeks from week 1 with no overlap and no gap (SPEC)."""
+    """Phases must tile the weeks from week 1 with no overlap and no gap."""
     # Zeros mark week ranges already reported as invalid: no second error for them.
     if phases and phases[0].weeks_from not in (0, 1):
         c.fail("phases[0].weeks", "the first phase must start at week 1")
@@ -503,7 +504,7 @@ def _check_attendance_resets(
     c: _Checker, path: str, doc: Mapping[str, Any], attendance: bool
 ) -> None:
     # Only a booked session can be missed or late, so only attendance by
-    # appointment resets (SPEC: "Without scheduled, attendance has no reset").
+    # appointment resets (docs/protocol-spec.md).
     if not attendance:
         return
     if doc.get("per", "test") != "test":

@@ -427,7 +427,7 @@ def _day_items(
     tz: ZoneInfo,
 ) -> list[HistoryItem]:
     """Test days and sessions with what each earned. Attendance award keys end in
-    the session type (SPEC "Meaning": attendance:<date>:<type>)."""
+    the session type (docs/protocol-spec.md: attendance:<date>:<type>)."""
     earned: dict[tuple[date, str], list[LedgerEntry]] = defaultdict(list)
     for entry in entries:
         if entry.kind in ("award", "bonus", "adjustment") and entry.award_key:

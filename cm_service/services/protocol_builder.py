@@ -28,7 +28,7 @@ from . import protocol_checks
 from .checkins import ANALYTES
 from .errors import InvalidInput
 
-# Only a booked session can be missed or late (SPEC `scheduled: true`).
+# Only a booked session can be missed or late (docs/attendance.md).
 SESSION_RESETS = ("missed", "late")
 CAPS = tuple(scope.removesuffix("_cents") for scope in CAP_SCOPES)
 # The preview's cohort: what the issue asks clinics to budget with, seeded so the

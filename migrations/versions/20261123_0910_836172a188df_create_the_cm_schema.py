@@ -1,6 +1,6 @@
 """create the CM schema
 
-The whole domain of DESIGN.md, with UPDATE and DELETE refused by triggers on the
+The whole domain of the service, with UPDATE and DELETE refused by triggers on the
 append-only tables (events, voids, ledger, draws, audit) on SQLite and PostgreSQL.
 
 Revision ID: 836172a188df

@@ -1,4 +1,4 @@
-"""The escalation state machine of SPEC.md "Meaning", transition by transition."""
+"""The escalation state machine of docs/protocol-spec.md "Meaning", step by step."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ CODES = {
     "E": "excused",
     "R": "refused",
 }
-# REFERENCE.md section 5, the worked example: 2 tests a week for 12 weeks.
+# A worked example: 2 tests a week for 12 weeks.
 WORKED = "N N P N N N M N N N N N E N N P N N N N N N N N"
 
 

@@ -1,4 +1,4 @@
-"""Each preset reproduces the published (or derived) totals of REFERENCE.md."""
+"""Each preset reproduces the published (or derived) totals of its `source`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from cm_service.rules import (
 
 from .builders import changed, preset
 
-# REFERENCE Table 1 (Higgins 1994, [D]): money earned by each of 36 negatives, in cents.
+# Higgins 1994 (derived): money earned by each of 36 negatives, in cents.
 HIGGINS_PER_TEST = [
     250 + 125 * i + (1000 if (i + 1) % 3 == 0 else 0) for i in range(36)
 ]
@@ -69,7 +69,7 @@ def test_va_prize_pays_164_draws_for_24_negatives():
 
     assert [test.draws for test in result.tests] == [1, 2, 3, 4, 5, 6, 7, 8] + [8] * 16
     assert result.evaluation.total_draws == 164
-    assert result.expected_prize_cents == 164 * Fraction(919, 5)  # $301.43 in Table 3
+    assert result.expected_prize_cents == 164 * Fraction(919, 5)  # $301.43
 
 
 def test_petry_ctn_pays_156_draws_for_24_negatives_escalating_per_week():
@@ -79,7 +79,7 @@ def test_petry_ctn_pays_156_draws_for_24_negatives_escalating_per_week():
         w for w in range(1, 13) for _ in (1, 2)
     ]
     assert result.evaluation.total_draws == 156
-    assert round(result.expected_prize_cents) == 34601  # $346.01 in Table 3
+    assert round(result.expected_prize_cents) == 34601  # $346.01
 
 
 def test_california_all_negative_stops_exactly_at_the_599_dollar_year_cap():

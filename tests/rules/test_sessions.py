@@ -1,4 +1,4 @@
-"""Attendance by appointment (SPEC `scheduled: true`): booked sessions end attended,
+"""Attendance by appointment (docs/attendance.md): booked sessions end attended,
 late, missed or excused, and late and missed reset the next award when `reset_on`
 says so."""
 

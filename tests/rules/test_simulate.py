@@ -1,4 +1,5 @@
-"""The simulator core: the SPEC.md JSON shape, token errors, cohorts and tables."""
+"""The simulator core: the JSON shape of docs/protocol-spec.md, token errors, cohorts
+and tables."""
 
 from __future__ import annotations
 
@@ -166,7 +167,7 @@ def test_a_cohort_reports_sane_statistics_in_cents():
 def test_a_cohort_values_draws_at_the_bowls_exact_expected_value(chance, expected):
     summary = simulate_cohort(VA, 3, chance, seed=1).as_dict()
 
-    # 164 draws × 183.8 cents = 30 143.2 cents (REFERENCE Table 3: $301.43).
+    # 164 draws × 183.8 cents = 30 143.2 cents (the VA bowl: $301.43).
     assert summary["mean_cents"] == summary["max_cents"] == expected
 
 

@@ -47,7 +47,7 @@ def test_higgins_run_of_six_reaches_the_published_running_total(staff, clinic):
     for day in scheduled(START, MWF, 6):
         checkins.record_specimen(staff, person.id, day, NEG, now=NOW)
 
-    # REFERENCE.md table 1: $53.75 after six consecutive negatives, two bonuses.
+    # Higgins 1994: $53.75 after six consecutive negatives, two bonuses.
     assert ledger.balance_of(person.id).cents == 5375
     assert [k for k, kind, _, _ in entries(person.id) if kind == "bonus"] == [
         "bonus:2026-01-09",

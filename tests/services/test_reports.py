@@ -14,7 +14,7 @@ from cm_service.services import checkins, ledger, report_exports, reports
 from cm_service.services.errors import Forbidden, InvalidInput
 from tests.factories import START, make_enrolled, make_staff, scheduled
 
-# REFERENCE.md section 5's worked example: 2 tests a week (Mon, Thu) for 12 weeks.
+# A worked example: 2 tests a week (Mon, Thu) for 12 weeks.
 WORKED = "N N P N N N M N N N N N E N N P N N N N N N N N"
 LATER = datetime(2026, 4, 1, 20, 0, tzinfo=UTC)  # after the 24th test
 WINDOW = (START, date(2026, 3, 31))
