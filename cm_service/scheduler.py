@@ -3,9 +3,9 @@ and the reconciliation slices, and a one-minute tick that queues the evening
 reminders and drains the outbox (services/reminders.py, services/outbox.py).
 
 Not a cron at local midnight: APScheduler 3.11 skips the day after the spring DST
-change for cron jobs in the 00:00-00:59 local hour (measured in
-reference/reliability-security-perf.md section 1.5). A 15-minute UTC tick plus the
-idempotent catch-up handles every clinic's time zone, DST and downtime the same way.
+change for cron jobs in the 00:00-00:59 local hour (measured). A 15-minute UTC tick
+plus the idempotent catch-up handles every clinic's time zone, DST and downtime the
+same way.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ def app(db_url: str) -> Iterator[Flask]:
     with app.app_context():
         yield app
         # Release the session before the database goes: an idle transaction holding
-        # a lock would make PostgreSQL wait forever (ci-recipes.md pitfall).
+        # a lock would make PostgreSQL wait forever (a known CI pitfall).
         db.session.remove()
         db.engine.dispose()
 
