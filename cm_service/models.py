@@ -8,7 +8,7 @@ and the migrations add database triggers that refuse them in SQL too.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -30,6 +30,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .extensions import db
+
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy builds db.Model at runtime (a subclass of Base); mypy sees
+    # only that it is a type, so the models are checked against Base itself.
+    from .extensions import Base as Model
+else:
+    Model = db.Model
 
 ROLES = ("admin", "staff", "auditor")
 EVENT_KINDS = ("specimen", "breath", "attendance", "excused", "missed")
@@ -83,7 +90,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class Clinic(db.Model):
+class Clinic(Model):
     __tablename__ = "clinic"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -101,7 +108,7 @@ class Clinic(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A staff account."""
 
     __tablename__ = "user"
@@ -128,7 +135,7 @@ class User(UserMixin, db.Model):
         return self.active
 
 
-class Participant(db.Model):
+class Participant(Model):
     __tablename__ = "participant"
     __table_args__ = (UniqueConstraint("clinic_id", "code"),)
 
@@ -147,7 +154,7 @@ class Participant(db.Model):
     clinic: Mapped[Clinic] = relationship()
 
 
-class Protocol(db.Model):
+class Protocol(Model):
     """One immutable version of a protocol spec; editing a protocol adds a version."""
 
     __tablename__ = "protocol"
@@ -163,7 +170,7 @@ class Protocol(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Enrollment(db.Model):
+class Enrollment(Model):
     __tablename__ = "enrollment"
     __table_args__ = (
         CheckConstraint(_in("status", ENROLLMENT_STATUSES), name="status"),
@@ -192,7 +199,7 @@ class Enrollment(db.Model):
     )
 
 
-class Exemption(db.Model):
+class Exemption(Model):
     """A prescription: positives for `analyte` in its dates count as negative."""
 
     __tablename__ = "exemption"
@@ -208,7 +215,7 @@ class Exemption(db.Model):
     enrollment: Mapped[Enrollment] = relationship(back_populates="exemptions")
 
 
-class Event(db.Model):
+class Event(Model):
     """Something verified that happened; never edited, a correction voids it."""
 
     __tablename__ = "event"
@@ -242,7 +249,7 @@ class Event(db.Model):
     # Where an imported result came from (a FHIR Observation id, a lab file line):
     # unique per clinic, so importing the same thing twice records it once.
     source_ref: Mapped[str | None] = mapped_column(String(200))
-    # Attendance: arrived after the protocol's on-time window (SPEC `late`).
+    # Attendance: arrived after the protocol's on-time window (docs/attendance.md).
     late: Mapped[bool] = mapped_column(default=False)
     # An off-site session: how it was confirmed and by whom (the staff member
     # recording it is recorded_by/verified_by; this names the outside witness).
@@ -252,7 +259,7 @@ class Event(db.Model):
     void: Mapped[EventVoid | None] = relationship(back_populates="event")
 
 
-class SessionGroup(db.Model):
+class SessionGroup(Model):
     """A named recurring session ("Tuesday CBT group, 10:00") with a roster."""
 
     __tablename__ = "session_group"
@@ -276,7 +283,7 @@ class SessionGroup(db.Model):
     )
 
 
-class GroupMember(db.Model):
+class GroupMember(Model):
     """A participant on a group's roster from `joined_on` until `left_on`."""
 
     __tablename__ = "group_member"
@@ -294,7 +301,7 @@ class GroupMember(db.Model):
     participant: Mapped[Participant] = relationship()
 
 
-class Appointment(db.Model):
+class Appointment(Model):
     """One booked session of a participant's enrollment (one-off, weekly or a
     group meeting); it ends attended, late, missed or excused (events), unless
     cancelled, which is the only change an appointment takes."""
@@ -324,7 +331,7 @@ class Appointment(db.Model):
     group: Mapped[SessionGroup | None] = relationship()
 
 
-class EventVoid(db.Model):
+class EventVoid(Model):
     __tablename__ = "event_void"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -336,7 +343,7 @@ class EventVoid(db.Model):
     event: Mapped[Event] = relationship(back_populates="void")
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(Model):
     """Append-only. Balance = SUM(amount) per participant and account."""
 
     __tablename__ = "ledger_entry"
@@ -370,7 +377,7 @@ class LedgerEntry(db.Model):
     posted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
 
-class Reward(db.Model):
+class Reward(Model):
     """A clinic's catalogue item: a bowl tier's prize or an item priced in money.
 
     `cost_cents` is the price; a participant pays it in points of their own protocol
@@ -395,7 +402,7 @@ class Reward(db.Model):
     __table_args__ = (CheckConstraint("stock >= 0", name="stock_nonnegative"),)
 
 
-class FundingProgram(db.Model):
+class FundingProgram(Model):
     """A funder whose caps bind the awards it pays for (docs/funding.md): per award,
     per calendar month and per calendar year (cents; None = no such cap), stacked on
     the protocol's caps; `non_cash_only` refuses cash and gift cards."""
@@ -417,7 +424,7 @@ class FundingProgram(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class EnrollmentFunding(db.Model):
+class EnrollmentFunding(Model):
     """An enrollment funded by one program from `starts_on` to `ends_on`
     (inclusive; None = open). An enrollment's periods do not overlap."""
 
@@ -436,7 +443,7 @@ class EnrollmentFunding(db.Model):
     program: Mapped[FundingProgram] = relationship()
 
 
-class Draw(db.Model):
+class Draw(Model):
     """One prize-bowl draw, decided once; the digest lets an auditor replay it."""
 
     __tablename__ = "draw"
@@ -460,7 +467,7 @@ class Draw(db.Model):
     drawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
 
-class AuditLog(db.Model):
+class AuditLog(Model):
     """Append-only, hash-chained record of every change and every view of a record."""
 
     __tablename__ = "audit_log"
@@ -484,7 +491,7 @@ class AuditLog(db.Model):
     keyed: Mapped[bool] = mapped_column(default=False)
 
 
-class JobRun(db.Model):
+class JobRun(Model):
     __tablename__ = "job_run"
     __table_args__ = (UniqueConstraint("job", "clinic_id", "run_on"),)
 
@@ -499,7 +506,7 @@ class JobRun(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-class FoldCheckpoint(db.Model):
+class FoldCheckpoint(Model):
     """A cache of one enrollment's fold state after `through_on`, so settling folds
     only the days since (the nightly cost follows the day, not the history).
 
@@ -518,7 +525,7 @@ class FoldCheckpoint(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """A one-time staff second-factor recovery code, stored hashed."""
 
     __tablename__ = "recovery_code"
@@ -530,7 +537,7 @@ class RecoveryCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ClinicClosure(db.Model):
+class ClinicClosure(Model):
     """A holiday or closure: scheduled tests that day are excused, never missed."""
 
     __tablename__ = "clinic_closure"
@@ -544,7 +551,7 @@ class ClinicClosure(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Pause(db.Model):
+class Pause(Model):
     """A pause (hospital, residential stay): its tests are excused, not missed."""
 
     __tablename__ = "pause"
@@ -558,7 +565,7 @@ class Pause(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class LoginAttempt(db.Model):
+class LoginAttempt(Model):
     """Every sign-in attempt; lockout counts recent failures here, across workers."""
 
     __tablename__ = "login_attempt"
@@ -572,7 +579,7 @@ class LoginAttempt(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Approval(db.Model):
+class Approval(Model):
     """Maker-checker: a correction or manual adjustment waiting for a second person."""
 
     __tablename__ = "approval"
@@ -594,7 +601,7 @@ class Approval(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class StockMovement(db.Model):
+class StockMovement(Model):
     """Custody of prizes and gift cards: stock received (+) and issued (-), each
     issue tied to the ledger entry or draw that released it."""
 
@@ -612,7 +619,7 @@ class StockMovement(db.Model):
     by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API; only its SHA-256 is stored."""
 
     __tablename__ = "api_token"
@@ -634,7 +641,7 @@ class ApiToken(db.Model):
     purpose: Mapped[str | None] = mapped_column(String(16))
 
 
-class IdempotentResponse(db.Model):
+class IdempotentResponse(Model):
     """The first response to an API POST with an Idempotency-Key, replayed on retry."""
 
     __tablename__ = "idempotent_response"
@@ -649,7 +656,7 @@ class IdempotentResponse(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class FormDraft(db.Model):
+class FormDraft(Model):
     """A staff form posted after the session expired, kept until its owner signs in
     again (or it expires), so the work is shown back instead of lost."""
 
@@ -665,7 +672,7 @@ class FormDraft(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Consent(db.Model):
+class Consent(Model):
     """A participant's written consent to disclose their records (42 CFR 2.31):
     to whom (one recipient, or a class of them), for what purposes, what may be
     shared, signed on, until when (None: until revoked in writing). Revoking it
@@ -700,7 +707,7 @@ class Consent(db.Model):
     participant: Mapped[Participant] = relationship()
 
 
-class Disclosure(db.Model):
+class Disclosure(Model):
     """Append-only: one participant's records sent out of the program under a
     consent, written in the same transaction as the audit row of the export."""
 
@@ -730,7 +737,7 @@ REMINDER_KINDS = ("evening", "award", "missed")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "dead", "cancelled")
 
 
-class ReminderSetting(db.Model):
+class ReminderSetting(Model):
     """A participant's reminder preferences (docs/reminders.md): quiet hours on the
     wall clock of `timezone` (None: the clinic's), and whether messages may name
     tests (`explicit`); private wording, naming no test or substance, by default."""
@@ -747,7 +754,7 @@ class ReminderSetting(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ReminderChannel(db.Model):
+class ReminderChannel(Model):
     """A participant's opt-in to reminders on one channel at one address, under a
     consent for the purpose "reminders": who recorded it and when, and who ended
     it (staff, the participant in the portal, or a STOP reply) and when. Opting in
@@ -777,7 +784,7 @@ class ReminderChannel(db.Model):
     consent: Mapped[Consent] = relationship()
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """A reminder to send, written in the transaction of what caused it.
 
     `dedupe_key` names the cause and channel, so queueing again adds nothing;

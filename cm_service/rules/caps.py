@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from fractions import Fraction
 from types import MappingProxyType
+from typing import Any
 
 from .messages import N_, Cents, Join, Msg, msg
 from .money import round_half_up
@@ -71,7 +72,7 @@ def program_on(programs: tuple[ProgramCaps, ...], on: date) -> ProgramCaps | Non
     return next((p for p in programs if p.covers(on)), None)
 
 
-def _empty() -> Mapping:
+def _empty() -> Mapping[Any, Any]:
     return MappingProxyType({})
 
 
@@ -160,7 +161,7 @@ def apply_caps(
     """
     if program_unit is SAME:
         program_unit = unit_cents
-    limits = {
+    valued = {
         scope: (
             window,
             cap,
@@ -168,7 +169,9 @@ def apply_caps(
         )
         for scope, (window, cap) in _limits(caps, meter.programs, on, group).items()
     }
-    limits = {s: limit for s, limit in limits.items() if limit[2]}
+    limits = {
+        s: (window, cap, unit) for s, (window, cap, unit) in valued.items() if unit
+    }
     if not limits:
         return Cut(amount, Fraction(0)), meter
     # The room of each cap, in money, or in units of the award when a program

@@ -8,11 +8,12 @@ Imports only the standard library.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import asdict, replace
 from datetime import date
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from .caps import CapMeter
 from .escalation import Streak
@@ -36,7 +37,7 @@ def dump(checkpoint: Checkpoint) -> dict[str, Any]:
         },
         "used": [
             [list(window), value.numerator, value.denominator]
-            for window, value in state.meter.used.items()
+            for window, value in _windows(state.meter)
             if _still_open(window, checkpoint.through)
         ],
     }
@@ -46,7 +47,7 @@ def load(data: dict[str, Any], facts: EnrollmentFacts) -> Checkpoint | None:
     """The checkpoint, or None for one written in another format (fold again)."""
     if data.get("format") != FORMAT:
         return None
-    used = {
+    used: dict[Hashable, Fraction] = {
         tuple(window): Fraction(numerator, denominator)
         for window, numerator, denominator in data["used"]
     }
@@ -62,7 +63,12 @@ def load(data: dict[str, Any], facts: EnrollmentFacts) -> Checkpoint | None:
     return Checkpoint(date.fromisoformat(data["through"]), state)
 
 
-def _still_open(window: tuple, through: date) -> bool:
+def _windows(meter: CapMeter) -> list[tuple[tuple[Any, ...], Fraction]]:
+    """The meter's windows with what they count (every window is a tuple)."""
+    return [(cast(tuple[Any, ...], w), value) for w, value in meter.used.items()]
+
+
+def _still_open(window: tuple[Any, ...], through: date) -> bool:
     """Whether an award dated after `through` can still count in `window`."""
     scope = window[0]
     if scope == "program":  # a funding program's award, month or year window
@@ -75,5 +81,5 @@ def _still_open(window: tuple, through: date) -> bool:
     if scope == "month":
         return (window[1], window[2]) >= (through.year, through.month)
     if scope == "year":
-        return window[1] >= through.year
+        return bool(window[1] >= through.year)
     return True

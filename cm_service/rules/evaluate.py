@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 from functools import cached_property
 from types import MappingProxyType
+from typing import Any
 
 from .caps import CapMeter, Cut, apply_caps
 from .days import last_day, scheduled_days, week_of
@@ -308,7 +309,7 @@ class _Where:
     group: Hashable = field(default=None)
 
 
-def meter_facts(facts: EnrollmentFacts) -> dict:
+def meter_facts(facts: EnrollmentFacts) -> dict[str, Any]:
     """What the cap meter is told about the enrollment: other enrollments'
     payments and the funding programs' caps."""
     return {

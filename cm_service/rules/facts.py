@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
+from typing import Any
 
 from .caps import ProgramCaps
 
@@ -26,7 +27,7 @@ RESULT_VALUES = (
 )
 
 
-def _empty() -> Mapping:
+def _empty() -> Mapping[Any, Any]:
     return MappingProxyType({})
 
 
@@ -81,7 +82,7 @@ class EnrollmentFacts:
     closed_through: date | None = None
     bookings: tuple[Booking, ...] = ()
     programs: tuple[ProgramCaps, ...] = ()
-    program_paid_cents: Mapping[tuple, int] = field(default_factory=_empty)
+    program_paid_cents: Mapping[tuple[Any, ...], int] = field(default_factory=_empty)
 
 
 @dataclass(frozen=True)

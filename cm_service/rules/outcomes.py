@@ -119,7 +119,7 @@ def outcome_of_day(
     for kind in ("excused", "missed"):
         ids = [e.event_id for e in events if e.kind == kind]
         if ids:
-            return kind, min(ids)  # type: ignore[return-value]
+            return kind, min(ids)
     if merged is not None:
         return merged, min(deciders) if deciders else _first_test(events)
     return None, None

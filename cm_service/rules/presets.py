@@ -35,4 +35,5 @@ def load_preset(key: str) -> dict[str, Any]:
     if key not in preset_keys():
         raise KeyError(key)
     text = _folder().joinpath(f"{key}.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    document: dict[str, Any] = json.loads(text)
+    return document

@@ -118,8 +118,8 @@ def next_slots(
             found.setdefault(where[1], slot)
     for n in range(min(14, (last - as_of).days + 1)):
         on = as_of + timedelta(days=n)
-        where = phase_at(spec, facts, on)
-        for index, schedule in enumerate(where[1].attendance if where else ()):
+        phase = phase_at(spec, facts, on)
+        for index, schedule in enumerate(phase[1].attendance if phase else ()):
             if schedule.scheduled or index in found:
                 continue
             if schedule.days and on.weekday() not in schedule.days:

@@ -22,6 +22,7 @@ from datetime import date
 from fractions import Fraction
 from functools import cached_property
 from types import MappingProxyType
+from typing import Any
 
 from .caps import CapMeter, ProgramCaps, apply_caps, program_on, windows
 from .draws import expected_value_cents
@@ -449,7 +450,7 @@ def _withheld_note(
     points: int,
     draws: int,
     offset: Mapping[str, int],
-) -> dict:
+) -> dict[str, Any]:
     """The explanation (and its message) of a next award partly withheld."""
     kept = [units_msg(spec, "points", points)] if points > 0 else []
     kept += [units_msg(spec, "draws", draws)] if draws > 0 else []

@@ -8,6 +8,8 @@ label or a column ("Cocaine"). Imports nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 # Every code of services.checkins.ANALYTES (a test keeps the two in step).
 SUBSTANCE_WORDS = {
     "cocaine": "cocaine",
@@ -46,6 +48,6 @@ def substance_label(code: object) -> str:
     return words[:1].upper() + words[1:]
 
 
-def substance_list(codes) -> str:
+def substance_list(codes: Iterable[str]) -> str:
     """Codes in plain words, comma-separated: "cocaine, MDMA/ecstasy, PCP"."""
     return ", ".join(substance_words(code) for code in codes)
