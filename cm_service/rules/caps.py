@@ -1,10 +1,10 @@
 """Money caps across every schedule of a participant.
 
-Owns the scopes of SPEC.md `caps` (per test, ISO week, calendar month, enrollment and
-calendar year, the last spanning enrollments), the crossing rule, and the caps of the
-funding program that pays for an award's day (docs/funding.md: per award, calendar
-month and calendar year, the last two spanning enrollments), which stack with the
-protocol's: the smaller room binds. Amounts are whole
+Owns the scopes of a protocol's `caps` (docs/protocol-spec.md: per test, ISO week,
+calendar month, enrollment and calendar year, the last spanning enrollments), the
+crossing rule, and the caps of the funding program that pays for an award's day
+(docs/funding.md: per award, calendar month and calendar year, the last two spanning
+enrollments), which stack with the protocol's: the smaller room binds. Amounts are whole
 points or draws; money is cents, held as exact Fractions because a draw counted at its
 expected value is worth a fraction of a cent. Imports only the standard library.
 """

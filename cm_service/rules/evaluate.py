@@ -1,9 +1,10 @@
 """The fold: a protocol, an enrollment and its events in, every prescribed award out.
 
-Owns `evaluate` (SPEC.md "Meaning"): it walks the enrollment's days in date order, one
-outcome per day, applies each phase's schedules to the carried-over escalation state,
-caps each award in order, and explains every amount in plain language. It also answers
-"what would the next negative pay". Imports only the standard library.
+Owns `evaluate` (docs/protocol-spec.md "Meaning"): it walks the enrollment's days in
+date order, one outcome per day, applies each phase's schedules to the carried-over
+escalation state, caps each award in order, and explains every amount in plain
+language. It also answers "what would the next negative pay". Imports only the
+standard library.
 """
 
 from __future__ import annotations
@@ -342,7 +343,7 @@ def _fold(
     state = start or _initial(facts)
     snapshot = None
     awards: list[Award] = []
-    # Caps apply to awards in date order across schedules (SPEC), so both walk
+    # Caps apply to awards in date order across schedules (the spec), so both walk
     # the same calendar: a day's specimen first, then its sessions by event id.
     for on in sorted(by_day.keys() | {s.on for s in sessions}):
         if snapshot_on is not None and snapshot is None and on > snapshot_on:
@@ -388,7 +389,7 @@ def _fold_day(
 ) -> tuple[_State, list[Award]]:
     schedule = spec.phases[day.phase or 0].specimen
     if not day.scheduled and spec.extra_tests == "reset_only":
-        # Coming in more often must not speed up escalation (SPEC: extra_tests):
+        # Coming in more often must not speed up escalation (spec: extra_tests):
         # an extra negative neither pays nor advances; a lapse still resets.
         if day.outcome in ("positive", "refused") and resets(schedule, day.outcome):
             tally = _tallied(state.tally, day)
@@ -416,7 +417,7 @@ def _fold_session(
     schedule = spec.phases[session.phase].attendance[session.index]
     before = session_streak(state.sessions, session.index)
     if session.outcome != "attended":
-        # Late and missed reset only when the schedule says so (SPEC `reset_on`);
+        # Late and missed reset only when the schedule says so (spec `reset_on`);
         # an excused session neither breaks nor extends the run.
         if session.outcome != "excused" and resets(schedule, session.outcome):
             return _with_streak(state, session.index, after_reset(before)), []
@@ -473,7 +474,7 @@ def session_streak(sessions: Sequence[Streak], index: int) -> Streak:
 
 def test_group(key: str) -> Hashable:
     """The per-test cap window of an award key: the test day for a specimen and its
-    bonus, the day and session type for attendance (keys in SPEC "Meaning")."""
+    bonus, the day and session type for attendance (keys in docs/protocol-spec.md)."""
     kind, _, rest = key.partition(":")
     on, _, session_type = rest.partition(":")
     if kind in ("specimen", "bonus"):
@@ -574,7 +575,7 @@ def _amount_text(spec: ProtocolSpec, schedule: Schedule, amount: int) -> Msg:
 
 def _unit_cents(spec: ProtocolSpec, schedule: Schedule) -> Fraction | None:
     """Money per unit for the caps; draws count only at their exact expected value
-    and only when the protocol asks (SPEC: count_draws_at_expected_value)."""
+    and only when the protocol asks (spec: count_draws_at_expected_value)."""
     if schedule.account == "points":
         return Fraction(spec.unit_cents)
     if spec.caps.count_draws_at_expected_value:

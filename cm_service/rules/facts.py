@@ -34,7 +34,7 @@ def _empty() -> Mapping[Any, Any]:
 @dataclass(frozen=True)
 class Exemption:
     """A prescribed medication: a positive for `analyte` on a day in
-    [starts_on, ends_on] counts as negative (the MRO downgrade, REFERENCE §6.4)."""
+    [starts_on, ends_on] counts as negative (the MRO downgrade)."""
 
     analyte: str
     starts_on: date

@@ -22,8 +22,8 @@ ONE_DAY = timedelta(days=1)
 
 Outcome = Literal["negative", "positive", "refused", "missed", "excused", "recollect"]
 
-# Most severe first wins when targets or specimens disagree (brief: positive >
-# refused > missed > recollect); negative is the absence of all of them.
+# Most severe first wins when targets or specimens disagree (positive > refused
+# > missed > recollect); negative is the absence of all of them.
 SEVERITY: Mapping[str, int] = {
     "negative": 0,
     "recollect": 1,
@@ -86,7 +86,7 @@ def analyte_outcome(
         return "negative"
     if result == "positive":
         # MRO downgrade: a positive explained by a prescription is a negative
-        # (REFERENCE §6.4); only a positive, a dilute is still a dilute.
+        # (as an MRO reports it); only a positive, a dilute is still a dilute.
         exempt = any(x.covers(analyte, on) for x in facts.exemptions)
         return "negative" if exempt else "positive"
     if result in ("insufficient", "refused"):  # failure to provide (CRA contract)
@@ -216,7 +216,7 @@ def day_outcomes(
         if found is None or (extra and outcome in (None, "excused")):
             continue
         if extra and spec.extra_tests == "ignore":
-            continue  # recorded, never changes the fold (SPEC: extra_tests)
+            continue  # recorded, never changes the fold (spec: extra_tests)
         days.append(
             DayOutcome(
                 on, on in scheduled, outcome, event_id, week_of(facts, on), found[0]

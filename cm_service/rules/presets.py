@@ -2,8 +2,8 @@
 
 Owns finding and reading `presets/<key>.json` through importlib.resources, so presets
 work from a wheel or a zip as well as from a checkout. Each file cites its `source` and
-states unconfirmed numbers in `confidence` (REFERENCE.md). Imports only the standard
-library.
+states unconfirmed numbers in `confidence` (docs/protocol-spec.md, "Presets"). Imports
+only the standard library.
 """
 
 from __future__ import annotations

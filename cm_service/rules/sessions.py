@@ -1,11 +1,11 @@
 """Session outcomes: which sessions an attendance schedule counts, and how each ended.
 
-Owns SPEC.md's attendance schedules as the fold reads them. Without `scheduled`,
-every attended session of a paid type counts (once per clinic-local day and type).
-With `scheduled: true` only booked sessions count, and each ends `attended`, `late`
-(arrived after `on_time_minutes`), `missed` (recorded by the nightly job, or derived
-once the day is closed) or `excused`; a booked session still open is not folded yet.
-Imports only the standard library.
+Owns the attendance schedules of docs/protocol-spec.md as the fold reads them.
+Without `scheduled`, every attended session of a paid type counts (once per
+clinic-local day and type). With `scheduled: true` only booked sessions count, and
+each ends `attended`, `late` (arrived after `on_time_minutes`), `missed` (recorded by
+the nightly job, or derived once the day is closed) or `excused`; a booked session
+still open is not folded yet. Imports only the standard library.
 """
 
 from __future__ import annotations
