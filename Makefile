@@ -54,6 +54,7 @@ node_modules/.installed: package.json
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The timeout only guards against a hang: the suite takes about 20 minutes on 2 cores.
 test: system-deps lint node_modules/.installed

@@ -63,10 +63,10 @@ def authenticate(
         # Checked even when locked, so a locked account answers no faster.
         ok = check_secret(user.password_hash, password or "") and user.active
         ok = ok and not locked
-    pending = ok and second_step(user) is not None
+    pending = user is not None and ok and second_step(user) is not None
     if not pending:
         lockout.record_attempt("staff", username, ok, now=now, ip=ip)
-    actor = staff_actor(user) if ok else SYSTEM
+    actor = staff_actor(user) if user is not None and ok else SYSTEM
     if ok:
         action = "login_password_ok" if pending else "login"
     else:

@@ -211,7 +211,7 @@ def cancel(
         participant_id=appointment.participant_id,
         detail={"on": appointment.on.isoformat(), "reason": text},
     )
-    enrollment = db.session.get(Enrollment, appointment.enrollment_id)
+    enrollment = db.session.get_one(Enrollment, appointment.enrollment_id)
     _settle_if_closed(
         [enrollment], [appointment.on], appointment.participant, now, actor
     )

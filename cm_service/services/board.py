@@ -734,7 +734,7 @@ def checkin_outcome(actor: Actor, event_id: int, *, now: datetime) -> CheckinOut
 def _extra_test(event: Event) -> bool:
     if event.kind not in ("specimen", "breath") or event.enrollment_id is None:
         return False
-    enrollment = db.session.get(Enrollment, event.enrollment_id)
+    enrollment = db.session.get_one(Enrollment, event.enrollment_id)
     on = event.collected_on
     spec = spec_of(enrollment.protocol)
     return not rules.scheduled_days(spec, facts_of(enrollment), on, on)

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -310,7 +311,7 @@ def void_event(
     )
     db.session.add(void)
     db.session.flush()
-    enrollment = db.session.get(Enrollment, event.enrollment_id)
+    enrollment = db.session.get_one(Enrollment, event.enrollment_id)
     return _settle_and_commit(
         actor, enrollment, event, now, "void_event", {"reason": reason}
     )
@@ -323,7 +324,7 @@ def _record(
     now: datetime,
     kind: str,
     nonce: str | None = None,
-    **fields,
+    **fields: Any,
 ) -> CheckinResult:
     """Record and settle one event. A repeated form `nonce` returns the visit it
     recorded the first time instead of recording it again."""
@@ -454,7 +455,7 @@ def _settle_and_commit(
     event: Event,
     now: datetime,
     action: str,
-    detail: dict,
+    detail: dict[str, Any],
 ) -> CheckinResult:
     settled = settle_explained(enrollment, now=now, actor_id=actor.user_id)
     posted = settled.entries
@@ -489,7 +490,7 @@ def _replayed(event: Event, now: datetime) -> CheckinResult:
 def _result(event: Event, posted: list[LedgerEntry], now: datetime) -> CheckinResult:
     # Read after the commit: folding holds no lock (PostgreSQL's audit-chain lock,
     # SQLite's write lock) that other check-ins wait on.
-    enrollment = db.session.get(Enrollment, event.enrollment_id)
+    enrollment = db.session.get_one(Enrollment, event.enrollment_id)
     evaluation = evaluate_enrollment(enrollment, clinic_today(enrollment.clinic, now))
     nxt = evaluation.next_negative
     return CheckinResult(

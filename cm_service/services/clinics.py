@@ -75,7 +75,7 @@ def create_staff(
         )
     if role not in ROLES:
         raise InvalidInput("role", f"Role must be one of: {', '.join(ROLES)}.")
-    clinic = db.session.get(Clinic, clinic_id)
+    clinic = db.session.get_one(Clinic, clinic_id)
     check_password(password, username=username, clinic_name=clinic.name)
     if db.session.scalar(select(User.id).where(User.username == username)):
         raise Conflict("username_taken", "That username is taken.", "username")
@@ -167,7 +167,7 @@ def set_maker_checker(actor: Actor, on: bool, *, now: datetime) -> Clinic:
     """Require (or stop requiring) a second staff member to approve corrections and
     manual adjustments before they take effect."""
     actor.require("admin")
-    clinic = db.session.get(Clinic, actor.clinic_id)
+    clinic = db.session.get_one(Clinic, actor.clinic_id)
     clinic.maker_checker = bool(on)
     audit.append(
         actor,

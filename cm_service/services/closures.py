@@ -125,7 +125,7 @@ def pause_participant(
 def set_safe_mode(actor: Actor, on: bool, *, now: datetime) -> Clinic:
     """Switch safe mode: while on, the nightly job records nothing as missed."""
     actor.require("admin")
-    clinic = db.session.get(Clinic, actor.clinic_id)
+    clinic = db.session.get_one(Clinic, actor.clinic_id)
     clinic.safe_mode = bool(on)
     audit.append(
         actor, "safe_mode_on" if on else "safe_mode_off", "clinic", clinic.id, now=now
@@ -147,7 +147,7 @@ def release_held_day(actor: Actor, day: date, *, now: datetime) -> JobRun:
     ).first()
     if run is None:
         raise NotFound(f"No held night on {day}.", "day")
-    clinic = db.session.get(Clinic, actor.clinic_id)
+    clinic = db.session.get_one(Clinic, actor.clinic_id)
     if clinic.safe_mode:
         raise Conflict("safe_mode_on", "Switch safe mode off before releasing days.")
     run.status = "failed"  # picked up again by the next tick, like any failed run

@@ -187,7 +187,7 @@ def decide(
         raise Conflict(
             "already_decided", f"This request was already {approval.status}."
         )
-    participant = db.session.get(Participant, approval.participant_id)
+    participant = db.session.get_one(Participant, approval.participant_id)
     if approve:
         _check_still_applicable(approval, participant)
     approval.status = "approved" if approve else "rejected"
@@ -232,7 +232,7 @@ def _apply(
         result = checkins.void_event(
             actor, payload["event_id"], payload["reason"], now=now
         )
-        event = db.session.get(Event, payload["event_id"])
+        event = db.session.get_one(Event, payload["event_id"])
         return Correction(participant.id, result.posted, approval, _explain(event, now))
     entry = _post_adjustment(
         actor,
@@ -353,7 +353,7 @@ def _explain(event: Event, now: datetime) -> str:
     """What a void did to the money under the protocol's correction rule, e.g.
     "keeps 25 points: this protocol never takes back earned points; the next
     awards withhold $6.25"."""
-    enrollment = db.session.get(Enrollment, event.enrollment_id)
+    enrollment = db.session.get_one(Enrollment, event.enrollment_id)
     spec = spec_of(enrollment.protocol)
     if spec.corrections == "clawback":
         return (

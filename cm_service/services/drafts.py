@@ -20,8 +20,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import delete, select
+from sqlalchemy.engine import CursorResult
 
 from ..extensions import begin_writing, db
 from ..models import FormDraft, User
@@ -165,9 +167,13 @@ def purge(*, now: datetime) -> int:
 
 
 def _purge(now: datetime) -> int:
-    result = db.session.execute(
-        delete(FormDraft).where(FormDraft.expires_at <= now.astimezone(UTC)),
-        execution_options={"synchronize_session": False},
+    # A DELETE's result is a CursorResult (it has the rowcount).
+    result = cast(
+        CursorResult[Any],
+        db.session.execute(
+            delete(FormDraft).where(FormDraft.expires_at <= now.astimezone(UTC)),
+            execution_options={"synchronize_session": False},
+        ),
     )
     return int(result.rowcount or 0)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -118,7 +119,7 @@ def end_exemption(
     actor.require("admin", "staff")
     participant = get_participant(actor, participant_id)
     exemption = _exemption_of(participant, exemption_id)
-    enrollment = db.session.get(Enrollment, exemption.enrollment_id)
+    enrollment = db.session.get_one(Enrollment, exemption.enrollment_id)
     today = clinic_today(participant.clinic, now)
     if exemption.ends_on is not None and exemption.ends_on < today:
         raise Conflict(
@@ -149,7 +150,7 @@ def _settle_and_commit(
     exemption: Exemption,
     now: datetime,
     action: str,
-    detail: dict,
+    detail: dict[str, Any],
 ) -> ExemptionChange:
     posted = settle(enrollment, now=now, actor_id=actor.user_id)
     audit.append(

@@ -17,7 +17,7 @@ Read-only; the dates are clinic-local.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
@@ -115,7 +115,14 @@ def _names(clinic_id: int) -> dict[int | None, str]:
     return {None: "(system or import)", **dict(users.all())}
 
 
-def _visits(clinic_id, start, end, zone, names, row) -> None:
+def _visits(
+    clinic_id: int,
+    start: date,
+    end: date,
+    zone: ZoneInfo,
+    names: dict[int | None, str],
+    row: Callable[[str, date], StaffWeek],
+) -> None:
     """Awards per visit: how fast, the same day or not, and draws made that day."""
     events = db.session.execute(
         select(Event.id, Event.recorded_by_id, Event.collected_on, Event.recorded_at)
@@ -172,7 +179,9 @@ def _chunks(ids: list[int], size: int = 500) -> Iterable[list[int]]:
         yield ids[i : i + size]
 
 
-def _draws_made(clinic_id, start, end, zone) -> dict[tuple[int, date], int]:
+def _draws_made(
+    clinic_id: int, start: date, end: date, zone: ZoneInfo
+) -> dict[tuple[int, date], int]:
     """Draws made per participant and clinic-local day."""
     made: dict[tuple[int, date], int] = defaultdict(int)
     rows = db.session.execute(
@@ -185,7 +194,13 @@ def _draws_made(clinic_id, start, end, zone) -> dict[tuple[int, date], int]:
     return made
 
 
-def _adjustments(clinic_id, start, end, names, row) -> None:
+def _adjustments(
+    clinic_id: int,
+    start: date,
+    end: date,
+    names: dict[int | None, str],
+    row: Callable[[str, date], StaffWeek],
+) -> None:
     # A manual adjustment has no award key (settle's own corrections have one).
     rows = db.session.execute(
         select(LedgerEntry.posted_by_id, LedgerEntry.on).where(

@@ -37,14 +37,14 @@ def is_locked(kind: str, account_key: str, *, now: datetime) -> bool:
     since = now - WINDOW
     if last_success is not None and last_success > since:
         since = last_success
-    failures = db.session.scalar(
+    failures = db.session.execute(
         select(func.count()).where(
             LoginAttempt.kind == kind,
             LoginAttempt.account_key == account_key,
             LoginAttempt.success.is_(False),
             LoginAttempt.at > since,
         )
-    )
+    ).scalar_one()
     return failures >= MAX_FAILURES
 
 
@@ -69,14 +69,14 @@ def is_throttled(kind: str, *, ip: str | None, scope: str, now: datetime) -> boo
         LoginAttempt.at > since,
     )
     if ip is not None:
-        from_source = db.session.scalar(
+        from_source = db.session.execute(
             select(func.count()).where(*failed, LoginAttempt.ip == ip)
-        )
+        ).scalar_one()
         if from_source >= MAX_FAILURES_PER_SOURCE:
             return True
-    in_scope = db.session.scalar(
+    in_scope = db.session.execute(
         select(func.count()).where(
             *failed, LoginAttempt.account_key.startswith(scope, autoescape=True)
         )
-    )
+    ).scalar_one()
     return in_scope >= MAX_FAILURES_PER_SCOPE

@@ -111,7 +111,7 @@ def claim(
         db.session.rollback()
         return None
     participant = db.session.get(Participant, row.participant_id)
-    clinic = db.session.get(Clinic, row.clinic_id)
+    clinic = db.session.get_one(Clinic, row.clinic_id)
     today = clinic_today(clinic, now)
     if row.expires_at is not None and now >= row.expires_at:
         row.status, row.last_error = "cancelled", "expired before it could be sent"

@@ -32,7 +32,7 @@ from .ledger import Balance, balance_of
 from .passwords import PIN_PATTERN as PIN_PATTERN  # the portal reads it here
 from .passwords import check_pin, hash_secret
 from .scope import get_participant
-from .timeline import clinic_today, load_timelines
+from .timeline import Timeline, clinic_today, load_timelines
 from .validation import FAR, check_date, check_text, horizon
 
 # ASCII only and anchored with \Z: `$` would take a trailing newline.
@@ -550,7 +550,7 @@ def _result_of(event: Event) -> LastResult:
     return LastResult(event.collected_on, words, False)
 
 
-def _next_test(timeline, last: LastResult | None, today: date) -> date | None:
+def _next_test(timeline: Timeline, last: LastResult | None, today: date) -> date | None:
     """The first scheduled test day from `today` on that has no result yet (today's
     test, once given, moves it on)."""
     first = today + timedelta(days=1) if last and last.on >= today else today
@@ -564,7 +564,7 @@ def view_participant_list(actor: Actor, *, now: datetime) -> list[ParticipantRow
     """list_participants as staff open the list: it shows every participant's
     balance, so it writes the audit "list_participants" row on the clinic, with the
     number listed (no codes: the row would grow with the clinic)."""
-    clinic = db.session.get(Clinic, actor.clinic_id)
+    clinic = db.session.get_one(Clinic, actor.clinic_id)
     rows = list_participants(actor, today=clinic_today(clinic, now))
     audit.append(
         actor,

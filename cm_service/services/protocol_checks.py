@@ -94,7 +94,9 @@ def _schedules(document: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any
                 yield f"phases[{index}].attendance[{number}]", item
 
 
-def _check_schedule(path: str, schedule: Mapping[str, Any], unit: int, weeks: int):
+def _check_schedule(
+    path: str, schedule: Mapping[str, Any], unit: int, weeks: int
+) -> None:
     for name in ("amount", "start", "step", "max"):
         if isinstance(schedule.get(name), int):
             check_int(f"{path}.{name}", schedule[name], minimum=0, maximum=MAX_AWARD)

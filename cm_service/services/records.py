@@ -104,4 +104,4 @@ def get_event(actor: Actor, event_id: int) -> tuple[Event, Participant]:
     event = db.session.get(Event, event_id)
     if event is None or not actor.may_see_clinic(event.clinic_id):
         raise NotFound("No such event.", "event")
-    return event, db.session.get(Participant, event.participant_id)
+    return event, db.session.get_one(Participant, event.participant_id)

@@ -32,7 +32,7 @@ def shown(value: Fraction | None, places: int = 2) -> float | None:
     """The display edge: exact until here, then half up to `places` decimals."""
     if value is None:
         return None
-    scale = 10**places
+    scale: int = 10**places
     return round_half_up(value * scale) / scale
 
 

@@ -26,6 +26,7 @@ from ..extensions import db
 from ..models import Clinic, Consent, Draw, Enrollment, LedgerEntry, Participant
 from ..rules import ctnote
 from ..rules import outcomes_report as measures
+from ..rules.outcomes_report import Attendance, Cost, Measures
 from . import audit, consents
 from .actors import Actor, Recipient
 from .errors import InvalidInput
@@ -81,12 +82,12 @@ class Episode:
     status: str
     tests: tuple[TestDay, ...]
     sessions: tuple[SessionDay, ...]
-    measures: measures.Measures | None  # None: the protocol schedules no tests
-    attendance: measures.Attendance
+    measures: Measures | None  # None: the protocol schedules no tests
+    attendance: Attendance
     weeks_retained: int
     course_ended: bool  # its last scheduled week ended inside the window
     completed: bool
-    cost: measures.Cost
+    cost: Cost
     maximum_cents: Fraction  # the all-negative (all-attended) course's cost
 
     @property
@@ -159,7 +160,7 @@ def outcome_report(
     enrollments, numbers = _episodes(clinic.id, start, end)
     timelines = load_timelines(enrollments)
     earned = _earned(sorted(timelines), start, window.as_of)
-    maxima: dict[tuple, Fraction] = {}
+    maxima: dict[tuple[Any, ...], Fraction] = {}
     episodes = tuple(
         _episode(t, numbers[t.enrollment.id], window, earned, maxima)
         for t in sorted(
@@ -217,7 +218,7 @@ def _episode(
     number: int,
     window: _Window,
     earned: dict[int, dict[str, Any]],
-    maxima: dict[tuple, Fraction],
+    maxima: dict[tuple[Any, ...], Fraction],
 ) -> Episode:
     enrollment = timeline.enrollment
     paid = earned.get(enrollment.id, {})
@@ -365,7 +366,7 @@ def _draw_value(spec: rules.ProtocolSpec) -> Fraction:
     return rules.expected_value_cents(bowl) if bowl else Fraction(0)
 
 
-def _maximum(timeline: Timeline, cache: dict[tuple, Fraction]) -> Fraction:
+def _maximum(timeline: Timeline, cache: dict[tuple[Any, ...], Fraction]) -> Fraction:
     """The simulator's all-negative (all-attended) cost of this episode's course."""
     # On the enrollment's own testing days: Higgins tested Mon/Thu is a 24-test
     # course ($485.00), not the preset's 36 Mon/Wed/Fri tests ($997.50), which

@@ -206,7 +206,9 @@ def _write(
     return ImportResult(recorded, repeated, posted)
 
 
-def _event(actor: Actor, item: Incoming, enrollment: Enrollment, now: datetime):
+def _event(
+    actor: Actor, item: Incoming, enrollment: Enrollment, now: datetime
+) -> Event:
     return Event(
         clinic_id=item.participant.clinic_id,
         participant_id=item.participant.id,

@@ -252,8 +252,8 @@ def hand_out_prize(
     reward = _reward(actor, reward_id, field="reward")
     if reward.tier != draw.tier:
         raise InvalidInput("reward", f"Choose a prize from the {draw.tier} tier.")
-    participant = db.session.get(Participant, draw.participant_id)
-    clinic = db.session.get(Clinic, draw.clinic_id)
+    participant = db.session.get_one(Participant, draw.participant_id)
+    clinic = db.session.get_one(Clinic, draw.clinic_id)
     # A non-cash funder (SAMHSA) refuses cash and gift cards as prizes too, and a
     # funder's per-award cap a dearer prize.
     funding.refuse_reward(participant, reward, clinic_today(clinic, draw.drawn_at))
@@ -308,7 +308,7 @@ def reconcile_month(actor: Actor, month: date) -> Reconciliation:
         .where(StockMovement.clinic_id == actor.clinic_id)
         .order_by(StockMovement.at, StockMovement.id)
     ).all()
-    clinic = db.session.get(Clinic, actor.clinic_id)
+    clinic = db.session.get_one(Clinic, actor.clinic_id)
     tally: dict[int, list[int]] = {}
     inside = []
     for move, reward, person in moves:

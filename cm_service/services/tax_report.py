@@ -140,7 +140,7 @@ def _paid(clinic_id: int, year: int) -> dict[tuple[int | None, int], int]:
     )
     for enrollment_id, on, cents in awards:
         _count(paid, periods, enrollments[enrollment_id], on, cents)
-    clinic = db.session.get(Clinic, clinic_id)
+    clinic = db.session.get_one(Clinic, clinic_id)
     draws = db.session.execute(
         select(Draw.enrollment_id, Draw.drawn_at, Draw.value_cents).where(
             Draw.clinic_id == clinic_id, Draw.value_cents > 0
@@ -153,7 +153,13 @@ def _paid(clinic_id: int, year: int) -> dict[tuple[int | None, int], int]:
     return paid
 
 
-def _count(paid, periods, enrollment: Enrollment, on: date, cents: int) -> None:
+def _count(
+    paid: dict[tuple[int | None, int], int],
+    periods: Mapping[int, tuple[rules.ProgramCaps, ...]],
+    enrollment: Enrollment,
+    on: date,
+    cents: int,
+) -> None:
     program = rules.program_on(periods.get(enrollment.id, ()), on)
     key = (program.program if program else None, enrollment.participant_id)
     paid[key] += cents

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import extract, func, select
@@ -32,6 +32,7 @@ from ..models import (
 )
 
 PAID_KINDS = ("award", "bonus", "adjustment")
+T = TypeVar("T")
 CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
 
 
@@ -58,7 +59,7 @@ class Timeline:
         return rules.evaluate(self.spec, self.facts, to_facts(self.events), as_of=as_of)
 
 
-def chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+def chunks(ids: Sequence[T]) -> Iterator[Sequence[T]]:
     for i in range(0, len(ids), CHUNK):
         yield ids[i : i + CHUNK]
 
