@@ -376,7 +376,7 @@ def _candidates(clinic_id: int, day: date, since: datetime | None) -> list[Appoi
 
 def _unrecorded(appointments: Sequence[Appointment]) -> list[Appointment]:
     """The appointments whose slot holds no standing session event."""
-    recorded: dict[int, set[tuple[date, str]]] = defaultdict(set)
+    recorded: dict[int, set[tuple[date, str | None]]] = defaultdict(set)
     ids = sorted({a.enrollment_id for a in appointments})
     for part in chunks(ids):
         rows = db.session.execute(

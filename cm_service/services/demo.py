@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
@@ -20,6 +21,7 @@ from ..models import (
     Clinic,
     Enrollment,
     Exemption,
+    FundingProgram,
     Participant,
     Protocol,
     SessionGroup,
@@ -38,7 +40,7 @@ from . import (
     reminders,
     rewards,
 )
-from .actors import SYSTEM, Recipient, staff_actor
+from .actors import SYSTEM, Actor, Recipient, staff_actor
 from .passwords import pin_problem
 from .protocol_admin import protocol_label
 from .timeline import clinic_today, facts_of, spec_of
@@ -127,7 +129,7 @@ def load_demo(
     )
     # Vouchers paid from a SAMHSA grant: $750 a year, non-cash items only.
     funder = funding.add_preset(admin, "samhsa-2025", now=now)
-    made = []
+    made: list[_Made] = []
     for n in range(1, participants_count + 1):
         protocol = presets[(n - 1) % len(presets)]
         pin = demo_pin(seed, n)
@@ -142,7 +144,7 @@ def load_demo(
     )
 
 
-def _worth_showing(made, seed: int) -> list[tuple[str, str, str]]:
+def _worth_showing(made: Iterable[_Made], seed: int) -> list[tuple[str, str, str]]:
     """Up to PORTAL_SHOWN participants, those with the most to show first."""
     ranked = sorted(made, key=lambda m: (-len(m.shows), m.n))
     return [
@@ -159,7 +161,15 @@ class _Made:
 
 
 def _demo_participant(
-    actor, clinic, protocol, n, rng, now, secret, pin, funder
+    actor: Actor,
+    clinic: Clinic,
+    protocol: Protocol,
+    n: int,
+    rng: random.Random,
+    now: datetime,
+    secret: bytes,
+    pin: str,
+    funder: FundingProgram,
 ) -> _Made:
     today = clinic_today(clinic, now)
     weeks = 2 + n % 5
@@ -232,7 +242,9 @@ def _demo_participant(
 COUNTY = "County behavioral health EHR"
 
 
-def _share_with_county(actor, participant_id: int, signed_on, now) -> None:
+def _share_with_county(
+    actor: Actor, participant_id: int, signed_on: date, now: datetime
+) -> None:
     """A consent to share test results with the county's EHR for treatment, and
     one FHIR export under it: the portal's "Shared with" page has both to show."""
     consents.record_consent(
@@ -261,7 +273,15 @@ def _exempted(clinic_id: int) -> bool:
     return db.session.scalar(found.limit(1)) is not None
 
 
-def _demo_day(actor, participant_id, spec, day, rng, p_negative, now) -> None:
+def _demo_day(
+    actor: Actor,
+    participant_id: int,
+    spec: rules.ProtocolSpec,
+    day: date,
+    rng: random.Random,
+    p_negative: float,
+    now: datetime,
+) -> None:
     roll = rng.random()
     targets = spec.targets.substances or ("cocaine",)
     if roll < 0.05:
@@ -276,7 +296,13 @@ def _demo_day(actor, participant_id, spec, day, rng, p_negative, now) -> None:
         checkins.record_specimen(actor, participant_id, day, results, now=now)
 
 
-def _join_groups(actor, clinic, participant_id, spec, start) -> None:
+def _join_groups(
+    actor: Actor,
+    clinic: Clinic,
+    participant_id: int,
+    spec: rules.ProtocolSpec,
+    start: date,
+) -> None:
     """Put a participant whose protocol books group sessions on those groups'
     rosters from their first day (booked then, so the history has its groups)."""
     weekdays = {

@@ -319,14 +319,14 @@ def check_in_meeting(
     _check_enrolled([by_id[i] for i in marks], now)
     outcomes = []
     for line in lines:
-        mark = marks.get(line.appointment.id)
-        if mark is None:
+        marked = marks.get(line.appointment.id)
+        if marked is None:
             continue
         if line.recorded in ("attended", "late", "excused"):
             outcomes.append(MemberOutcome(line.appointment, line.recorded, None))
             continue
-        result = _record_mark(actor, group, line.appointment, mark, reasons, now)
-        outcomes.append(MemberOutcome(line.appointment, mark, result))
+        result = _record_mark(actor, group, line.appointment, marked, reasons, now)
+        outcomes.append(MemberOutcome(line.appointment, marked, result))
     return outcomes
 
 
