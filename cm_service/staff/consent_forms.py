@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
+
+# types-WTForms 3.2 predates WTForms 3.3's SelectChoice.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..services.consents import PURPOSES, RECIPIENT_MAX, SHARES
