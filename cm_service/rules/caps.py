@@ -22,6 +22,9 @@ from .messages import N_, Cents, Join, Msg, msg
 from .money import round_half_up
 from .spec import Caps
 
+# Money is exact: whole cents as ints, a draw at its expected value a Fraction.
+Money = int | Fraction
+
 _LABELS = {
     "per_test_cents": Msg(N_("per test")),
     "per_week_cents": Msg(N_("per week")),
@@ -85,12 +88,12 @@ class CapMeter:
     programs whose caps stack with the protocol's (facts, carried with the count).
     """
 
-    used: Mapping[Hashable, Fraction] = field(default_factory=_empty)
+    used: Mapping[Hashable, Money] = field(default_factory=_empty)
     year_paid_cents: Mapping[int, int] = field(default_factory=_empty)
     programs: tuple[ProgramCaps, ...] = ()
     paid_elsewhere: Mapping[Hashable, int] = field(default_factory=_empty)
 
-    def spent(self, window: Hashable) -> Fraction:
+    def spent(self, window: Hashable) -> Money:
         if window in self.used:
             return self.used[window]
         if isinstance(window, tuple) and window[0] == "year":
@@ -101,10 +104,10 @@ class CapMeter:
             return Fraction(self.paid_elsewhere.get(window, 0))
         return Fraction(0)
 
-    def add(self, windows: list[Hashable], cents: Fraction) -> CapMeter:
+    def add(self, windows: list[Hashable], cents: Money) -> CapMeter:
         return self.add_each(dict.fromkeys(windows, cents))
 
-    def add_each(self, cents: Mapping[Hashable, Fraction]) -> CapMeter:
+    def add_each(self, cents: Mapping[Hashable, Money]) -> CapMeter:
         """Count `cents[window]` more in each window."""
         used = dict(self.used)
         for window, more in cents.items():
@@ -119,7 +122,7 @@ class Cut:
     month: paid $4.00 of $10.00")."""
 
     amount: int
-    withheld: Fraction
+    withheld: Money
     note: Msg | None = None
 
 
@@ -139,6 +142,19 @@ def windows(on: date, group: Hashable) -> dict[str, Hashable]:
 
 SAME = Fraction(-1)  # program_unit: the award's own unit_cents
 
+# The protocol's caps that bind, (scope, cap), in the order of `windows`.
+ActiveCaps = tuple[tuple[str, int], ...]
+_SCOPES = tuple(windows(date(2026, 1, 5), None))
+
+
+def active_caps(caps: Caps) -> ActiveCaps:
+    """The scopes of `caps` with a cap, in the order of `windows`."""
+    return tuple(
+        (scope, getattr(caps, scope))
+        for scope in _SCOPES
+        if getattr(caps, scope) is not None
+    )
+
 
 def apply_caps(
     caps: Caps,
@@ -147,9 +163,9 @@ def apply_caps(
     on: date,
     group: Hashable,
     amount: int,
-    unit_cents: Fraction | None,
+    unit_cents: Money | None,
     account: str = "points",
-    program_unit: Fraction | None = SAME,
+    program_unit: Money | None = SAME,
 ) -> tuple[Cut, CapMeter]:
     """Cap an award of `amount` units worth `unit_cents` each; count what is paid.
 
@@ -159,72 +175,118 @@ def apply_caps(
     it pays for), by default `unit_cents`. `partial` pays the whole units that fit;
     `none` pays nothing for an award that would cross a cap.
     """
+    used: dict[Hashable, Money] = dict(meter.used)
+    cut, counted = cap_into(
+        caps.crossing,
+        active_caps(caps),
+        meter,
+        used,
+        on=on,
+        group=group,
+        amount=amount,
+        unit_cents=unit_cents,
+        account=account,
+        program_unit=program_unit,
+    )
+    if not counted:
+        return cut, meter
+    return cut, replace(meter, used=MappingProxyType(used))
+
+
+def cap_into(
+    crossing: str,
+    protocol_caps: ActiveCaps,
+    meter: CapMeter,
+    used: dict[Hashable, Money],
+    *,
+    on: date,
+    group: Hashable,
+    amount: int,
+    unit_cents: Money | None,
+    account: str = "points",
+    program_unit: Money | None = SAME,
+) -> tuple[Cut, bool]:
+    """`apply_caps` counting into `used` (the meter's windows, changed in place;
+    `meter` gives the programs and what other enrollments were paid) with the
+    protocol's `protocol_caps` (active_caps) and its `crossing` rule; also says
+    whether any cap applied (and so `used` may have changed)."""
     if program_unit is SAME:
         program_unit = unit_cents
-    valued = {
-        scope: (
-            window,
-            cap,
-            program_unit if scope.startswith("program:") else unit_cents,
-        )
-        for scope, (window, cap) in _limits(caps, meter.programs, on, group).items()
-    }
-    limits = {
-        s: (window, cap, unit) for s, (window, cap, unit) in valued.items() if unit
-    }
+    # Scope, window, cap and unit of every cap that binds: the protocol's, then
+    # those of the program funding that day ("program:" scopes).
+    limits: list[tuple[str, Hashable, int, Money]] = []
+    if unit_cents:
+        for scope, cap in protocol_caps:
+            limits.append((scope, _window(scope, on, group), cap, unit_cents))
+    program = program_on(meter.programs, on) if meter.programs else None
+    if program is not None and program_unit:
+        for scope, window in program.windows(on, group).items():
+            program_cap = getattr(program, scope)
+            if program_cap is not None:
+                limits.append((f"program:{scope}", window, program_cap, program_unit))
     if not limits:
-        return Cut(amount, Fraction(0)), meter
+        return Cut(amount, 0), False
     # The room of each cap, in money, or in units of the award when a program
     # values a unit differently (a draw): whichever is smallest binds.
-    units = {unit for _, _, unit in limits.values()}
+    units = {unit for _, _, _, unit in limits}
     same = units.pop() if len(units) == 1 else None
-    rooms = {
-        scope: (cap - meter.spent(window)) / (1 if same else unit)
-        for scope, (window, cap, unit) in limits.items()
-    }
-    binding = min(rooms, key=rooms.__getitem__)
-    unit = limits[binding][2]
-    room = rooms[binding]  # money when `same`, units otherwise
+    rooms: list[Money] = [
+        cap - _spent(meter, used, window)
+        if same
+        else Fraction(cap - _spent(meter, used, window)) / unit
+        for _, window, cap, unit in limits
+    ]
+    room = min(rooms)
+    binding = rooms.index(room)
+    unit = limits[binding][3]
     paid = amount
     if (amount * unit if same else amount) > room:
         # Whole units only: a point or a draw cannot be split.
-        fits = max(room, Fraction(0)) // unit if same else int(max(room, Fraction(0)))
-        paid = min(amount, int(fits)) if caps.crossing == "partial" else 0
+        fits = max(room, 0) // unit if same else int(max(room, 0))
+        paid = min(amount, int(fits)) if crossing == "partial" else 0
     cut = Cut(paid, (amount - paid) * unit)
     if paid < amount:
         # Name every cap that binds as tightly (CA: per enrollment and per year).
-        tied = [scope for scope in rooms if rooms[scope] == rooms[binding]]
+        tied = [limits[n][0] for n, found in enumerate(rooms) if found == room]
         note = _note(
-            {s: (w, cap) for s, (w, cap, _) in limits.items()},
+            {scope: (window, cap) for scope, window, cap, _ in limits},
             tied,
             paid,
             amount,
             unit,
             account,
-            program_on(meter.programs, on),
+            program,
         )
         cut = Cut(paid, cut.withheld, note)
-    counted = {window: paid * u for window, _, u in limits.values()}
-    return cut, meter.add_each(counted)
+    for _, window, _, found_unit in limits:
+        used[window] = _spent(meter, used, window) + paid * found_unit
+    return cut, True
 
 
-def _limits(
-    caps: Caps, programs: tuple[ProgramCaps, ...], on: date, group: Hashable
-) -> dict[str, tuple[Hashable, int]]:
-    """Scope -> (window, cap) of every cap that binds an award on `on`: the
-    protocol's, then those of the program funding that day ("program:" scopes)."""
-    limits = {
-        scope: (window, getattr(caps, scope))
-        for scope, window in windows(on, group).items()
-        if getattr(caps, scope) is not None
-    }
-    program = program_on(programs, on)
-    if program is not None:
-        for scope, window in program.windows(on, group).items():
-            cap = getattr(program, scope)
-            if cap is not None:
-                limits[f"program:{scope}"] = (window, cap)
-    return limits
+def _window(scope: str, on: date, group: Hashable) -> Hashable:
+    """`windows(on, group)[scope]`, making only that one."""
+    if scope == "per_test_cents":
+        return ("test", group)
+    if scope == "per_calendar_year_cents":
+        return ("year", on.year)
+    if scope == "per_enrollment_cents":
+        return ("enrollment",)
+    if scope == "per_month_cents":
+        return ("month", on.year, on.month)
+    iso = on.isocalendar()
+    return ("week", iso.year, iso.week)
+
+
+def _spent(meter: CapMeter, used: dict[Hashable, Money], window: Hashable) -> Money:
+    """`CapMeter.spent` of the windows `used` holds now."""
+    found = used.get(window)
+    if found is not None:
+        return found
+    if isinstance(window, tuple) and window[0] == "year":
+        return meter.year_paid_cents.get(window[1], 0)
+    if isinstance(window, tuple) and window[0] == "program":
+        return meter.paid_elsewhere.get(window, 0)
+    return 0
 
 
 def _label(scope: str) -> Msg:
@@ -238,7 +300,7 @@ def _note(
     scopes: list[str],
     paid: int,
     amount: int,
-    unit: Fraction,
+    unit: Money,
     account: str,
     program: ProgramCaps | None = None,
 ) -> Msg:
@@ -281,5 +343,5 @@ def _note(
     return msg(N_("capped at %(which)s: %(paid)s"), which=which, paid=paid_text)
 
 
-def _cents(value: Fraction) -> Cents:
+def _cents(value: Money) -> Cents:
     return Cents(round_half_up(value))

@@ -63,7 +63,7 @@ def load(data: dict[str, Any], facts: EnrollmentFacts) -> Checkpoint | None:
     return Checkpoint(date.fromisoformat(data["through"]), state)
 
 
-def _windows(meter: CapMeter) -> list[tuple[tuple[Any, ...], Fraction]]:
+def _windows(meter: CapMeter) -> list[tuple[tuple[Any, ...], int | Fraction]]:
     """The meter's windows with what they count (every window is a tuple)."""
     return [(cast(tuple[Any, ...], w), value) for w, value in meter.used.items()]
 

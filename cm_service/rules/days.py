@@ -8,10 +8,20 @@ library.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from datetime import date, timedelta
+from functools import lru_cache
 
 from .facts import EnrollmentFacts
 from .spec import Phase, ProtocolSpec
+
+# One enrollment's calendar: what it depends on, hashable (see `_key`).
+_Key = tuple[
+    tuple[tuple[int, int, tuple[int, ...], tuple[tuple[int, ...], ...]], ...],
+    date,
+    tuple[tuple[int, tuple[int, ...]], ...],
+    date,
+]
 
 
 def week_of(facts: EnrollmentFacts, on: date) -> int:
@@ -59,15 +69,8 @@ def scheduled_days(
 
     Days after a discharge (`facts.ends_on`) are not scheduled.
     """
-    first = max(start, facts.start_on)
-    last = min(end, last_day(spec, facts))
-    days = []
-    for n in range((last - first).days + 1):
-        on = first + timedelta(days=n)
-        found = phase_at(spec, facts, on)
-        if found is not None and on.weekday() in testing_days_of(facts, *found):
-            days.append(on)
-    return days
+    days = _calendar(calendar_key(spec, facts))[0]
+    return list(days[bisect_left(days, start) : bisect_right(days, end)])
 
 
 def session_days(
@@ -76,17 +79,61 @@ def session_days(
     """Days in [start, end] on which the phase in force usually holds a session its
     attendance schedules pay (their `days`): the calendar of an attendance-only
     protocol, which schedules no specimens."""
-    first = max(start, facts.start_on)
-    last = min(end, last_day(spec, facts))
-    days = []
-    for n in range((last - first).days + 1):
-        on = first + timedelta(days=n)
-        found = phase_at(spec, facts, on)
-        if found is not None and any(
-            on.weekday() in schedule.days for schedule in found[1].attendance
-        ):
-            days.append(on)
-    return days
+    days = _calendar(calendar_key(spec, facts))[1]
+    return list(days[bisect_left(days, start) : bisect_right(days, end)])
+
+
+def scheduled_weeks(
+    spec: ProtocolSpec, facts: EnrollmentFacts
+) -> dict[date, tuple[int, int]]:
+    """Every scheduled specimen day of the enrollment -> (its week, its phase index):
+    computed once per protocol calendar, start date, testing days and discharge
+    (cached; the caller must not change it)."""
+    return _calendar(calendar_key(spec, facts))[2]
+
+
+def calendar_key(spec: ProtocolSpec, facts: EnrollmentFacts) -> _Key:
+    """What an enrollment's calendar depends on, hashable: each phase's weeks,
+    testing days and attendance days, the start, the testing days the enrollment
+    overrides, and the last day (end week or discharge)."""
+    phases = tuple(
+        (
+            phase.weeks_from,
+            phase.weeks_to,
+            phase.testing_days,
+            tuple(schedule.days for schedule in phase.attendance),
+        )
+        for phase in spec.phases
+    )
+    overrides = tuple(sorted((i, tuple(d)) for i, d in facts.testing_days.items()))
+    return phases, facts.start_on, overrides, last_day(spec, facts)
+
+
+@lru_cache(maxsize=4096)
+def _calendar(
+    key: _Key,
+) -> tuple[tuple[date, ...], tuple[date, ...], dict[date, tuple[int, int]]]:
+    """The scheduled specimen days, the session days and the week and phase of
+    each scheduled day, from the start to the last day: the loops of
+    `scheduled_days` and `session_days` over the whole enrollment, run once."""
+    phases, start_on, overrides, last = key
+    testing = dict(overrides)
+    tests: list[date] = []
+    sessions: list[date] = []
+    weeks: dict[date, tuple[int, int]] = {}
+    for n in range((last - start_on).days + 1):
+        on = start_on + timedelta(days=n)
+        week = n // 7 + 1
+        found = next((i for i, p in enumerate(phases) if p[0] <= week <= p[1]), None)
+        if found is None:
+            continue
+        weekday = on.weekday()
+        if weekday in testing.get(found, phases[found][2]):
+            tests.append(on)
+            weeks[on] = (week, found)
+        if any(weekday in days for days in phases[found][3]):
+            sessions.append(on)
+    return tuple(tests), tuple(sessions), weeks
 
 
 def session_type_on(spec: ProtocolSpec, facts: EnrollmentFacts, on: date) -> str | None:

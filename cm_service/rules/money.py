@@ -18,8 +18,10 @@ def format_cents(cents: int) -> str:
     return f"{sign}${whole:,}.{part:02d}"
 
 
-def round_half_up(value: Fraction) -> int:
+def round_half_up(value: Fraction | int) -> int:
     """The nearest integer, halves rounded up (183.5 -> 184): the display rule."""
+    if type(value) is int:  # whole cents already (no Fraction arithmetic)
+        return value
     return math.floor(value + Fraction(1, 2))
 
 

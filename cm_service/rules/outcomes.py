@@ -12,10 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from .days import last_day, phase_at, scheduled_days, week_of
+from .days import last_day, phase_at, scheduled_days, scheduled_weeks, week_of
 from .facts import EnrollmentFacts, Fact
+from .made import made
 from .spec import MAPPED_RESULTS, ProtocolSpec
 
 ONE_DAY = timedelta(days=1)
@@ -200,26 +201,102 @@ def day_outcomes(
     walks, in date order."""
     last = min(as_of, last_day(spec, facts))
     first = facts.start_on if after is None else max(facts.start_on, after + ONE_DAY)
-    by_day: dict[date, list[Fact]] = defaultdict(list)
+    by_day: dict[date, list[Fact]] = {}
     for event in events:
-        if not event.is_session and first <= event.on <= last:
-            by_day[event.on].append(event)
-    scheduled = set(scheduled_days(spec, facts, first, last))
+        if (
+            event.kind != "attendance"
+            and event.session_type is None  # not about a session (Fact.is_session)
+            and first <= event.on <= last
+        ):
+            found_events = by_day.get(event.on)
+            if found_events is None:
+                by_day[event.on] = [event]
+            else:
+                found_events.append(event)
+    weeks = scheduled_weeks(spec, facts)
+    scheduled = scheduled_days(spec, facts, first, last)
+    ordered: Iterable[date] = scheduled
+    if not by_day.keys() <= weeks.keys():  # an extra test: merge its day in
+        ordered = sorted(set(scheduled) | by_day.keys())
+    closed_through = facts.closed_through
+    # A day's outcome depends on its events' results, not on its date, unless an
+    # exemption covers some days: then every day is classified afresh.
+    known = _classified(spec, facts) if not facts.exemptions else None
     days = []
-    for on in sorted(scheduled | by_day.keys()):
-        outcome, event_id = outcome_of_day(spec, facts, by_day.get(on, []))
-        closed = facts.closed_through is not None and on <= facts.closed_through
-        if on in scheduled and closed and outcome in PENDING:
-            outcome = "missed"  # derived: the nightly job writes it as an event
-        found = phase_at(spec, facts, on)
-        extra = on not in scheduled
-        if found is None or (extra and outcome in (None, "excused")):
+    for on in ordered:
+        todays = by_day.get(on)
+        if todays is None:
+            outcome, event_id = None, None
+        elif known is not None and len(todays) == 1:
+            outcome, event_id = _one_event(spec, facts, todays[0], known)
+        else:
+            outcome, event_id = outcome_of_day(spec, facts, todays)
+        place = weeks.get(on)
+        if place is not None and first <= on:
+            if closed_through is not None and on <= closed_through:
+                if outcome is None or outcome == "recollect":  # PENDING
+                    outcome = "missed"  # derived: the nightly job writes it
+            days.append(
+                made(
+                    DayOutcome,
+                    {
+                        "on": on,
+                        "scheduled": True,
+                        "outcome": outcome,
+                        "event_id": event_id,
+                        "week": place[0],
+                        "phase": place[1],
+                    },
+                )
+            )
             continue
-        if extra and spec.extra_tests == "ignore":
+        found = phase_at(spec, facts, on)
+        if found is None or outcome in (None, "excused"):
+            continue
+        if spec.extra_tests == "ignore":
             continue  # recorded, never changes the fold (spec: extra_tests)
         days.append(
-            DayOutcome(
-                on, on in scheduled, outcome, event_id, week_of(facts, on), found[0]
-            )
+            DayOutcome(on, False, outcome, event_id, week_of(facts, on), found[0])
         )
     return days
+
+
+# Per protocol classification (targets, combine rule, result mapping), the outcome
+# of a day with one event of a given kind and results: (outcome, decided by it).
+_CLASSIFIED: dict[tuple[Any, ...], dict[tuple[Any, ...], tuple[Outcome | None, bool]]]
+_CLASSIFIED = {}
+
+
+def _classified(
+    spec: ProtocolSpec, facts: EnrollmentFacts
+) -> dict[tuple[Any, ...], tuple[Outcome | None, bool]]:
+    key = (
+        targets_of(spec, facts),
+        spec.targets.combine,
+        tuple(sorted(spec.results.items())),
+    )
+    known = _CLASSIFIED.get(key)
+    if known is None:
+        if len(_CLASSIFIED) > 256:
+            _CLASSIFIED.clear()
+        known = _CLASSIFIED[key] = {}
+    return known
+
+
+def _one_event(
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    event: Fact,
+    known: dict[tuple[Any, ...], tuple[Outcome | None, bool]],
+) -> tuple[Outcome | None, int | None]:
+    """`outcome_of_day` of a day with this one event (no exemption applies):
+    classified once per kind and results, then looked up."""
+    signature = (event.kind, event.refused, tuple(event.results.items()))
+    found = known.get(signature)
+    if found is None:
+        outcome, event_id = outcome_of_day(spec, facts, [event])
+        # With one event, whatever decides the day is that event.
+        found = (outcome, event_id is not None)
+        if len(known) < 1024:
+            known[signature] = found
+    return found[0], event.event_id if found[1] else None
