@@ -12,24 +12,16 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from fractions import Fraction
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-from .caps import CapMeter, Cut, apply_caps
+from .caps import CapMeter, Money, active_caps, cap_into
 from .days import last_day, scheduled_days, week_of
 from .draws import expected_value_cents
-from .escalation import (
-    Step,
-    Streak,
-    after_clean_week,
-    after_negative,
-    after_reset,
-    bonus_due,
-    resets,
-)
+from .escalation import Streak, after_negative, after_reset, bonus_due, resets
 from .facts import EnrollmentFacts, Fact
+from .made import Later, made
 from .messages import (
     DRAWS,
     N_,
@@ -50,12 +42,17 @@ from .sessions import SessionOutcome, next_slots, session_outcomes
 from .spec import ProtocolSpec, Schedule
 
 PENDING = (None, "recollect")
+# How a message is made when read: (function, *its arguments).
+_Recipe = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
-class Award:
+class Award(Later):
     """One prescribed award. `key` is stable per day (specimen) or per session
-    (attendance), so settling again or re-entering a voided day never pays twice."""
+    (attendance), so settling again or re-entering a voided day never pays twice.
+
+    The fold leaves `why` as a recipe (`_made_why`): the message is made, like the
+    English `rule`, the first time something reads it."""
 
     key: str
     account: str
@@ -76,8 +73,10 @@ class Award:
 
 
 @dataclass(frozen=True)
-class NextNegative:
-    """What a negative on the next scheduled test day would pay, caps applied."""
+class NextNegative(Later):
+    """What a negative on the next scheduled test day would pay, caps applied.
+
+    The fold may leave `explanation` (and `why`) to be made when first read."""
 
     points: int
     draws: int
@@ -161,28 +160,30 @@ def evaluate(
         events = [event for event in events if event.on > after]
     start = _resumed(resume, facts)
     days = day_outcomes(spec, facts, events, as_of, after=after)
-    state, awards, _ = _fold(spec, facts, events, days, as_of, start=start, after=after)
-    totals = state.totals
-    return Evaluation(
-        awards=tuple(awards),
-        days=tuple(days),
-        run=state.streak.run,
-        level=state.streak.level,
-        longest_run=state.streak.longest,
-        next_negative=_next_negative(
-            spec, facts, events, days, as_of, start=start, after=after
-        ),
-        total_points=totals.points,
-        total_cents=totals.cents,
-        total_draws=totals.draws,
-        capped_cents=totals.capped_cents,
-        cents_by_year=totals.cents_by_year,
-        since=after,
-        sessions=tuple(session_outcomes(spec, facts, events, as_of, after=after)),
-        next_sessions=_next_sessions(
-            spec, facts, events, days, as_of, state, start=start, after=after
-        ),
-        session_runs=tuple(streak.run for streak in state.sessions),
+    fold, _ = _fold(spec, facts, events, days, as_of, start=start, after=after)
+    return made(
+        Evaluation,
+        {
+            "awards": tuple(fold.awards),
+            "days": tuple(days),
+            "run": fold.run,
+            "level": fold.level,
+            "longest_run": fold.longest,
+            "next_negative": _next_negative(
+                spec, facts, events, days, as_of, start=start, after=after
+            ),
+            "total_points": fold.points,
+            "total_cents": fold.cents,
+            "total_draws": fold.draws,
+            "capped_cents": fold.capped,
+            "cents_by_year": MappingProxyType(fold.by_year),
+            "since": after,
+            "sessions": tuple(fold.held),
+            "next_sessions": _next_sessions(
+                spec, facts, events, days, as_of, fold, start=start, after=after
+            ),
+            "session_runs": tuple(streak.run for streak in fold.sessions),
+        },
     )
 
 
@@ -226,11 +227,11 @@ def fold_awards(
     if wanted is not None and (wanted > as_of or (after or wanted) > wanted):
         wanted = None  # beyond what is folded, or older than the resume point
     days = day_outcomes(spec, facts, events, as_of, after=after)
-    _, awards, snapshot = _fold(
+    fold, snapshot = _fold(
         spec, facts, events, days, as_of, start=start, after=after, snapshot_on=wanted
     )
     taken = None if wanted is None or snapshot is None else Checkpoint(wanted, snapshot)
-    return Folded(tuple(awards), taken)
+    return Folded(tuple(fold.awards), taken)
 
 
 def _resumed(resume: Checkpoint | None, facts: EnrollmentFacts) -> _State | None:
@@ -289,27 +290,6 @@ class _State:
     totals: _Totals = _Totals()
 
 
-@dataclass(frozen=True)
-class _Offer:
-    """An award before caps."""
-
-    key: str
-    kind: str
-    amount: int
-    why: Msg
-
-
-@dataclass(frozen=True)
-class _Where:
-    """Where an award comes from; `group` is its per-test cap window (the test
-    day for specimens, the session for attendance)."""
-
-    on: date
-    event_id: int | None
-    schedule: str
-    group: Hashable = field(default=None)
-
-
 def meter_facts(facts: EnrollmentFacts) -> dict[str, Any]:
     """What the cap meter is told about the enrollment: other enrollments'
     payments and the funding programs' caps."""
@@ -334,137 +314,344 @@ def _fold(
     start: _State | None = None,
     after: date | None = None,
     snapshot_on: date | None = None,
-) -> tuple[_State, list[Award], _State | None]:
+) -> tuple[_Folding, _State | None]:
     """Fold `days` and the sessions after `after` from `start` (the state after
     `after`; the enrollment's first day without it); also return the state after
     every date <= `snapshot_on`."""
     sessions = session_outcomes(spec, facts, events, as_of, after=after)
-    by_day = {day.on: day for day in days}
-    state = start or _initial(facts)
+    fold = _Folding(spec, start or _initial(facts))
+    fold.held = sessions
     snapshot = None
-    awards: list[Award] = []
     # Caps apply to awards in date order across schedules (the spec), so both walk
     # the same calendar: a day's specimen first, then its sessions by event id.
-    for on in sorted(by_day.keys() | {s.on for s in sessions}):
+    walk: Iterable[tuple[date, DayOutcome | None, list[SessionOutcome]]]
+    if sessions:
+        walk = _calendar(days, sessions)
+    else:
+        walk = ((day.on, day, []) for day in days)
+    start_on = facts.start_on
+    awards = fold.awards
+    for on, day, held in walk:
         if snapshot_on is not None and snapshot is None and on > snapshot_on:
-            snapshot = state
-        state = _close_week(spec, state, week_of(facts, on))
+            snapshot = fold.state()
+        fold.close_week((on - start_on).days // 7 + 1)  # week_of
         first = len(awards)
-        if on in by_day:
-            state, paid = _fold_day(spec, state, by_day[on])
-            awards += paid
-        for session in (item for item in sessions if item.on == on):
-            state, paid = _fold_session(spec, state, session)
-            awards += paid
-        state = replace(state, totals=state.totals.plus(awards[first:]))
+        if day is not None:
+            fold.day(day)
+        for session in held:
+            fold.session(session)
+        if len(awards) > first:
+            fold.count(first)
     if snapshot_on is not None and snapshot is None:
-        snapshot = state
-    return _close_week(spec, state, week_of(facts, as_of)), awards, snapshot
+        snapshot = fold.state()
+    fold.close_week(week_of(facts, as_of))
+    return fold, snapshot
 
 
-def _close_week(spec: ProtocolSpec, state: _State, week: int) -> _State:
-    """Close the tallied week once the fold is past it (per-week escalation)."""
-    tally = state.tally
-    if tally is None or tally.week >= week:
-        return state
-    streak = state.streak
-    if tally.clean and tally.negatives:
-        streak = after_clean_week(spec.phases[tally.phase].specimen, streak)
-    return replace(state, streak=streak, tally=None)
+def _calendar(
+    days: Sequence[DayOutcome], sessions: Sequence[SessionOutcome]
+) -> list[tuple[date, DayOutcome | None, list[SessionOutcome]]]:
+    """Each date with its day and its sessions (in their order), by date."""
+    by_day = {day.on: day for day in days}
+    held: dict[date, list[SessionOutcome]] = {}
+    for session in sessions:
+        held.setdefault(session.on, []).append(session)
+    return [
+        (on, by_day.get(on), held.get(on, []))
+        for on in sorted(by_day.keys() | held.keys())
+    ]
 
 
-def _tallied(tally: _WeekTally | None, day: DayOutcome) -> _WeekTally:
-    if tally is None or tally.week != day.week:
-        tally = _WeekTally(day.week, day.phase or 0)
-    # A clean week: every folded day negative or excused (REAP: "continuous weeks
-    # of negative screens"); a day still unrecorded when the week closes is not.
-    clean = tally.clean and day.outcome in ("negative", "excused")
-    return replace(
-        tally, clean=clean, negatives=tally.negatives + (day.outcome == "negative")
-    )
+class _Folding:
+    """The fold's state while it walks (docs/protocol-spec.md "Meaning"): the same
+    state as `_State`, held in plain mutable fields so a step changes numbers
+    instead of copying frozen records. `state()` gives the frozen `_State`."""
 
-
-def _fold_day(
-    spec: ProtocolSpec, state: _State, day: DayOutcome
-) -> tuple[_State, list[Award]]:
-    schedule = spec.phases[day.phase or 0].specimen
-    if not day.scheduled and spec.extra_tests == "reset_only":
-        # Coming in more often must not speed up escalation (spec: extra_tests):
-        # an extra negative neither pays nor advances; a lapse still resets.
-        if day.outcome in ("positive", "refused") and resets(schedule, day.outcome):
-            tally = _tallied(state.tally, day)
-            return replace(state, streak=after_reset(state.streak), tally=tally), []
-        return state, []
-    state = replace(state, tally=_tallied(state.tally, day))
-    if day.outcome == "negative":
-        step = after_negative(schedule, state.streak)
-        if schedule is None:
-            return replace(state, streak=step.streak), []
-        where = _Where(
-            day.on, day.event_id, "specimen", test_group(f"specimen:{day.on}")
+    def __init__(self, spec: ProtocolSpec, state: _State) -> None:
+        self.spec = spec
+        self.meter = state.meter
+        self.used: dict[Hashable, Money] = dict(state.meter.used)
+        self.active = active_caps(spec.caps)
+        streak = state.streak
+        self.level, self.run, self.saved = streak.level, streak.run, streak.saved
+        self.since, self.longest = streak.since_reset, streak.longest
+        self.sessions = list(state.sessions)
+        tally = state.tally
+        self.tally: list[Any] | None = (
+            None
+            if tally is None
+            else [tally.week, tally.phase, tally.clean, tally.negatives]
         )
-        offers = _specimen_offers(spec, schedule, state.streak, day, step)
-        awards, meter = _pay(spec, schedule, state.meter, offers, where)
-        return replace(state, streak=step.streak, meter=meter), awards
-    if resets(schedule, day.outcome):
-        return replace(state, streak=after_reset(state.streak)), []
-    return state, []
+        totals = state.totals
+        self.points, self.cents, self.draws = totals.points, totals.cents, totals.draws
+        self.capped = totals.capped_cents
+        self.by_year = dict(totals.cents_by_year)
+        self.awards: list[Award] = []
+        # The sessions folded (session_outcomes), for Evaluation.sessions.
+        self.held: list[SessionOutcome] = []
+        self.units: dict[int, tuple[Money | None, Money | None, bool]] = {}
 
+    @property
+    def streak(self) -> Streak:
+        return Streak(self.level, self.run, self.saved, self.since, self.longest)
 
-def _fold_session(
-    spec: ProtocolSpec, state: _State, session: SessionOutcome
-) -> tuple[_State, list[Award]]:
-    schedule = spec.phases[session.phase].attendance[session.index]
-    before = session_streak(state.sessions, session.index)
-    if session.outcome != "attended":
-        # Late and missed reset only when the schedule says so (spec `reset_on`);
-        # an excused session neither breaks nor extends the run.
-        if session.outcome != "excused" and resets(schedule, session.outcome):
-            return _with_streak(state, session.index, after_reset(before)), []
-        return state, []
-    what = Msg(
-        N_("%(nth)s attended %(session)s session"),
-        (
-            ("nth", Ordinal(before.run + 1)),
-            ("session", Term("session type", session.session_type)),
-        ),
-    )
-    # One award per clinic-local day and session type: a session entered twice
-    # (or re-entered after a void) maps to the award already posted.
-    slot = f"{session.on.isoformat()}:{session.session_type}"
-    step = after_negative(schedule, before)
-    rule = Msg(
-        N_("%(what)s: %(amount)s"),
-        (("what", what), ("amount", _formula(spec, schedule, before.level))),
-    )
-    if step.restored_to is not None:
-        rule = msg(
-            N_(
-                "%(award)s. Level restored to %(level)s after %(count)s sessions"
-                " since the reset"
+    def state(self) -> _State:
+        tally = self.tally
+        return _State(
+            meter=replace(self.meter, used=MappingProxyType(dict(self.used))),
+            streak=self.streak,
+            sessions=tuple(self.sessions),
+            tally=None if tally is None else _WeekTally(*tally),
+            totals=_Totals(
+                self.points,
+                self.cents,
+                self.draws,
+                self.capped,
+                MappingProxyType(dict(self.by_year)),
             ),
-            award=rule,
-            level=step.restored_to,
-            count=schedule.recovery_after,
         )
-    offers = [_Offer(f"attendance:{slot}", "award", schedule.value(before.level), rule)]
-    if schedule.bonus is not None and bonus_due(schedule, before):
-        text = msg(
-            N_("Bonus for %(count)s attended sessions in a row"), count=before.run + 1
+
+    def close_week(self, week: int) -> None:
+        """Close the tallied week once the fold is past it (per-week escalation)."""
+        tally = self.tally
+        if tally is None or tally[0] >= week:
+            return
+        if tally[2] and tally[3]:
+            schedule = self.spec.phases[tally[1]].specimen
+            if schedule is not None and schedule.escalates and schedule.per == "week":
+                self.level += 1  # escalation.after_clean_week
+        self.tally = None
+
+    def tallied(self, day: DayOutcome) -> None:
+        tally = self.tally
+        if tally is None or tally[0] != day.week:
+            tally = self.tally = [day.week, day.phase or 0, True, 0]
+        # A clean week: every folded day negative or excused (REAP: "continuous
+        # weeks of negative screens"); a day still unrecorded when the week closes
+        # is not.
+        outcome = day.outcome
+        tally[2] = tally[2] and outcome in ("negative", "excused")
+        tally[3] += outcome == "negative"
+
+    def reset(self) -> None:
+        """escalation.after_reset."""
+        saved = self.saved
+        self.saved = self.level if saved is None or self.level > saved else saved
+        self.level = self.run = self.since = 0
+
+    def day(self, day: DayOutcome) -> None:
+        spec = self.spec
+        schedule = spec.phases[day.phase or 0].specimen
+        outcome = day.outcome
+        if not day.scheduled and spec.extra_tests == "reset_only":
+            # Coming in more often must not speed up escalation (spec: extra_tests):
+            # an extra negative neither pays nor advances; a lapse still resets.
+            if outcome in ("positive", "refused") and resets(schedule, outcome):
+                self.tallied(day)
+                self.reset()
+            return
+        self.tallied(day)
+        if outcome == "negative":
+            level, run = self.level, self.run
+            restored = self.negative(schedule)
+            if schedule is None:
+                return
+            on = day.on
+            iso = on.isoformat()
+            group = ("specimen", iso)  # test_group(f"specimen:{iso}")
+            why: _Recipe = (
+                _specimen_why,
+                spec,
+                schedule,
+                level,
+                run,
+                day.scheduled,
+                restored,
+            )
+            self.pay(
+                schedule,
+                f"specimen:{iso}",
+                "award",
+                schedule.value(level),
+                why,
+                on,
+                day.event_id,
+                "specimen",
+                group,
+            )
+            bonus = schedule.bonus
+            if bonus is not None and (run + 1) % bonus.every == 0:  # bonus_due
+                why = (_bonus_why, spec, schedule, bonus.amount, run, False)
+                self.pay(
+                    schedule,
+                    f"bonus:{iso}",
+                    "bonus",
+                    bonus.amount,
+                    why,
+                    on,
+                    day.event_id,
+                    "specimen",
+                    group,
+                )
+            return
+        if resets(schedule, outcome):
+            self.reset()
+
+    def negative(self, schedule: Schedule | None) -> int | None:
+        """escalation.after_negative on the fold's streak: the level it restored
+        to, if it raised it."""
+        per_test = (
+            schedule is not None and schedule.escalates and schedule.per == "test"
         )
-        offers.append(_bonus_offer(spec, schedule, f"attendance-bonus:{slot}", text))
-    where = _Where(
-        session.on, session.event_id, "attendance", test_group(offers[0].key)
-    )
-    awards, meter = _pay(spec, schedule, state.meter, offers, where)
-    state = _with_streak(state, session.index, step.streak)
-    return replace(state, meter=meter), awards
+        run = self.run + 1
+        before = self.level
+        self.level = level = before + per_test
+        self.run = run
+        if run > self.longest:
+            self.longest = run
+        saved = self.saved
+        if saved is None:
+            return None
+        self.since += 1
+        needed = schedule.recovery_after if schedule is not None else None
+        if needed is None or self.since < needed:
+            return None
+        self.saved = None
+        if saved > level:
+            self.level = saved
+            return saved  # only a real raise is news
+        return None
 
+    def session(self, session: SessionOutcome) -> None:
+        spec = self.spec
+        schedule = spec.phases[session.phase].attendance[session.index]
+        index = session.index
+        before = session_streak(self.sessions, index)
+        if session.outcome != "attended":
+            # Late and missed reset only when the schedule says so (spec
+            # `reset_on`); an excused session neither breaks nor extends the run.
+            if session.outcome != "excused" and resets(schedule, session.outcome):
+                self._with_streak(index, after_reset(before))
+            return
+        # One award per clinic-local day and session type: a session entered twice
+        # (or re-entered after a void) maps to the award already posted.
+        slot = f"{session.on.isoformat()}:{session.session_type}"
+        step = after_negative(schedule, before)
+        key = f"attendance:{slot}"
+        group = test_group(key)
+        why: _Recipe = (
+            _session_why,
+            spec,
+            schedule,
+            before.level,
+            before.run,
+            session.session_type,
+            step.restored_to,
+        )
+        amount = schedule.value(before.level)
+        on, event_id = session.on, session.event_id
+        self.pay(schedule, key, "award", amount, why, on, event_id, "attendance", group)
+        if schedule.bonus is not None and bonus_due(schedule, before):
+            why = (_bonus_why, spec, schedule, schedule.bonus.amount, before.run, True)
+            self.pay(
+                schedule,
+                f"attendance-bonus:{slot}",
+                "bonus",
+                schedule.bonus.amount,
+                why,
+                on,
+                event_id,
+                "attendance",
+                group,
+            )
+        self._with_streak(index, step.streak)
 
-def _with_streak(state: _State, index: int, streak: Streak) -> _State:
-    streaks = list(state.sessions) + [Streak()] * (index + 1 - len(state.sessions))
-    streaks[index] = streak
-    return replace(state, sessions=tuple(streaks))
+    def _with_streak(self, index: int, streak: Streak) -> None:
+        streaks = self.sessions
+        streaks += [Streak()] * (index + 1 - len(streaks))
+        streaks[index] = streak
+
+    def pay(
+        self,
+        schedule: Schedule,
+        key: str,
+        kind: str,
+        amount: int,
+        why: _Recipe,
+        on: date,
+        event_id: int | None,
+        where: str,
+        group: Hashable,
+    ) -> None:
+        """Cap an offered award and add it (nothing for an offer of nothing)."""
+        if amount <= 0:
+            return
+        units = self.units.get(id(schedule))
+        if units is None:
+            units = self.units[id(schedule)] = self._units(schedule)
+        unit, program_unit, capped = units
+        paid, withheld, note = amount, 0, None
+        if capped:
+            cut, _ = cap_into(
+                self.spec.caps.crossing,
+                self.active,
+                self.meter,
+                self.used,
+                on=on,
+                group=group,
+                amount=amount,
+                unit_cents=unit,
+                account=schedule.account,
+                program_unit=program_unit,
+            )
+            paid, note = cut.amount, cut.note
+            withheld = round_half_up(cut.withheld)
+        account = "draws" if schedule.type == "prize_draws" else "points"
+        self.awards.append(
+            made(
+                Award,
+                {
+                    "key": key,
+                    "account": account,
+                    "kind": kind,
+                    "amount": paid,
+                    "cents": paid * self.spec.unit_cents if account == "points" else 0,
+                    "capped_cents": withheld,
+                    "on": on,
+                    "event_id": event_id,
+                    "schedule": where,
+                    "_why": (why, note),
+                },
+            )
+        )
+
+    def _units(self, schedule: Schedule) -> tuple[Money | None, Money | None, bool]:
+        """Money per unit for the protocol's caps and for a funding program's, and
+        whether any cap can apply to this schedule's awards."""
+        unit = _unit_cents(self.spec, schedule)
+        # A funding program counts a draw at its expected value (docs/funding.md).
+        program_unit = (
+            expected_value_cents(schedule.bowl)
+            if schedule.account == "draws" and schedule.bowl
+            else unit
+        )
+        capped = bool(unit and self.active) or bool(
+            program_unit and self.meter.programs
+        )
+        return unit, program_unit, capped
+
+    def count(self, first: int) -> None:
+        """Add the awards from `first` on to the totals."""
+        by_year = self.by_year
+        for a in self.awards[first:]:
+            if a.account == "points":
+                self.points += a.amount
+            else:
+                self.draws += a.amount
+            year = a.on.year
+            by_year[year] = by_year.get(year, 0) + a.cents
+            self.cents += a.cents
+            self.capped += a.capped_cents
 
 
 def session_streak(sessions: Sequence[Streak], index: int) -> Streak:
@@ -482,34 +669,93 @@ def test_group(key: str) -> Hashable:
     return ("attendance", on, session_type)
 
 
-def _specimen_offers(
-    spec: ProtocolSpec, schedule: Schedule, before: Streak, day: DayOutcome, step: Step
-) -> list[_Offer]:
-    # Keys name the day, not the event: voiding a specimen and entering the day
-    # again must map to the award already posted (settle compares by key).
-    iso = day.on.isoformat()
+def _specimen_why(
+    spec: ProtocolSpec,
+    schedule: Schedule,
+    level: int,
+    run: int,
+    scheduled: bool,
+    restored_to: int | None,
+) -> Msg:
+    """How a negative's award is worked out, from the streak before it."""
+    before = Streak(level, run)
     what = NEGATIVE_TEST if not schedule.escalates else _consecutive(schedule, before)
-    if not day.scheduled:
+    if not scheduled:
         what = Msg(N_("%(what)s (extra test)"), (("what", what),))
     rule = Msg(
         N_("%(what)s: %(amount)s"),
-        (("what", what), ("amount", _formula(spec, schedule, before.level))),
+        (("what", what), ("amount", _formula(spec, schedule, level))),
     )
-    if step.restored_to is not None:
+    if restored_to is not None:
         rule = msg(
             N_(
                 "%(award)s. Level restored to %(level)s after %(count)s negatives"
                 " since the reset"
             ),
             award=rule,
-            level=step.restored_to,
+            level=restored_to,
             count=schedule.recovery_after,
         )
-    offers = [_Offer(f"specimen:{iso}", "award", schedule.value(before.level), rule)]
-    if schedule.bonus is not None and bonus_due(schedule, before):
-        text = msg(N_("Bonus for %(count)s negatives in a row"), count=before.run + 1)
-        offers.append(_bonus_offer(spec, schedule, f"bonus:{iso}", text))
-    return offers
+    return rule
+
+
+def _session_why(
+    spec: ProtocolSpec,
+    schedule: Schedule,
+    level: int,
+    run: int,
+    session_type: str,
+    restored_to: int | None,
+) -> Msg:
+    """How an attended session's award is worked out, from the streak before it."""
+    what = Msg(
+        N_("%(nth)s attended %(session)s session"),
+        (
+            ("nth", Ordinal(run + 1)),
+            ("session", Term("session type", session_type)),
+        ),
+    )
+    rule = Msg(
+        N_("%(what)s: %(amount)s"),
+        (("what", what), ("amount", _formula(spec, schedule, level))),
+    )
+    if restored_to is not None:
+        rule = msg(
+            N_(
+                "%(award)s. Level restored to %(level)s after %(count)s sessions"
+                " since the reset"
+            ),
+            award=rule,
+            level=restored_to,
+            count=schedule.recovery_after,
+        )
+    return rule
+
+
+def _bonus_why(
+    spec: ProtocolSpec, schedule: Schedule, amount: int, run: int, session: bool
+) -> Msg:
+    """A bonus paid with the negative (or session) that makes the run `run + 1`."""
+    if session:
+        text = msg(N_("Bonus for %(count)s attended sessions in a row"), count=run + 1)
+    else:
+        text = msg(N_("Bonus for %(count)s negatives in a row"), count=run + 1)
+    return Msg(
+        N_("%(what)s: %(amount)s"),
+        (("what", text), ("amount", _amount_text(spec, schedule, amount))),
+    )
+
+
+def _made_why(award: Award) -> Msg:
+    """`Award.why` from the recipe the fold left, and the caps' note if any."""
+    recipe, note = award.__dict__["_why"]
+    why: Msg = recipe[0](*recipe[1:])
+    if note:
+        return Msg(N_("%(rule)s; %(note)s"), (("rule", why), ("note", note)))
+    return why
+
+
+Award._later = {"why": _made_why}
 
 
 NEGATIVE_TEST = Msg(N_("Negative test"))
@@ -528,15 +774,6 @@ def _consecutive(schedule: Schedule, before: Streak) -> Msg:
         N_("%(nth)s consecutive negative, level %(level)s"),
         (nth, ("level", before.level)),
     )
-
-
-def _bonus_offer(spec: ProtocolSpec, schedule: Schedule, key: str, text: Msg) -> _Offer:
-    amount = schedule.bonus.amount if schedule.bonus else 0
-    why = Msg(
-        N_("%(what)s: %(amount)s"),
-        (("what", text), ("amount", _amount_text(spec, schedule, amount))),
-    )
-    return _Offer(key, "bonus", amount, why)
 
 
 def _formula(spec: ProtocolSpec, schedule: Schedule, level: int) -> Msg:
@@ -573,66 +810,14 @@ def _amount_text(spec: ProtocolSpec, schedule: Schedule, amount: int) -> Msg:
     )
 
 
-def _unit_cents(spec: ProtocolSpec, schedule: Schedule) -> Fraction | None:
+def _unit_cents(spec: ProtocolSpec, schedule: Schedule) -> Money | None:
     """Money per unit for the caps; draws count only at their exact expected value
     and only when the protocol asks (spec: count_draws_at_expected_value)."""
     if schedule.account == "points":
-        return Fraction(spec.unit_cents)
+        return spec.unit_cents
     if spec.caps.count_draws_at_expected_value:
         return expected_value_cents(schedule.bowl)
     return None
-
-
-def _pay(
-    spec: ProtocolSpec,
-    schedule: Schedule,
-    meter: CapMeter,
-    offers: Sequence[_Offer],
-    where: _Where,
-) -> tuple[list[Award], CapMeter]:
-    awards = []
-    unit = _unit_cents(spec, schedule)
-    # A funding program counts a draw at its expected value (docs/funding.md).
-    program_unit = (
-        expected_value_cents(schedule.bowl)
-        if schedule.account == "draws" and schedule.bowl
-        else unit
-    )
-    for offer in offers:
-        if offer.amount <= 0:
-            continue
-        cut, meter = apply_caps(
-            spec.caps,
-            meter,
-            on=where.on,
-            group=where.group,
-            amount=offer.amount,
-            unit_cents=unit,
-            account=schedule.account,
-            program_unit=program_unit,
-        )
-        awards.append(_award(spec, schedule, offer, cut, where))
-    return awards, meter
-
-
-def _award(
-    spec: ProtocolSpec, schedule: Schedule, offer: _Offer, cut: Cut, where: _Where
-) -> Award:
-    points = schedule.account == "points"
-    return Award(
-        key=offer.key,
-        account=schedule.account,
-        kind=offer.kind,
-        amount=cut.amount,
-        cents=cut.amount * spec.unit_cents if points else 0,
-        capped_cents=round_half_up(cut.withheld),
-        on=where.on,
-        event_id=where.event_id,
-        schedule=where.schedule,
-        why=Msg(N_("%(rule)s; %(note)s"), (("rule", offer.why), ("note", cut.note)))
-        if cut.note
-        else offer.why,
-    )
 
 
 def _next_negative(
@@ -649,17 +834,17 @@ def _next_negative(
     (from `start`, the state after `after`, when resumed)."""
     on = _next_test_day(spec, facts, days, as_of)
     if on is None:
-        ended = _ended(spec, facts)
-        return NextNegative(0, 0, 0, 0, 0, None, english(ended), why=ended)
+        fields = dict(_NOTHING, why=_ended(spec, facts))
+        return made(NextNegative, fields)  # `explanation` made when read
     # The probe is an ordinary fact: caps, week closes and recovery all apply to
     # it exactly as they will to the real specimen.
     probe = Fact(-1, "specimen", on, dict.fromkeys(targets_of(spec, facts), "negative"))
     kept = [event for event in events if event.on <= as_of]
     probe_days = day_outcomes(spec, facts, [*kept, probe], on, after=after)
-    _, awards, _ = _fold(
+    fold, _ = _fold(
         spec, facts, [*kept, probe], probe_days, on, start=start, after=after
     )
-    paid = [a for a in awards if a.on == on and a.schedule == "specimen"]
+    paid = [a for a in fold.awards if a.on == on and a.schedule == "specimen"]
     return _summarise(paid, on)
 
 
@@ -669,7 +854,7 @@ def _next_sessions(
     events: Sequence[Fact],
     days: Sequence[DayOutcome],
     as_of: date,
-    now: _State,
+    now: _Folding,
     *,
     start: _State | None = None,
     after: date | None = None,
@@ -683,10 +868,10 @@ def _next_sessions(
     ):
         probe = Fact(-1, "attendance", on, session_type=session_type)
         probe_days = day_outcomes(spec, facts, kept, on, after=after)
-        _, awards, _ = _fold(
+        fold, _ = _fold(
             spec, facts, [*kept, probe], probe_days, on, start=start, after=after
         )
-        paid = [a for a in awards if a.on == on and a.schedule == "attendance"]
+        paid = [a for a in fold.awards if a.on == on and a.schedule == "attendance"]
         paid = [a for a in paid if a.key.endswith(f":{on.isoformat()}:{session_type}")]
         booked = any(
             b.on == on and b.session_type == session_type for b in facts.bookings
@@ -749,17 +934,44 @@ def _summarise(paid: Sequence[Award], on: date) -> NextNegative:
     def total(account: str, kind: str) -> int:
         return sum(a.amount for a in paid if a.account == account and a.kind == kind)
 
+    # `explanation` is made when read; `why` now (it has a default, so it cannot
+    # be left out), its awards' messages when it is read.
+    return made(
+        NextNegative,
+        {
+            "points": total("points", "award"),
+            "draws": total("draws", "award"),
+            "cents": sum(a.cents for a in paid),
+            "bonus_points": total("points", "bonus"),
+            "bonus_draws": total("draws", "bonus"),
+            "on": on,
+            "withheld": 0,
+            "why": _summary_why(paid, on),
+        },
+    )
+
+
+def _summary_why(paid: Sequence[Award], on: date) -> Msg:
+    """What a negative on `on` pays, award by award."""
     why = msg(N_("A negative on %(day)s earns nothing in this phase."), day=Day(on))
     if paid:
         rules = Join("semicolon", tuple(a.why for a in paid))
         why = msg(N_("A negative on %(day)s: %(rules)s."), day=Day(on), rules=rules)
-    return NextNegative(
-        points=total("points", "award"),
-        draws=total("draws", "award"),
-        cents=sum(a.cents for a in paid),
-        bonus_points=total("points", "bonus"),
-        bonus_draws=total("draws", "bonus"),
-        on=on,
-        explanation=english(why),
-        why=why,
-    )
+    return why
+
+
+def _explanation(nxt: NextNegative) -> str:
+    return english(nxt.why)
+
+
+NextNegative._later = {"explanation": _explanation}
+# The fields of a next negative that pays nothing (`why` says why).
+_NOTHING = {
+    "points": 0,
+    "draws": 0,
+    "cents": 0,
+    "bonus_points": 0,
+    "bonus_draws": 0,
+    "on": None,
+    "withheld": 0,
+}
