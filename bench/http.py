@@ -65,8 +65,9 @@ from cm_service.models import (  # noqa: E402
     Participant,
     Protocol,
 )
-from cm_service.services import checkins, clinics, ledger, participants  # noqa: E402
-from cm_service.services.actors import staff_actor  # noqa: E402
+from cm_service.services.access.actors import staff_actor  # noqa: E402
+from cm_service.services.admin import clinics  # noqa: E402
+from cm_service.services.cm import checkins, ledger, participants  # noqa: E402
 from tests.faults.server import Client, free_port  # noqa: E402
 from tests.pg import start_cluster  # noqa: E402
 
@@ -84,7 +85,7 @@ P99_TARGET_MS = 50
 
 def build(url: str, n: int, clinic_size: int, today: date, seed: int) -> dict:
     """Build the data set into an empty database at `url`; return what the run needs."""
-    from cm_service.services.actors import SYSTEM
+    from cm_service.services.access.actors import SYSTEM
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     rng = random.Random(seed)
@@ -342,8 +343,8 @@ def leave_fold_checkpoints(url: str, today: date) -> int:
     change to the engine's code (which stales every checkpoint) needs no rebuild."""
     from dataclasses import replace
 
-    from cm_service.services import checkpoints
-    from cm_service.services.timeline import load_timelines
+    from cm_service.services.cm import checkpoints
+    from cm_service.services.cm.timeline import load_timelines
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():

@@ -38,9 +38,10 @@ from cm_service.models import (  # noqa: E402
     Participant,
     Protocol,
 )
-from cm_service.services import clinics, ledger, nightly  # noqa: E402
-from cm_service.services.actors import SYSTEM  # noqa: E402
-from cm_service.services.timeline import chunks  # noqa: E402
+from cm_service.services.access.actors import SYSTEM  # noqa: E402
+from cm_service.services.admin import clinics  # noqa: E402
+from cm_service.services.cm import ledger, nightly  # noqa: E402
+from cm_service.services.cm.timeline import chunks  # noqa: E402
 from tests.pg import start_cluster  # noqa: E402
 
 START = date(2026, 1, 5)  # a Monday

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from .extensions import db, login_manager
 from .models import User
-from .services.actors import Actor, staff_actor
+from .services.access.actors import Actor, staff_actor
 
 
 def active_user(user_id: str) -> User | None:

@@ -20,8 +20,10 @@ from . import rules
 from .extensions import db
 from .models import Enrollment
 from .scheduler import build_scheduler
-from .services import audit, clinics, demo, nightly
-from .services.actors import SYSTEM
+from .services.access import audit
+from .services.access.actors import SYSTEM
+from .services.admin import clinics, demo
+from .services.cm import nightly
 from .services.errors import CMError
 from .services.validation import MAX_DEPTH, too_deep
 

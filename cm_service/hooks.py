@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from .delivery import twilio_signature
-from .services import reminders
+from .services.integrations import reminders
+from .services.integrations.delivery import twilio_signature
 
 bp = Blueprint("hooks", __name__, url_prefix="/hooks")
 

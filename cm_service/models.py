@@ -45,7 +45,7 @@ ENTRY_KINDS = ("award", "bonus", "adjustment", "redemption", "draw", "expiry")
 ENROLLMENT_STATUSES = ("active", "completed", "discharged")
 # How an off-site session (a twelve-step meeting) was confirmed.
 VERIFICATIONS = ("signed_slip", "phone_call", "note")
-# 42 CFR Part 2 consent to share (services/consents.py): what a consent may be for,
+# 42 CFR Part 2 consent to share (services/access/consents.py): what a consent may be for,
 # what it lets be shared, and whether it names one recipient or a class of them.
 CONSENT_PURPOSES = (
     "treatment",
@@ -97,7 +97,7 @@ class Clinic(Model):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
     # The clinic's own portal login, /me/<portal_slug>/login, printed on participants'
-    # cards: the name as a slug and six random characters (services/portal_links.py),
+    # cards: the name as a slug and six random characters (services/access/portal_links.py),
     # so no page lists the clinics and they cannot be walked by number or guessed.
     portal_slug: Mapped[str] = mapped_column(String(64), index=True, unique=True)
     # Corrections and manual adjustments need a second staff member's approval.
@@ -381,7 +381,7 @@ class Reward(Model):
     """A clinic's catalogue item: a bowl tier's prize or an item priced in money.
 
     `cost_cents` is the price; a participant pays it in points of their own protocol
-    (services/pricing.py), so the same item costs the same money on every protocol.
+    (services/cm/pricing.py), so the same item costs the same money on every protocol.
     """
 
     __tablename__ = "reward"
@@ -419,7 +419,7 @@ class FundingProgram(Model):
     non_cash_only: Mapped[bool] = mapped_column(default=False)
     # Where the caps come from (a letter, an advisory opinion, a statute).
     source: Mapped[str] = mapped_column(Text, default="")
-    # The preset it was made from (services/funding.py PRESETS), if any.
+    # The preset it was made from (services/cm/funding.py PRESETS), if any.
     preset: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -788,7 +788,7 @@ class OutboxMessage(Model):
     """A reminder to send, written in the transaction of what caused it.
 
     `dedupe_key` names the cause and channel, so queueing again adds nothing;
-    the scheduler drains it (services/outbox.py): pending -> sending (claimed,
+    the scheduler drains it (services/integrations/outbox.py): pending -> sending (claimed,
     attempts + 1) -> sent, back to pending with a later `not_before` after a
     failure, dead after the last attempt. Its id is the idempotency key."""
 

@@ -1,6 +1,6 @@
 """APScheduler wiring only: one interval tick in UTC that runs the nightly catch-up
 and the reconciliation slices, and a one-minute tick that queues the evening
-reminders and drains the outbox (services/reminders.py, services/outbox.py).
+reminders and drains the outbox (services/integrations/reminders.py, services/integrations/outbox.py).
 
 Not a cron at local midnight: APScheduler 3.11 skips the day after the spring DST
 change for cron jobs in the 00:00-00:59 local hour (measured). A 15-minute UTC tick
@@ -16,7 +16,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
 from .extensions import db
-from .services import nightly, outbox, reminders
+from .services.cm import nightly
+from .services.integrations import outbox, reminders
 
 TICK_MINUTES = 15
 OUTBOX_SECONDS = 60
@@ -59,7 +60,7 @@ def run_due_nightlies(app: Flask) -> None:
 
 def run_outbox(app: Flask) -> None:
     """Queue the evening-before reminders once a clinic's evening has come, then
-    send what is due (claim, send, mark: services/outbox.py)."""
+    send what is due (claim, send, mark: services/integrations/outbox.py)."""
     with app.app_context():
         try:
             reminders.queue_evenings(datetime.now(UTC))

@@ -15,8 +15,8 @@ from flask_migrate import upgrade
 
 from cm_service import create_app
 from cm_service.extensions import db
-from cm_service.services import clinics
-from cm_service.services.actors import SYSTEM, Actor
+from cm_service.services.access.actors import SYSTEM, Actor
+from cm_service.services.admin import clinics
 from tests.factories import NOW, make_staff
 from tests.pg import Cluster, start_cluster
 

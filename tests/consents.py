@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 from cm_service.models import CONSENT_SHARES
-from cm_service.services import consents
-from cm_service.services.actors import Recipient
+from cm_service.services.access import consents
+from cm_service.services.access.actors import Recipient
 from tests.factories import NOW, START
 
 EHR = "County EHR"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from cm_service.services import clinics, participants
-from cm_service.services.actors import SYSTEM, Actor, staff_actor
+from cm_service.services.access.actors import SYSTEM, Actor, staff_actor
+from cm_service.services.admin import clinics
+from cm_service.services.cm import participants
 
 # A Monday, so preset testing days line up with the week numbers in the tests.
 START = date(2026, 1, 5)

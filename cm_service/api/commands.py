@@ -11,9 +11,10 @@ import click
 from flask.cli import AppGroup
 
 from ..models import CONSENT_PURPOSES
-from ..services import api_tokens, results_import
-from ..services.actors import SYSTEM
+from ..services.access import api_tokens
+from ..services.access.actors import SYSTEM
 from ..services.errors import CMError
+from ..services.integrations import results_import
 
 token = AppGroup("token", help="API tokens.")
 

@@ -16,7 +16,7 @@ from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..services.checkins import REFUSED_WITH_RESULTS
+from ..services.cm.checkins import REFUSED_WITH_RESULTS
 from ..services.errors import CMError, InvalidInput
 from ..services.validation import (
     INT_MAX,

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..models import CONSENT_PURPOSES
 from ..rules.facts import RESULT_VALUES
-from ..services.checkins import SESSION_TYPES as _SESSIONS
+from ..services.cm.checkins import SESSION_TYPES as _SESSIONS
 
 SESSION_TYPES = list(_SESSIONS)
 
@@ -492,7 +492,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": (
             "FHIR R4 Observation of one analyte result. `code`: a LOINC code of the "
-            "table in cm_service/services/fhir.py (e.g. 3397-7 cocaine in urine, "
+            "table in cm_service/services/integrations/fhir.py (e.g. 3397-7 cocaine in urine, "
             "104133-4 breath alcohol) or urn:cm-service:analyte. "
             "`valueCodeableConcept.text`: negative, positive, dilute, invalid, "
             "adulterated, substituted or insufficient. A breath result carries its "

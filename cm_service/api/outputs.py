@@ -9,10 +9,10 @@ from typing import Any
 
 from .. import rules
 from ..models import Appointment, Draw, Enrollment, Event, LedgerEntry, Participant
-from ..services.checkins import CheckinResult
-from ..services.ledger import Balance
-from ..services.results_import import ImportResult
-from ..services.rewards import RedeemScreen
+from ..services.cm.checkins import CheckinResult
+from ..services.cm.ledger import Balance
+from ..services.cm.rewards import RedeemScreen
+from ..services.integrations.results_import import ImportResult
 
 
 def participant(row: Participant, enrollment: Enrollment | None) -> dict[str, Any]:

@@ -17,23 +17,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from ..extensions import db
-from ..services import (
-    api_tokens,
-    appointments,
-    checkins,
-    clinics,
-    consents,
-    fhir,
-    fidelity,
-    ledger,
-    participants,
-    report_exports,
-    reports,
-    results_import,
-    rewards,
-)
-from ..services.actors import Actor
+from ..services.access import api_tokens, consents
+from ..services.access.actors import Actor
+from ..services.admin import clinics
+from ..services.cm import appointments, checkins, ledger, participants, rewards
 from ..services.errors import CMError, InvalidInput, NotFound
+from ..services.integrations import fhir, results_import
+from ..services.reads import fidelity, report_exports, reports
 from . import inputs, outputs
 from .openapi import openapi_document
 

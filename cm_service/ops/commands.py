@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from ..services import backup as backups
-from ..services.actors import SYSTEM
+from ..services.access.actors import SYSTEM
+from ..services.admin import backup as backups
 from ..services.errors import CMError
 
 

@@ -11,10 +11,12 @@ from sqlalchemy import select
 from ..auth import ANY_STAFF, current_actor, role_required
 from ..extensions import db
 from ..models import Clinic, ClinicClosure, Participant
-from ..services import clinics, closures, nightly, outbox
+from ..services.admin import clinics
+from ..services.cm import closures, nightly
+from ..services.cm.participants import CODE_PATTERN
+from ..services.cm.timeline import clinic_today
 from ..services.errors import CMError, InvalidInput
-from ..services.participants import CODE_PATTERN
-from ..services.timeline import clinic_today
+from ..services.integrations import outbox
 from .forms import ClosureForm, ConfirmForm, PauseForm
 
 bp = Blueprint("ops", __name__, url_prefix="/staff/ops")

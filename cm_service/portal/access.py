@@ -4,7 +4,7 @@ the server.
 The portal keeps the participant's id under its own session keys and never touches
 Flask-Login's keys, so a staff login in the same browser is neither used nor ended
 by the portal. Like a staff session (staff/sessions.py), each carries the
-participant's session_version, which services.portal.log_out bumps: a cookie copied
+participant's session_version, which services.reads.portal.log_out bumps: a cookie copied
 before a logout or a timeout opens nothing afterwards. A session idle for longer
 than PORTAL_IDLE_SECONDS (10 minutes by default: kiosks are shared), or older than
 PORTAL_SESSION_HOURS (12), ends at the next request.
@@ -23,8 +23,8 @@ from flask_babel import refresh
 
 from ..extensions import db
 from ..models import Clinic, Participant
-from ..services import portal
-from ..services.actors import Actor
+from ..services.access.actors import Actor
+from ..services.reads import portal
 from .i18n import LANGUAGE_KEY
 
 PARTICIPANT_KEY = "participant_id"

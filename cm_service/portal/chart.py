@@ -1,6 +1,6 @@
 """The weekly progress chart's geometry: server-drawn SVG, no chart library.
 
-Turns `services.portal.Progress` into bars (what each week earned) and one marker
+Turns `services.reads.portal.Progress` into bars (what each week earned) and one marker
 per scheduled test day (its outcome, round) and per session (how it ended, square),
 in a 340-wide viewBox that scales down to a 360 px phone; a combined protocol's
 session marks sit in their own band under the tests'. Colours are paired with shapes
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..services.portal import Progress, WeekProgress
+from ..services.reads.portal import Progress, WeekProgress
 
 WIDTH, HEIGHT = 340, 236
 LEFT, RIGHT = 8, 8

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
-from ..services.participants import CODE_PATTERN, PIN_PATTERN
+from ..services.cm.participants import CODE_PATTERN, PIN_PATTERN
 
 
 class LoginForm(FlaskForm):

@@ -15,7 +15,7 @@ from babel.dates import format_skeleton, format_time
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_locale
 
-from ..services.portal import LANGUAGES
+from ..services.reads.portal import LANGUAGES
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 LANGUAGE_KEY = "portal_language"

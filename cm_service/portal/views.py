@@ -3,7 +3,7 @@
 No route takes a participant id: every page shows the logged-in participant's own
 record, so another participant's data has no URL at all. No route takes a clinic id
 or lists clinics either: each clinic's login is its own unguessable link
-(services/portal_links.py), printed on the participant's card.
+(services/access/portal_links.py), printed on the participant's card.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from ..models import Clinic
 from ..rules.messages import N_
-from ..services import consents, portal, portal_links, reminders
+from ..services.access import consents, portal_links
 from ..services.errors import InvalidInput, NotFound
+from ..services.integrations import reminders
+from ..services.reads import portal
 from . import access, chart, errors, i18n
 from .access import current_actor, participant_required
 from .forms import LanguageForm, LoginForm, ReminderForm

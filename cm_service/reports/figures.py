@@ -1,6 +1,6 @@
 """The outcome report's four figures: each a chart and the table of its numbers.
 
-Joins the series (`services.report_charts`, exact) to the drawing
+Joins the series (`services.reads.report_charts`, exact) to the drawing
 (`reports.charts`, pure geometry) and words them: a title, a description that
 says what the chart shows for a screen reader, and a table holding every value
 the chart draws, rounded as the rest of the page rounds.
@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ..rules.money import format_cents, round_half_up
-from ..services.report_charts import (
+from ..services.reads.report_charts import (
     CLINIC,
     CostPerNegative,
     Rate,
     ReportSeries,
     Weekly,
 )
-from ..services.report_exports import shown
+from ..services.reads.report_exports import shown
 from . import charts
 
 # A table cell: its value and a detail shown under it ("80.0%", "4 of 5"), so that

@@ -1,4 +1,4 @@
-"""The tax-threshold report (services/tax_report.py): per payer and calendar year,
+"""The tax-threshold report (services/reads/tax_report.py): per payer and calendar year,
 participants approaching or over the information-return threshold, as a page and
 CSV. These routes join the reports blueprint (`web.init_app` imports this module).
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 from flask import Response, current_app, render_template, request
 
 from ..auth import current_actor, role_required
-from ..services import tax_report
+from ..services.cm.timeline import clinic_today
 from ..services.errors import InvalidInput
-from ..services.timeline import clinic_today
+from ..services.reads import tax_report
 from . import views
 from .views import bp
 

@@ -1,6 +1,6 @@
 """Staff outcome reports and their CSV export, for admins and auditors.
 
-Reads `services.reports`; a CSV download is audited there. An identifiable one is
+Reads `services.reads.reports`; a CSV download is audited there. An identifiable one is
 a disclosure (42 CFR Part 2): the export form names the recipient and purpose, the
 page says how many participants have a matching consent and why the others are
 left out, and the download holds only those (a 403 page naming what is missing
@@ -17,9 +17,10 @@ from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
 from ..auth import current_actor, role_required
-from ..services import consents, fidelity, report_charts, report_exports, reports
+from ..services.access import consents
+from ..services.cm.timeline import clinic_today
 from ..services.errors import InvalidInput
-from ..services.timeline import clinic_today
+from ..services.reads import fidelity, report_charts, report_exports, reports
 from .figures import report_figures
 
 bp = Blueprint("reports", __name__, url_prefix="/staff/reports")

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from ..auth import ANY_STAFF, role_required
 from ..extensions import login_manager
-from ..services import accounts, totp
+from ..services.access import accounts, totp
 from ..services.errors import CMError
 from . import forms, sessions, views
 

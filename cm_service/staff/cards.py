@@ -15,7 +15,8 @@ from flask import flash, redirect, render_template, url_for
 from markupsafe import Markup
 
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
-from ..services import participants, portal_links
+from ..services.access import portal_links
+from ..services.cm import participants
 from ..services.errors import CMError
 from . import forms, views
 from .views import bp

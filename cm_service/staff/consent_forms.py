@@ -1,5 +1,5 @@
 """Staff forms for consent to share (42 CFR Part 2): parsing and field messages
-only; services/consents.py checks what is recorded and names the field it refuses."""
+only; services/access/consents.py checks what is recorded and names the field it refuses."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from wtforms import RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from ..services.consents import PURPOSES, RECIPIENT_MAX, SHARES
+from ..services.access.consents import PURPOSES, RECIPIENT_MAX, SHARES
 from ..services.validation import REASON_MAX
 from .forms import DATE_MESSAGE, DayField, MultiCheckboxField
 

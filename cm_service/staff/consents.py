@@ -12,8 +12,9 @@ import json
 from flask import Response, flash, redirect, render_template, request, url_for
 
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
-from ..services import consents, fhir
+from ..services.access import consents
 from ..services.errors import CMError, NotFound
+from ..services.integrations import fhir
 from ..services.validation import INT_MAX
 from . import consent_forms, views
 from .views import bp, show_error

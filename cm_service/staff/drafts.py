@@ -2,7 +2,7 @@
 
 Before anything else in a request (before the CSRF check, which would otherwise
 turn an old form into a 400), a POST whose session ended by time (sessions.py) is
-kept as a draft for the account the session belonged to (services/drafts.py), and
+kept as a draft for the account the session belonged to (services/access/drafts.py), and
 never acted on: the session ends as it would have, and the login page's `next` is
 the page the form was on, with `?draft=<token>`. The login page says a draft is
 waiting; after that account signs in (and only that account: the draft is claimed
@@ -31,7 +31,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..extensions import SAFE_METHODS, db
-from ..services import drafts
+from ..services.access import drafts
 from ..services.errors import InvalidInput
 from . import sessions
 

@@ -18,7 +18,7 @@ from wtforms import HiddenField, StringField
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
 from ..models import Draw
 from ..rules.draws import prize_words
-from ..services import draws, rewards
+from ..services.cm import draws, rewards
 from ..services.errors import CMError, InvalidInput
 from . import forms, views
 from .views import bp

@@ -43,8 +43,8 @@ from ..models import VERIFICATIONS
 from ..rules.facts import RESULT_VALUES
 from ..rules.money import format_cents
 from ..rules.substances import substance_label, substance_words
-from ..services.checkins import ANALYTES, NONCE, OFF_SITE_TYPES, SESSION_TYPES
-from ..services.pricing import MAX_PRICE_CENTS
+from ..services.cm.checkins import ANALYTES, NONCE, OFF_SITE_TYPES, SESSION_TYPES
+from ..services.cm.pricing import MAX_PRICE_CENTS
 from ..services.validation import INT_MAX, MAX_DEPTH, too_deep
 
 # What a technician reads off a cup; "insufficient" is recorded as refused.

@@ -12,7 +12,7 @@ from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from ..auth import ADMINS, ANY_STAFF, WRITERS, current_actor, role_required
-from ..services import funding
+from ..services.cm import funding
 from ..services.errors import CMError, InvalidInput
 from . import views
 from .forms import MoneyField

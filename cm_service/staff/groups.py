@@ -21,12 +21,13 @@ from .. import rules
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
 from ..extensions import db
 from ..models import Appointment, LedgerEntry, Participant, SessionGroup
-from ..services import appointments, board, groups, participants
-from ..services.actors import Actor
-from ..services.checkins import CheckinResult
+from ..services.access.actors import Actor
+from ..services.cm import appointments, groups, participants
+from ..services.cm.checkins import CheckinResult
+from ..services.cm.participants import ParticipantRecord
+from ..services.cm.timeline import clinic_today
 from ..services.errors import CMError, InvalidInput, NotFound
-from ..services.participants import ParticipantRecord
-from ..services.timeline import clinic_today
+from ..services.reads import board
 from . import forms, views
 from .views import bp, show_error
 

@@ -1,6 +1,6 @@
 """The protocol builder pages: an admin makes a protocol version with a form, not JSON.
 
-The form's values go to `services.protocol_builder`, which builds and validates the
+The form's values go to `services.admin.protocol_builder`, which builds and validates the
 spec document; this module only picks the action (add or remove a row, preview, save),
 renders, and stores through `clinics.add_protocol_version` (which audits). Its routes
 join the staff blueprint (`web.init_app` imports this module before registering it).
@@ -17,10 +17,10 @@ from .. import rules
 from ..auth import ADMINS, ANY_STAFF, current_actor, role_required
 from ..rules.spec import MAPPED_RESULTS, RESETTABLE, RESULT_OUTCOMES, WEEKDAYS
 from ..rules.substances import substance_label
-from ..services import clinics, protocol_admin
-from ..services import protocol_builder as builder
-from ..services.actors import Actor
-from ..services.checkins import ANALYTES, SESSION_TYPES
+from ..services.access.actors import Actor
+from ..services.admin import clinics, protocol_admin
+from ..services.admin import protocol_builder as builder
+from ..services.cm.checkins import ANALYTES, SESSION_TYPES
 from ..services.errors import CMError, NotFound
 from . import forms, views
 from .forms import SESSION_LABELS

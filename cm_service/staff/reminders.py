@@ -1,6 +1,6 @@
 """The participant's reminders, for staff: record the opt-in per channel (with the
 consent for reminders it rests on), contact details, quiet hours, time zone and
-wording, and see what was sent (services/reminders.py, docs/reminders.md).
+wording, and see what was sent (services/integrations/reminders.py, docs/reminders.md).
 These routes join the staff blueprint (`web.init_app` imports this module).
 """
 
@@ -14,8 +14,8 @@ from wtforms import BooleanField, DateField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional
 
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
-from ..services import outbox, reminders
 from ..services.errors import CMError
+from ..services.integrations import outbox, reminders
 from . import views
 from .views import bp
 

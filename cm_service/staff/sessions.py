@@ -2,7 +2,7 @@
 
 Flask's session is a signed cookie that the server cannot delete, so each staff
 session also carries the account's session_version; the user loader refuses a
-session whose version is not the account's current one (services/accounts.py bumps
+session whose version is not the account's current one (services/access/accounts.py bumps
 it on logout, password change and deactivation). Like the portal's (portal/access.py),
 a session idle for longer than STAFF_IDLE_MINUTES, or older than STAFF_SESSION_HOURS,
 ends at its next request, with a message on the login page (HIPAA automatic logoff,
@@ -28,7 +28,7 @@ from flask_login import current_user, login_user, logout_user
 from .. import auth
 from ..extensions import db, login_manager
 from ..models import User
-from ..services import accounts
+from ..services.access import accounts
 
 VERSION_KEY = "staff_session_version"
 STARTED_KEY = "staff_session_started_at"

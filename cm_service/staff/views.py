@@ -28,23 +28,20 @@ from wtforms.fields.choices import SelectChoice
 
 from ..auth import ADMINS, ANY_STAFF, WRITERS, current_actor, role_required
 from ..rules.substances import substance_label, substance_list, substance_words
-from ..services import (
-    accounts,
-    board,
+from ..services.access import accounts, totp
+from ..services.admin import clinics, protocol_admin
+from ..services.admin.protocol_admin import protocol_label
+from ..services.cm import (
     checkins,
-    clinics,
     corrections,
     exemptions,
     participants,
     pricing,
-    protocol_admin,
-    records,
     rewards,
-    totp,
 )
+from ..services.cm.timeline import clinic_today
 from ..services.errors import CMError, InvalidInput
-from ..services.protocol_admin import protocol_label
-from ..services.timeline import clinic_today
+from ..services.reads import board, records
 from . import drafts, forms, sessions
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")

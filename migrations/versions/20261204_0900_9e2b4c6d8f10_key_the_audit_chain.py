@@ -45,7 +45,7 @@ def _audit_key() -> bytes:
 
 
 def _keyed_digest(key: bytes, prev_hash: str, body: dict) -> str:
-    # The digest of services/audit.py as it is at this revision.
+    # The digest of services/access/audit.py as it is at this revision.
     payload = prev_hash + json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
 

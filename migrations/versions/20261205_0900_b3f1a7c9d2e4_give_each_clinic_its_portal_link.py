@@ -36,7 +36,7 @@ INDEX = 'ix_clinic_portal_slug'
 
 
 def _new_slug(name: str) -> str:
-    # services/portal_links.new_slug as it is at this revision.
+    # services/access/portal_links.new_slug as it is at this revision.
     plain = unicodedata.normalize("NFKD", name or "")
     plain = plain.encode("ascii", "ignore").decode().lower()
     words = re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:40].rstrip("-")

@@ -9,8 +9,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cm_service.portal import access
-from cm_service.services import api_tokens, clinics, consents, participants
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access import api_tokens, consents
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import participants
 from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,

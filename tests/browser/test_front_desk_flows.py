@@ -29,8 +29,8 @@ SIZES = {
 @pytest.fixture
 def clinic(live_app, monkeypatch):
     """Monday 2 Feb 2026: P-0001 to P-0003 due to test, P-0003 with no PIN yet."""
-    from cm_service.services import clinics
-    from cm_service.services.actors import SYSTEM
+    from cm_service.services.access.actors import SYSTEM
+    from cm_service.services.admin import clinics
 
     monkeypatch.setattr(views, "_now", lambda: NOW)
     monkeypatch.setattr(access, "now", lambda: NOW)

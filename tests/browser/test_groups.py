@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from cm_service.services import clinics, groups, nightly, participants
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import groups, nightly, participants
 from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,

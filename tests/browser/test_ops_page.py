@@ -5,8 +5,9 @@ from datetime import UTC, date, datetime
 import pytest
 from playwright.sync_api import Page, expect
 
-from cm_service.services import clinics, nightly
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import nightly
 from tests.browser.conftest import (
     release_database,
     screenshot,

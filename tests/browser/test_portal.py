@@ -7,8 +7,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cm_service.portal import access
-from cm_service.services import checkins, clinics, participants
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import checkins, participants
 from tests.browser.conftest import (
     release_database,
     screenshot,

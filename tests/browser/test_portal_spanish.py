@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 from cm_service.extensions import db
 from cm_service.models import Participant
 from cm_service.portal import access
-from cm_service.services import checkins
-from cm_service.services import portal as portal_service
+from cm_service.services.cm import checkins
+from cm_service.services.reads import portal as portal_service
 from tests.browser.conftest import (
     release_database,
     screenshot,

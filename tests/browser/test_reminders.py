@@ -68,7 +68,8 @@ def test_a_spanish_reader_manages_e_mail_and_texts_on_a_narrow_phone(
 ):
     from datetime import date
 
-    from cm_service.services import participants, reminders
+    from cm_service.services.cm import participants
+    from cm_service.services.integrations import reminders
     from tests.factories import NOW
 
     slug, staff, person_id = enrolled_participant(live_app)

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, time
 import pytest
 from playwright.sync_api import Page, expect
 
-from cm_service.services import appointments, checkins, clinics, groups
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import appointments, checkins, groups
 from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,

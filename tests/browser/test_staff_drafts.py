@@ -12,8 +12,9 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import User
-from cm_service.services import clinics, drafts
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access import drafts
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
 from cm_service.staff import sessions, views
 from tests.browser.conftest import (
     release_database,

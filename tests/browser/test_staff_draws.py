@@ -11,8 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from cm_service import rules
-from cm_service.services import checkins, clinics, rewards
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import checkins, rewards
 from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,

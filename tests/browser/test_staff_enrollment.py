@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import Enrollment
-from cm_service.services import clinics, participants
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import participants
 from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from cm_service.services import checkins, clinics
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import checkins
 from tests.browser.conftest import (
     release_database,
     screenshot,

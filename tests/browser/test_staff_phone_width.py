@@ -12,17 +12,17 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from playwright.sync_api import Page
 
-from cm_service.services import (
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import (
     checkins,
-    clinics,
     exemptions,
     funding,
     groups,
     participants,
     rewards,
 )
-from cm_service.services.actors import SYSTEM
-from cm_service.services.timeline import clinic_today
+from cm_service.services.cm.timeline import clinic_today
 from tests.browser.conftest import (
     release_database,
     screenshot,

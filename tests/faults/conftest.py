@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from cm_service.extensions import db
-from cm_service.services import api_tokens, clinics, participants
-from cm_service.services.actors import SYSTEM
-from cm_service.services.timeline import clinic_today
+from cm_service.services.access import api_tokens
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import participants
+from cm_service.services.cm.timeline import clinic_today
 from tests.factories import make_staff, protocol_id
 from tests.faults.server import Server
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Event, LedgerEntry
-from cm_service.services import audit
+from cm_service.services.access import audit
 from tests.faults.conftest import PASSWORD, Enrolled, enrol_clinic
 from tests.faults.server import Client
 

@@ -62,7 +62,7 @@ class Peek:
         self.conn.close()
 
 
-# cm_service.services.audit's lock; a check-in takes it after writing its event.
+# cm_service.services.access.audit's lock; a check-in takes it after writing its event.
 AUDIT_LOCK = 73_411_001
 
 

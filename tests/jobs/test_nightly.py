@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import Enrollment, Event, JobRun, LedgerEntry
-from cm_service.services import checkins, clinics, closures, ledger, nightly
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import checkins, closures, ledger, nightly
 from cm_service.services.errors import InvalidInput
 from tests.factories import START, make_enrolled, make_staff
 

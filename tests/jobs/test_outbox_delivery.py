@@ -30,8 +30,8 @@ from cm_service.extensions import db
 from cm_service.models import OutboxMessage
 from cm_service.scheduler import build_scheduler
 from cm_service.security import UnsafeConfiguration, check_production_config
-from cm_service.services import outbox, reminders
-from cm_service.services.reminders import Choices
+from cm_service.services.integrations import outbox, reminders
+from cm_service.services.integrations.reminders import Choices
 from tests.conftest import TEST_CONFIG
 from tests.factories import make_enrolled
 

@@ -15,7 +15,7 @@ from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.models import Event, JobRun
 from cm_service.scheduler import build_scheduler
-from cm_service.services import nightly
+from cm_service.services.cm import nightly
 from tests.conftest import TEST_CONFIG
 from tests.factories import make_enrolled
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Clinic
-from cm_service.services import audit, backup
+from cm_service.services.access import audit
+from cm_service.services.admin import backup
 from tests.conftest import TEST_CONFIG
 
 on_sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

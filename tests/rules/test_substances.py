@@ -6,7 +6,7 @@ from cm_service.rules.substances import (
     substance_list,
     substance_words,
 )
-from cm_service.services.checkins import ANALYTES
+from cm_service.services.cm.checkins import ANALYTES
 
 
 def test_every_panel_code_has_plain_words():

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import IdempotentResponse
-from cm_service.services import api_tokens
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access import api_tokens
+from cm_service.services.access.actors import SYSTEM
 from cm_service.services.errors import Conflict
 from tests.factories import NOW
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Event, LedgerEntry
-from cm_service.services import checkins
+from cm_service.services.cm import checkins
 from cm_service.services.errors import InvalidInput
 from tests.factories import NOW, START, make_enrolled
 

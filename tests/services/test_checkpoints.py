@@ -12,9 +12,9 @@ from sqlalchemy import select
 from cm_service import rules
 from cm_service.extensions import db
 from cm_service.models import Enrollment, Event, FoldCheckpoint, LedgerEntry
-from cm_service.services import checkins, checkpoints, ledger
-from cm_service.services.evaluation import evaluate_enrollment, evaluate_history
-from cm_service.services.timeline import Timeline, load_timelines
+from cm_service.services.cm import checkins, checkpoints, ledger
+from cm_service.services.cm.evaluation import evaluate_enrollment, evaluate_history
+from cm_service.services.cm.timeline import Timeline, load_timelines
 from tests.factories import START, make_enrolled, scheduled
 
 NEG = {"cocaine": "negative"}

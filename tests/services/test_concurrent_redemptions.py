@@ -18,8 +18,9 @@ from sqlalchemy import select
 from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.models import AuditLog, LedgerEntry
-from cm_service.services import audit, corrections, ledger
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access import audit
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.cm import corrections, ledger
 from cm_service.services.errors import Conflict
 from tests.conftest import TEST_CONFIG
 from tests.factories import NOW, make_enrolled

@@ -1,4 +1,4 @@
-"""services/consents.py: what a consent must say, what matches a disclosure, and
+"""services/access/consents.py: what a consent must say, what matches a disclosure, and
 that disclosures are history (issue 17)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from sqlalchemy import func, select, update
 
 from cm_service.extensions import db
 from cm_service.models import AppendOnlyViolation, AuditLog, Consent, Disclosure
-from cm_service.services import api_tokens, consents
-from cm_service.services.actors import SYSTEM, Recipient
+from cm_service.services.access import api_tokens, consents
+from cm_service.services.access.actors import SYSTEM, Recipient
 from cm_service.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.consents import EHR, EHR_TREATMENT, grant
 from tests.factories import NOW, START, make_enrolled, make_staff
@@ -216,6 +216,6 @@ def test_a_revocation_committed_after_the_check_stops_the_disclosure(
 
 
 def audit_row(actor) -> AuditLog:
-    from cm_service.services import audit
+    from cm_service.services.access import audit
 
     return audit.append(actor, "disclose_record", "participant", None, now=NOW)

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Exemption, LedgerEntry
-from cm_service.services import audit, checkins, exemptions, participants
+from cm_service.services.access import audit
+from cm_service.services.cm import checkins, exemptions, participants
+from cm_service.services.cm.ledger import balance_of
 from cm_service.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from cm_service.services.ledger import balance_of
 from tests.factories import NOW, START, make_enrolled, make_staff
 
 TODAY = NOW.date()  # 2026-02-02, also in Chicago

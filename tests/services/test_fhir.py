@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from cm_service.services import checkins, fhir
+from cm_service import rules
+from cm_service.services.cm import checkins
 from cm_service.services.errors import NotFound
+from cm_service.services.integrations import fhir
 from tests.consents import EHR_TREATMENT, grant
 from tests.factories import NOW, START, make_enrolled, make_staff
 
-PRESETS = Path(fhir.__file__).resolve().parent.parent / "rules" / "presets"
+PRESETS = Path(rules.__file__).resolve().parent / "presets"
 
 
 def preset_targets() -> set[str]:

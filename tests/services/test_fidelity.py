@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cm_service.services import checkins, corrections, fidelity, ledger, reports
+from cm_service.services.cm import checkins, corrections, ledger
 from cm_service.services.errors import Forbidden, InvalidInput
+from cm_service.services.reads import fidelity, reports
 from tests.factories import START, make_enrolled, make_staff
 
 NEG = {"cocaine": "negative"}

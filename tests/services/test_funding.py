@@ -16,7 +16,7 @@ from cm_service.extensions import db
 from cm_service.i18n_messages import render
 from cm_service.models import Event, EventVoid, LedgerEntry
 from cm_service.rules.messages import from_json
-from cm_service.services import checkins, funding, participants, rewards
+from cm_service.services.cm import checkins, funding, participants, rewards
 from cm_service.services.errors import Conflict, InvalidInput
 from tests.factories import make_enrolled, make_staff, protocol_id, scheduled
 
@@ -302,7 +302,7 @@ def test_a_non_cash_program_refuses_gift_cards_and_cash(staff, admin, clinic):
 
 
 def test_a_non_cash_program_refuses_a_gift_card_as_a_prize(staff, admin, clinic):
-    from cm_service.services import ledger
+    from cm_service.services.cm import ledger
 
     nominal = funding.add_preset(
         admin, "nominal-value", now=at(clinic, date(2026, 1, 1))
@@ -337,7 +337,7 @@ def test_a_non_cash_program_refuses_a_gift_card_as_a_prize(staff, admin, clinic)
 
 
 def test_the_tax_report_names_each_years_payer(staff, admin, clinic):
-    from cm_service.services import tax_report
+    from cm_service.services.reads import tax_report
 
     old = program(admin, "Old fund")
     new = program(admin, "New fund")

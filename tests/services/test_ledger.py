@@ -9,8 +9,10 @@ from sqlalchemy.exc import DatabaseError
 from cm_service import rules
 from cm_service.extensions import db
 from cm_service.models import AppendOnlyViolation, AuditLog, Draw, Event, LedgerEntry
-from cm_service.services import audit, checkins, clinics, ledger
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access import audit
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import checkins, ledger
 from cm_service.services.errors import Conflict, NotFound
 from tests.factories import NOW, START, make_enrolled, make_staff, scheduled
 
@@ -266,7 +268,7 @@ def test_a_redemption_for_an_item_debits_stock_and_custody_in_one_transaction(
     staff, clinic, monkeypatch
 ):
     from cm_service.models import Reward, StockMovement
-    from cm_service.services import rewards
+    from cm_service.services.cm import rewards
 
     admin = make_staff(clinic, "boss", "admin")
     item = rewards.add_reward(

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import Event, EventVoid, LedgerEntry
-from cm_service.services import appointments, checkins, nightly
+from cm_service.services.cm import appointments, checkins, nightly
 from tests.factories import START, make_enrolled, scheduled
 
 NEG = {"cocaine": "negative"}

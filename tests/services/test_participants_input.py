@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Enrollment, Exemption, Participant
-from cm_service.services import participants
+from cm_service.services.cm import participants
 from cm_service.services.errors import InvalidInput
 from tests.factories import NOW, START, protocol_id
 

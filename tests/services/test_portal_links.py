@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from cm_service.services import clinics, portal_links
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access import portal_links
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
 from cm_service.services.errors import NotFound
 from tests.factories import NOW
 

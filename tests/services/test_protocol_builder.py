@@ -6,7 +6,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from cm_service import rules
-from cm_service.services import protocol_builder as builder
+from cm_service.services.admin import protocol_builder as builder
 
 
 def posted(fields) -> dict:

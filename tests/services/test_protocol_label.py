@@ -7,8 +7,8 @@ import copy
 
 from cm_service.models import Protocol
 from cm_service.rules import load_preset
-from cm_service.services import clinics
-from cm_service.services.protocol_admin import protocol_label
+from cm_service.services.admin import clinics
+from cm_service.services.admin.protocol_admin import protocol_label
 from tests.factories import NOW, make_staff, protocol_id
 
 

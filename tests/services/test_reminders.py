@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import Consent, JobRun, OutboxMessage, Participant
-from cm_service.services import appointments, checkins, nightly, reminders
+from cm_service.services.cm import appointments, checkins, nightly
+from cm_service.services.cm.evaluation import evaluate_enrollment
 from cm_service.services.errors import InvalidInput
-from cm_service.services.evaluation import evaluate_enrollment
-from cm_service.services.portal import participant_actor
-from cm_service.services.reminders import Choices, quiet_end
+from cm_service.services.integrations import reminders
+from cm_service.services.integrations.reminders import Choices, quiet_end
+from cm_service.services.reads.portal import participant_actor
 from tests.factories import make_enrolled
 
 NEG = {"cocaine": "negative"}

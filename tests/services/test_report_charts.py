@@ -9,8 +9,9 @@ from fractions import Fraction
 
 import pytest
 
-from cm_service.services import appointments, checkins, report_exports, reports
-from cm_service.services.report_charts import (
+from cm_service.services.cm import appointments, checkins
+from cm_service.services.reads import report_exports, reports
+from cm_service.services.reads.report_charts import (
     CLINIC,
     CostPerNegative,
     Rate,

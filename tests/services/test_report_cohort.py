@@ -43,16 +43,15 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import Event, EventVoid, LedgerEntry
-from cm_service.services import (
+from cm_service.services.cm import (
     appointments,
     checkins,
     exemptions,
     ledger,
     nightly,
     participants,
-    report_exports,
-    reports,
 )
+from cm_service.services.reads import report_exports, reports
 from tests.factories import START, make_staff, protocol_id
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Event
-from cm_service.services import checkins, ledger, report_exports, reports
+from cm_service.services.cm import checkins, ledger
 from cm_service.services.errors import Forbidden, InvalidInput
+from cm_service.services.reads import report_exports, reports
 from tests.factories import START, make_enrolled, make_staff, scheduled
 
 # A worked example: 2 tests a week (Mon, Thu) for 12 weeks.
@@ -212,7 +213,7 @@ def test_a_bad_window_or_convention_is_refused(
 
 
 def test_only_clinic_roles_read_reports(worked):
-    from cm_service.services.actors import Actor
+    from cm_service.services.access.actors import Actor
 
     participant = Actor(
         kind="participant", id=worked.id, clinic_id=1, role="participant"
@@ -232,7 +233,7 @@ def book_groups(staff, person, first, count):
     """Book `count` weekly Tuesday groups from `first` (attendance preset)."""
     from datetime import time, timedelta
 
-    from cm_service.services import appointments
+    from cm_service.services.cm import appointments
 
     appointments.book(
         staff,

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import Appointment, Event, EventVoid, LedgerEntry
-from cm_service.services import appointments, checkins, groups, nightly
+from cm_service.services.cm import appointments, checkins, groups, nightly
 from cm_service.services.errors import Conflict, InvalidInput
 from tests.factories import START, make_enrolled
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from cm_service import rules
 from cm_service.extensions import db
 from cm_service.models import Event, EventVoid, LedgerEntry
-from cm_service.services import (
+from cm_service.services.cm import (
     appointments,
     checkins,
     exemptions,
@@ -32,8 +32,8 @@ from cm_service.services import (
     ledger,
     nightly,
 )
-from cm_service.services.evaluation import evaluate_history
-from cm_service.services.timeline import clinic_today, load_timeline
+from cm_service.services.cm.evaluation import evaluate_history
+from cm_service.services.cm.timeline import clinic_today, load_timeline
 from tests.factories import make_enrolled, make_staff
 
 PRESETS = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from cm_service import rules
-from cm_service.services import protocol_checks
+from cm_service.services.admin import protocol_checks
 from cm_service.services.errors import InvalidInput
 from cm_service.services.validation import (
     INT_MAX,

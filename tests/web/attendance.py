@@ -17,7 +17,8 @@ from sqlalchemy import select
 from cm_service import rules
 from cm_service.extensions import db
 from cm_service.models import Event, Participant
-from cm_service.services import appointments, checkins, clinics, participants
+from cm_service.services.admin import clinics
+from cm_service.services.cm import appointments, checkins, participants
 from tests.factories import NOW, START, make_staff, protocol_id
 
 ATTENDANCE = "attendance-prize"

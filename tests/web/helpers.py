@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import User
-from cm_service.services import totp
+from cm_service.services.access import totp
 from cm_service.staff import views
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import ClinicClosure, Enrollment, Pause
 from cm_service.reports import views as report_views
-from cm_service.services import closures, participants, reports
+from cm_service.services.cm import closures, participants
 from cm_service.services.errors import InvalidInput
+from cm_service.services.reads import reports
 from cm_service.staff import views
 from tests.factories import NOW, START, make_enrolled, make_staff, protocol_id
 from tests.web.api.conftest import Api, make_token

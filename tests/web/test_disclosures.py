@@ -22,8 +22,9 @@ from sqlalchemy.exc import DBAPIError
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Disclosure
-from cm_service.services import api_tokens, checkins, consents, participants
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access import api_tokens, consents
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.cm import checkins, participants
 from cm_service.services.errors import InvalidInput
 from tests.consents import EHR, EHR_QUERY, grant
 from tests.factories import NOW, START, make_enrolled, make_staff

@@ -59,10 +59,12 @@ from cm_service.ops import views as ops_views
 from cm_service.portal import access
 from cm_service.portal import forms as portal_forms
 from cm_service.reports import views as report_views
-from cm_service.services import (
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.admin import protocol_builder as builder
+from cm_service.services.cm import (
     appointments,
     checkins,
-    clinics,
     corrections,
     exemptions,
     funding,
@@ -71,8 +73,6 @@ from cm_service.services import (
     participants,
     rewards,
 )
-from cm_service.services import protocol_builder as builder
-from cm_service.services.actors import SYSTEM
 from cm_service.staff import consent_forms
 from cm_service.staff import draws as staff_draws
 from cm_service.staff import forms as staff_forms

@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select
 
-from cm_service.delivery import twilio_signature
 from cm_service.extensions import db
 from cm_service.models import Consent, OutboxMessage, Participant, ReminderChannel
-from cm_service.services import reminders
-from cm_service.services.reminders import Choices
+from cm_service.services.integrations import reminders
+from cm_service.services.integrations.delivery import twilio_signature
+from cm_service.services.integrations.reminders import Choices
 from tests.factories import make_staff
 from tests.web.helpers import csrf_token, log_in
 from tests.web.portal.conftest import make_participant, portal_log_in

@@ -11,7 +11,7 @@ import pytest
 
 from cm_service.reports import charts, figures
 from cm_service.reports import views as report_views
-from cm_service.services.report_charts import CostPerNegative, Rate, ReportSeries
+from cm_service.services.reads.report_charts import CostPerNegative, Rate, ReportSeries
 from tests.factories import make_staff
 from tests.services.test_report_charts import LATER, build_cohort
 from tests.web.helpers import log_in

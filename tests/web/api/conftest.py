@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cm_service.api import views
-from cm_service.services import api_tokens
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access import api_tokens
+from cm_service.services.access.actors import SYSTEM
 from tests.factories import NOW
 
 

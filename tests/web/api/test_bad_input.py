@@ -14,7 +14,7 @@ from cm_service.models import (
     LedgerEntry,
     Participant,
 )
-from cm_service.services import checkins
+from cm_service.services.cm import checkins
 from tests.factories import NOW, START, make_enrolled
 
 NEG = {"cocaine": "negative"}

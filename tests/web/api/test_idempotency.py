@@ -136,7 +136,7 @@ def test_a_crash_releases_the_key_so_a_retry_can_record(
         raise RuntimeError("database went away")
 
     with monkeypatch.context() as patch:
-        patch.setattr("cm_service.services.checkins.record_specimen", crash)
+        patch.setattr("cm_service.services.cm.checkins.record_specimen", crash)
         with pytest.raises(RuntimeError):
             api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
     retry = api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
@@ -155,7 +155,7 @@ def test_a_crash_inside_the_use_case_drops_its_claim_with_its_writes(
         raise RuntimeError("killed after the event was written")
 
     with monkeypatch.context() as patch:
-        patch.setattr("cm_service.services.checkins.settle_explained", crash)
+        patch.setattr("cm_service.services.cm.checkins.settle_explained", crash)
         with pytest.raises(RuntimeError):
             api.post("/participants/P-0001/events", json=SPECIMEN, headers=key)
     assert (count(Event), count(IdempotentResponse)) == (0, 0)

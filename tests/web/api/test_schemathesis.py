@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 from werkzeug.serving import make_server
 
 from cm_service.extensions import db
-from cm_service.services import checkins
+from cm_service.services.cm import checkins
 from tests.factories import NOW, START, make_enrolled
 from tests.web.api.conftest import make_token
 

@@ -10,7 +10,7 @@ import pytest
 from cm_service.extensions import db
 from cm_service.models import Clinic
 from cm_service.portal import access
-from cm_service.services import participants
+from cm_service.services.cm import participants
 from tests.factories import NOW, START, protocol_id
 from tests.web.helpers import csrf_token
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from cm_service.services import demo
-from cm_service.services.passwords import pin_problem
+from cm_service.services.access.passwords import pin_problem
+from cm_service.services.admin import demo
 from tests.web.helpers import csrf_token
 
 PORTAL_LINE = re.compile(r"Portal: (/me/[a-z0-9-]+/login) +code (P-\d{4}) +PIN (\d+)")
@@ -39,7 +39,7 @@ def test_demo_pins_are_reproducible_and_pass_the_pin_rules():
 def test_the_demo_shows_spanish_draws_waiting_and_an_exemption(app, runner, tmp_path):
     from cm_service.extensions import db
     from cm_service.models import Exemption, Participant
-    from cm_service.services import ledger
+    from cm_service.services.cm import ledger
 
     app.instance_path = str(tmp_path)
     result = runner.invoke(args=["cm", "demo", "--participants", "6"])

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import Event
-from cm_service.services import checkins, nightly
+from cm_service.services.cm import checkins, nightly
 from tests.web.attendance import (
     NEXT_TUESDAY,
     attendance_only,

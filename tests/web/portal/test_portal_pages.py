@@ -8,7 +8,7 @@ import pytest
 
 from cm_service.extensions import db
 from cm_service.models import Reward
-from cm_service.services import checkins, ledger, participants
+from cm_service.services.cm import checkins, ledger, participants
 from tests.factories import NOW, START, make_staff, protocol_id, scheduled
 from tests.web.portal.conftest import PIN, portal_log_in
 
@@ -144,7 +144,7 @@ def test_history_names_the_prize_handed_out_for_a_draw(
     client, staff, clinic, monkeypatch
 ):
     from cm_service import rules
-    from cm_service.services import rewards
+    from cm_service.services.cm import rewards
 
     monkeypatch.setattr(rules, "pick_tier", lambda bowl, _: bowl[1])  # small
     person = participants.register_participant(
@@ -283,7 +283,7 @@ def test_portal_templates_have_no_inline_script_or_style(template):
 def test_home_shows_the_funding_programs_yearly_limit_when_it_binds_first(
     client, staff, clinic
 ):
-    from cm_service.services import funding
+    from cm_service.services.cm import funding
 
     admin = make_staff(clinic, "boss", "admin")
     grant = funding.add_program(

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog
-from cm_service.services import api_tokens, consents
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access import api_tokens, consents
+from cm_service.services.access.actors import SYSTEM
 from tests.consents import EHR, grant
 from tests.factories import NOW
 from tests.web.portal.conftest import make_participant, portal_log_in
@@ -98,7 +98,7 @@ def test_the_page_needs_a_portal_login(client, staff, clinic, person):
 def test_the_consent_for_reminders_reads_in_spanish(client, staff, clinic, person):
     from datetime import date
 
-    from cm_service.services import reminders
+    from cm_service.services.integrations import reminders
 
     reminders.save(
         staff,

@@ -35,17 +35,11 @@ from cm_service.extensions import db
 from cm_service.i18n_messages import explain_entry, render, staff_rule
 from cm_service.models import Event, LedgerEntry, Participant
 from cm_service.rules.messages import english, from_json, to_json
-from cm_service.services import (
-    api_tokens,
-    checkins,
-    clinics,
-    consents,
-    corrections,
-    ledger,
-    participants,
-)
-from cm_service.services import portal as portal_service
-from cm_service.services.actors import SYSTEM
+from cm_service.services.access import api_tokens, consents
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import checkins, corrections, ledger, participants
+from cm_service.services.reads import portal as portal_service
 from tests.consents import EHR, grant
 from tests.factories import NOW, START, make_staff, protocol_id
 from tests.rules.test_messages import folded

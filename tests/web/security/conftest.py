@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import User
-from cm_service.services import totp
+from cm_service.services.access import totp
 from cm_service.staff import sessions, views
 from tests.factories import NOW, make_staff
 from tests.web.helpers import CSRF, csrf_token

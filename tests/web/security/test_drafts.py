@@ -122,7 +122,7 @@ def test_a_checkin_posted_after_the_idle_timeout_is_shown_again_after_login(
 def test_the_expired_post_writes_nothing_but_the_draft_and_its_audit(
     client, staff, person, clock
 ):
-    from cm_service.services import drafts
+    from cm_service.services.access import drafts
 
     log_in(client, "tech")
     before = count(Event), count(LedgerEntry)
@@ -238,7 +238,7 @@ def test_a_draft_cannot_be_claimed_by_another_user_with_its_token(
 
 
 def test_an_expired_draft_is_not_shown_and_is_purged(client, staff, person, clock):
-    from cm_service.services import drafts
+    from cm_service.services.access import drafts
 
     log_in(client, "tech")
     response = post_after_timeout(client, clock, person)
@@ -253,7 +253,7 @@ def test_an_expired_draft_is_not_shown_and_is_purged(client, staff, person, cloc
 
 
 def test_purge_deletes_only_expired_drafts(client, staff, person, clock):
-    from cm_service.services import drafts
+    from cm_service.services.access import drafts
 
     log_in(client, "tech")
     post_after_timeout(client, clock, person)
@@ -265,7 +265,7 @@ def test_purge_deletes_only_expired_drafts(client, staff, person, clock):
 
 
 def test_keeping_a_draft_purges_expired_ones(client, staff, person, clock):
-    from cm_service.services import drafts
+    from cm_service.services.access import drafts
 
     log_in(client, "tech")
     post_after_timeout(client, clock, person)
@@ -278,7 +278,7 @@ def test_keeping_a_draft_purges_expired_ones(client, staff, person, clock):
 
 
 def test_an_oversize_post_is_refused_cleanly(client, staff, person, clock):
-    from cm_service.services import drafts
+    from cm_service.services.access import drafts
 
     log_in(client, "tech")
     data = {f"field_{n}": "x" for n in range(drafts.MAX_FIELDS + 1)}
@@ -295,7 +295,7 @@ def test_an_oversize_post_is_refused_cleanly(client, staff, person, clock):
 
 
 def test_an_oversize_value_is_refused_cleanly(client, staff, person, clock):
-    from cm_service.services import drafts
+    from cm_service.services.access import drafts
 
     log_in(client, "tech")
     data = {"s-reason": "x" * (drafts.MAX_VALUE_CHARS + 1)}
@@ -406,7 +406,8 @@ def test_a_referer_on_another_site_is_not_followed(client, staff, person, clock)
 
 
 def test_the_nightly_tick_purges_expired_drafts(client, staff, person, clock):
-    from cm_service.services import drafts, nightly
+    from cm_service.services.access import drafts
+    from cm_service.services.cm import nightly
 
     log_in(client, "tech")
     post_after_timeout(client, clock, person)

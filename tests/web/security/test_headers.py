@@ -10,7 +10,7 @@ import pytest
 from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.portal import access
-from cm_service.services import participants
+from cm_service.services.cm import participants
 from tests.conftest import TEST_CONFIG
 from tests.factories import NOW, START, make_staff, protocol_id
 from tests.web.helpers import CSRF, log_in
@@ -46,8 +46,8 @@ def session_cookie(response) -> tuple[str, str]:
 def test_the_production_session_cookie_is_secure_httponly_lax_and_host_only(
     production_app,
 ):
-    from cm_service.services import clinics
-    from cm_service.services.actors import SYSTEM
+    from cm_service.services.access.actors import SYSTEM
+    from cm_service.services.admin import clinics
 
     clinic = clinics.create_clinic(SYSTEM, "Prod Clinic", "America/Chicago", now=NOW)
     make_staff(clinic)

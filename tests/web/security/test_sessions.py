@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog
-from cm_service.services import accounts
+from cm_service.services.access import accounts
 from tests.factories import NOW
 from tests.web.helpers import csrf_token, log_in
 from tests.web.security.conftest import PASSWORD, post_form, user_named

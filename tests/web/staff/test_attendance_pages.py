@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import Event
-from cm_service.services import appointments, checkins, groups
+from cm_service.services.cm import appointments, checkins, groups
 from tests.factories import NOW, make_enrolled
 from tests.web.attendance import (
     ATTENDANCE,

@@ -8,7 +8,8 @@ from sqlalchemy import event, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog
-from cm_service.services import audit, checkins
+from cm_service.services.access import audit
+from cm_service.services.cm import checkins
 from tests.factories import NOW, make_enrolled
 from tests.web.staff.conftest import page_of
 

@@ -11,7 +11,7 @@ from sqlalchemy import event, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog
-from cm_service.services import appointments, checkins, groups
+from cm_service.services.cm import appointments, checkins, groups
 from cm_service.staff import views
 from tests.factories import NOW, make_enrolled
 from tests.web.staff.conftest import history, page_of

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cm_service.services import demo
+from cm_service.services.admin import demo
 from cm_service.staff import views
 from tests.web.helpers import log_in
 from tests.web.staff.conftest import page_of

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from cm_service import rules
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Draw, LedgerEntry, Reward, StockMovement
-from cm_service.services import checkins, ledger, rewards
+from cm_service.services.cm import checkins, ledger, rewards
 from tests.factories import NOW, START, make_enrolled, make_staff
 from tests.web.helpers import csrf_token
 from tests.web.staff.conftest import count, history, page_of

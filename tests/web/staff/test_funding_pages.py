@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import EnrollmentFunding, FundingProgram
-from cm_service.services import checkins, funding
+from cm_service.services.cm import checkins, funding
 from tests.factories import NOW, START, make_enrolled, make_staff, scheduled
 from tests.web.helpers import csrf_token, log_in
 from tests.web.staff.conftest import page_of
@@ -122,7 +122,7 @@ def test_the_tax_report_lists_who_is_near_the_threshold_per_payer(
 
 
 def test_the_default_thresholds_are_600_through_2025_and_2000_after():
-    from cm_service.services.tax_report import default_threshold
+    from cm_service.services.reads.tax_report import default_threshold
 
     assert default_threshold(2025) == 60000
     assert default_threshold(2026) == 200000
@@ -173,7 +173,7 @@ def test_an_admin_marks_a_reward_a_gift_card(as_admin):
 
 
 def test_the_redeem_page_names_the_non_cash_program(logged_in, admin, staff, clinic):
-    from cm_service.services import rewards
+    from cm_service.services.cm import rewards
 
     person, enrollment = make_enrolled(staff, clinic)
     samhsa = funding.add_preset(admin, "samhsa-2025", now=NOW)
@@ -209,7 +209,7 @@ def test_the_redeem_page_names_the_non_cash_program(logged_in, admin, staff, cli
 def test_the_redeem_screen_leaves_out_gift_cards_under_a_non_cash_program(
     logged_in, admin, staff, clinic
 ):
-    from cm_service.services import rewards
+    from cm_service.services.cm import rewards
 
     person, enrollment = make_enrolled(staff, clinic)
     samhsa = funding.add_preset(admin, "samhsa-2025", now=NOW)

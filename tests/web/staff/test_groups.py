@@ -17,7 +17,7 @@ from cm_service.models import (
     GroupMember,
     SessionGroup,
 )
-from cm_service.services import groups, participants
+from cm_service.services.cm import groups, participants
 from cm_service.staff import views
 from tests.factories import NOW, make_enrolled, make_staff
 from tests.web.helpers import csrf_token, log_in

@@ -9,17 +9,17 @@ import pytest
 from cm_service.extensions import db
 from cm_service.local_time import local_date, local_time
 from cm_service.rules.draws import prize_words
-from cm_service.services import (
+from cm_service.services.access.actors import SYSTEM
+from cm_service.services.admin import clinics
+from cm_service.services.cm import (
     checkins,
-    clinics,
     corrections,
     ledger,
     nightly,
     participants,
     rewards,
 )
-from cm_service.services.actors import SYSTEM
-from cm_service.services.timeline import clinic_today
+from cm_service.services.cm.timeline import clinic_today
 from cm_service.staff import views
 from tests.factories import make_staff, protocol_id
 from tests.web.helpers import log_in

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import event
 
 from cm_service.extensions import db
-from cm_service.services import checkins, participants
+from cm_service.services.cm import checkins, participants
 from tests.factories import NOW, START, make_enrolled, make_staff
 from tests.web.staff.conftest import page_of
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from cm_service.services import checkins
+from cm_service.services.cm import checkins
 from tests.factories import NOW, START, make_enrolled, protocol_id
 from tests.web.helpers import csrf_token
 from tests.web.staff.conftest import page_of
@@ -81,7 +81,7 @@ def test_the_exemption_form_asks_for_a_substance(logged_in, staff, clinic):
 
 
 def test_the_enrol_form_offers_checkboxes_in_plain_words(logged_in, clinic):
-    from cm_service.services import participants
+    from cm_service.services.cm import participants
     from tests.factories import make_staff
 
     person = participants.register_participant(
@@ -105,7 +105,7 @@ def test_the_enrol_form_offers_checkboxes_in_plain_words(logged_in, clinic):
 
 
 def test_the_enrol_form_starts_on_the_clinics_today(logged_in, clinic):
-    from cm_service.services import participants
+    from cm_service.services.cm import participants
     from tests.factories import make_staff
 
     person = participants.register_participant(
@@ -130,7 +130,7 @@ def test_protocols_are_named_by_their_short_name(logged_in, staff, clinic):
 
 
 def test_the_enrol_select_names_protocols_by_their_short_name(logged_in, clinic):
-    from cm_service.services import participants
+    from cm_service.services.cm import participants
     from tests.factories import make_staff
 
     person = participants.register_participant(

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Participant
-from cm_service.services import participants
+from cm_service.services.cm import participants
 from cm_service.services.errors import Forbidden, InvalidInput
 from tests.factories import NOW, make_enrolled, make_staff
 from tests.web.helpers import csrf_token, log_in

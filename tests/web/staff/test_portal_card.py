@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog
-from cm_service.services import audit, participants
+from cm_service.services.access import audit
+from cm_service.services.cm import participants
 from tests.factories import NOW, START, make_enrolled, make_staff, protocol_id
 from tests.web.helpers import log_in
 from tests.web.staff.conftest import page_of

@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog
-from cm_service.services import audit, checkins, corrections, rewards
+from cm_service.services.access import audit
+from cm_service.services.cm import checkins, corrections, rewards
 from tests.factories import NOW, START, make_enrolled, make_staff
 from tests.web.helpers import csrf_token
 from tests.web.staff.conftest import page_of

@@ -1,0 +1,741 @@
+"""The front desk's reads: the day's board, the week, the code box, the check-in
+page and a check-in's result.
+
+Read-only use cases for staff screens. The board lists who the clinic's enrollments
+schedule to test on a day (rules.scheduled_days) and where each stands, beside the
+sessions booked and the groups meeting that day, what was missed the day before and,
+when nothing is due, the next day something is; the week view counts the same per
+day. The board and the check-in reads write the audit "view" row because they show
+participants' records.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager
+
+from ... import rules
+from ...extensions import db
+from ...models import (
+    Appointment,
+    AuditLog,
+    Clinic,
+    Enrollment,
+    Event,
+    Exemption,
+    LedgerEntry,
+    Participant,
+    SessionGroup,
+)
+from ..access import audit
+from ..access.actors import Actor
+from ..access.scope import get_participant
+from ..cm import appointments, groups
+from ..cm.evaluation import evaluate_enrollment
+from ..cm.ledger import Balance, balance_of
+from ..cm.participants import CODE_PATTERN, exemptions_of
+from ..cm.timeline import (
+    Timeline,
+    clinic_today,
+    facts_of,
+    load_timelines,
+    spec_of,
+    to_facts,
+    with_events_after,
+)
+from ..errors import NotFound
+from ..validation import FAR, HORIZON, check_date, horizon
+from .outlook import Outlook, outlook_of, session_noun
+
+# Recollects older than this have been dealt with or have become a missed day.
+PENDING_DAYS = 7
+# A board with nothing due looks this far ahead for the next day with something.
+NEXT_DAYS = 14
+# A code that matches more participants than this asks for more of the code.
+MAX_CHOICES = 20
+ONE_DAY = timedelta(days=1)
+# How today's session stands, by which of its events decides it (as the fold
+# orders them: attendance, then an excuse, then a missed mark).
+_DECIDES = {"attended": 0, "late": 0, "excused": 1, "missed": 2}
+CAME = ("attended", "late")
+_SESSION_WORD = {"attendance": "attended"}  # excused and missed keep their kind
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    participant: Participant
+    enrollment: Enrollment
+    scheduled: bool
+    outcome: str | None  # today's test outcome; None while nothing is recorded
+    # The sessions attended today, in words ("group session", "group session, late").
+    sessions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MeetingToday:
+    """A group meeting today: how many are booked into it, how many came."""
+
+    group: SessionGroup
+    booked: int
+    attended: int
+
+
+@dataclass(frozen=True)
+class SessionToday:
+    """A session booked today outside a group, and how it stands."""
+
+    appointment: Appointment
+    outcome: str | None  # attended | late | excused | missed; None while open
+
+    @property
+    def what(self) -> str:
+        return session_noun(self.appointment.session_type)
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    participant: Participant
+    on: date
+    what: str
+
+
+@dataclass(frozen=True)
+class MissedItem:
+    """A test or booked session of the day before with nothing recorded, or marked
+    missed: a late check-in or an excuse may still be recorded for it."""
+
+    participant: Participant
+    on: date
+    what: str
+    marked: bool  # recorded missed (by the nightly job or by staff)
+    appointment: Appointment | None = None
+
+
+@dataclass(frozen=True)
+class Board:
+    day: date  # the day shown
+    waiting: list[BoardRow]
+    checked_in: list[BoardRow]
+    excused: list[BoardRow]
+    pending: list[PendingItem]
+    meetings: list[MeetingToday] = field(default_factory=list)
+    sessions: list[SessionToday] = field(default_factory=list)
+    today: date | None = None  # the clinic's today (default: the day shown)
+    # The day before's missed tests and sessions (for today and past days).
+    missed: list[MissedItem] = field(default_factory=list)
+    # When the day has nothing due: the next day that has (within NEXT_DAYS).
+    next_day: date | None = None
+
+    @property
+    def nothing_due(self) -> bool:
+        return not (
+            self.waiting
+            or self.checked_in
+            or self.excused
+            or self.meetings
+            or self.sessions
+        )
+
+    @property
+    def day_before(self) -> date:
+        return self.day - ONE_DAY
+
+    @property
+    def when(self) -> str:
+        """'past', 'today' or 'future': which words the page uses for the day."""
+        today = self.today or self.day
+        if self.day == today:
+            return "today"
+        return "past" if self.day < today else "future"
+
+
+def day_board(actor: Actor, *, now: datetime, day: object = None) -> Board:
+    """Who the actor's clinic expects on `day` (default: its today), who has
+    checked in (for a test or only for a session), what is pending (specimens to
+    recollect within the PENDING_DAYS days before), the day's group meetings and
+    other booked sessions, what was missed the day before, and, when nothing is
+    due, the next day something is.
+
+    Classifies only those days' events (rules.day_outcomes), in a few set-based
+    queries for the whole clinic: a day's outcome does not depend on the fold.
+    Raises InvalidInput("day") for a date out of range. Writes the audit "view"
+    row (the board lists participants' results).
+    """
+    actor.require("admin", "staff", "auditor")
+    clinic = _clinic_of(actor)
+    today = clinic_today(clinic, now)
+    day = today if day is None else check_day(day, today)
+    since = day - timedelta(PENDING_DAYS)
+    enrollments = _active_enrollments(clinic.id)
+    timelines = _timelines(enrollments, since)
+    board = Board(day, [], [], [], [], today=today)
+    for enrollment in enrollments:
+        _place(board, timelines[enrollment.id], since)
+    clinic_groups = groups.groups_of(clinic.id)
+    _add_sessions(board, clinic.id, timelines, clinic_groups)
+    if day <= today:
+        _add_missed_sessions(board, clinic.id, timelines)
+    if board.nothing_due:
+        board = replace(
+            board, next_day=_next_day(clinic.id, timelines, clinic_groups, day)
+        )
+    _audit_view(actor, clinic, now, {"on": day.isoformat()}, len(enrollments))
+    return board
+
+
+def check_day(value: object, today: date) -> date:
+    """A day a board may show: within a year either side of the clinic's today."""
+    return check_date(
+        "day", value, earliest=today - HORIZON, latest=horizon(today), too_late=FAR
+    )
+
+
+def _clinic_of(actor: Actor) -> Clinic:
+    clinic = db.session.get(Clinic, actor.clinic_id)
+    if clinic is None:
+        raise NotFound("No such clinic.", "clinic")
+    return clinic
+
+
+def _timelines(enrollments: list[Enrollment], since: date) -> dict[int, Timeline]:
+    """The enrollments' timelines holding only the events dated after `since`."""
+    timelines = load_timelines(enrollments, with_events=False)
+    return with_events_after(timelines, dict.fromkeys(timelines, since))
+
+
+def _audit_view(
+    actor: Actor, clinic: Clinic, now: datetime, what: dict, enrollments: int
+) -> None:
+    audit.append(
+        actor,
+        "view_board",
+        "clinic",
+        clinic.id,
+        now=now,
+        clinic_id=clinic.id,
+        detail={**what, "enrollments": enrollments},
+    )
+    db.session.commit()
+
+
+def _active_enrollments(clinic_id: int) -> list[Enrollment]:
+    return list(
+        db.session.scalars(
+            select(Enrollment)
+            .join(Participant, Participant.id == Enrollment.participant_id)
+            .options(contains_eager(Enrollment.participant))
+            .where(Enrollment.clinic_id == clinic_id, Enrollment.status == "active")
+            .order_by(Participant.code)
+        )
+    )
+
+
+def _place(board: Board, timeline: Timeline, since: date) -> None:
+    """Put one enrollment's day, its pending recollections and the day before's
+    missed test on the board."""
+    on, enrollment = board.day, timeline.enrollment
+    days = rules.day_outcomes(
+        timeline.spec, timeline.facts, to_facts(timeline.events), on, after=since
+    )
+    board.pending.extend(
+        PendingItem(enrollment.participant, day.on, "recollect specimen")
+        for day in days
+        if day.outcome == "recollect"
+    )
+    _add_missed_test(board, enrollment, days)
+    scheduled = bool(rules.scheduled_days(timeline.spec, timeline.facts, on, on))
+    day = next((d for d in days if d.on == on), None)
+    attended = _attended_on(timeline, on)
+    if not scheduled and day is None and not attended:
+        return
+    row = BoardRow(
+        enrollment.participant,
+        enrollment,
+        scheduled,
+        day.outcome if day else None,
+        attended,
+    )
+    if day is None and not scheduled:
+        board.checked_in.append(row)  # came only for a session
+    elif row.outcome in (None, "recollect"):
+        board.waiting.append(row)
+    elif row.outcome == "excused":
+        board.excused.append(row)
+    else:
+        board.checked_in.append(row)
+
+
+def _add_missed_test(
+    board: Board, enrollment: Enrollment, days: list[rules.DayOutcome]
+) -> None:
+    """The day before's scheduled test, if nothing was recorded or it was missed
+    (only on today's board and past days': tomorrow's yesterday is not over)."""
+    if board.when == "future":
+        return
+    before = board.day_before
+    for day in days:
+        if day.on == before and day.scheduled and day.outcome in (None, "missed"):
+            board.missed.append(
+                MissedItem(
+                    enrollment.participant, before, "test", day.outcome is not None
+                )
+            )
+
+
+def _add_missed_sessions(
+    board: Board, clinic_id: int, timelines: dict[int, Timeline]
+) -> None:
+    """The day before's booked sessions nobody checked in (or marked missed)."""
+    before = board.day_before
+    outcomes = _session_outcomes(timelines.values(), before)
+    for booked in appointments.on_day(clinic_id, before):
+        outcome = outcomes.get(_slot(booked))
+        if booked.enrollment_id in timelines and outcome in (None, "missed"):
+            what = f"{_session_name(booked)} {booked.starts_at.strftime('%H:%M')}"
+            board.missed.append(
+                MissedItem(
+                    booked.participant, before, what, outcome is not None, booked
+                )
+            )
+    board.missed.sort(key=lambda item: item.participant.code)
+
+
+def _session_name(appointment: Appointment) -> str:
+    if appointment.group is not None:
+        return appointment.group.name
+    return session_noun(appointment.session_type)
+
+
+def _attended_on(timeline: Timeline, on: date) -> tuple[str, ...]:
+    return tuple(
+        session_noun(e.session_type) + (", late" if e.late else "")
+        for e in timeline.events
+        if e.kind == "attendance" and e.collected_on == on and e.session_type
+    )
+
+
+def _add_sessions(
+    board: Board,
+    clinic_id: int,
+    timelines: dict[int, Timeline],
+    clinic_groups: list[SessionGroup],
+) -> None:
+    """The day's group meetings (by weekday, or with a member booked that day) and
+    the sessions booked outside a group, with what the day's events say of each."""
+    outcomes = _session_outcomes(timelines.values(), board.day)
+    booked = appointments.on_day(clinic_id, board.day)
+    for group in clinic_groups:
+        members = [a for a in booked if a.group_id == group.id]
+        if members or group.weekday == board.day.weekday():
+            came = [a for a in members if outcomes.get(_slot(a)) in CAME]
+            board.meetings.append(MeetingToday(group, len(members), len(came)))
+    board.sessions.extend(
+        SessionToday(a, outcomes.get(_slot(a))) for a in booked if a.group_id is None
+    )
+
+
+def _next_day(
+    clinic_id: int,
+    timelines: dict[int, Timeline],
+    clinic_groups: list[SessionGroup],
+    after: date,
+) -> date | None:
+    """The first day after `after` (within NEXT_DAYS) with a scheduled test, a
+    booked session or a group meeting: what a board with nothing due offers."""
+    first, last = after + ONE_DAY, after + timedelta(NEXT_DAYS)
+    found = [groups.next_meeting(group, first) for group in clinic_groups]
+    for timeline in timelines.values():
+        tests = rules.scheduled_days(timeline.spec, timeline.facts, first, last)
+        found.extend(tests[:1])
+    booked = db.session.scalar(
+        select(func.min(Appointment.on)).where(
+            Appointment.clinic_id == clinic_id,
+            Appointment.on.between(first, last),
+            Appointment.cancelled_at.is_(None),
+        )
+    )
+    if booked is not None:
+        found.append(booked)
+    return min((on for on in found if on <= last), default=None)
+
+
+def _slot(appointment: Appointment) -> tuple[int, str]:
+    return appointment.enrollment_id, appointment.session_type
+
+
+def _session_outcomes(
+    timelines: Iterable[Timeline], on: date
+) -> dict[tuple[int, str], str]:
+    """(enrollment, session type) -> how that day's session of that type stands:
+    attendance decides it before an excuse, an excuse before a missed mark."""
+    found: dict[tuple[int, str], str] = {}
+    for timeline in timelines:
+        for e in timeline.events:
+            if e.collected_on != on or not e.session_type:
+                continue  # a test day's event, or another day's
+            word = "late" if e.late else _SESSION_WORD.get(e.kind, e.kind)
+            slot = (e.enrollment_id, e.session_type)
+            if _DECIDES.get(word, 9) < _DECIDES.get(found.get(slot, ""), 9):
+                found[slot] = word
+    return found
+
+
+@dataclass(frozen=True)
+class WeekDay:
+    """One day of the week view: its tests due and recorded, its sessions."""
+
+    on: date
+    due: list[Participant] = field(default_factory=list)
+    recorded: list[Participant] = field(default_factory=list)
+    booked: int = 0
+    meetings: list[SessionGroup] = field(default_factory=list)
+
+    @property
+    def nothing_due(self) -> bool:
+        return not (self.due or self.booked or self.meetings)
+
+
+@dataclass(frozen=True)
+class Week:
+    today: date
+    days: list[WeekDay]
+
+    @property
+    def start(self) -> date:
+        return self.days[0].on
+
+
+def week_board(actor: Actor, *, now: datetime, day: object = None) -> Week:
+    """The week (Monday to Sunday) holding `day` (default: the clinic's today):
+    per day, who is due to test and whose test is recorded, how many sessions are
+    booked and which groups meet. Set-based like the day's board; raises
+    InvalidInput("day") for a date out of range; writes the audit "view" row."""
+    actor.require("admin", "staff", "auditor")
+    clinic = _clinic_of(actor)
+    today = clinic_today(clinic, now)
+    day = today if day is None else check_day(day, today)
+    monday = day - timedelta(day.weekday())
+    week = Week(today, [WeekDay(monday + timedelta(n)) for n in range(7)])
+    enrollments = _active_enrollments(clinic.id)
+    for timeline in _timelines(enrollments, monday - ONE_DAY).values():
+        _add_week_tests(week, timeline)
+    _add_week_sessions(week, clinic.id)
+    _audit_view(actor, clinic, now, {"week": monday.isoformat()}, len(enrollments))
+    return week
+
+
+def _add_week_tests(week: Week, timeline: Timeline) -> None:
+    monday, participant = week.start, timeline.enrollment.participant
+    days = rules.day_outcomes(
+        timeline.spec,
+        timeline.facts,
+        to_facts(timeline.events),
+        monday + timedelta(6),
+        after=monday - ONE_DAY,
+    )
+    for found in days:
+        line = week.days[(found.on - monday).days]
+        if found.scheduled:
+            line.due.append(participant)
+            if found.outcome not in (None, "recollect", "missed"):
+                line.recorded.append(participant)
+
+
+def _add_week_sessions(week: Week, clinic_id: int) -> None:
+    monday = week.start
+    counts = dict(
+        db.session.execute(
+            select(Appointment.on, func.count())
+            .where(
+                Appointment.clinic_id == clinic_id,
+                Appointment.on.between(monday, monday + timedelta(6)),
+                Appointment.cancelled_at.is_(None),
+            )
+            .group_by(Appointment.on)
+        ).all()
+    )
+    clinic_groups = groups.groups_of(clinic_id)
+    for n, line in enumerate(week.days):
+        meeting = [g for g in clinic_groups if g.weekday == line.on.weekday()]
+        week.days[n] = replace(line, booked=counts.get(line.on, 0), meetings=meeting)
+
+
+def participant_codes(actor: Actor) -> list[str]:
+    """The codes of the actor's clinic's participants (for type-ahead)."""
+    actor.require("admin", "staff", "auditor")
+    return list(
+        db.session.scalars(
+            select(Participant.code)
+            .where(Participant.clinic_id == actor.clinic_id)
+            .order_by(Participant.code)
+        )
+    )
+
+
+def match_codes(actor: Actor, code: str) -> list[Participant]:
+    """The actor's clinic's participants a typed code may mean, by code.
+
+    The code exactly, whatever the case; else the codes equal to it without
+    dashes and spaces ("p0003" is P-0003); else, for digits only, every code
+    ending in them ("3" is P-0003, "1" both P-0001 and P-0011); else the codes
+    starting with it ("p00" is every P-00..). Other clinics' codes never match.
+    """
+    actor.require("admin", "staff", "auditor")
+    typed = code.strip().upper() if isinstance(code, str) else ""
+    # Text no code can be (a NUL, a lone surrogate) is never looked up as one.
+    exact = (
+        _participants(actor.clinic_id, Participant.code == typed)
+        if CODE_PATTERN.match(typed)
+        else []
+    )
+    bare = "".join(ch for ch in typed if ch.isascii() and ch.isalnum())
+    if exact or not bare:
+        return exact
+    squeezed = func.replace(Participant.code, "-", "")
+    if bare.isdigit():
+        return _participants(actor.clinic_id, squeezed.like(f"%{bare}"))
+    # `bare` is letters and digits only, so it holds no LIKE wildcard.
+    return (
+        _participants(actor.clinic_id, squeezed == bare)
+        or _same_number(actor.clinic_id, bare)
+        or _participants(actor.clinic_id, squeezed.like(f"{bare}%"))
+    )
+
+
+def _same_number(clinic_id: int, bare: str) -> list[Participant]:
+    """Codes with `bare`'s letters and its number, leading zeros aside ("p2" and
+    "P-02" are P-0002)."""
+    found = re.fullmatch(r"([A-Z]+)(\d+)", bare)
+    if found is None or not found.group(2).strip("0"):
+        return []
+    letters, number = found.group(1), int(found.group(2))
+    rows = db.session.execute(
+        select(Participant.id, Participant.code).where(
+            Participant.clinic_id == clinic_id,
+            func.replace(Participant.code, "-", "").like(f"{letters}%"),
+        )
+    )
+    ids = [
+        pid
+        for pid, code in rows
+        if (digits := code.replace("-", "")[len(letters) :]).isdigit()
+        and int(digits) == number
+    ]
+    return _participants(clinic_id, Participant.id.in_(ids)) if ids else []
+
+
+def _participants(clinic_id: int, condition) -> list[Participant]:
+    return list(
+        db.session.scalars(
+            select(Participant)
+            .where(Participant.clinic_id == clinic_id, condition)
+            .order_by(Participant.code)
+            .limit(MAX_CHOICES + 1)
+        )
+    )
+
+
+def find_by_code(actor: Actor, code: str) -> Participant:
+    """The one participant of the actor's clinic a typed code means (match_codes).
+
+    Raises NotFound(field="code") for unknown codes and other clinics' codes alike,
+    and for a code several participants match (naming them).
+    """
+    found = match_codes(actor, code)
+    if not found:
+        raise NotFound("No participant with that code in this clinic.", "code")
+    if len(found) > 1:
+        codes = ", ".join(p.code for p in found[:MAX_CHOICES])
+        raise NotFound(
+            f"Several participants match: {codes}. Type the whole code.", "code"
+        )
+    return found[0]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a participant stands: what a check-in screen shows around its form."""
+
+    participant: Participant
+    enrollment: Enrollment | None
+    targets: tuple[str, ...]
+    today: date
+    balance: Balance
+    evaluation: rules.Evaluation | None
+    # The enrollment's prescribed-medication exemptions (badges on check-in).
+    exemptions: tuple[Exemption, ...] = ()
+    # Which lines fit the protocol: tests, sessions, money, draws (outlook.py).
+    outlook: Outlook | None = None
+
+
+def checkin_standing(actor: Actor, participant_id: int, *, now: datetime) -> Standing:
+    """The participant's current enrollment, its target panel and standing.
+
+    Writes the audit "view" row. Raises NotFound outside the actor's clinic.
+    """
+    standing = current_standing(actor, participant_id, now=now)
+    participant = standing.participant
+    audit.append(
+        actor,
+        "view_checkin",
+        "participant",
+        participant.id,
+        now=now,
+        clinic_id=participant.clinic_id,
+        participant_id=participant.id,
+    )
+    db.session.commit()
+    return standing
+
+
+def current_standing(actor: Actor, participant_id: int, *, now: datetime) -> Standing:
+    """The same read without the audit row: for a form the actor just opened (its
+    POST, or the re-rendered form after bad input, which must write nothing)."""
+    actor.require("admin", "staff", "auditor")
+    return _standing(get_participant(actor, participant_id), now)
+
+
+def checkin_targets(actor: Actor, participant_id: int) -> tuple[str, ...]:
+    """The substances the participant's check-in form asks about (no standing: a
+    check-in POST needs only its form's fields)."""
+    actor.require("admin", "staff", "auditor")
+    return _targets(_active_enrollment(get_participant(actor, participant_id)))
+
+
+def _active_enrollment(participant: Participant) -> Enrollment | None:
+    return db.session.scalars(
+        select(Enrollment)
+        .where(
+            Enrollment.participant_id == participant.id,
+            Enrollment.status == "active",
+        )
+        .order_by(Enrollment.start_on.desc(), Enrollment.id.desc())
+    ).first()
+
+
+def _targets(enrollment: Enrollment | None) -> tuple[str, ...]:
+    if enrollment is None:
+        return ()
+    return tuple(enrollment.targets or spec_of(enrollment.protocol).targets.substances)
+
+
+def _standing(participant: Participant, now: datetime) -> Standing:
+    today = clinic_today(participant.clinic, now)
+    enrollment = _active_enrollment(participant)
+    evaluation = evaluate_enrollment(enrollment, today) if enrollment else None
+    return standing_of(
+        participant,
+        enrollment,
+        today,
+        balance_of(participant.id),
+        evaluation,
+        exemptions_of(enrollment),
+    )
+
+
+def standing_of(
+    participant: Participant,
+    enrollment: Enrollment | None,
+    today: date,
+    balance: Balance,
+    evaluation: rules.Evaluation | None,
+    exemptions: tuple[Exemption, ...] = (),
+) -> Standing:
+    """The standing block's read-model from what a page has already read."""
+    return Standing(
+        participant,
+        enrollment,
+        _targets(enrollment),
+        today,
+        balance,
+        evaluation,
+        exemptions,
+        outlook_of(enrollment, evaluation, balance, today),
+    )
+
+
+def _checkin_record(event: Event) -> dict:
+    """The detail of the audit row the check-in that recorded `event` wrote."""
+    record = db.session.scalars(
+        select(AuditLog).where(
+            AuditLog.object_type == "event",
+            AuditLog.object_id == event.id,
+            AuditLog.action == f"record_{event.kind}",
+        )
+    ).first()
+    return record.detail if record else {}
+
+
+def _posted_by_checkin(detail: dict, event: Event) -> list[LedgerEntry]:
+    wanted = [tuple(pair) for pair in detail.get("posted", [])]
+    entries = []
+    for key, amount in wanted:
+        entry = db.session.scalars(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.enrollment_id == event.enrollment_id,
+                LedgerEntry.award_key == key,
+                LedgerEntry.amount == amount,
+            )
+            .order_by(LedgerEntry.id.desc())
+        ).first()
+        if entry is not None:
+            entries.append(entry)
+    return sorted(entries, key=lambda e: e.id)
+
+
+@dataclass(frozen=True)
+class CheckinOutcome:
+    """A recorded event and what it paid, with the participant's new standing."""
+
+    event: Event
+    posted: list[LedgerEntry]
+    standing: Standing
+    # Awards kept back to offset an earlier overpayment, explained.
+    withheld: list[str] = field(default_factory=list)
+    # A test on a day the protocol schedules none: it pays nothing (and may reset
+    # the run, as the protocol's extra_tests says).
+    extra_test: bool = False
+
+
+def checkin_outcome(actor: Actor, event_id: int, *, now: datetime) -> CheckinOutcome:
+    """The entries the check-in that recorded `event_id` posted, and the standing.
+
+    The check-in's audit row lists what its settle posted ([award key, amount]);
+    settle posts at most one entry per key, so the newest entry with that key and
+    amount is the one. Writes the audit "view" row; NotFound outside scope.
+    """
+    actor.require("admin", "staff", "auditor")
+    event = db.session.get(Event, event_id)
+    if event is None or not actor.may_see_clinic(event.clinic_id):
+        raise NotFound("No such check-in.", "event")
+    detail = _checkin_record(event)
+    posted = _posted_by_checkin(detail, event)
+    withheld = [text for _, _, text in detail.get("withheld", [])]
+    participant = get_participant(actor, event.participant_id)
+    standing = _standing(participant, now)
+    audit.append(
+        actor,
+        "view_checkin_result",
+        "event",
+        event.id,
+        now=now,
+        clinic_id=event.clinic_id,
+        participant_id=event.participant_id,
+    )
+    db.session.commit()
+    return CheckinOutcome(event, posted, standing, withheld, _extra_test(event))
+
+
+def _extra_test(event: Event) -> bool:
+    if event.kind not in ("specimen", "breath") or event.enrollment_id is None:
+        return False
+    enrollment = db.session.get_one(Enrollment, event.enrollment_id)
+    on = event.collected_on
+    spec = spec_of(enrollment.protocol)
+    return not rules.scheduled_days(spec, facts_of(enrollment), on, on)
