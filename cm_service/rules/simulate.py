@@ -21,6 +21,7 @@ from .days import last_day, phase_at, scheduled_days, session_days, session_type
 from .draws import expected_value_cents
 from .evaluate import Award, Evaluation, evaluate
 from .facts import Booking, EnrollmentFacts, Fact
+from .made import Later, made
 from .money import format_cents, round_half_up
 from .outcomes import targets_of
 from .spec import ProtocolSpec, bowl_of
@@ -51,8 +52,10 @@ class SimulationError(ValueError):
 
 
 @dataclass(frozen=True)
-class SimulatedTest:
-    """One simulated scheduled test and everything it paid (caps included)."""
+class SimulatedTest(Later):
+    """One simulated scheduled test and everything it paid (caps included).
+
+    The simulator leaves `rules` (the awards' English) to be made when read."""
 
     n: int
     on: date
@@ -82,7 +85,9 @@ class SimulatedTest:
 
 
 @dataclass(frozen=True)
-class SimulationResult:
+class SimulationResult(Later):
+    """A simulated timeline; the simulator leaves `tests` to be made when read."""
+
     protocol: str
     version: int
     start: date
@@ -170,29 +175,132 @@ def simulate_outcomes(
     an unknown token, no token at all, or more tokens than scheduled tests.
     """
     start = start or default_start()
-    facts = simulated_facts(spec, start, testing_days)
-    days, alphabet = calendar(spec, facts)
+    facts, days, alphabet, kinds = _simulated(spec, start, testing_days)
     # as_of is the last simulated test: the fold stops where the tokens stop.
     codes = _parse_tokens(tokens, len(days), alphabet)
-    events = [
-        event
-        for n, (on, code) in enumerate(zip(days, codes, strict=False), start=1)
-        for event in _events(spec, facts, n, on, code, alphabet)
-    ]
+    events = _timeline(spec, facts, days, codes, alphabet, kinds)
     evaluation = evaluate(spec, facts, events, as_of=days[len(codes) - 1])
-    tests = tuple(
-        _test_row(evaluation, n, on, code)
+    return made(
+        SimulationResult,
+        {
+            "protocol": spec.key,
+            "version": version,
+            "start": start,
+            "evaluation": evaluation,
+            "expected_prize_cents": _prize_value(spec, evaluation.total_draws),
+            "sessions_only": alphabet is SESSION_TOKENS,
+            "_tests": (days, codes),
+        },
+    )
+
+
+def _tests(result: SimulationResult) -> tuple[SimulatedTest, ...]:
+    """The per-test rows of a simulation (SimulationResult.tests)."""
+    days, codes = result.__dict__["_tests"]
+    evaluation = result.evaluation
+    outcomes: dict[date, str | None] = {}
+    for session in reversed(evaluation.sessions):  # the first of a day wins
+        outcomes[session.on] = session.outcome
+    for day in reversed(evaluation.days):  # a day's test before its session
+        outcomes[day.on] = day.outcome
+    paid: dict[date, list[Award]] = {}
+    for award in evaluation.awards:
+        paid.setdefault(award.on, []).append(award)
+    return tuple(
+        _test_row(n, on, code, outcomes.get(on), paid.get(on, []))
         for n, (on, code) in enumerate(zip(days, codes, strict=False), start=1)
     )
-    return SimulationResult(
-        protocol=spec.key,
-        version=version,
-        start=start,
-        tests=tests,
-        evaluation=evaluation,
-        expected_prize_cents=_prize_value(spec, evaluation.total_draws),
-        sessions_only=alphabet is SESSION_TOKENS,
-    )
+
+
+# Per protocol, start and testing days: the simulated enrollment, its days, their
+# alphabet and the session type held on each day (for tokens that attend).
+_SIMULATED: dict[
+    tuple[int, date, tuple[tuple[int, tuple[int, ...]], ...]],
+    tuple[
+        ProtocolSpec,
+        EnrollmentFacts,
+        list[date],
+        dict[str, str],
+        dict[date, str | None],
+    ],
+] = {}
+
+
+def _simulated(
+    spec: ProtocolSpec,
+    start: date,
+    testing_days: Mapping[int, Sequence[int]] | None,
+) -> tuple[EnrollmentFacts, list[date], dict[str, str], dict[date, str | None]]:
+    """`simulated_facts` and its `calendar`, made once per protocol (this very
+    spec object), start date and testing days."""
+    given = tuple(sorted((i, tuple(d)) for i, d in (testing_days or {}).items()))
+    key = (id(spec), start, given)
+    found = _SIMULATED.get(key)
+    if found is None or found[0] is not spec:
+        facts = simulated_facts(spec, start, testing_days)
+        days, alphabet = calendar(spec, facts)
+        attends = any(phase.attendance for phase in spec.phases)
+        kinds = {
+            on: session_type_on(spec, facts, on) if attends else None for on in days
+        }
+        if len(_SIMULATED) >= 64:
+            _SIMULATED.clear()
+        # The spec itself is kept with its id, so the id cannot be another's.
+        found = _SIMULATED[key] = (spec, facts, days, alphabet, kinds)
+    return found[1], found[2], found[3], found[4]
+
+
+def _timeline(
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    days: Sequence[date],
+    codes: Sequence[str],
+    alphabet: dict[str, str],
+    kinds: Mapping[date, str | None],
+) -> list[Fact]:
+    """The events of the tokens (`_events`), made directly: every event of test n
+    has id n, tests of one token share their results (nothing changes them)."""
+    if alphabet is SESSION_TOKENS:
+        return [
+            event
+            for n, (on, code) in enumerate(zip(days, codes, strict=False), start=1)
+            for event in _events(spec, facts, n, on, code, alphabet)
+        ]
+    targets = targets_of(spec, facts)
+    results = {
+        "N": dict.fromkeys(targets, "negative"),
+        "P": dict.fromkeys(targets, "positive"),
+        "D": dict.fromkeys(targets, "dilute"),
+    }
+    events: list[Fact] = []
+    for n, (on, code) in enumerate(zip(days, codes, strict=False), start=1):
+        kind = "specimen"
+        if code == "M" or code == "E":
+            kind = "missed" if code == "M" else "excused"
+        events.append(
+            made(
+                Fact,
+                {
+                    "event_id": n,
+                    "kind": kind,
+                    "on": on,
+                    "results": results.get(code, _NO_RESULTS),
+                    "refused": code == "R",
+                    "session_type": None,
+                    "late": False,
+                },
+            )
+        )
+        if code == "D":
+            # The nightly job's `missed` in case the dilute maps to recollect.
+            events.append(Fact(n, "missed", on))
+        session = kinds.get(on)
+        if session is not None and code in _CAME_IN:
+            events.append(Fact(n, "attendance", on, session_type=session))
+    return events
+
+
+_NO_RESULTS: Mapping[str, str] = MappingProxyType({})
 
 
 def simulated_facts(
@@ -313,24 +421,48 @@ def _session_event(n: int, on: date, code: str, session_type: str) -> Fact:
     return Fact(n, SESSION_TOKENS[code], on, session_type=session_type)
 
 
-def _test_row(evaluation: Evaluation, n: int, on: date, code: str) -> SimulatedTest:
-    day = next((d for d in evaluation.days if d.on == on), None)
-    session = next((s for s in evaluation.sessions if s.on == on), None)
-    outcome = day.outcome if day else session.outcome if session else None
-    paid = [award for award in evaluation.awards if award.on == on]
-    return SimulatedTest(
-        n=n,
-        on=on,
-        token=code,
-        outcome=outcome,
-        points=_sum(paid, "points", "award"),
-        bonus_points=_sum(paid, "points", "bonus"),
-        cents=sum(award.cents for award in paid),
-        draws=_sum(paid, "draws", "award"),
-        bonus_draws=_sum(paid, "draws", "bonus"),
-        capped_cents=sum(award.capped_cents for award in paid),
-        rules=tuple(award.rule for award in paid),
+def _test_row(
+    n: int, on: date, code: str, outcome: str | None, paid: Sequence[Award]
+) -> SimulatedTest:
+    points = bonus_points = draws = bonus_draws = cents = capped = 0
+    for award in paid:
+        if award.account == "points":
+            if award.kind == "award":
+                points += award.amount
+            elif award.kind == "bonus":
+                bonus_points += award.amount
+        elif award.account == "draws":
+            if award.kind == "award":
+                draws += award.amount
+            elif award.kind == "bonus":
+                bonus_draws += award.amount
+        cents += award.cents
+        capped += award.capped_cents
+    return made(
+        SimulatedTest,
+        {
+            "n": n,
+            "on": on,
+            "token": code,
+            "outcome": outcome,
+            "points": points,
+            "bonus_points": bonus_points,
+            "cents": cents,
+            "draws": draws,
+            "bonus_draws": bonus_draws,
+            "capped_cents": capped,
+            "_rules": tuple(paid),
+        },
     )
+
+
+def _rules(test: SimulatedTest) -> tuple[str, ...]:
+    """The English of each award a test paid (SimulatedTest.rules)."""
+    return tuple(award.rule for award in test.__dict__["_rules"])
+
+
+SimulatedTest._later = {"rules": _rules}
+SimulationResult._later = {"tests": _tests}
 
 
 def _sum(awards: Sequence[Award], account: str, kind: str) -> int:
