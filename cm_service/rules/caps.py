@@ -176,18 +176,19 @@ def apply_caps(
     `none` pays nothing for an award that would cross a cap.
     """
     used: dict[Hashable, Money] = dict(meter.used)
-    cut, counted = cap_into(
+    paid, withheld, note, counted = cap_into(
         caps.crossing,
         active_caps(caps),
         meter,
         used,
-        on=on,
-        group=group,
-        amount=amount,
-        unit_cents=unit_cents,
-        account=account,
-        program_unit=program_unit,
+        on,
+        group,
+        amount,
+        unit_cents,
+        account,
+        program_unit,
     )
+    cut = Cut(paid, withheld, note)
     if not counted:
         return cut, meter
     return cut, replace(meter, used=MappingProxyType(used))
@@ -198,58 +199,94 @@ def cap_into(
     protocol_caps: ActiveCaps,
     meter: CapMeter,
     used: dict[Hashable, Money],
-    *,
     on: date,
     group: Hashable,
     amount: int,
     unit_cents: Money | None,
     account: str = "points",
     program_unit: Money | None = SAME,
-) -> tuple[Cut, bool]:
+) -> tuple[int, Money, Msg | None, bool]:
     """`apply_caps` counting into `used` (the meter's windows, changed in place;
     `meter` gives the programs and what other enrollments were paid) with the
-    protocol's `protocol_caps` (active_caps) and its `crossing` rule; also says
-    whether any cap applied (and so `used` may have changed)."""
+    protocol's `protocol_caps` (active_caps) and its `crossing` rule. Returns
+    the units paid, the money withheld, the note naming the caps that cut it,
+    and whether any cap applied (and so `used` changed)."""
+    window: Hashable
     if program_unit is SAME:
         program_unit = unit_cents
-    # Scope, window, cap and unit of every cap that binds: the protocol's, then
-    # those of the program funding that day ("program:" scopes).
-    limits: list[tuple[str, Hashable, int, Money]] = []
+    if unit_cents and not meter.programs:
+        # The usual case, the protocol's caps alone: when the whole award fits
+        # every one, count it and pay it; else work the cut out below.
+        money = amount * unit_cents
+        fitted = []
+        for scope, cap in protocol_caps:
+            if scope == "per_test_cents":
+                window = ("test", group)
+            elif scope == "per_calendar_year_cents":
+                window = ("year", on.year)
+            else:
+                window = _window(scope, on, group)
+            spent = used.get(window)
+            if spent is None:
+                # A test's window is new; the year's may hold other enrollments'.
+                test = scope == "per_test_cents"
+                spent = 0 if test else _spent(meter, used, window)
+            if money > cap - spent:
+                break
+            fitted.append((window, spent))
+        else:
+            for window, spent in fitted:
+                used[window] = spent + money
+            return amount, 0, None, bool(fitted)
+    # Scope, window, cap, unit and money spent of every cap that binds: the
+    # protocol's, then those of the program funding that day ("program:" scopes).
+    limits: list[tuple[str, Hashable, int, Money, Money]] = []
     if unit_cents:
         for scope, cap in protocol_caps:
-            limits.append((scope, _window(scope, on, group), cap, unit_cents))
+            if scope == "per_test_cents":
+                window = ("test", group)
+            elif scope == "per_calendar_year_cents":
+                window = ("year", on.year)
+            elif scope == "per_enrollment_cents":
+                window = ("enrollment",)
+            else:
+                window = _window(scope, on, group)
+            spent = used.get(window)
+            if spent is None:
+                spent = _spent(meter, used, window)
+            limits.append((scope, window, cap, unit_cents, spent))
+    same = unit_cents
     program = program_on(meter.programs, on) if meter.programs else None
     if program is not None and program_unit:
         for scope, window in program.windows(on, group).items():
             program_cap = getattr(program, scope)
             if program_cap is not None:
-                limits.append((f"program:{scope}", window, program_cap, program_unit))
+                spent = _spent(meter, used, window)
+                scope = f"program:{scope}"
+                limits.append((scope, window, program_cap, program_unit, spent))
+        units = {unit for _, _, _, unit, _ in limits}
+        same = units.pop() if len(units) == 1 else None
     if not limits:
-        return Cut(amount, 0), False
+        return amount, 0, None, False
     # The room of each cap, in money, or in units of the award when a program
     # values a unit differently (a draw): whichever is smallest binds.
-    units = {unit for _, _, _, unit in limits}
-    same = units.pop() if len(units) == 1 else None
     rooms: list[Money] = [
-        cap - _spent(meter, used, window)
-        if same
-        else Fraction(cap - _spent(meter, used, window)) / unit
-        for _, window, cap, unit in limits
+        cap - spent if same else Fraction(cap - spent) / unit
+        for _, _, cap, unit, spent in limits
     ]
     room = min(rooms)
-    binding = rooms.index(room)
-    unit = limits[binding][3]
+    unit = limits[rooms.index(room)][3]
     paid = amount
     if (amount * unit if same else amount) > room:
         # Whole units only: a point or a draw cannot be split.
         fits = max(room, 0) // unit if same else int(max(room, 0))
         paid = min(amount, int(fits)) if crossing == "partial" else 0
-    cut = Cut(paid, (amount - paid) * unit)
+    note = None
     if paid < amount:
         # Name every cap that binds as tightly (CA: per enrollment and per year).
         tied = [limits[n][0] for n, found in enumerate(rooms) if found == room]
         note = _note(
-            {scope: (window, cap) for scope, window, cap, _ in limits},
+            {scope: (window, cap) for scope, window, cap, _, _ in limits},
             tied,
             paid,
             amount,
@@ -257,10 +294,9 @@ def cap_into(
             account,
             program,
         )
-        cut = Cut(paid, cut.withheld, note)
-    for _, window, _, found_unit in limits:
-        used[window] = _spent(meter, used, window) + paid * found_unit
-    return cut, True
+    for _, window, _, found_unit, spent in limits:
+        used[window] = spent + paid * found_unit
+    return paid, (amount - paid) * unit, note, True
 
 
 def _window(scope: str, on: date, group: Hashable) -> Hashable:

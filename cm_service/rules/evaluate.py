@@ -321,7 +321,6 @@ def _fold(
     sessions = session_outcomes(spec, facts, events, as_of, after=after)
     fold = _Folding(spec, start or _initial(facts))
     fold.held = sessions
-    snapshot = None
     # Caps apply to awards in date order across schedules (the spec), so both walk
     # the same calendar: a day's specimen first, then its sessions by event id.
     walk: Iterable[tuple[date, DayOutcome | None, list[SessionOutcome]]]
@@ -329,19 +328,7 @@ def _fold(
         walk = _calendar(days, sessions)
     else:
         walk = ((day.on, day, []) for day in days)
-    start_on = facts.start_on
-    awards = fold.awards
-    for on, day, held in walk:
-        if snapshot_on is not None and snapshot is None and on > snapshot_on:
-            snapshot = fold.state()
-        fold.close_week((on - start_on).days // 7 + 1)  # week_of
-        first = len(awards)
-        if day is not None:
-            fold.day(day)
-        for session in held:
-            fold.session(session)
-        if len(awards) > first:
-            fold.count(first)
+    snapshot = fold.walk(walk, facts.start_on, snapshot_on)
     if snapshot_on is not None and snapshot is None:
         snapshot = fold.state()
     fold.close_week(week_of(facts, as_of))
@@ -422,105 +409,187 @@ class _Folding:
                 self.level += 1  # escalation.after_clean_week
         self.tally = None
 
-    def tallied(self, day: DayOutcome) -> None:
-        tally = self.tally
-        if tally is None or tally[0] != day.week:
-            tally = self.tally = [day.week, day.phase or 0, True, 0]
-        # A clean week: every folded day negative or excused (REAP: "continuous
-        # weeks of negative screens"); a day still unrecorded when the week closes
-        # is not.
-        outcome = day.outcome
-        tally[2] = tally[2] and outcome in ("negative", "excused")
-        tally[3] += outcome == "negative"
+    def walk(
+        self,
+        dated: Iterable[tuple[date, DayOutcome | None, list[SessionOutcome]]],
+        start_on: date,
+        snapshot_on: date | None,
+    ) -> _State | None:
+        """Fold each date's day, then its sessions; return the state before the
+        first date after `snapshot_on` (None if there is none).
 
-    def reset(self) -> None:
-        """escalation.after_reset."""
-        saved = self.saved
-        self.saved = self.level if saved is None or self.level > saved else saved
-        self.level = self.run = self.since = 0
-
-    def day(self, day: DayOutcome) -> None:
+        The hot loop: the specimen streak, the week's tally and the totals of
+        specimen awards live in local variables (written back to the fold for a
+        snapshot and at the end); a day's award is capped and recorded inline.
+        """
         spec = self.spec
-        schedule = spec.phases[day.phase or 0].specimen
-        outcome = day.outcome
-        if not day.scheduled and spec.extra_tests == "reset_only":
-            # Coming in more often must not speed up escalation (spec: extra_tests):
-            # an extra negative neither pays nor advances; a lapse still resets.
-            if outcome in ("positive", "refused") and resets(schedule, outcome):
-                self.tallied(day)
-                self.reset()
-            return
-        self.tallied(day)
-        if outcome == "negative":
-            level, run = self.level, self.run
-            restored = self.negative(schedule)
-            if schedule is None:
-                return
-            on = day.on
-            iso = on.isoformat()
-            group = ("specimen", iso)  # test_group(f"specimen:{iso}")
-            why: _Recipe = (
-                _specimen_why,
-                spec,
-                schedule,
-                level,
-                run,
-                day.scheduled,
-                restored,
-            )
-            self.pay(
-                schedule,
-                f"specimen:{iso}",
-                "award",
-                schedule.value(level),
-                why,
-                on,
-                day.event_id,
-                "specimen",
-                group,
-            )
-            bonus = schedule.bonus
-            if bonus is not None and (run + 1) % bonus.every == 0:  # bonus_due
-                why = (_bonus_why, spec, schedule, bonus.amount, run, False)
-                self.pay(
-                    schedule,
-                    f"bonus:{iso}",
-                    "bonus",
-                    bonus.amount,
-                    why,
-                    on,
-                    day.event_id,
-                    "specimen",
-                    group,
+        phases = spec.phases
+        unit_cents = spec.unit_cents
+        reset_only = spec.extra_tests == "reset_only"
+        crossing = spec.caps.crossing
+        active, meter, used = self.active, self.meter, self.used
+        awards, by_year, units = self.awards, self.by_year, self.units
+        level, run, saved = self.level, self.run, self.saved
+        since, longest = self.since, self.longest
+        tally = self.tally
+        points = cents = draws = capped = 0
+        snapshot = None
+        for on, day, held in dated:
+            if snapshot_on is not None and snapshot is None and on > snapshot_on:
+                self.level, self.run, self.saved = level, run, saved
+                self.since, self.longest, self.tally = since, longest, tally
+                self.points += points
+                self.cents += cents
+                self.draws += draws
+                self.capped += capped
+                points = cents = draws = capped = 0
+                snapshot = self.state()
+            # Close the tallied week once the fold is past it (per-week
+            # escalation: escalation.after_clean_week).
+            if tally is not None and tally[0] < (on - start_on).days // 7 + 1:
+                if tally[2] and tally[3]:
+                    schedule = phases[tally[1]].specimen
+                    if (
+                        schedule is not None
+                        and schedule.escalates
+                        and schedule.per == "week"
+                    ):
+                        level += 1
+                tally = None
+            if day is not None:
+                schedule = phases[day.phase or 0].specimen
+                outcome = day.outcome
+                # Coming in more often must not speed up escalation (spec:
+                # extra_tests): an extra negative neither pays nor advances; a
+                # lapse still resets.
+                extra = not day.scheduled and reset_only
+                lapse = (
+                    extra
+                    and outcome in ("positive", "refused")
+                    and resets(schedule, outcome)
                 )
-            return
-        if resets(schedule, outcome):
-            self.reset()
-
-    def negative(self, schedule: Schedule | None) -> int | None:
-        """escalation.after_negative on the fold's streak: the level it restored
-        to, if it raised it."""
-        per_test = (
-            schedule is not None and schedule.escalates and schedule.per == "test"
-        )
-        run = self.run + 1
-        before = self.level
-        self.level = level = before + per_test
-        self.run = run
-        if run > self.longest:
-            self.longest = run
-        saved = self.saved
-        if saved is None:
-            return None
-        self.since += 1
-        needed = schedule.recovery_after if schedule is not None else None
-        if needed is None or self.since < needed:
-            return None
-        self.saved = None
-        if saved > level:
-            self.level = saved
-            return saved  # only a real raise is news
-        return None
+                if not extra or lapse:
+                    # The week's tally: clean while every folded day is negative
+                    # or excused (REAP: "continuous weeks of negative screens");
+                    # a day still unrecorded when the week closes is not.
+                    if tally is None or tally[0] != day.week:
+                        tally = [day.week, day.phase or 0, True, 0]
+                    tally[2] = tally[2] and outcome in ("negative", "excused")
+                    tally[3] += outcome == "negative"
+                if extra:
+                    if lapse:
+                        saved = level if saved is None or level > saved else saved
+                        level = run = since = 0  # escalation.after_reset
+                elif outcome == "negative":
+                    # escalation.after_negative: per-test schedules advance the
+                    # level; during recovery reaching `recovery_after` negatives
+                    # restores the saved level (the next one is paid at it).
+                    before, before_run = level, run
+                    run += 1
+                    if run > longest:
+                        longest = run
+                    restored = None
+                    if schedule is not None and schedule.escalates:
+                        level += schedule.per == "test"
+                    if saved is not None:
+                        since += 1
+                        needed = schedule.recovery_after if schedule else None
+                        if needed is not None and since >= needed:
+                            if saved > level:
+                                level = restored = saved  # a real raise is news
+                            saved = None
+                    if schedule is not None:
+                        iso = on.isoformat()
+                        group = ("specimen", iso)  # test_group(f"specimen:{iso}")
+                        amount = schedule.value(before)
+                        if amount > 0:
+                            found = units.get(id(schedule))
+                            if found is None:
+                                found = units[id(schedule)] = self._units(schedule)
+                            unit, program_unit, is_capped = found
+                            paid, withheld, note = amount, 0, None
+                            if is_capped:
+                                paid, money, note, _ = cap_into(
+                                    crossing,
+                                    active,
+                                    meter,
+                                    used,
+                                    on,
+                                    group,
+                                    amount,
+                                    unit,
+                                    schedule.account,
+                                    program_unit,
+                                )
+                                withheld = round_half_up(money)
+                            if schedule.type == "prize_draws":
+                                account, cents_paid = "draws", 0
+                                draws += paid
+                            else:
+                                account, cents_paid = "points", paid * unit_cents
+                                points += paid
+                            cents += cents_paid
+                            capped += withheld
+                            by_year[on.year] = by_year.get(on.year, 0) + cents_paid
+                            why: _Recipe = (
+                                _specimen_why,
+                                spec,
+                                schedule,
+                                before,
+                                before_run,
+                                day.scheduled,
+                                restored,
+                            )
+                            awards.append(
+                                made(
+                                    Award,
+                                    {
+                                        "key": f"specimen:{iso}",
+                                        "account": account,
+                                        "kind": "award",
+                                        "amount": paid,
+                                        "cents": cents_paid,
+                                        "capped_cents": withheld,
+                                        "on": on,
+                                        "event_id": day.event_id,
+                                        "schedule": "specimen",
+                                        "_why": (why, note),
+                                    },
+                                )
+                            )
+                        bonus = schedule.bonus
+                        if bonus is not None and (before_run + 1) % bonus.every == 0:
+                            why = (
+                                _bonus_why,
+                                spec,
+                                schedule,
+                                bonus.amount,
+                                before_run,
+                                False,
+                            )
+                            self.pay(
+                                schedule,
+                                f"bonus:{iso}",
+                                "bonus",
+                                bonus.amount,
+                                why,
+                                on,
+                                day.event_id,
+                                "specimen",
+                                group,
+                            )
+                elif resets(schedule, outcome):
+                    saved = level if saved is None or level > saved else saved
+                    level = run = since = 0  # escalation.after_reset
+            for session in held:
+                self.session(session)
+        self.level, self.run, self.saved = level, run, saved
+        self.since, self.longest, self.tally = since, longest, tally
+        self.points += points
+        self.cents += cents
+        self.draws += draws
+        self.capped += capped
+        return snapshot
 
     def session(self, session: SessionOutcome) -> None:
         spec = self.spec
@@ -592,21 +661,28 @@ class _Folding:
         unit, program_unit, capped = units
         paid, withheld, note = amount, 0, None
         if capped:
-            cut, _ = cap_into(
+            paid, money, note, _ = cap_into(
                 self.spec.caps.crossing,
                 self.active,
                 self.meter,
                 self.used,
-                on=on,
-                group=group,
-                amount=amount,
-                unit_cents=unit,
-                account=schedule.account,
-                program_unit=program_unit,
+                on,
+                group,
+                amount,
+                unit,
+                schedule.account,
+                program_unit,
             )
-            paid, note = cut.amount, cut.note
-            withheld = round_half_up(cut.withheld)
-        account = "draws" if schedule.type == "prize_draws" else "points"
+            withheld = round_half_up(money)
+        if schedule.type == "prize_draws":
+            account, money = "draws", 0
+            self.draws += paid
+        else:
+            account, money = "points", paid * self.spec.unit_cents
+            self.points += paid
+        self.cents += money
+        self.capped += withheld
+        self.by_year[on.year] = self.by_year.get(on.year, 0) + money
         self.awards.append(
             made(
                 Award,
@@ -615,7 +691,7 @@ class _Folding:
                     "account": account,
                     "kind": kind,
                     "amount": paid,
-                    "cents": paid * self.spec.unit_cents if account == "points" else 0,
+                    "cents": money,
                     "capped_cents": withheld,
                     "on": on,
                     "event_id": event_id,
@@ -639,19 +715,6 @@ class _Folding:
             program_unit and self.meter.programs
         )
         return unit, program_unit, capped
-
-    def count(self, first: int) -> None:
-        """Add the awards from `first` on to the totals."""
-        by_year = self.by_year
-        for a in self.awards[first:]:
-            if a.account == "points":
-                self.points += a.amount
-            else:
-                self.draws += a.amount
-            year = a.on.year
-            by_year[year] = by_year.get(year, 0) + a.cents
-            self.cents += a.cents
-            self.capped += a.capped_cents
 
 
 def session_streak(sessions: Sequence[Streak], index: int) -> Streak:

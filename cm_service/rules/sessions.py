@@ -47,6 +47,8 @@ def session_outcomes(
     after: date | None = None,
 ) -> list[SessionOutcome]:
     """Every counted session in (after, as_of], in date order then by session type."""
+    if not any(phase.attendance for phase in spec.phases):
+        return []  # no schedule pays a session (schedule_for finds none)
     last = min(as_of, last_day(spec, facts))
     first = facts.start_on if after is None else max(facts.start_on, after + ONE_DAY)
     by_slot: dict[tuple[date, str], list[Fact]] = defaultdict(list)
@@ -106,6 +108,8 @@ def next_slots(
     """Per attendance schedule index, the next session the participant can attend
     from `as_of` (today counts while nothing is recorded for it): the next booked
     session by appointment, else the next of the schedule's `days` (any day)."""
+    if not any(phase.attendance for phase in spec.phases):
+        return {}  # no attendance schedule to attend
     last = last_day(spec, facts)
     taken = {(e.on, e.session_type) for e in events if e.is_session}
     found: dict[int, tuple[date, str]] = {}

@@ -175,10 +175,10 @@ def simulate_outcomes(
     an unknown token, no token at all, or more tokens than scheduled tests.
     """
     start = start or default_start()
-    facts, days, alphabet, kinds = _simulated(spec, start, testing_days)
+    facts, days, alphabet, made_events = _simulated(spec, start, testing_days)
     # as_of is the last simulated test: the fold stops where the tokens stop.
     codes = _parse_tokens(tokens, len(days), alphabet)
-    events = _timeline(spec, facts, days, codes, alphabet, kinds)
+    events = _timeline(spec, facts, days, codes, alphabet, made_events)
     evaluation = evaluate(spec, facts, events, as_of=days[len(codes) - 1])
     return made(
         SimulationResult,
@@ -221,7 +221,7 @@ _SIMULATED: dict[
         EnrollmentFacts,
         list[date],
         dict[str, str],
-        dict[date, str | None],
+        dict[tuple[int, str], tuple[Fact, ...]],
     ],
 ] = {}
 
@@ -230,23 +230,26 @@ def _simulated(
     spec: ProtocolSpec,
     start: date,
     testing_days: Mapping[int, Sequence[int]] | None,
-) -> tuple[EnrollmentFacts, list[date], dict[str, str], dict[date, str | None]]:
-    """`simulated_facts` and its `calendar`, made once per protocol (this very
-    spec object), start date and testing days."""
+) -> tuple[
+    EnrollmentFacts,
+    list[date],
+    dict[str, str],
+    dict[tuple[int, str], tuple[Fact, ...]],
+]:
+    """`simulated_facts`, its `calendar` and the events of each token at each
+    position (filled as they are asked for), kept per protocol (this very spec
+    object), start date and testing days: every participant of a cohort shares
+    them (they are frozen)."""
     given = tuple(sorted((i, tuple(d)) for i, d in (testing_days or {}).items()))
     key = (id(spec), start, given)
     found = _SIMULATED.get(key)
     if found is None or found[0] is not spec:
         facts = simulated_facts(spec, start, testing_days)
         days, alphabet = calendar(spec, facts)
-        attends = any(phase.attendance for phase in spec.phases)
-        kinds = {
-            on: session_type_on(spec, facts, on) if attends else None for on in days
-        }
         if len(_SIMULATED) >= 64:
             _SIMULATED.clear()
         # The spec itself is kept with its id, so the id cannot be another's.
-        found = _SIMULATED[key] = (spec, facts, days, alphabet, kinds)
+        found = _SIMULATED[key] = (spec, facts, days, alphabet, {})
     return found[1], found[2], found[3], found[4]
 
 
@@ -256,51 +259,18 @@ def _timeline(
     days: Sequence[date],
     codes: Sequence[str],
     alphabet: dict[str, str],
-    kinds: Mapping[date, str | None],
+    made_events: dict[tuple[int, str], tuple[Fact, ...]],
 ) -> list[Fact]:
-    """The events of the tokens (`_events`), made directly: every event of test n
-    has id n, tests of one token share their results (nothing changes them)."""
-    if alphabet is SESSION_TOKENS:
-        return [
-            event
-            for n, (on, code) in enumerate(zip(days, codes, strict=False), start=1)
-            for event in _events(spec, facts, n, on, code, alphabet)
-        ]
-    targets = targets_of(spec, facts)
-    results = {
-        "N": dict.fromkeys(targets, "negative"),
-        "P": dict.fromkeys(targets, "positive"),
-        "D": dict.fromkeys(targets, "dilute"),
-    }
+    """The events of the tokens (`_events`; every event of test n has id n),
+    each made once per position and token."""
     events: list[Fact] = []
     for n, (on, code) in enumerate(zip(days, codes, strict=False), start=1):
-        kind = "specimen"
-        if code == "M" or code == "E":
-            kind = "missed" if code == "M" else "excused"
-        events.append(
-            made(
-                Fact,
-                {
-                    "event_id": n,
-                    "kind": kind,
-                    "on": on,
-                    "results": results.get(code, _NO_RESULTS),
-                    "refused": code == "R",
-                    "session_type": None,
-                    "late": False,
-                },
-            )
-        )
-        if code == "D":
-            # The nightly job's `missed` in case the dilute maps to recollect.
-            events.append(Fact(n, "missed", on))
-        session = kinds.get(on)
-        if session is not None and code in _CAME_IN:
-            events.append(Fact(n, "attendance", on, session_type=session))
+        found = made_events.get((n, code))
+        if found is None:
+            found = tuple(_events(spec, facts, n, on, code, alphabet))
+            made_events[(n, code)] = found
+        events += found
     return events
-
-
-_NO_RESULTS: Mapping[str, str] = MappingProxyType({})
 
 
 def simulated_facts(
