@@ -15,13 +15,17 @@ from functools import lru_cache
 from .facts import EnrollmentFacts
 from .spec import Phase, ProtocolSpec
 
-# One enrollment's calendar: what it depends on, hashable (see `_key`).
-_Key = tuple[
-    tuple[tuple[int, int, tuple[int, ...], tuple[tuple[int, ...], ...]], ...],
-    date,
-    tuple[tuple[int, tuple[int, ...]], ...],
-    date,
-]
+# What a protocol's calendar depends on: each phase's weeks, testing days and
+# attendance days.
+_Shape = tuple[tuple[int, int, tuple[int, ...], tuple[tuple[int, ...], ...]], ...]
+# One enrollment's calendar: its protocol's shape (by number, `_shape_number`),
+# start, overridden testing days and last day; hashable and cheap to hash.
+_Key = tuple[int, date, tuple[tuple[int, tuple[int, ...]], ...], date]
+_SHAPES: list[_Shape] = []
+_SHAPE_NUMBERS: dict[_Shape, int] = {}
+# id(spec.phases) -> (those phases, their shape's number): the phases are kept,
+# so an id in here cannot be another object's.
+_PHASES_SEEN: dict[int, tuple[tuple[Phase, ...], int]] = {}
 
 
 def week_of(facts: EnrollmentFacts, on: date) -> int:
@@ -96,17 +100,41 @@ def calendar_key(spec: ProtocolSpec, facts: EnrollmentFacts) -> _Key:
     """What an enrollment's calendar depends on, hashable: each phase's weeks,
     testing days and attendance days, the start, the testing days the enrollment
     overrides, and the last day (end week or discharge)."""
-    phases = tuple(
+    overrides = (
+        tuple(sorted((i, tuple(d)) for i, d in facts.testing_days.items()))
+        if facts.testing_days
+        else ()
+    )
+    return (
+        _shape_number(spec.phases),
+        facts.start_on,
+        overrides,
+        last_day(spec, facts),
+    )
+
+
+def _shape_number(phases: tuple[Phase, ...]) -> int:
+    """The number of the calendar shape of `phases` (equal shapes, equal numbers)."""
+    seen = _PHASES_SEEN.get(id(phases))
+    if seen is not None and seen[0] is phases:
+        return seen[1]
+    shape = tuple(
         (
             phase.weeks_from,
             phase.weeks_to,
             phase.testing_days,
             tuple(schedule.days for schedule in phase.attendance),
         )
-        for phase in spec.phases
+        for phase in phases
     )
-    overrides = tuple(sorted((i, tuple(d)) for i, d in facts.testing_days.items()))
-    return phases, facts.start_on, overrides, last_day(spec, facts)
+    number = _SHAPE_NUMBERS.get(shape)
+    if number is None:
+        number = _SHAPE_NUMBERS[shape] = len(_SHAPES)
+        _SHAPES.append(shape)
+    if len(_PHASES_SEEN) >= 1024:
+        _PHASES_SEEN.clear()
+    _PHASES_SEEN[id(phases)] = (phases, number)
+    return number
 
 
 @lru_cache(maxsize=4096)
@@ -116,7 +144,8 @@ def _calendar(
     """The scheduled specimen days, the session days and the week and phase of
     each scheduled day, from the start to the last day: the loops of
     `scheduled_days` and `session_days` over the whole enrollment, run once."""
-    phases, start_on, overrides, last = key
+    number, start_on, overrides, last = key
+    phases = _SHAPES[number]
     testing = dict(overrides)
     tests: list[date] = []
     sessions: list[date] = []

@@ -214,7 +214,9 @@ def day_outcomes(
             else:
                 found_events.append(event)
     weeks = scheduled_weeks(spec, facts)
-    scheduled = scheduled_days(spec, facts, first, last)
+    scheduled = list(weeks)  # in date order
+    if scheduled and (scheduled[0] < first or scheduled[-1] > last):
+        scheduled = scheduled_days(spec, facts, first, last)
     ordered: Iterable[date] = scheduled
     if not by_day.keys() <= weeks.keys():  # an extra test: merge its day in
         ordered = sorted(set(scheduled) | by_day.keys())
