@@ -37,7 +37,7 @@ from .messages import (
     msg,
 )
 from .money import round_half_up
-from .outcomes import DayOutcome, day_outcomes, targets_of
+from .outcomes import DayOutcome, DayRow, day_of, day_rows, targets_of
 from .sessions import SessionOutcome, next_slots, session_outcomes
 from .spec import ProtocolSpec, Schedule
 
@@ -110,10 +110,13 @@ class NextSession:
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class Evaluation(Later):
     """`awards` and `days` are those after `since` (every one when `since` is None:
     an evaluation resumed from a checkpoint lists only what it folded); the run,
-    the next negative and the totals always cover the whole enrollment."""
+    the next negative and the totals always cover the whole enrollment.
+
+    `evaluate` leaves `awards` and `days` as the fold's records, made into Award
+    and DayOutcome records the first time something reads them."""
 
     awards: tuple[Award, ...]
     days: tuple[DayOutcome, ...]
@@ -159,13 +162,13 @@ def evaluate(
     if after is not None:
         events = [event for event in events if event.on > after]
     start = _resumed(resume, facts)
-    days = day_outcomes(spec, facts, events, as_of, after=after)
+    days = day_rows(spec, facts, events, as_of, after=after)
     fold, _ = _fold(spec, facts, events, days, as_of, start=start, after=after)
     return made(
         Evaluation,
         {
-            "awards": tuple(fold.awards),
-            "days": tuple(days),
+            "_awards": fold.awards,
+            "_days": days,
             "run": fold.run,
             "level": fold.level,
             "longest_run": fold.longest,
@@ -226,12 +229,12 @@ def fold_awards(
     wanted = checkpoint_on
     if wanted is not None and (wanted > as_of or (after or wanted) > wanted):
         wanted = None  # beyond what is folded, or older than the resume point
-    days = day_outcomes(spec, facts, events, as_of, after=after)
+    days = day_rows(spec, facts, events, as_of, after=after)
     fold, snapshot = _fold(
         spec, facts, events, days, as_of, start=start, after=after, snapshot_on=wanted
     )
     taken = None if wanted is None or snapshot is None else Checkpoint(wanted, snapshot)
-    return Folded(tuple(fold.awards), taken)
+    return Folded(tuple(_award_of(record) for record in fold.awards), taken)
 
 
 def _resumed(resume: Checkpoint | None, facts: EnrollmentFacts) -> _State | None:
@@ -308,7 +311,7 @@ def _fold(
     spec: ProtocolSpec,
     facts: EnrollmentFacts,
     events: Sequence[Fact],
-    days: Sequence[DayOutcome],
+    days: Sequence[DayRow],
     as_of: date,
     *,
     start: _State | None = None,
@@ -323,11 +326,11 @@ def _fold(
     fold.held = sessions
     # Caps apply to awards in date order across schedules (the spec), so both walk
     # the same calendar: a day's specimen first, then its sessions by event id.
-    walk: Iterable[tuple[date, DayOutcome | None, list[SessionOutcome]]]
+    walk: Iterable[tuple[date, DayRow | None, list[SessionOutcome]]]
     if sessions:
         walk = _calendar(days, sessions)
     else:
-        walk = ((day.on, day, []) for day in days)
+        walk = ((day[0], day, []) for day in days)
     snapshot = fold.walk(walk, facts.start_on, snapshot_on)
     if snapshot_on is not None and snapshot is None:
         snapshot = fold.state()
@@ -336,10 +339,10 @@ def _fold(
 
 
 def _calendar(
-    days: Sequence[DayOutcome], sessions: Sequence[SessionOutcome]
-) -> list[tuple[date, DayOutcome | None, list[SessionOutcome]]]:
+    days: Sequence[DayRow], sessions: Sequence[SessionOutcome]
+) -> list[tuple[date, DayRow | None, list[SessionOutcome]]]:
     """Each date with its day and its sessions (in their order), by date."""
-    by_day = {day.on: day for day in days}
+    by_day = {day[0]: day for day in days}
     held: dict[date, list[SessionOutcome]] = {}
     for session in sessions:
         held.setdefault(session.on, []).append(session)
@@ -373,7 +376,8 @@ class _Folding:
         self.points, self.cents, self.draws = totals.points, totals.cents, totals.draws
         self.capped = totals.capped_cents
         self.by_year = dict(totals.cents_by_year)
-        self.awards: list[Award] = []
+        # The awards folded, as records (`_award_of` makes the Award).
+        self.awards: list[_AwardRecord] = []
         # The sessions folded (session_outcomes), for Evaluation.sessions.
         self.held: list[SessionOutcome] = []
         self.units: dict[int, tuple[Money | None, Money | None, bool]] = {}
@@ -411,7 +415,7 @@ class _Folding:
 
     def walk(
         self,
-        dated: Iterable[tuple[date, DayOutcome | None, list[SessionOutcome]]],
+        dated: Iterable[tuple[date, DayRow | None, list[SessionOutcome]]],
         start_on: date,
         snapshot_on: date | None,
     ) -> _State | None:
@@ -457,12 +461,12 @@ class _Folding:
                         level += 1
                 tally = None
             if day is not None:
-                schedule = phases[day.phase or 0].specimen
-                outcome = day.outcome
+                _, scheduled, outcome, event_id, week, phase = day
+                schedule = phases[phase].specimen
                 # Coming in more often must not speed up escalation (spec:
                 # extra_tests): an extra negative neither pays nor advances; a
                 # lapse still resets.
-                extra = not day.scheduled and reset_only
+                extra = not scheduled and reset_only
                 lapse = (
                     extra
                     and outcome in ("positive", "refused")
@@ -472,8 +476,8 @@ class _Folding:
                     # The week's tally: clean while every folded day is negative
                     # or excused (REAP: "continuous weeks of negative screens");
                     # a day still unrecorded when the week closes is not.
-                    if tally is None or tally[0] != day.week:
-                        tally = [day.week, day.phase or 0, True, 0]
+                    if tally is None or tally[0] != week:
+                        tally = [week, phase, True, 0]
                     tally[2] = tally[2] and outcome in ("negative", "excused")
                     tally[3] += outcome == "negative"
                 if extra:
@@ -537,24 +541,22 @@ class _Folding:
                                 schedule,
                                 before,
                                 before_run,
-                                day.scheduled,
+                                scheduled,
                                 restored,
                             )
                             awards.append(
-                                made(
-                                    Award,
-                                    {
-                                        "key": f"specimen:{iso}",
-                                        "account": account,
-                                        "kind": "award",
-                                        "amount": paid,
-                                        "cents": cents_paid,
-                                        "capped_cents": withheld,
-                                        "on": on,
-                                        "event_id": day.event_id,
-                                        "schedule": "specimen",
-                                        "_why": (why, note),
-                                    },
+                                (
+                                    f"specimen:{iso}",
+                                    account,
+                                    "award",
+                                    paid,
+                                    cents_paid,
+                                    withheld,
+                                    on,
+                                    event_id,
+                                    "specimen",
+                                    why,
+                                    note,
                                 )
                             )
                         bonus = schedule.bonus
@@ -574,7 +576,7 @@ class _Folding:
                                 bonus.amount,
                                 why,
                                 on,
-                                day.event_id,
+                                event_id,
                                 "specimen",
                                 group,
                             )
@@ -684,21 +686,7 @@ class _Folding:
         self.capped += withheld
         self.by_year[on.year] = self.by_year.get(on.year, 0) + money
         self.awards.append(
-            made(
-                Award,
-                {
-                    "key": key,
-                    "account": account,
-                    "kind": kind,
-                    "amount": paid,
-                    "cents": money,
-                    "capped_cents": withheld,
-                    "on": on,
-                    "event_id": event_id,
-                    "schedule": where,
-                    "_why": (why, note),
-                },
-            )
+            (key, account, kind, paid, money, withheld, on, event_id, where, why, note)
         )
 
     def _units(self, schedule: Schedule) -> tuple[Money | None, Money | None, bool]:
@@ -820,6 +808,43 @@ def _made_why(award: Award) -> Msg:
 
 Award._later = {"why": _made_why}
 
+# An award as the fold records it: (key, account, kind, amount, cents,
+# capped_cents, on, event_id, schedule, why recipe, caps note).
+_AwardRecord = tuple[
+    str, str, str, int, int, int, date, int | None, str, _Recipe, Msg | None
+]
+
+
+def _award_of(record: _AwardRecord) -> Award:
+    """The Award of a fold's record (its `why` still made when read)."""
+    key, account, kind, amount, cents, capped, on, event_id, where, why, note = record
+    return made(
+        Award,
+        {
+            "key": key,
+            "account": account,
+            "kind": kind,
+            "amount": amount,
+            "cents": cents,
+            "capped_cents": capped,
+            "on": on,
+            "event_id": event_id,
+            "schedule": where,
+            "_why": (why, note),
+        },
+    )
+
+
+def _evaluation_awards(evaluation: Evaluation) -> tuple[Award, ...]:
+    return tuple(_award_of(record) for record in evaluation.__dict__["_awards"])
+
+
+def _evaluation_days(evaluation: Evaluation) -> tuple[DayOutcome, ...]:
+    return tuple(day_of(row) for row in evaluation.__dict__["_days"])
+
+
+Evaluation._later = {"awards": _evaluation_awards, "days": _evaluation_days}
+
 
 NEGATIVE_TEST = Msg(N_("Negative test"))
 
@@ -887,7 +912,7 @@ def _next_negative(
     spec: ProtocolSpec,
     facts: EnrollmentFacts,
     events: Sequence[Fact],
-    days: Sequence[DayOutcome],
+    days: Sequence[DayRow],
     as_of: date,
     *,
     start: _State | None = None,
@@ -903,11 +928,11 @@ def _next_negative(
     # it exactly as they will to the real specimen.
     probe = Fact(-1, "specimen", on, dict.fromkeys(targets_of(spec, facts), "negative"))
     kept = [event for event in events if event.on <= as_of]
-    probe_days = day_outcomes(spec, facts, [*kept, probe], on, after=after)
+    probe_days = day_rows(spec, facts, [*kept, probe], on, after=after)
     fold, _ = _fold(
         spec, facts, [*kept, probe], probe_days, on, start=start, after=after
     )
-    paid = [a for a in fold.awards if a.on == on and a.schedule == "specimen"]
+    paid = [_award_of(r) for r in fold.awards if r[6] == on and r[8] == "specimen"]
     return _summarise(paid, on)
 
 
@@ -915,7 +940,7 @@ def _next_sessions(
     spec: ProtocolSpec,
     facts: EnrollmentFacts,
     events: Sequence[Fact],
-    days: Sequence[DayOutcome],
+    days: Sequence[DayRow],
     as_of: date,
     now: _Folding,
     *,
@@ -930,11 +955,13 @@ def _next_sessions(
         next_slots(spec, facts, kept, as_of).items()
     ):
         probe = Fact(-1, "attendance", on, session_type=session_type)
-        probe_days = day_outcomes(spec, facts, kept, on, after=after)
+        probe_days = day_rows(spec, facts, kept, on, after=after)
         fold, _ = _fold(
             spec, facts, [*kept, probe], probe_days, on, start=start, after=after
         )
-        paid = [a for a in fold.awards if a.on == on and a.schedule == "attendance"]
+        paid = [
+            _award_of(r) for r in fold.awards if r[6] == on and r[8] == "attendance"
+        ]
         paid = [a for a in paid if a.key.endswith(f":{on.isoformat()}:{session_type}")]
         booked = any(
             b.on == on and b.session_type == session_type for b in facts.bookings
@@ -980,12 +1007,12 @@ def _ended(spec: ProtocolSpec, facts: EnrollmentFacts) -> Msg:
 
 
 def _next_test_day(
-    spec: ProtocolSpec, facts: EnrollmentFacts, days: Sequence[DayOutcome], as_of: date
+    spec: ProtocolSpec, facts: EnrollmentFacts, days: Sequence[DayRow], as_of: date
 ) -> date | None:
     # Today's scheduled test counts while it is still undecided (nothing recorded
     # yet, or a recollection pending): that is the test the participant faces next.
-    today = next((d for d in days if d.on == as_of and d.scheduled), None)
-    if today is not None and today.outcome in PENDING:
+    today = next((d for d in days if d[0] == as_of and d[1]), None)
+    if today is not None and today[2] in PENDING:
         return as_of
     ahead = scheduled_days(
         spec, facts, as_of + timedelta(days=1), last_day(spec, facts)

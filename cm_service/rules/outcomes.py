@@ -189,6 +189,17 @@ def _per_target(
     return merged
 
 
+# A DayOutcome as the fold reads it: (on, scheduled, outcome, event_id, week,
+# phase), made into a DayOutcome (`day_of`) only when someone asks for one.
+DayRow = tuple[date, bool, Outcome | None, int | None, int, int]
+_DAY_FIELDS = ("on", "scheduled", "outcome", "event_id", "week", "phase")
+
+
+def day_of(row: DayRow) -> DayOutcome:
+    """The DayOutcome of a row of `day_rows`."""
+    return made(DayOutcome, dict(zip(_DAY_FIELDS, row, strict=True)))
+
+
 def day_outcomes(
     spec: ProtocolSpec,
     facts: EnrollmentFacts,
@@ -199,6 +210,18 @@ def day_outcomes(
 ) -> list[DayOutcome]:
     """Every protocol day up to `as_of` (and after `after`, if given) that the fold
     walks, in date order."""
+    return [day_of(row) for row in day_rows(spec, facts, events, as_of, after=after)]
+
+
+def day_rows(
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    events: Sequence[Fact],
+    as_of: date,
+    *,
+    after: date | None = None,
+) -> list[DayRow]:
+    """`day_outcomes` as rows (DayRow): what the fold walks."""
     last = min(as_of, last_day(spec, facts))
     first = facts.start_on if after is None else max(facts.start_on, after + ONE_DAY)
     by_day: dict[date, list[Fact]] = {}
@@ -224,7 +247,7 @@ def day_outcomes(
     # A day's outcome depends on its events' results, not on its date, unless an
     # exemption covers some days: then every day is classified afresh.
     known = _classified(spec, facts) if not facts.exemptions else None
-    days = []
+    days: list[DayRow] = []
     for on in ordered:
         todays = by_day.get(on)
         if todays is None:
@@ -238,28 +261,14 @@ def day_outcomes(
             if closed_through is not None and on <= closed_through:
                 if outcome is None or outcome == "recollect":  # PENDING
                     outcome = "missed"  # derived: the nightly job writes it
-            days.append(
-                made(
-                    DayOutcome,
-                    {
-                        "on": on,
-                        "scheduled": True,
-                        "outcome": outcome,
-                        "event_id": event_id,
-                        "week": place[0],
-                        "phase": place[1],
-                    },
-                )
-            )
+            days.append((on, True, outcome, event_id, place[0], place[1]))
             continue
         found = phase_at(spec, facts, on)
         if found is None or outcome in (None, "excused"):
             continue
         if spec.extra_tests == "ignore":
             continue  # recorded, never changes the fold (spec: extra_tests)
-        days.append(
-            DayOutcome(on, False, outcome, event_id, week_of(facts, on), found[0])
-        )
+        days.append((on, False, outcome, event_id, week_of(facts, on), found[0]))
     return days
 
 
