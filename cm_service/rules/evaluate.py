@@ -163,6 +163,22 @@ def evaluate(
         events = [event for event in events if event.on > after]
     start = _resumed(resume, facts)
     days = day_rows(spec, facts, events, as_of, after=after)
+    return evaluate_rows(spec, facts, events, days, as_of, start=start, after=after)
+
+
+def evaluate_rows(
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    events: Sequence[Fact],
+    days: Sequence[DayRow],
+    as_of: date,
+    *,
+    start: _State | None = None,
+    after: date | None = None,
+) -> Evaluation:
+    """`evaluate` of `events` whose days are `days`, exactly what
+    `outcomes.day_rows(spec, facts, events, as_of, after=after)` gives (the
+    simulator keeps each token's row instead of classifying it again)."""
     fold, _ = _fold(spec, facts, events, days, as_of, start=start, after=after)
     return made(
         Evaluation,

@@ -19,14 +19,15 @@ from typing import Any
 
 from .days import last_day, phase_at, scheduled_days, session_days, session_type_on
 from .draws import expected_value_cents
-from .evaluate import Award, Evaluation, evaluate
+from .evaluate import Award, Evaluation, evaluate, evaluate_rows
 from .facts import Booking, EnrollmentFacts, Fact
 from .made import Later, made
 from .money import format_cents, round_half_up
-from .outcomes import targets_of
+from .outcomes import DayRow, day_rows, targets_of
 from .spec import ProtocolSpec, bowl_of
 
 FIRST_START = date(2026, 1, 5)
+ONE_DAY = timedelta(days=1)
 TOKENS = {
     "N": "negative",
     "P": "positive",
@@ -178,8 +179,12 @@ def simulate_outcomes(
     facts, days, alphabet, made_events = _simulated(spec, start, testing_days)
     # as_of is the last simulated test: the fold stops where the tokens stop.
     codes = _parse_tokens(tokens, len(days), alphabet)
-    events = _timeline(spec, facts, days, codes, alphabet, made_events)
-    evaluation = evaluate(spec, facts, events, as_of=days[len(codes) - 1])
+    events, rows = _timeline(spec, facts, days, codes, alphabet, made_events)
+    as_of = days[len(codes) - 1]
+    if rows is None:
+        evaluation = evaluate(spec, facts, events, as_of=as_of)
+    else:
+        evaluation = evaluate_rows(spec, facts, events, rows, as_of)
     return made(
         SimulationResult,
         {
@@ -221,7 +226,7 @@ _SIMULATED: dict[
         EnrollmentFacts,
         list[date],
         dict[str, str],
-        dict[tuple[int, str], tuple[Fact, ...]],
+        dict[tuple[int, str], tuple[tuple[Fact, ...], DayRow | None]],
     ],
 ] = {}
 
@@ -234,12 +239,12 @@ def _simulated(
     EnrollmentFacts,
     list[date],
     dict[str, str],
-    dict[tuple[int, str], tuple[Fact, ...]],
+    dict[tuple[int, str], tuple[tuple[Fact, ...], DayRow | None]],
 ]:
-    """`simulated_facts`, its `calendar` and the events of each token at each
-    position (filled as they are asked for), kept per protocol (this very spec
-    object), start date and testing days: every participant of a cohort shares
-    them (they are frozen)."""
+    """`simulated_facts`, its `calendar` and the events and the day row of each
+    token at each position (filled as they are asked for), kept per protocol
+    (this very spec object), start date and testing days: every participant of
+    a cohort shares them (they are frozen)."""
     given = tuple(sorted((i, tuple(d)) for i, d in (testing_days or {}).items()))
     key = (id(spec), start, given)
     found = _SIMULATED.get(key)
@@ -259,18 +264,31 @@ def _timeline(
     days: Sequence[date],
     codes: Sequence[str],
     alphabet: dict[str, str],
-    made_events: dict[tuple[int, str], tuple[Fact, ...]],
-) -> list[Fact]:
-    """The events of the tokens (`_events`; every event of test n has id n),
-    each made once per position and token."""
+    made_events: dict[tuple[int, str], tuple[tuple[Fact, ...], DayRow | None]],
+) -> tuple[list[Fact], list[DayRow] | None]:
+    """The events of the tokens (`_events`; every event of test n has id n) and,
+    for scheduled tests, the fold's day rows (`day_rows` of those events, None
+    for sessions), each made once per position and token: a test's day row
+    depends on its own events only (a simulated enrollment has no exemptions,
+    no closed days and nothing recorded on other days)."""
     events: list[Fact] = []
+    rows: list[DayRow] | None = [] if alphabet is TOKENS else None
     for n, (on, code) in enumerate(zip(days, codes, strict=False), start=1):
         found = made_events.get((n, code))
         if found is None:
-            found = tuple(_events(spec, facts, n, on, code, alphabet))
-            made_events[(n, code)] = found
-        events += found
-    return events
+            made_now = tuple(_events(spec, facts, n, on, code, alphabet))
+            day: DayRow | None = None
+            if alphabet is TOKENS:
+                one = day_rows(spec, facts, made_now, on, after=on - ONE_DAY)
+                day = one[0] if len(one) == 1 else None
+            found = made_events[(n, code)] = (made_now, day)
+        events += found[0]
+        if rows is not None:
+            if found[1] is None:
+                rows = None  # not one row per test: let evaluate classify
+            else:
+                rows.append(found[1])
+    return events, rows
 
 
 def simulated_facts(
