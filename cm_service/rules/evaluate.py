@@ -368,6 +368,79 @@ def _calendar(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the fold reads of a phase's specimen schedule, worked out once per
+    protocol: `Schedule.value`'s terms, escalation, and money per unit for the
+    protocol's caps and a funding program's (`capped`: the protocol's can
+    apply)."""
+
+    escalates: bool
+    per_test: bool
+    per_week: bool
+    start: int
+    step: int
+    max: int | None
+    amount: int
+    recovery_after: int | None
+    draws: bool
+    unit: Money | None
+    program_unit: Money | None
+    capped: bool
+
+
+# id(spec) -> (that spec, a plan per phase, None without a specimen schedule).
+_PLANS: dict[int, tuple[ProtocolSpec, tuple[_Plan | None, ...]]] = {}
+
+
+def _specimen_plans(spec: ProtocolSpec) -> tuple[_Plan | None, ...]:
+    found = _PLANS.get(id(spec))
+    if found is not None and found[0] is spec:
+        return found[1]
+    active = active_caps(spec.caps)
+    plans: list[_Plan | None] = []
+    for phase in spec.phases:
+        schedule = phase.specimen
+        if schedule is None:
+            plans.append(None)
+            continue
+        unit, program_unit = _units(spec, schedule)
+        plans.append(
+            _Plan(
+                escalates=schedule.escalates,
+                per_test=schedule.escalates and schedule.per == "test",
+                per_week=schedule.escalates and schedule.per == "week",
+                start=schedule.start,
+                step=schedule.step,
+                max=schedule.max,
+                amount=schedule.amount,
+                recovery_after=schedule.recovery_after,
+                draws=schedule.account == "draws",
+                unit=unit,
+                program_unit=program_unit,
+                capped=bool(unit and active),
+            )
+        )
+    if len(_PLANS) >= 256:
+        _PLANS.clear()
+    # The spec is kept with its id, so the id cannot be another object's.
+    _PLANS[id(spec)] = (spec, tuple(plans))
+    return _PLANS[id(spec)][1]
+
+
+def _units(spec: ProtocolSpec, schedule: Schedule) -> tuple[Money | None, Money | None]:
+    """Money per unit of a schedule's awards for the protocol's caps and for a
+    funding program's."""
+    unit = _unit_cents(spec, schedule)
+    # A funding program counts a draw at its expected value (docs/funding.md).
+    program_unit = (
+        expected_value_cents(schedule.bowl)
+        if schedule.account == "draws" and schedule.bowl
+        else unit
+    )
+    return unit, program_unit
+
+
 class _Folding:
     """The fold's state while it walks (docs/protocol-spec.md "Meaning"): the same
     state as `_State`, held in plain mutable fields so a step changes numbers
@@ -444,11 +517,13 @@ class _Folding:
         """
         spec = self.spec
         phases = spec.phases
+        plans = _specimen_plans(spec)
+        programs = bool(self.meter.programs)
         unit_cents = spec.unit_cents
         reset_only = spec.extra_tests == "reset_only"
         crossing = spec.caps.crossing
         active, meter, used = self.active, self.meter, self.used
-        awards, by_year, units = self.awards, self.by_year, self.units
+        awards, by_year = self.awards, self.by_year
         level, run, saved = self.level, self.run, self.saved
         since, longest = self.since, self.longest
         tally = self.tally
@@ -468,17 +543,14 @@ class _Folding:
             # escalation: escalation.after_clean_week).
             if tally is not None and tally[0] < (on - start_on).days // 7 + 1:
                 if tally[2] and tally[3]:
-                    schedule = phases[tally[1]].specimen
-                    if (
-                        schedule is not None
-                        and schedule.escalates
-                        and schedule.per == "week"
-                    ):
+                    plan = plans[tally[1]]
+                    if plan is not None and plan.per_week:
                         level += 1
                 tally = None
             if day is not None:
                 _, scheduled, outcome, event_id, week, phase = day
                 schedule = phases[phase].specimen
+                plan = plans[phase]
                 # Coming in more often must not speed up escalation (spec:
                 # extra_tests): an extra negative neither pays nor advances; a
                 # lapse still resets.
@@ -509,26 +581,28 @@ class _Folding:
                     if run > longest:
                         longest = run
                     restored = None
-                    if schedule is not None and schedule.escalates:
-                        level += schedule.per == "test"
+                    if plan is not None and plan.per_test:
+                        level += 1
                     if saved is not None:
                         since += 1
-                        needed = schedule.recovery_after if schedule else None
+                        needed = plan.recovery_after if plan is not None else None
                         if needed is not None and since >= needed:
                             if saved > level:
                                 level = restored = saved  # a real raise is news
                             saved = None
-                    if schedule is not None:
+                    if plan is not None and schedule is not None:
                         iso = on.isoformat()
                         group = ("specimen", iso)  # test_group(f"specimen:{iso}")
-                        amount = schedule.value(before)
+                        if plan.escalates:  # Schedule.value
+                            amount = plan.start + plan.step * before
+                            if plan.max is not None and amount > plan.max:
+                                amount = plan.max
+                        else:
+                            amount = plan.amount
                         if amount > 0:
-                            found = units.get(id(schedule))
-                            if found is None:
-                                found = units[id(schedule)] = self._units(schedule)
-                            unit, program_unit, is_capped = found
+                            unit, program_unit = plan.unit, plan.program_unit
                             paid, withheld, note = amount, 0, None
-                            if is_capped:
+                            if plan.capped or (programs and program_unit):
                                 paid, money, note, _ = cap_into(
                                     crossing,
                                     active,
@@ -542,7 +616,7 @@ class _Folding:
                                     program_unit,
                                 )
                                 withheld = round_half_up(money)
-                            if schedule.type == "prize_draws":
+                            if plan.draws:
                                 account, cents_paid = "draws", 0
                                 draws += paid
                             else:
@@ -708,13 +782,7 @@ class _Folding:
     def _units(self, schedule: Schedule) -> tuple[Money | None, Money | None, bool]:
         """Money per unit for the protocol's caps and for a funding program's, and
         whether any cap can apply to this schedule's awards."""
-        unit = _unit_cents(self.spec, schedule)
-        # A funding program counts a draw at its expected value (docs/funding.md).
-        program_unit = (
-            expected_value_cents(schedule.bowl)
-            if schedule.account == "draws" and schedule.bowl
-            else unit
-        )
+        unit, program_unit = _units(self.spec, schedule)
         capped = bool(unit and self.active) or bool(
             program_unit and self.meter.programs
         )
