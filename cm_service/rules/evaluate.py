@@ -428,9 +428,33 @@ def _specimen_plans(spec: ProtocolSpec) -> tuple[_Plan | None, ...]:
     return _PLANS[id(spec)][1]
 
 
+# (id(spec), id(schedule)) -> (spec, schedule, its units): both kept, so neither
+# id can be another object's.
+_UNITS: dict[
+    tuple[int, int],
+    tuple[ProtocolSpec, Schedule, tuple[Money | None, Money | None]],
+] = {}
+
+
 def _units(spec: ProtocolSpec, schedule: Schedule) -> tuple[Money | None, Money | None]:
     """Money per unit of a schedule's awards for the protocol's caps and for a
-    funding program's."""
+    funding program's (worked out once per protocol and schedule)."""
+    found = _UNITS.get((id(spec), id(schedule)))
+    if found is not None and found[0] is spec and found[1] is schedule:
+        return found[2]
+    if len(_UNITS) >= 1024:
+        _UNITS.clear()
+    units = _UNITS[(id(spec), id(schedule))] = (
+        spec,
+        schedule,
+        _units_of(spec, schedule),
+    )
+    return units[2]
+
+
+def _units_of(
+    spec: ProtocolSpec, schedule: Schedule
+) -> tuple[Money | None, Money | None]:
     unit = _unit_cents(spec, schedule)
     # A funding program counts a draw at its expected value (docs/funding.md).
     program_unit = (
