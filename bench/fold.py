@@ -7,8 +7,10 @@ For every preset in cm_service/rules/presets it draws --participants timelines (
 scheduled test negative with probability 0.7, else positive; for an attendance-only
 protocol each session attended, else missed; seeded) and times, in this one process:
 
-- the engine: `rules.simulate_outcomes` on each timeline (tokens in, the evaluation,
-  its awards and the per-test rows out), as the simulator and a budget officer use it;
+- the engine: `rules.simulate_outcomes` on each timeline (tokens in, the evaluation
+  and its totals out), as `simulate_cohort` and a budget officer use it; then again
+  reading every per-test row ("rows read": the Award, DayOutcome and per-test
+  records the fold leaves as tuples until read; not their English explanations);
 - the minimal fold: the same timelines through `minimal_fold` below, about 40 lines
   of plain Python that know escalation, bonus, reset, reset-and-return recovery and
   the enrollment and calendar-year caps (whole units paid as they fit), on a
@@ -176,9 +178,20 @@ def bench_preset(key: str, participants: int, repeat: int) -> None:
             for text in texts
         ]
 
+    def engine_read() -> list[int]:
+        # Every per-test row read (which makes the evaluation's Award, DayOutcome
+        # and SimulatedTest records the fold left as tuples), not their English.
+        return [
+            sum(test.cents for test in rules.simulate_outcomes(spec, text, start).tests)
+            for text in texts
+        ]
+
     took, totals = best_of(repeat, engine)
     rate = tests / took
-    line = f"{key:<24} {len(people[0]):>4} {rate:>12,.0f}"
+    read_took, read_totals = best_of(repeat, engine_read)
+    if read_totals != totals:
+        print(f"{key}: the per-test rows do not add up to the totals")
+    line = f"{key:<24} {len(people[0]):>4} {rate:>12,.0f} {tests / read_took:>12,.0f}"
     voucher = voucher_plan(spec, start)
     if voucher is None:
         kind = "prize bowl" if rules.bowl_of(spec) else "not modelled"
@@ -251,7 +264,10 @@ def main() -> None:
         f"{args.participants:,} participants per preset, p(negative) {P_NEGATIVE},"
         f" best of {args.repeat}; scheduled tests (or sessions) per second"
     )
-    print(f"{'preset':<24} {'days':>4} {'engine':>12} {'minimal':>12} {'ratio':>7}")
+    print(
+        f"{'preset':<24} {'days':>4} {'engine':>12} {'rows read':>12}"
+        f" {'minimal':>12} {'ratio':>7}"
+    )
     for key in rules.preset_keys():
         bench_preset(key, args.participants, args.repeat)
     bench_cohort(args.cohort, not args.no_cli)

@@ -192,12 +192,22 @@ def _per_target(
 # A DayOutcome as the fold reads it: (on, scheduled, outcome, event_id, week,
 # phase), made into a DayOutcome (`day_of`) only when someone asks for one.
 DayRow = tuple[date, bool, Outcome | None, int | None, int, int]
-_DAY_FIELDS = ("on", "scheduled", "outcome", "event_id", "week", "phase")
 
 
 def day_of(row: DayRow) -> DayOutcome:
     """The DayOutcome of a row of `day_rows`."""
-    return made(DayOutcome, dict(zip(_DAY_FIELDS, row, strict=True)))
+    on, scheduled, outcome, event_id, week, phase = row
+    return made(
+        DayOutcome,
+        {
+            "on": on,
+            "scheduled": scheduled,
+            "outcome": outcome,
+            "event_id": event_id,
+            "week": week,
+            "phase": phase,
+        },
+    )
 
 
 def day_outcomes(
