@@ -16,7 +16,7 @@ from flask_migrate import upgrade
 from sqlalchemy import func, select
 from werkzeug.serving import run_simple
 
-from . import rules
+from . import clock, rules
 from .extensions import db
 from .models import Enrollment
 from .scheduler import build_scheduler
@@ -38,10 +38,6 @@ def init_app(app: Flask) -> None:
     cm.add_command(import_results)
     cm.add_command(backup)
     app.cli.add_command(cm)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _fail(error: CMError) -> click.UsageError:
@@ -69,7 +65,7 @@ cm.add_command(clinic_group)
 def clinic_create(name: str, tz: str) -> None:
     """Create a clinic; prints its id alone on the last line."""
     try:
-        clinic = clinics.create_clinic(SYSTEM, name, tz, now=_now())
+        clinic = clinics.create_clinic(SYSTEM, name, tz, now=clock.now())
     except CMError as error:
         raise _fail(error) from None
     click.echo(f"Created clinic {clinic.name!r} ({clinic.timezone}) with the presets.")
@@ -95,7 +91,7 @@ def staff_create(
     password = password or secrets.token_urlsafe(15)
     try:
         user = clinics.create_staff(
-            SYSTEM, clinic_id, username, role, password, now=_now()
+            SYSTEM, clinic_id, username, role, password, now=clock.now()
         )
     except CMError as error:
         raise _fail(error) from None
@@ -111,7 +107,7 @@ def demo_command(count: int, seed: int) -> None:
     """Load the demo clinic once, and print where and how to log in."""
     secret = current_app.config["DRAW_SECRET"].encode()
     logins = demo.load_demo(
-        now=_now(), secret=secret, participants_count=count, seed=seed
+        now=clock.now(), secret=secret, participants_count=count, seed=seed
     )
     path = Path(current_app.instance_path) / "demo-logins.txt"
     if logins.passwords:
@@ -265,7 +261,7 @@ def nightly_command(day, clinic_id: int | None, catch_up: bool) -> None:
     """Run the nightly job for one clinic-local date, or catch up on all due dates."""
     if (day is None) == (not catch_up):
         raise click.UsageError("give exactly one of --date or --catch-up")
-    now = _now()
+    now = clock.now()
     if catch_up:
         _catch_up(now, clinic_id)
         return
@@ -315,7 +311,7 @@ def reconcile_command() -> None:
     """Re-settle every enrollment and report anything that had to be posted."""
     total = db.session.scalar(select(func.count()).select_from(Enrollment)) or 0
     with click.progressbar(length=total, label="Reconciling", file=sys.stderr) as bar:
-        result = nightly.reconcile_all(_now(), progress=bar.update)
+        result = nightly.reconcile_all(clock.now(), progress=bar.update)
     click.echo(
         f"{result.get('enrollments', 0)} enrollments checked; "
         f"{result.get('entries', 0)} differences posted "

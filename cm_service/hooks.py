@@ -10,10 +10,10 @@ token: the signature is the authentication, and no cookie is read.
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, current_app, request
 
+from . import clock
 from .services.integrations import reminders
 from .services.integrations.delivery import twilio_signature
 
@@ -34,5 +34,5 @@ def twilio_reply():
     if not hmac.compare_digest(expected.encode(), given.encode()):
         abort(403)
     if reminders.is_stop(params.get("Body", "")):
-        reminders.stop_reply(params.get("From", ""), now=datetime.now(UTC))
+        reminders.stop_reply(params.get("From", ""), now=clock.now())
     return Response(EMPTY_TWIML, mimetype="application/xml")

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from . import clock
 from .extensions import db
 
 if TYPE_CHECKING:
@@ -45,8 +46,8 @@ ENTRY_KINDS = ("award", "bonus", "adjustment", "redemption", "draw", "expiry")
 ENROLLMENT_STATUSES = ("active", "completed", "discharged")
 # How an off-site session (a twelve-step meeting) was confirmed.
 VERIFICATIONS = ("signed_slip", "phone_call", "note")
-# 42 CFR Part 2 consent to share (services/access/consents.py): what a consent may be for,
-# what it lets be shared, and whether it names one recipient or a class of them.
+# 42 CFR Part 2 consent to share (services/access/consents.py): what a consent may be
+# for, what it lets be shared, and whether it names one recipient or a class of them.
 CONSENT_PURPOSES = (
     "treatment",
     "payment",
@@ -64,7 +65,7 @@ CASH_EQUIVALENT = ("gift_card", "cash")
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -97,7 +98,8 @@ class Clinic(Model):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64))
     # The clinic's own portal login, /me/<portal_slug>/login, printed on participants'
-    # cards: the name as a slug and six random characters (services/access/portal_links.py),
+    # cards: the name as a slug and six random characters
+    # (services/access/portal_links.py),
     # so no page lists the clinics and they cannot be walked by number or guessed.
     portal_slug: Mapped[str] = mapped_column(String(64), index=True, unique=True)
     # Corrections and manual adjustments need a second staff member's approval.
@@ -788,7 +790,8 @@ class OutboxMessage(Model):
     """A reminder to send, written in the transaction of what caused it.
 
     `dedupe_key` names the cause and channel, so queueing again adds nothing;
-    the scheduler drains it (services/integrations/outbox.py): pending -> sending (claimed,
+    the scheduler drains it (services/integrations/outbox.py): pending -> sending
+    (claimed,
     attempts + 1) -> sent, back to pending with a later `not_before` after a
     failure, dead after the last attempt. Its id is the idempotency key."""
 

@@ -1,6 +1,7 @@
 """APScheduler wiring only: one interval tick in UTC that runs the nightly catch-up
 and the reconciliation slices, and a one-minute tick that queues the evening
-reminders and drains the outbox (services/integrations/reminders.py, services/integrations/outbox.py).
+reminders and drains the outbox (services/integrations/reminders.py and
+services/integrations/outbox.py).
 
 Not a cron at local midnight: APScheduler 3.11 skips the day after the spring DST
 change for cron jobs in the 00:00-00:59 local hour (measured). A 15-minute UTC tick
@@ -10,11 +11,10 @@ same way.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
+from . import clock
 from .extensions import db
 from .services.cm import nightly
 from .services.integrations import outbox, reminders
@@ -35,7 +35,7 @@ def build_scheduler(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
         coalesce=True,
         misfire_grace_time=None,
         # Catch up at once on start-up, after downtime, rather than in 15 minutes.
-        next_run_time=datetime.now(UTC),
+        next_run_time=clock.now(),
     )
     scheduler.add_job(
         run_outbox,
@@ -47,7 +47,7 @@ def build_scheduler(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
         max_instances=1,
         coalesce=True,
         misfire_grace_time=None,
-        next_run_time=datetime.now(UTC),
+        next_run_time=clock.now(),
     )
     return scheduler
 
@@ -55,7 +55,7 @@ def build_scheduler(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
 def run_due_nightlies(app: Flask) -> None:
     # Module level, so APScheduler can reference it (its FAQ).
     with app.app_context():
-        nightly.tick(datetime.now(UTC))
+        nightly.tick(clock.now())
 
 
 def run_outbox(app: Flask) -> None:
@@ -63,7 +63,7 @@ def run_outbox(app: Flask) -> None:
     send what is due (claim, send, mark: services/integrations/outbox.py)."""
     with app.app_context():
         try:
-            reminders.queue_evenings(datetime.now(UTC))
+            reminders.queue_evenings(clock.now())
         finally:
             outbox.drain()
             db.session.remove()

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
+from .. import clock
 from ..models import CONSENT_PURPOSES
 from ..services.access import api_tokens
 from ..services.access.actors import SYSTEM
@@ -60,7 +60,7 @@ def token_create(
             SYSTEM,
             clinic_id,
             role,
-            now=datetime.now(UTC),
+            now=clock.now(),
             name=name,
             recipient=recipient,
             recipient_class=recipient_class,
@@ -79,7 +79,7 @@ def token_create(
 def token_revoke(token_id: int) -> None:
     """Revoke a token: requests carrying it get 401 from now on."""
     try:
-        api_tokens.revoke_token(SYSTEM, token_id, now=datetime.now(UTC))
+        api_tokens.revoke_token(SYSTEM, token_id, now=clock.now())
     except CMError as error:
         raise _fail(error) from None
     click.echo(f"Revoked token {token_id}.")
@@ -97,7 +97,7 @@ def import_results(path: Path, clinic_id: int) -> None:
     """
     try:
         result = results_import.import_lab_file(
-            SYSTEM, clinic_id, path.read_bytes(), now=datetime.now(UTC)
+            SYSTEM, clinic_id, path.read_bytes(), now=clock.now()
         )
     except results_import.InvalidFile as error:
         for field, message in error.errors:

@@ -492,7 +492,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": (
             "FHIR R4 Observation of one analyte result. `code`: a LOINC code of the "
-            "table in cm_service/services/integrations/fhir.py (e.g. 3397-7 cocaine in urine, "
+            "table in cm_service/services/integrations/fhir.py (e.g. 3397-7 cocaine in "
+            "urine, "
             "104133-4 breath alcohol) or urn:cm-service:analyte. "
             "`valueCodeableConcept.text`: negative, positive, dilute, invalid, "
             "adulterated, substituted or insufficient. A breath result carries its "

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
+from .. import clock
 from ..extensions import db
 from ..services.access import api_tokens, consents
 from ..services.access.actors import Actor
@@ -31,10 +31,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 WRITERS = ("admin", "staff")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _actor() -> Actor:
@@ -112,14 +108,18 @@ def idempotent(view: Callable[..., tuple[dict[str, Any], int]]) -> Callable[...,
         fingerprint = hashlib.sha256(
             f"{request.method} {request.path}\n".encode() + request.get_data(cache=True)
         ).hexdigest()
-        stored = api_tokens.claim_idempotency_key(actor, key, fingerprint, now=_now())
+        stored = api_tokens.claim_idempotency_key(
+            actor, key, fingerprint, now=clock.now()
+        )
         if stored is not None:
             return stored.body, stored.status, {"Idempotent-Replayed": "true"}
         try:
             body, status = view(**kwargs)
         except CMError as error:
             body, status = error_body(error), error.status
-            api_tokens.store_refusal(actor, key, fingerprint, status, body, now=_now())
+            api_tokens.store_refusal(
+                actor, key, fingerprint, status, body, now=clock.now()
+            )
             return body, status
         except Exception:
             api_tokens.release_idempotency_key()
@@ -143,7 +143,7 @@ def create_participant():
         _actor(),
         _actor().clinic_id,
         inputs.text(body, "code", required=True, max_length=40) or "",
-        now=_now(),
+        now=clock.now(),
         display_name=inputs.text(body, "display_name", max_length=120),
         pin=inputs.text(body, "pin", max_length=12),
     )
@@ -158,14 +158,16 @@ def _route() -> str:
 def _disclose(person: Any, shared: tuple[str, ...]) -> None:
     """An outside recipient's token reading a record: refused without a matching
     consent (403 consent_required), else the disclosure is logged first."""
-    consents.disclose_record(_actor(), person.id, shared, route=_route(), now=_now())
+    consents.disclose_record(
+        _actor(), person.id, shared, route=_route(), now=clock.now()
+    )
 
 
 @bp.get("/participants/<code>")
 def participant(code: str):
     person = api_tokens.participant_by_code(_actor(), code)
     _disclose(person, ("identity",))
-    record = participants.view_participant(_actor(), person.id, now=_now())
+    record = participants.view_participant(_actor(), person.id, now=clock.now())
     return outputs.participant(record.participant, record.enrollment)
 
 
@@ -181,7 +183,7 @@ def create_enrollment(code: str):
         person.id,
         _protocol_id(body),
         inputs.day(body, "start_on", required=True),  # type: ignore[arg-type]
-        now=_now(),
+        now=clock.now(),
         testing_days=inputs.testing_days(body),
         targets=inputs.string_list(body, "targets"),
         exemptions=inputs.exemptions(body),
@@ -235,7 +237,7 @@ def create_event(code: str):
 
 
 def _record(kind: str, body: dict[str, Any], participant_id: int, on: Any):
-    actor, now = _actor(), _now()
+    actor, now = _actor(), clock.now()
     if kind == "specimen":
         results, refused = inputs.specimen(body)
         return checkins.record_specimen(
@@ -272,7 +274,7 @@ def list_appointments(code: str):
     """Booked sessions from today on (a view of the record: audited)."""
     person = api_tokens.participant_by_code(_actor(), code)
     _disclose(person, ("identity", "attendance"))
-    record = participants.view_participant(_actor(), person.id, now=_now())
+    record = participants.view_participant(_actor(), person.id, now=clock.now())
     found = appointments.upcoming(person.id, record.today, limit=100)
     return {"appointments": [outputs.appointment_of(a) for a in found]}
 
@@ -288,7 +290,7 @@ def book_appointments(code: str):
         inputs.text(body, "session_type", required=True, max_length=40) or "",
         inputs.day(body, "on", required=True),
         inputs.clock_time(body, "starts_at", required=True),
-        now=_now(),
+        now=clock.now(),
         weekly=inputs.flag(body, "weekly"),
         until=inputs.day(body, "until"),
     )
@@ -305,7 +307,7 @@ def cancel_appointment(appointment_id: int):
     reason = inputs.text(body, "reason", required=True, max_length=500) or ""
     if appointment_id > inputs.MAX_ID:
         raise NotFound("No such booked session.", "appointment")
-    cancelled = appointments.cancel(_actor(), appointment_id, reason, now=_now())
+    cancelled = appointments.cancel(_actor(), appointment_id, reason, now=clock.now())
     return outputs.appointment_of(cancelled), 200
 
 
@@ -316,7 +318,7 @@ def void_event(event_id: int):
     reason = inputs.text(body, "reason", required=True) or ""
     if event_id > inputs.MAX_ID:
         raise NotFound("No such event.", "event")
-    result = checkins.void_event(_actor(), event_id, reason, now=_now())
+    result = checkins.void_event(_actor(), event_id, reason, now=clock.now())
     return outputs.checkin_of(result), 200
 
 
@@ -324,7 +326,7 @@ def void_event(event_id: int):
 def balance(code: str):
     person = api_tokens.participant_by_code(_actor(), code)
     _disclose(person, ("identity", "incentives"))
-    record = participants.view_balance(_actor(), person.id, now=_now())
+    record = participants.view_balance(_actor(), person.id, now=clock.now())
     return outputs.balance_of(record.balance, record.evaluation)
 
 
@@ -332,7 +334,7 @@ def balance(code: str):
 def ledger_entries(code: str):
     person = api_tokens.participant_by_code(_actor(), code)
     _disclose(person, ("identity", "incentives"))
-    record = participants.view_participant(_actor(), person.id, now=_now())
+    record = participants.view_participant(_actor(), person.id, now=clock.now())
     return {
         "code": person.code,
         "entries": [outputs.entry_of(entry) for entry in record.entries],
@@ -352,7 +354,7 @@ def redeem(code: str):
         _actor(),
         person.id,
         points,
-        now=_now(),
+        now=clock.now(),
         reward_id=reward_id,
         nonce=_nonce(),
         memo=memo,
@@ -372,7 +374,7 @@ def redeem(code: str):
 def reward_prices(code: str):
     person = api_tokens.participant_by_code(_actor(), code)
     _disclose(person, ("identity", "incentives"))
-    screen = rewards.view_redeem(_actor(), person.id, now=_now())
+    screen = rewards.view_redeem(_actor(), person.id, now=clock.now())
     return outputs.reward_prices(screen)
 
 
@@ -390,7 +392,7 @@ def draw(code: str):
     made = ledger.draw_prize(
         _actor(),
         person.id,
-        now=_now(),
+        now=clock.now(),
         secret=current_app.config["DRAW_SECRET"].encode(),
     )
     return outputs.draw_of(made, ledger.balance_of(person.id)), 201
@@ -412,7 +414,7 @@ def _report_query() -> tuple[reports.OutcomeReport, str, bool]:
         _actor(),
         start,  # type: ignore[arg-type]
         end,  # type: ignore[arg-type]
-        now=_now(),
+        now=clock.now(),
         missing=args.get("missing", "positive"),
     )
     return report, fmt, deidentified == "1"
@@ -428,7 +430,7 @@ def _report_answer(what: str, shape: Callable, table: Callable) -> Response:
         _actor(),
         report,
         fmt,
-        now=_now(),
+        now=clock.now(),
         deidentified=deidentified,
         what=what,
         recipient=recipient,
@@ -502,7 +504,7 @@ def observations(code: str):
     person = api_tokens.participant_by_code(_actor(), code)
     recipient = _named_recipient(default_purpose="treatment")
     bundle = fhir.export_observations(
-        _actor(), person.id, now=_now(), recipient=recipient, route=_route()
+        _actor(), person.id, now=clock.now(), recipient=recipient, route=_route()
     )
     return Response(
         json.dumps(bundle),
@@ -516,7 +518,7 @@ def observations(code: str):
 def import_observations(code: str):
     bundle = inputs.json_document(request.get_data(cache=True))
     person = api_tokens.participant_by_code(_actor(), code)
-    result = fhir.import_observations(_actor(), person.id, bundle, now=_now())
+    result = fhir.import_observations(_actor(), person.id, bundle, now=clock.now())
     return outputs.import_of(result), 201 if result.recorded else 200
 
 
@@ -525,6 +527,6 @@ def import_observations(code: str):
 def import_results():
     actor = _actor()
     result = results_import.import_lab_file(
-        actor, actor.clinic_id, request.get_data(cache=True), now=_now()
+        actor, actor.clinic_id, request.get_data(cache=True), now=clock.now()
     )
     return outputs.import_of(result), 201 if result.recorded else 200

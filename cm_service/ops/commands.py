@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from flask import current_app
 
+from .. import clock
 from ..services.access.actors import SYSTEM
 from ..services.admin import backup as backups
 from ..services.errors import CMError
@@ -29,7 +29,7 @@ def backup(to: Path | None) -> None:
     try:
         path = backups.backup_database(
             SYSTEM,
-            now=datetime.now(UTC),
+            now=clock.now(),
             instance_path=Path(current_app.instance_path),
             to=to,
         )

@@ -3,11 +3,12 @@ that could not be sent (the outbox's dead letters)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
+from .. import clock
 from ..auth import ANY_STAFF, current_actor, role_required
 from ..extensions import db
 from ..models import Clinic, ClinicClosure, Participant
@@ -20,10 +21,6 @@ from ..services.integrations import outbox
 from .forms import ClosureForm, ConfirmForm, PauseForm
 
 bp = Blueprint("ops", __name__, url_prefix="/staff/ops")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # A run needs a look when it did not finish cleanly or when it did something.
@@ -39,7 +36,7 @@ def needs_attention(run) -> bool:
 def _page(status: int = 200, **forms):
     actor = current_actor()
     clinic = db.session.get(Clinic, actor.clinic_id)
-    today = clinic_today(clinic, _now())
+    today = clinic_today(clinic, clock.now())
     closures_ = db.session.scalars(
         select(ClinicClosure)
         .where(ClinicClosure.clinic_id == clinic.id)
@@ -91,7 +88,7 @@ def add_closure():
     if form.validate_on_submit():
         try:
             closures.add_closure(
-                current_actor(), form.closed_on.data, form.reason.data, now=_now()
+                current_actor(), form.closed_on.data, form.reason.data, now=clock.now()
             )
         except CMError as error:
             _field_error(form, error)
@@ -114,7 +111,7 @@ def add_pause():
                 form.starts_on.data,
                 form.ends_on.data,
                 form.reason.data,
-                now=_now(),
+                now=clock.now(),
             )
         except CMError as error:
             _field_error(form, error)
@@ -130,7 +127,7 @@ def toggle_safe_mode():
     form = ConfirmForm()
     if form.validate_on_submit():
         clinic = db.session.get(Clinic, current_actor().clinic_id)
-        closures.set_safe_mode(current_actor(), not clinic.safe_mode, now=_now())
+        closures.set_safe_mode(current_actor(), not clinic.safe_mode, now=clock.now())
         flash("Safe mode is on." if clinic.safe_mode else "Safe mode is off.")
     return redirect(url_for("ops.index"))
 
@@ -141,7 +138,9 @@ def toggle_maker_checker():
     form = ConfirmForm()
     if form.validate_on_submit():
         clinic = db.session.get(Clinic, current_actor().clinic_id)
-        clinics.set_maker_checker(current_actor(), not clinic.maker_checker, now=_now())
+        clinics.set_maker_checker(
+            current_actor(), not clinic.maker_checker, now=clock.now()
+        )
         flash(
             "Corrections now need a second staff member's approval."
             if clinic.maker_checker
@@ -157,7 +156,7 @@ def release_held(day: str):
     if form.validate_on_submit():
         try:
             closures.release_held_day(
-                current_actor(), date.fromisoformat(day), now=_now()
+                current_actor(), date.fromisoformat(day), now=clock.now()
             )
         except ValueError:
             return _page(404)
@@ -174,7 +173,7 @@ def retry_message(message_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            outbox.retry(current_actor(), message_id, now=_now())
+            outbox.retry(current_actor(), message_id, now=clock.now())
         except CMError as error:
             if error.status == 404:
                 return _page(404)

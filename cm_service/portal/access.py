@@ -4,7 +4,8 @@ the server.
 The portal keeps the participant's id under its own session keys and never touches
 Flask-Login's keys, so a staff login in the same browser is neither used nor ended
 by the portal. Like a staff session (staff/sessions.py), each carries the
-participant's session_version, which services.reads.portal.log_out bumps: a cookie copied
+participant's session_version, which services.reads.portal.log_out bumps: a cookie
+copied
 before a logout or a timeout opens nothing afterwards. A session idle for longer
 than PORTAL_IDLE_SECONDS (10 minutes by default: kiosks are shared), or older than
 PORTAL_SESSION_HOURS (12), ends at the next request.
@@ -13,7 +14,7 @@ PORTAL_SESSION_HOURS (12), ends at the next request.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -21,6 +22,7 @@ from flask import current_app, flash, g, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
 
+from .. import clock
 from ..extensions import db
 from ..models import Clinic, Participant
 from ..services.access.actors import Actor
@@ -34,10 +36,6 @@ VERSION_KEY = "portal_session_version"
 CLINIC_KEY = "portal_clinic_id"
 DEFAULT_IDLE_SECONDS = 600
 DEFAULT_SESSION_HOURS = 12
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def start(participant: Participant, at: datetime) -> None:
@@ -102,7 +100,7 @@ def participant_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         participant = session_participant()
-        at = now()
+        at = clock.now()
         if participant is None:
             end()
             return redirect(login_url())

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
+from .. import clock
 from ..models import Clinic
 from ..rules.messages import N_
 from ..services.access import consents, portal_links
@@ -102,7 +103,7 @@ def clinic_login(slug: str):
 
 def _attempt(form: LoginForm, clinic: Clinic) -> str | None:
     """Try the credentials; None on success, else the message to show."""
-    at = access.now()
+    at = clock.now()
     try:
         result = portal.log_in(
             clinic.id,
@@ -127,7 +128,7 @@ def logout():
     participant = access.session_participant()
     if participant is not None:
         g.portal_participant = participant  # the goodbye in their language
-        portal.log_out(portal.participant_actor(participant), now=access.now())
+        portal.log_out(portal.participant_actor(participant), now=clock.now())
         session[i18n.LANGUAGE_KEY] = participant.language
         flash(_("You are logged out."))
     access.end()
@@ -143,7 +144,7 @@ def language():
     participant = access.session_participant()
     if participant is not None:
         actor = portal.participant_actor(participant)
-        portal.set_language(actor, form.language.data, now=access.now())
+        portal.set_language(actor, form.language.data, now=clock.now())
     return redirect(_same_site(form.next.data))
 
 
@@ -162,7 +163,7 @@ def _same_site(target: str | None) -> str:
 @bp.get("/")
 @participant_required
 def home():
-    standing = portal.home(current_actor(), now=access.now())
+    standing = portal.home(current_actor(), now=clock.now())
     return render_template("portal/home.html", home=standing)
 
 
@@ -170,14 +171,14 @@ def home():
 @participant_required
 def history():
     page = request.args.get("page", 1, type=int)
-    found = portal.history(current_actor(), page, now=access.now())
+    found = portal.history(current_actor(), page, now=clock.now())
     return render_template("portal/history.html", page=found)
 
 
 @bp.get("/progress")
 @participant_required
 def progress():
-    found = portal.progress(current_actor(), now=access.now())
+    found = portal.progress(current_actor(), now=clock.now())
     drawn = chart.weekly_chart(found)
     return render_template("portal/progress.html", progress=found, chart=drawn)
 
@@ -201,7 +202,7 @@ def record_views():
 @participant_required
 def reminders_page():
     actor = current_actor()
-    prefs = reminders.own_preferences(actor, now=access.now())
+    prefs = reminders.own_preferences(actor, now=clock.now())
     form = ReminderForm()
     if request.method == "GET":
         form = ReminderForm(formdata=None)
@@ -219,7 +220,7 @@ def reminders_page():
                 explicit=form.explicit.data,
                 quiet_from=form.quiet_from.data,
                 quiet_until=form.quiet_until.data,
-                now=access.now(),
+                now=clock.now(),
             )
         except InvalidInput as error:
             getattr(form, error.field).errors.append(
@@ -248,7 +249,7 @@ def shared():
     """Who my records were shared with: my consents and every disclosure made
     under them (42 CFR Part 2)."""
     actor = current_actor()
-    found = consents.view_consents(actor, actor.id, now=access.now())
+    found = consents.view_consents(actor, actor.id, now=clock.now())
     return render_template(
         "portal/shared.html",
         page=found,

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from flask import Response, current_app, render_template, request
 
+from .. import clock
 from ..auth import current_actor, role_required
 from ..services.cm.timeline import clinic_today
 from ..services.errors import InvalidInput
 from ..services.reads import tax_report
-from . import views
 from .views import bp
 
 
@@ -19,7 +19,7 @@ def _report() -> tax_report.TaxReport:
     actor = current_actor()
     text = request.args.get("year", "").strip()
     if not text:
-        year = clinic_today(actor_clinic(), views._now()).year
+        year = clinic_today(actor_clinic(), clock.now()).year
     elif text.isdigit() and len(text) == 4:
         year = int(text)
     else:
@@ -27,7 +27,7 @@ def _report() -> tax_report.TaxReport:
     return tax_report.tax_report(
         actor,
         year,
-        now=views._now(),
+        now=clock.now(),
         thresholds=current_app.config.get("TAX_THRESHOLDS_CENTS"),
         approaching_percent=current_app.config.get(
             "TAX_APPROACHING_PERCENT", tax_report.APPROACHING_PERCENT

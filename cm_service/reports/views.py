@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user
 
+from .. import clock
 from ..auth import current_actor, role_required
 from ..services.access import consents
 from ..services.cm.timeline import clinic_today
@@ -25,10 +26,6 @@ from .figures import report_figures
 
 bp = Blueprint("reports", __name__, url_prefix="/staff/reports")
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _day(name: str, default: date) -> date:
@@ -43,7 +40,7 @@ def _day(name: str, default: date) -> date:
 
 def _report() -> reports.OutcomeReport:
     """The report the query asks for; the last 12 weeks by default."""
-    today = clinic_today(current_user.clinic, _now())
+    today = clinic_today(current_user.clinic, clock.now())
     start = _day("from", today - timedelta(weeks=12))
     end = _day("to", today)
     for name, value in (("from", start), ("to", end)):
@@ -53,7 +50,7 @@ def _report() -> reports.OutcomeReport:
         current_actor(),
         start,
         end,
-        now=_now(),
+        now=clock.now(),
         missing=request.args.get("missing", "positive"),
     )
 
@@ -117,7 +114,7 @@ def _recipient():
 def _share(report: reports.OutcomeReport) -> reports.Export:
     """Read-only: who an identifiable export to the named recipient would hold."""
     recipient = _recipient()
-    allowed, refusals = reports.sort_out(report, recipient, now=_now())
+    allowed, refusals = reports.sort_out(report, recipient, now=clock.now())
     kept = replace(
         report,
         episodes=tuple(e for e in report.episodes if e.participant_id in allowed),
@@ -137,7 +134,7 @@ def _download(what: str, table) -> Response:
             current_actor(),
             report,
             "csv",
-            now=_now(),
+            now=clock.now(),
             deidentified=deidentified,
             what=what,
             recipient=None if deidentified else _recipient(),

@@ -17,6 +17,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
+from .. import clock
 from ..auth import ANY_STAFF, role_required
 from ..extensions import login_manager
 from ..services.access import accounts, totp
@@ -78,7 +79,7 @@ def change_password():
                 user,
                 form.current_password.data,
                 form.new_password.data,
-                now=views._now(),
+                now=clock.now(),
                 ip=request.remote_addr,
             )
         except CMError as error:
@@ -96,7 +97,7 @@ def logout_everywhere():
     form = FlaskForm()
     if not form.validate_on_submit():
         return _render_index(422)
-    accounts.log_out(_me(), now=views._now(), everywhere=True)
+    accounts.log_out(_me(), now=clock.now(), everywhere=True)
     sessions.end()
     flash("You are logged out on every device.")
     return redirect(url_for("staff.login"))
@@ -127,7 +128,7 @@ def enrol():
                 user,
                 secret,
                 form.code.data,
-                now=views._now(),
+                now=clock.now(),
                 ip=request.remote_addr,
                 login=login,
             )
@@ -158,7 +159,7 @@ def disable():
     form = forms.PasswordConfirmForm(prefix="off")
     if form.validate_on_submit():
         try:
-            totp.disable(_me(), form.password.data, now=views._now())
+            totp.disable(_me(), form.password.data, now=clock.now())
         except CMError as error:
             views.show_error(form, error)
         else:
@@ -173,7 +174,7 @@ def recovery_codes():
     form = forms.PasswordConfirmForm(prefix="codes")
     if form.validate_on_submit():
         try:
-            codes = totp.new_recovery_codes(_me(), form.password.data, now=views._now())
+            codes = totp.new_recovery_codes(_me(), form.password.data, now=clock.now())
         except CMError as error:
             views.show_error(form, error)
         else:

@@ -14,6 +14,7 @@ import segno
 from flask import flash, redirect, render_template, url_for
 from markupsafe import Markup
 
+from .. import clock
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
 from ..services.access import portal_links
 from ..services.cm import participants
@@ -36,7 +37,7 @@ def qr_svg(link: str, label: str) -> Markup:
 @bp.get("/participants/<int:participant_id>/card")
 @role_required(*ANY_STAFF)
 def participant_card(participant_id: int):
-    card = portal_links.card(current_actor(), participant_id, now=views._now())
+    card = portal_links.card(current_actor(), participant_id, now=clock.now())
     link = url_for("portal.clinic_login", slug=card.clinic.portal_slug, _external=True)
     qr = qr_svg(link, "QR code of the portal link")
     return render_template("staff/portal_card.html", card=card, link=link, qr=qr)
@@ -50,7 +51,7 @@ def set_pin(participant_id: int):
         return _refused(participant_id, pin_form=form)
     try:
         participants.set_pin(
-            current_actor(), participant_id, form.pin.data, now=views._now()
+            current_actor(), participant_id, form.pin.data, now=clock.now()
         )
     except CMError as error:
         if error.status == 404:
@@ -69,7 +70,7 @@ def set_language(participant_id: int):
         return _refused(participant_id, language_form=form)
     try:
         participants.set_language(
-            current_actor(), participant_id, form.language.data, now=views._now()
+            current_actor(), participant_id, form.language.data, now=clock.now()
         )
     except CMError as error:
         if error.status == 404:

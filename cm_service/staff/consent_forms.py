@@ -1,5 +1,6 @@
 """Staff forms for consent to share (42 CFR Part 2): parsing and field messages
-only; services/access/consents.py checks what is recorded and names the field it refuses."""
+only; services/access/consents.py checks what is recorded and names the field it
+refuses."""
 
 from __future__ import annotations
 

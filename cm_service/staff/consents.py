@@ -11,12 +11,13 @@ import json
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
+from .. import clock
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
 from ..services.access import consents
 from ..services.errors import CMError, NotFound
 from ..services.integrations import fhir
 from ..services.validation import INT_MAX
-from . import consent_forms, views
+from . import consent_forms
 from .views import bp, show_error
 
 
@@ -30,7 +31,7 @@ def _render(
     export_error: consents.ConsentRequired | None = None,
 ):
     page = consents.view_consents(
-        current_actor(), participant_id, now=views._now(), again=again
+        current_actor(), participant_id, now=clock.now(), again=again
     )
     if form is None:
         form = consent_forms.ConsentForm(formdata=None)
@@ -78,7 +79,7 @@ def record_consent(participant_id: int):
             signed_on=form.signed_on.data,
             expires_on=form.expires_on.data,
             purpose_note=form.purpose_note.data,
-            now=views._now(),
+            now=clock.now(),
         )
     except CMError as error:
         if error.status == 404:
@@ -97,7 +98,7 @@ def revoke_consent(participant_id: int, consent_id: int):
     if consent_id > INT_MAX:
         raise NotFound("No such consent.", "consent")
     page = consents.view_consents(
-        current_actor(), participant_id, now=views._now(), again=True
+        current_actor(), participant_id, now=clock.now(), again=True
     )
     if consent_id not in {r.consent.id for r in page.consents}:
         raise NotFound("No such consent.", "consent")
@@ -110,7 +111,7 @@ def revoke_consent(participant_id: int, consent_id: int):
             consent_id,
             revoked_on=form.revoked_on.data,
             note=form.revocation_note.data or "",
-            now=views._now(),
+            now=clock.now(),
         )
     except CMError as error:
         if error.status == 404:
@@ -143,7 +144,7 @@ def participant_fhir_export(participant_id: int):
         bundle = fhir.export_observations(
             current_actor(),
             participant_id,
-            now=views._now(),
+            now=clock.now(),
             recipient=recipient,
             route="staff FHIR export",
         )

@@ -30,6 +30,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from .. import clock
 from ..extensions import SAFE_METHODS, db
 from ..services.access import drafts
 from ..services.errors import InvalidInput
@@ -68,7 +69,7 @@ def _keep_expired_post() -> Any:
     if not _cross_site():
         try:
             pairs = list(request.form.items(multi=True))
-            token = drafts.keep(user, request.path, pairs, now=sessions.now()).token
+            token = drafts.keep(user, request.path, pairs, now=clock.now()).token
         except (InvalidInput, RequestEntityTooLarge):
             db.session.rollback()
             refused = TOO_LARGE
@@ -150,7 +151,7 @@ def draft_in(target: str | None) -> str | None:
 def waiting_in(target: str | None) -> bool:
     """Whether `next` leads to a draft still waiting (the login page says so)."""
     token = draft_in(target)
-    return token is not None and drafts.waiting(token, now=sessions.now())
+    return token is not None and drafts.waiting(token, now=clock.now())
 
 
 def form_draft() -> drafts.Draft | None:
@@ -163,7 +164,7 @@ def form_draft() -> drafts.Draft | None:
         token = request.args.get(DRAFT_ARG)
         if token and request.method == "GET" and current_user.is_authenticated:
             g.form_draft = drafts.claim(
-                current_user._get_current_object(), token, now=sessions.now()
+                current_user._get_current_object(), token, now=clock.now()
             )
     return g.form_draft
 

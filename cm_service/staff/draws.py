@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 
+from .. import clock
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
 from ..models import Draw
 from ..rules.draws import prize_words
@@ -67,7 +68,7 @@ def _again(participant_id: int, status: int, problem: str):
 @role_required(*ANY_STAFF)
 def show(participant_id: int):
     screen = draws.view_draws(
-        current_actor(), participant_id, now=views._now(), made=request.args.get("made")
+        current_actor(), participant_id, now=clock.now(), made=request.args.get("made")
     )
     return _render(screen)
 
@@ -83,10 +84,10 @@ def receipt(participant_id: int):
             actor,
             participant_id,
             views.typed_date(request.args.get("day")),
-            now=views._now(),
+            now=clock.now(),
         )
     except InvalidInput as bad:
-        made = draws.view_receipt(actor, participant_id, None, now=views._now())
+        made = draws.view_receipt(actor, participant_id, None, now=clock.now())
         problem, status = bad.message, 422
     return render_template(
         "staff/draw_receipt.html", receipt=made, problem=problem
@@ -104,7 +105,7 @@ def make(participant_id: int):
             participant_id,
             forms.chosen_id(count) or None,
             form.nonce.data or "",
-            now=views._now(),
+            now=clock.now(),
             secret=current_app.config["DRAW_SECRET"].encode(),
         )
     except CMError as error:
@@ -125,7 +126,7 @@ def hand_out(draw_id: int):
     if not form.validate() or not reward_id:
         return _again(participant_id, 422, "Choose the prize handed out.")
     try:
-        rewards.hand_out_prize(current_actor(), draw_id, reward_id, now=views._now())
+        rewards.hand_out_prize(current_actor(), draw_id, reward_id, now=clock.now())
     except CMError as error:
         if error.status == 404:
             raise
@@ -139,7 +140,7 @@ def hand_out(draw_id: int):
 def owe(draw_id: int):
     participant_id = rewards.draw_owner(current_actor(), draw_id)
     try:
-        draws.owe_prize(current_actor(), draw_id, now=views._now())
+        draws.owe_prize(current_actor(), draw_id, now=clock.now())
     except CMError as error:
         if error.status == 404:
             raise

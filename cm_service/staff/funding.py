@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from .. import clock
 from ..auth import ADMINS, ANY_STAFF, WRITERS, current_actor, role_required
 from ..services.cm import funding
 from ..services.errors import CMError, InvalidInput
@@ -96,7 +97,7 @@ def add_funding_program():
             per_year_cents=form.per_year.data,
             non_cash_only=form.non_cash_only.data,
             source=form.source.data or "",
-            now=views._now(),
+            now=clock.now(),
         )
     except CMError as error:
         views.show_error(
@@ -120,9 +121,7 @@ def add_funding_preset():
     try:
         if not form.validate():
             raise InvalidInput("preset", "Choose a preset.")
-        program = funding.add_preset(
-            current_actor(), form.preset.data, now=views._now()
-        )
+        program = funding.add_preset(current_actor(), form.preset.data, now=clock.now())
     except CMError as error:
         page = ProgramForm(formdata=None)
         page.form_errors.append(error.message)
@@ -178,7 +177,7 @@ def assign_funding(participant_id: int):
             form.program.data,
             form.starts_on.data,
             form.ends_on.data,
-            now=views._now(),
+            now=clock.now(),
         )
     except CMError as error:
         if error.status == 404:
@@ -200,7 +199,7 @@ def end_funding(participant_id: int, period_id: int):
         return _render_assign(participant_id, 422, end=form, end_for=period_id)
     try:
         funding.end_period(
-            current_actor(), period_id, form.ends_on.data, now=views._now()
+            current_actor(), period_id, form.ends_on.data, now=clock.now()
         )
     except CMError as error:
         if error.status == 404:

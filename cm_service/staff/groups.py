@@ -17,7 +17,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import rules
+from .. import clock, rules
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
 from ..extensions import db
 from ..models import Appointment, LedgerEntry, Participant, SessionGroup
@@ -47,7 +47,7 @@ def _render(template: str, **context: Any) -> str:
 
 
 def _today() -> date:
-    return clinic_today(current_user.clinic, views._now())
+    return clinic_today(current_user.clinic, clock.now())
 
 
 def _submit(
@@ -152,7 +152,7 @@ def create_group():
             form.session_type.data,
             form.weekday_number(),
             form.starts_at.data,
-            now=views._now(),
+            now=clock.now(),
         ),
     )
     if group is None:
@@ -216,7 +216,7 @@ def add_group_member(group_id: int):
     def add():
         person = _participant_by_code(actor, form.participant.data)
         return groups.add_member(
-            actor, group_id, person.id, form.joined_on.data, now=views._now()
+            actor, group_id, person.id, form.joined_on.data, now=clock.now()
         )
 
     member, status = _submit(form, add, {"first_on": "joined_on"})
@@ -247,7 +247,7 @@ def remove_group_member(group_id: int, participant_id: int):
         abort(404)
     if request.method == "GET":
         return _render("staff/groups_remove.html", group=group, member=member)
-    groups.remove_member(actor, group_id, participant_id, now=views._now())
+    groups.remove_member(actor, group_id, participant_id, now=clock.now())
     flash(
         f"Removed {member.participant.code} from {group.name}; "
         "their meetings from today on are cancelled."
@@ -279,7 +279,7 @@ def _render_meeting(
     form: forms.MeetingForm,
     status: int = 200,
 ):
-    today = clinic_today(group.clinic, views._now())
+    today = clinic_today(group.clinic, clock.now())
     return _render(
         "staff/group_meeting.html",
         group=group,
@@ -295,7 +295,7 @@ def _render_meeting(
 @role_required(*ANY_STAFF)
 def group_meeting(group_id: int, on: str):
     day = _meeting_day(on)
-    group, lines = groups.view_roster(current_actor(), group_id, day, now=views._now())
+    group, lines = groups.view_roster(current_actor(), group_id, day, now=clock.now())
     form = forms.meeting_form(_open_ids(lines), formdata=None)
     return _render_meeting(group, day, lines, form)
 
@@ -314,13 +314,13 @@ def check_in_group_meeting(group_id: int, on: str):
             group_id,
             day,
             form.marks(request.form),
-            now=views._now(),
+            now=clock.now(),
             reasons=form.reasons(),
         ),
     )
     if outcomes is None:
         return _render_meeting(group, day, lines, form, status)
-    rows = _answers(group, lines, outcomes, clinic_today(group.clinic, views._now()))
+    rows = _answers(group, lines, outcomes, clinic_today(group.clinic, clock.now()))
     return _render("staff/group_meeting_result.html", group=group, day=day, rows=rows)
 
 
@@ -418,7 +418,7 @@ def _render_sessions(
 def participant_sessions(participant_id: int):
     # The participant's record is read: audited as the record page is.
     record = participants.view_participant(
-        current_actor(), participant_id, now=views._now()
+        current_actor(), participant_id, now=clock.now()
     )
     return _render_sessions(record, _book_form(record.today, formdata=None))
 
@@ -426,7 +426,7 @@ def participant_sessions(participant_id: int):
 def _record_again(participant_id: int) -> ParticipantRecord:
     """The record shown again with a form's errors: no second view row."""
     return participants.participant_record(
-        current_actor(), participant_id, now=views._now()
+        current_actor(), participant_id, now=clock.now()
     )
 
 
@@ -443,7 +443,7 @@ def book_session(participant_id: int):
             form.session_type.data,
             form.first_on.data,
             form.starts_at.data,
-            now=views._now(),
+            now=clock.now(),
             weekly=bool(form.weekly.data),
             until=form.until.data,
         ),
@@ -496,7 +496,7 @@ def cancel_session(participant_id: int, appointment_id: int):
     done, status = _submit(
         form,
         lambda: appointments.cancel(
-            actor, appointment_id, form.reason.data, now=views._now()
+            actor, appointment_id, form.reason.data, now=clock.now()
         ),
     )
     if done is None:

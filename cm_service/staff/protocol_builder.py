@@ -1,6 +1,7 @@
 """The protocol builder pages: an admin makes a protocol version with a form, not JSON.
 
-The form's values go to `services.admin.protocol_builder`, which builds and validates the
+The form's values go to `services.admin.protocol_builder`, which builds and validates
+the
 spec document; this module only picks the action (add or remove a row, preview, save),
 renders, and stores through `clinics.add_protocol_version` (which audits). Its routes
 join the staff blueprint (`web.init_app` imports this module before registering it).
@@ -13,7 +14,7 @@ from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
 
-from .. import rules
+from .. import clock, rules
 from ..auth import ADMINS, ANY_STAFF, current_actor, role_required
 from ..rules.spec import MAPPED_RESULTS, RESETTABLE, RESULT_OUTCOMES, WEEKDAYS
 from ..rules.substances import substance_label
@@ -22,7 +23,7 @@ from ..services.admin import clinics, protocol_admin
 from ..services.admin import protocol_builder as builder
 from ..services.cm.checkins import ANALYTES, SESSION_TYPES
 from ..services.errors import CMError, NotFound
-from . import forms, views
+from . import forms
 from .forms import SESSION_LABELS
 from .views import bp
 
@@ -93,7 +94,7 @@ def protocol_builder():
         return _page(actor, fields, preview=builder.preview(built.spec))
     try:
         added = clinics.add_protocol_version(
-            actor, actor.clinic_id, built.document, now=views._now()
+            actor, actor.clinic_id, built.document, now=clock.now()
         )
     except CMError as error:
         return _page(actor, fields, built=_refused(built, error)), error.status

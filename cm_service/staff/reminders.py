@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional
 
+from .. import clock
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
 from ..services.errors import CMError
 from ..services.integrations import outbox, reminders
@@ -68,7 +69,7 @@ def _filled(prefs: reminders.Preferences) -> ReminderForm:
 def _page(participant_id: int, form: ReminderForm | None = None, status: int = 200):
     actor = current_actor()
     prefs = reminders.preferences(
-        actor, participant_id, now=views._now(), again=form is not None
+        actor, participant_id, now=clock.now(), again=form is not None
     )
     return render_template(
         "staff/reminders.html",
@@ -103,7 +104,7 @@ def save_reminders(participant_id: int):
             timezone=form.timezone.data or "",
         )
         try:
-            reminders.save(current_actor(), participant_id, choices, now=views._now())
+            reminders.save(current_actor(), participant_id, choices, now=clock.now())
         except CMError as error:
             if error.status == 404:
                 raise

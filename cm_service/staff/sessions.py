@@ -2,7 +2,8 @@
 
 Flask's session is a signed cookie that the server cannot delete, so each staff
 session also carries the account's session_version; the user loader refuses a
-session whose version is not the account's current one (services/access/accounts.py bumps
+session whose version is not the account's current one (services/access/accounts.py
+bumps
 it on logout, password change and deactivation). Like the portal's (portal/access.py),
 a session idle for longer than STAFF_IDLE_MINUTES, or older than STAFF_SESSION_HOURS,
 ends at its next request, with a message on the login page (HIPAA automatic logoff,
@@ -19,13 +20,12 @@ second factor, enrolment). Between them the session holds only a short-lived
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from .. import auth
+from .. import auth, clock
 from ..extensions import db, login_manager
 from ..models import User
 from ..services.access import accounts
@@ -41,15 +41,11 @@ DEFAULT_SESSION_HOURS = 12
 _ENROLMENT_ENDPOINTS = {"account.enrol", "staff.logout", "staff.login", "static"}
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 def start(user: User) -> None:
     """Log `user` in (every step of signing in has succeeded)."""
     session.pop(PENDING_KEY, None)
     login_user(user)
-    at = now().timestamp()
+    at = clock.now().timestamp()
     session[VERSION_KEY] = user.session_version
     session[STARTED_KEY] = at
     session[SEEN_KEY] = at
@@ -74,7 +70,7 @@ def begin_pending(user: User, step: str, next_url: str) -> None:
         "user": user.id,
         "version": user.session_version,
         "step": step,
-        "at": now().timestamp(),
+        "at": clock.now().timestamp(),
         "next": next_url,
     }
 
@@ -85,7 +81,10 @@ def pending(step: str) -> tuple[User, str] | None:
     if not isinstance(state, dict) or state.get("step") != step:
         return None
     at = state.get("at")
-    if not isinstance(at, int | float) or now().timestamp() - at > PENDING_SECONDS:
+    if (
+        not isinstance(at, int | float)
+        or clock.now().timestamp() - at > PENDING_SECONDS
+    ):
         session.pop(PENDING_KEY, None)
         return None
     user = db.session.get(User, state.get("user")) if state.get("user") else None
@@ -144,7 +143,7 @@ def _check_session() -> Any:
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
     if request.endpoint == "static" or "_user_id" not in session:
         return None
-    at = now().timestamp()
+    at = clock.now().timestamp()
     reason = _expired(at)
     if reason is None and not current_user.is_authenticated:
         reason = "revoked"  # the loader refused it: logged out elsewhere, deactivated
@@ -171,7 +170,7 @@ def expired_owner() -> tuple[User, str] | None:
     the account."""
     if "_user_id" not in session:
         return None
-    reason = _expired(now().timestamp())
+    reason = _expired(clock.now().timestamp())
     user_id = session.get("_user_id")
     if reason not in ("idle", "absolute") or not isinstance(user_id, str):
         return None
@@ -191,7 +190,7 @@ def end_expired(reason: str) -> None:
     user_id = session.get("_user_id")
     end()
     if reason != "revoked" and isinstance(user_id, str) and user_id.isdigit():
-        accounts.session_expired(int(user_id), reason, now=now())
+        accounts.session_expired(int(user_id), reason, now=clock.now())
     config = current_app.config
     flash(
         MESSAGES[reason].format(

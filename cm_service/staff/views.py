@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -26,6 +26,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
+from .. import clock
 from ..auth import ADMINS, ANY_STAFF, WRITERS, current_actor, role_required
 from ..rules.substances import substance_label, substance_list, substance_words
 from ..services.access import accounts, totp
@@ -47,10 +48,6 @@ from . import drafts, forms, sessions
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 ONE_DAY = timedelta(days=1)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # Plain words on every page (issue 16): a protocol's short name, substances by
@@ -90,7 +87,7 @@ def login():
             user = accounts.authenticate(
                 form.username.data,
                 form.password.data,
-                now=_now(),
+                now=clock.now(),
                 ip=request.remote_addr,
             )
         except InvalidInput as error:  # a username no one could have
@@ -122,7 +119,9 @@ def login_code():
     user, next_url = found
     form = forms.CodeForm()
     if form.validate_on_submit():
-        if totp.verify_login(user, form.code.data, now=_now(), ip=request.remote_addr):
+        if totp.verify_login(
+            user, form.code.data, now=clock.now(), ip=request.remote_addr
+        ):
             sessions.start(user)
             return redirect(next_url)
         form.code.errors.append(
@@ -137,7 +136,7 @@ def login_code():
 def logout():
     if current_user.is_authenticated:
         # Ends every session of this account, here and in any other browser.
-        accounts.log_out(current_user._get_current_object(), now=_now())
+        accounts.log_out(current_user._get_current_object(), now=clock.now())
     sessions.end()
     flash("You are logged out.")
     return redirect(url_for("staff.login"))
@@ -191,7 +190,7 @@ def today():
         template, shown = _board_of(actor, request.args)
         status = 200
     except InvalidInput as bad:
-        day = board.day_board(actor, now=_now())
+        day = board.day_board(actor, now=clock.now())
         template, status = "staff/today.html", 422
         shown = {
             "board": day,
@@ -209,12 +208,12 @@ def _board_of(actor, args) -> tuple[str, dict]:
     day = typed_date(args.get("day"))
     week = args.get("week")
     if week is None:
-        shown = board.day_board(actor, now=_now(), day=day)
+        shown = board.day_board(actor, now=clock.now(), day=day)
         switch = DaySwitch(shown.today, shown.day)
         return "staff/today.html", {"board": shown, "switch": switch}
     if week != "1":
         raise InvalidInput("week", "Choose a week with week=1.")
-    shown = board.week_board(actor, now=_now(), day=day)
+    shown = board.week_board(actor, now=clock.now(), day=day)
     switch = DaySwitch(shown.today, week_start=shown.start)
     return "staff/week.html", {"week": shown, "switch": switch}
 
@@ -303,7 +302,7 @@ def _render_checkin(standing: board.Standing, status: int = 200, **submitted):
 @bp.get("/participants/<int:participant_id>/checkin")
 @role_required(*ANY_STAFF)
 def checkin(participant_id: int):
-    standing = board.checkin_standing(current_actor(), participant_id, now=_now())
+    standing = board.checkin_standing(current_actor(), participant_id, now=clock.now())
     return _render_checkin(standing, late=_late_checkin(standing.today, request.args))
 
 
@@ -319,7 +318,7 @@ def _record(participant_id: int, name: str, form: FlaskForm, call):
             show_error(form, error, {"collected_on": "on"})
         else:
             return redirect(url_for("staff.checkin_result", event_id=result.event.id))
-    standing = board.current_standing(actor, participant_id, now=_now())
+    standing = board.current_standing(actor, participant_id, now=clock.now())
     return _render_checkin(standing, 422, **{name: form})
 
 
@@ -338,7 +337,7 @@ def record_specimen(participant_id: int):
             participant_id,
             form.collected_on.data,
             {} if form.refused.data else form.results(),
-            now=_now(),
+            now=clock.now(),
             refused=bool(form.refused.data),
             brac_milli=form.brac_milli(),
             nonce=form.nonce.data or None,
@@ -361,7 +360,7 @@ def record_all_negative(participant_id: int):
             participant_id,
             form.collected_on.data,
             dict.fromkeys(targets, "negative"),
-            now=_now(),
+            now=clock.now(),
             nonce=form.nonce.data or None,
         ),
     )
@@ -380,7 +379,7 @@ def record_attendance(participant_id: int):
             participant_id,
             form.on.data,
             form.session_type.data,
-            now=_now(),
+            now=clock.now(),
             nonce=form.nonce.data or None,
             late=bool(form.late.data),
             verification=form.verification.data or None,
@@ -404,7 +403,7 @@ def excuse_day(participant_id: int):
                 form.on.data,
                 form.session_type.data,
                 form.reason.data,
-                now=_now(),
+                now=clock.now(),
                 nonce=form.nonce.data or None,
             )
             if form.session_type.data
@@ -413,7 +412,7 @@ def excuse_day(participant_id: int):
                 participant_id,
                 form.on.data,
                 form.reason.data,
-                now=_now(),
+                now=clock.now(),
                 nonce=form.nonce.data or None,
             )
         ),
@@ -423,14 +422,14 @@ def excuse_day(participant_id: int):
 @bp.get("/checkins/<int:event_id>")
 @role_required(*ANY_STAFF)
 def checkin_result(event_id: int):
-    outcome = board.checkin_outcome(current_actor(), event_id, now=_now())
+    outcome = board.checkin_outcome(current_actor(), event_id, now=clock.now())
     return render_template("staff/checkin_result.html", outcome=outcome)
 
 
 @bp.get("/participants")
 @role_required(*ANY_STAFF)
 def participants_list():
-    now = _now()
+    now = clock.now()
     rows = participants.view_participant_list(current_actor(), now=now)
     today = clinic_today(current_user.clinic, now)
     return render_template("staff/participants.html", rows=rows, today=today)
@@ -455,7 +454,7 @@ def _render_record(
     second "view" audit row (`submitted`: `exemption`, or `end` as (id, form);
     `access`: the portal-access forms, `pin_form` and `language_form`)."""
     read = records.record_again if again else records.view_record
-    full = read(current_actor(), participant_id, now=_now())
+    full = read(current_actor(), participant_id, now=clock.now())
     return render_template(
         "staff/participant_detail.html",
         full=full,
@@ -520,11 +519,15 @@ def void_event(event_id: int):
     if form.is_submitted():  # the form's own POST is not a second view
         event, participant = records.get_event(actor, event_id)
     else:
-        event, participant = corrections.view_void_event(actor, event_id, now=_now())
+        event, participant = corrections.view_void_event(
+            actor, event_id, now=clock.now()
+        )
     status = 200
     if form.validate_on_submit():
         try:
-            done = corrections.void_event(actor, event.id, form.reason.data, now=_now())
+            done = corrections.void_event(
+                actor, event.id, form.reason.data, now=clock.now()
+            )
         except CMError as error:
             if error.status == 404:
                 raise
@@ -553,7 +556,7 @@ def adjust_points(participant_id: int):
                 participant_id,
                 form.points.data,
                 form.memo.data,
-                now=_now(),
+                now=clock.now(),
             )
         except CMError as error:
             if error.status == 404:
@@ -580,7 +583,7 @@ def add_exemption(participant_id: int):
                 form.analyte.data,
                 form.medication.data,
                 form.starts_on.data,
-                now=_now(),
+                now=clock.now(),
                 ends_on=form.ends_on.data,
                 prescriber=form.prescriber.data or None,
             )
@@ -609,7 +612,7 @@ def end_exemption(participant_id: int, exemption_id: int):
                 participant_id,
                 exemption_id,
                 form.ends_on.data,
-                now=_now(),
+                now=clock.now(),
             )
         except CMError as error:
             if error.status == 404:
@@ -636,7 +639,9 @@ def _render_approvals(pending: list, problem: str | None = None, status: int = 2
 @bp.get("/approvals")
 @role_required(*ANY_STAFF)
 def approvals():
-    return _render_approvals(corrections.view_approvals(current_actor(), now=_now()))
+    return _render_approvals(
+        corrections.view_approvals(current_actor(), now=clock.now())
+    )
 
 
 @bp.post("/approvals/<int:approval_id>/<any(approve, reject):decision>")
@@ -644,7 +649,7 @@ def approvals():
 def decide(approval_id: int, decision: str):
     try:
         done = corrections.decide(
-            current_actor(), approval_id, decision == "approve", now=_now()
+            current_actor(), approval_id, decision == "approve", now=clock.now()
         )
     except CMError as error:
         if error.status == 404:
@@ -691,7 +696,7 @@ def _price(reward, price) -> str:
 
 def _redeem_again(participant_id: int, form, status: int):
     # The form re-rendered after bad input is not a second view: no audit row.
-    screen = rewards.redeem_screen(current_actor(), participant_id, now=_now())
+    screen = rewards.redeem_screen(current_actor(), participant_id, now=clock.now())
     return _render_redeem(screen, form, status)
 
 
@@ -699,7 +704,7 @@ def _redeem_again(participant_id: int, form, status: int):
 @role_required(*WRITERS)
 def redeem(participant_id: int):
     return _render_redeem(
-        rewards.view_redeem(current_actor(), participant_id, now=_now())
+        rewards.view_redeem(current_actor(), participant_id, now=clock.now())
     )
 
 
@@ -714,7 +719,7 @@ def redeem_post(participant_id: int):
                 participant_id,
                 forms.chosen_id(form.reward.data),
                 form.nonce.data,
-                now=_now(),
+                now=clock.now(),
             )
         except CMError as error:
             if error.status == 404:
@@ -760,7 +765,7 @@ def add_reward():
                 cost_cents=form.cost.data,
                 value_cents=form.value_cents(),
                 stock=form.stock.data or 0,
-                now=_now(),
+                now=clock.now(),
                 kind=form.kind.data or "goods",
             )
         except CMError as error:
@@ -782,7 +787,7 @@ def receive_stock(reward_id: int):
                 reward_id,
                 form.quantity.data,
                 form.note.data,
-                now=_now(),
+                now=clock.now(),
             )
         except CMError as error:
             if error.status == 404:
@@ -798,7 +803,7 @@ def receive_stock(reward_id: int):
 @role_required(*ANY_STAFF)
 def custody():
     text = request.args.get("month", "")
-    this_month = clinic_today(current_user.clinic, _now())
+    this_month = clinic_today(current_user.clinic, clock.now())
     month, problem = this_month, None
     try:
         month = date.fromisoformat(f"{text}-01") if text else month
@@ -825,7 +830,7 @@ def register():
                 current_actor(),
                 current_user.clinic_id,
                 form.code.data,
-                now=_now(),
+                now=clock.now(),
                 display_name=form.display_name.data,
                 pin=form.pin.data or None,
             )
@@ -851,7 +856,7 @@ def _protocol_choices(actor) -> list[SelectChoice]:
 @role_required(*WRITERS)
 def enroll(participant_id: int):
     actor = current_actor()
-    standing = board.current_standing(actor, participant_id, now=_now())
+    standing = board.current_standing(actor, participant_id, now=clock.now())
     form = forms.EnrollForm()
     form.protocol.choices = _protocol_choices(actor)
     end = forms.EndForm(formdata=None)
@@ -902,7 +907,7 @@ def _enroll_with(actor, participant_id: int, form: forms.EnrollForm) -> None:
         participant_id,
         protocol_id,
         form.start_on.data,
-        now=_now(),
+        now=clock.now(),
         testing_days=dict.fromkeys(range(phases), days) if days else None,
         targets=form.targets.data or None,
         exemptions=form.exemptions(),
@@ -917,7 +922,11 @@ def end_enrollment(participant_id: int):
     if end.validate():
         try:
             participants.end_enrollment(
-                actor, participant_id, end.status.data, end.ends_on.data, now=_now()
+                actor,
+                participant_id,
+                end.status.data,
+                end.ends_on.data,
+                now=clock.now(),
             )
         except CMError as error:
             if error.status == 404:
@@ -928,7 +937,7 @@ def end_enrollment(participant_id: int):
             return redirect(
                 url_for("staff.participant_detail", participant_id=participant_id)
             )
-    standing = board.current_standing(actor, participant_id, now=_now())
+    standing = board.current_standing(actor, participant_id, now=clock.now())
     form = forms.EnrollForm(formdata=None)
     form.protocol.choices = _protocol_choices(actor)
     status = 409 if end.form_errors else 422
@@ -951,7 +960,7 @@ def protocols():
         if document is not None:
             try:
                 added = clinics.add_protocol_version(
-                    actor, actor.clinic_id, document, now=_now()
+                    actor, actor.clinic_id, document, now=clock.now()
                 )
             except CMError as error:
                 form.spec.errors = [f"{error.field}: {error.message}"]

@@ -8,12 +8,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from cm_service.portal import access
 from cm_service.services.access import api_tokens, consents
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import participants
-from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,
     screenshot,
@@ -22,6 +20,7 @@ from tests.browser.conftest import (
 from tests.browser.test_staff_checkin import log_in
 from tests.consents import EHR, grant
 from tests.factories import NOW, make_enrolled, make_staff
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 DESK = {"width": 1280, "height": 900}
@@ -38,7 +37,7 @@ def test_staff_record_and_revoke_a_consent(
     page: Page, live_server, live_app, monkeypatch, name, size
 ):
     # Given a participant with no consent on file
-    monkeypatch.setattr(views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     person, _ = make_enrolled(staff, clinic)
@@ -107,7 +106,7 @@ def test_the_participant_sees_who_their_records_were_shared_with(
     page: Page, live_server, live_app, monkeypatch, name, size
 ):
     # Given a consent to the county EHR, one revoked, and a disclosure under one
-    monkeypatch.setattr(access, "now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     person, _ = make_enrolled(staff, clinic)

@@ -9,8 +9,6 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from cm_service.portal import access
-from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,
     screenshot,
@@ -18,6 +16,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_staff_checkin import log_in
 from tests.factories import NOW, make_enrolled, make_staff
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 SIZES = {
@@ -32,8 +31,8 @@ def clinic(live_app, monkeypatch):
     from cm_service.services.access.actors import SYSTEM
     from cm_service.services.admin import clinics
 
-    monkeypatch.setattr(views, "_now", lambda: NOW)
-    monkeypatch.setattr(access, "now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     made = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(made, "tech")
     ids = [make_enrolled(staff, made, code=f"P-000{n}")[0].id for n in (1, 2, 3)]

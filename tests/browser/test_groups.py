@@ -15,7 +15,6 @@ from playwright.sync_api import Page, expect
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import groups, nightly, participants
-from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,
     screenshot,
@@ -23,6 +22,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_staff_checkin import TABLET, log_in
 from tests.factories import NOW, START, make_staff, protocol_id
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 TUESDAY = START + timedelta(days=1)  # Tue 6 Jan 2026, the preset's first group day
@@ -66,7 +66,7 @@ def enrolled(clinic, count: int) -> list[Person]:
 
 def at_the_desk(page: Page, base: str, monkeypatch, now: datetime) -> None:
     """The server's clock at `now`, and staff logged in on a tablet."""
-    monkeypatch.setattr(views, "_now", lambda: now.astimezone(UTC))
+    freeze(monkeypatch, lambda: now.astimezone(UTC))
     release_database()
     page.set_viewport_size(TABLET)
     log_in(page, base)

@@ -6,7 +6,6 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from cm_service.portal import access
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import checkins, participants
@@ -16,6 +15,7 @@ from tests.browser.conftest import (
     serious_accessibility_violations,
 )
 from tests.factories import NOW, START, make_staff, protocol_id
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture
 def phone(page: Page, monkeypatch) -> Page:
     # The portal's clock is the suite's NOW: a Monday in week 5 of START.
-    monkeypatch.setattr(access, "now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     page.set_viewport_size(PHONE)
     return page
 

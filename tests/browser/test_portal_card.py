@@ -9,7 +9,6 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from cm_service.portal import access
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import participants
@@ -19,6 +18,7 @@ from tests.browser.conftest import (
     serious_accessibility_violations,
 )
 from tests.factories import NOW, START, make_staff, protocol_id
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ PIN = "246810"
 
 @pytest.fixture
 def frozen(monkeypatch):
-    monkeypatch.setattr(access, "now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
 
 
 def participant_with_pin(name: str = "Browser Clinic"):

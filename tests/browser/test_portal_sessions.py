@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import pytest
 from playwright.sync_api import Page, expect
 
-from cm_service.portal import access
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import checkins, nightly
@@ -19,6 +18,7 @@ from tests.browser.conftest import (
     serious_accessibility_violations,
 )
 from tests.factories import NOW, make_staff
+from tests.support.clock import freeze
 from tests.web.attendance import NEXT_TUESDAY, attendance_only, combined
 
 pytestmark = pytest.mark.browser
@@ -31,7 +31,7 @@ THURSDAY = datetime(2026, 2, 5, 20, 0, tzinfo=UTC)  # after Thursday's group
 @pytest.fixture
 def clock(monkeypatch):
     moments = [NOW]
-    monkeypatch.setattr(access, "now", lambda: moments[-1])
+    freeze(monkeypatch, lambda: moments[-1])
     return moments
 
 

@@ -11,7 +11,6 @@ from playwright.sync_api import Page, expect
 
 from cm_service.extensions import db
 from cm_service.models import Participant
-from cm_service.portal import access
 from cm_service.services.cm import checkins
 from cm_service.services.reads import portal as portal_service
 from tests.browser.conftest import (
@@ -21,6 +20,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_portal import PHONE, enrolled_participant
 from tests.factories import NOW, START
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,7 @@ def test_a_spanish_speaker_reads_why_errors_and_the_timeout_in_spanish(
     page: Page, live_server, live_app, monkeypatch
 ):
     clock = Clock()
-    monkeypatch.setattr(access, "now", clock)
+    freeze(monkeypatch, clock)
     page.set_viewport_size(PHONE)
     slug, staff, person_id = enrolled_participant(live_app)
     for offset in (0, 2, 4):

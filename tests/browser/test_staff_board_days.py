@@ -11,13 +11,13 @@ from playwright.sync_api import Page, expect
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import appointments, checkins, groups
-from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,
     screenshot,
     serious_accessibility_violations,
 )
 from tests.factories import NOW, make_enrolled, make_staff
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 TABLET = {"width": 768, "height": 1024}
@@ -28,7 +28,7 @@ TUESDAY = datetime(2026, 2, 3, 20, 0, tzinfo=UTC)  # 14:00 in Chicago
 def clinic_on_tuesday(live_app, monkeypatch):
     """Tuesday 3 Feb: one Higgins participant missed Monday, one came; an
     attendance participant is booked for Wednesday and a group meets Thursday."""
-    monkeypatch.setattr(views, "_now", lambda: TUESDAY)
+    freeze(monkeypatch, lambda: TUESDAY)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     make_enrolled(staff, clinic, code="P-0001")

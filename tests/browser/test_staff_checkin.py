@@ -9,13 +9,13 @@ from playwright.sync_api import Page, expect
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import checkins
-from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,
     screenshot,
     serious_accessibility_violations,
 )
 from tests.factories import NOW, START, make_enrolled, make_staff
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 TABLET = {"width": 768, "height": 1024}
@@ -24,7 +24,7 @@ TABLET = {"width": 768, "height": 1024}
 @pytest.fixture
 def front_desk(live_app, monkeypatch):
     """A clinic on Monday 2026-02-02 with two participants due to test."""
-    monkeypatch.setattr(views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     first, _ = make_enrolled(staff, clinic, code="P-0001")

@@ -8,7 +8,6 @@ from playwright.sync_api import Page, expect
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import checkins
-from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,
     screenshot,
@@ -16,6 +15,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_staff_checkin import TABLET, log_in
 from tests.factories import NOW, START, make_enrolled, make_staff
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,7 @@ def test_staff_void_a_wrong_positive_and_see_the_ledger_adjust(
     page: Page, live_server, live_app, monkeypatch
 ):
     # Given a negative, a positive typed in error, and a negative
-    monkeypatch.setattr(views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     person, _ = make_enrolled(staff, clinic)

@@ -4,7 +4,7 @@ again the staff member sees it filled in, told it was not saved, and submits it.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -15,13 +15,13 @@ from cm_service.models import User
 from cm_service.services.access import drafts
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
-from cm_service.staff import sessions, views
 from tests.browser.conftest import (
     release_database,
     screenshot,
     serious_accessibility_violations,
 )
 from tests.factories import NOW, make_enrolled, make_staff
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 SIZES = {
@@ -31,20 +31,19 @@ SIZES = {
 
 
 class SessionClock:
-    """The staff session's clock, moved forward instead of waiting 15 minutes."""
+    """The app's clock from NOW, moved forward instead of waiting 15 minutes."""
 
     def __init__(self) -> None:
         self.offset = timedelta(0)
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return NOW + self.offset
 
 
 @pytest.fixture
 def desk(live_app, monkeypatch):
-    monkeypatch.setattr(views, "_now", lambda: NOW)
     clock = SessionClock()
-    monkeypatch.setattr(sessions, "now", clock)
+    freeze(monkeypatch, clock)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     person, _ = make_enrolled(staff, clinic, code="P-0001")

@@ -14,7 +14,6 @@ from cm_service import rules
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import checkins, rewards
-from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,
     screenshot,
@@ -22,6 +21,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_staff_checkin import TABLET, log_in
 from tests.factories import NOW, make_enrolled, make_staff
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 NEGATIVE = dict.fromkeys(("cocaine", "amphetamine", "methamphetamine"), "negative")
@@ -44,7 +44,7 @@ def _rig(monkeypatch, *tiers: str) -> None:
 def va_clinic(live_app, monkeypatch):
     """A VA prize participant whose Thursday negative left 1 draw waiting; the
     clinic's bowl prizes as the demo's, the jumbo tier out of stock."""
-    monkeypatch.setattr(views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     admin = make_staff(clinic, "boss", role="admin")

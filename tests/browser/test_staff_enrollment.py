@@ -9,7 +9,6 @@ from cm_service.models import Enrollment
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import participants
-from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,
     screenshot,
@@ -17,6 +16,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_staff_checkin import TABLET, log_in
 from tests.factories import NOW, make_staff
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 def test_staff_register_and_enrol_a_participant(
     page: Page, live_server, live_app, monkeypatch
 ):
-    monkeypatch.setattr(views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     make_staff(clinic, "tech")
     release_database()
@@ -56,7 +56,7 @@ def test_staff_register_and_enrol_a_participant(
 def test_staff_enrol_on_a_phone_by_ticking_days_and_substances(
     page: Page, live_server, live_app, monkeypatch
 ):
-    monkeypatch.setattr(views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     person = participants.register_participant(staff, clinic.id, "P-0042", now=NOW)

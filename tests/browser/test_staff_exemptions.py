@@ -6,7 +6,6 @@ from playwright.sync_api import Page, expect
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import checkins
-from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,
     screenshot,
@@ -14,6 +13,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_staff_checkin import TABLET, log_in
 from tests.factories import NOW, START, make_enrolled, make_staff
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 BADGE = "benzodiazepines: exempt, clonazepam prescribed, since 2026-01-05"
@@ -23,7 +23,7 @@ def test_staff_add_an_exemption_on_the_record_and_see_it_on_check_in(
     page: Page, live_server, live_app, monkeypatch
 ):
     # Given a participant whose first specimen was positive for a prescribed drug
-    monkeypatch.setattr(views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     person, _ = make_enrolled(staff, clinic, targets=["cocaine", "benzodiazepines"])

@@ -9,7 +9,6 @@ from playwright.sync_api import Page, expect
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import checkins, corrections, rewards
-from cm_service.staff import views
 from tests.browser.conftest import (
     release_database,
     screenshot,
@@ -17,6 +16,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_staff_checkin import TABLET, log_in
 from tests.factories import NOW, START, make_enrolled, make_staff
+from tests.support.clock import freeze
 
 pytestmark = pytest.mark.browser
 NEGATIVE = dict.fromkeys(
@@ -26,7 +26,7 @@ NEGATIVE = dict.fromkeys(
 
 @pytest.fixture
 def stocked(live_app, monkeypatch):
-    monkeypatch.setattr(views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     admin = make_staff(clinic, "boss", role="admin")

@@ -7,10 +7,10 @@ import re
 import pyotp
 from sqlalchemy import select
 
+from cm_service import clock
 from cm_service.extensions import db
 from cm_service.models import User
 from cm_service.services.access import totp
-from cm_service.staff import views
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 SECRET = re.compile(r'id="totp-secret">([A-Z2-7 ]+)<')
@@ -28,7 +28,7 @@ def csrf_token(client, path: str) -> str:
 def totp_code(secret: str, last_step: int | None = None) -> str:
     """What an authenticator shows at the server's time (views._now, which tests may
     freeze); one step ahead if that step was used already (within valid_window 1)."""
-    step = totp.step_at(views._now())
+    step = totp.step_at(clock.now())
     if last_step is not None and step <= last_step:
         step = last_step + 1
     return pyotp.TOTP(secret).generate_otp(step)

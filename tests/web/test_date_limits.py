@@ -11,12 +11,11 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import ClinicClosure, Enrollment, Pause
-from cm_service.reports import views as report_views
 from cm_service.services.cm import closures, participants
 from cm_service.services.errors import InvalidInput
 from cm_service.services.reads import reports
-from cm_service.staff import views
 from tests.factories import NOW, START, make_enrolled, make_staff, protocol_id
+from tests.support.clock import freeze
 from tests.web.api.conftest import Api, make_token
 from tests.web.helpers import csrf_token, log_in
 
@@ -25,8 +24,8 @@ FAR_FUTURE = "The start date is more than a year from today: check the year."
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
-    monkeypatch.setattr(views, "_now", lambda: NOW)
-    monkeypatch.setattr(report_views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
 
 
 def _count(model) -> int:

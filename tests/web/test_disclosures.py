@@ -28,6 +28,7 @@ from cm_service.services.cm import checkins, participants
 from cm_service.services.errors import InvalidInput
 from tests.consents import EHR, EHR_QUERY, grant
 from tests.factories import NOW, START, make_enrolled, make_staff
+from tests.support.clock import freeze
 from tests.web.api.conftest import Api, make_token
 from tests.web.helpers import log_in
 from tests.web.portal.conftest import portal_log_in
@@ -63,11 +64,9 @@ def person(staff, clinic):
 
 @pytest.fixture(autouse=True)
 def pinned(monkeypatch):
-    from cm_service.api import views as api_views
-    from cm_service.reports import views as report_views
 
-    monkeypatch.setattr(api_views, "_now", lambda: NOW)
-    monkeypatch.setattr(report_views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
 
 
 # -- the walk ---------------------------------------------------------------------
@@ -458,9 +457,8 @@ def test_token_create_takes_a_recipient(runner, clinic):
 def test_the_staff_fhir_export_needs_a_matching_consent(
     app, staff, clinic, person, role, consented, monkeypatch
 ):
-    from cm_service.staff import views as staff_views
 
-    monkeypatch.setattr(staff_views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     if consented:
         grant(staff, person, purposes=("treatment",))
     make_staff(clinic, "boss", role)

@@ -55,10 +55,7 @@ from cm_service.api import views as api_views
 from cm_service.api.openapi import openapi_document
 from cm_service.extensions import db
 from cm_service.ops import forms as ops_forms
-from cm_service.ops import views as ops_views
-from cm_service.portal import access
 from cm_service.portal import forms as portal_forms
-from cm_service.reports import views as report_views
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.admin import protocol_builder as builder
@@ -78,10 +75,10 @@ from cm_service.staff import draws as staff_draws
 from cm_service.staff import forms as staff_forms
 from cm_service.staff import funding as staff_funding
 from cm_service.staff import reminders as staff_reminders
-from cm_service.staff import views as staff_views
 from tests.conftest import TEST_CONFIG, dsn
 from tests.consents import grant
 from tests.factories import NOW, START, make_enrolled, make_staff, protocol_id
+from tests.support.clock import freeze
 from tests.web.api.conftest import make_token
 from tests.web.helpers import CSRF, ENROL, csrf_token, log_in, totp_code
 from tests.web.helpers import SECRET as TOTP_KEY
@@ -302,9 +299,7 @@ def world(request, tmp_path_factory) -> Iterator[World]:
         url, keep = _postgresql(request)
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
     with pytest.MonkeyPatch.context() as patch, app.app_context():
-        for module in (staff_views, api_views, ops_views, report_views):
-            patch.setattr(module, "_now", lambda: NOW)
-        patch.setattr(access, "now", lambda: NOW)
+        freeze(patch, NOW)
         built = _build(app)
         db.session.remove()
         db.engine.dispose()

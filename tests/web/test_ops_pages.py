@@ -10,6 +10,7 @@ from cm_service.extensions import db
 from cm_service.models import Clinic, ClinicClosure, Pause
 from cm_service.services.cm import nightly
 from tests.factories import make_enrolled, make_staff
+from tests.support.clock import freeze
 from tests.web.helpers import csrf_token, log_in
 
 
@@ -260,10 +261,9 @@ def test_a_failed_or_held_run_needs_attention_even_with_no_counts(
 def test_the_closure_and_pause_forms_start_on_the_clinics_today(
     client, admin, clinic, monkeypatch
 ):
-    from cm_service.ops import views as ops_views
 
     # 03:00 UTC on 1 March is still 28 February in Chicago.
-    monkeypatch.setattr(ops_views, "_now", lambda: datetime(2026, 3, 1, 3, tzinfo=UTC))
+    freeze(monkeypatch, lambda: datetime(2026, 3, 1, 3, tzinfo=UTC))
     log_in(client, "boss")
 
     page = client.get("/staff/ops/").get_data(as_text=True)

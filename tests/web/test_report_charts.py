@@ -10,10 +10,10 @@ from fractions import Fraction
 import pytest
 
 from cm_service.reports import charts, figures
-from cm_service.reports import views as report_views
 from cm_service.services.reads.report_charts import CostPerNegative, Rate, ReportSeries
 from tests.factories import make_staff
 from tests.services.test_report_charts import LATER, build_cohort
+from tests.support.clock import freeze
 from tests.web.helpers import log_in
 
 WINDOW = "from=2026-01-05&to=2026-01-25"
@@ -195,7 +195,7 @@ def test_an_empty_report_says_so_in_every_figure():
 
 @pytest.fixture
 def client(app, monkeypatch):
-    monkeypatch.setattr(report_views, "_now", lambda: LATER)
+    freeze(monkeypatch, lambda: LATER)
     return app.test_client()
 
 

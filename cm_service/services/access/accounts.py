@@ -4,7 +4,8 @@ an audit row either way.
 Every attempt is recorded as a LoginAttempt; after lockout.MAX_FAILURES failures an
 account is locked for lockout.WINDOW, and a locked account fails even with the right
 password, with the same answer as any other failure. For an account with a second
-factor (services/access/totp.py) a right password is only half a sign-in: it is not recorded
+factor (services/access/totp.py) a right password is only half a sign-in: it is not
+recorded
 as a success, so wrong codes keep counting towards the lock.
 
 Sessions are revoked on the server: each staff session carries the account's

@@ -16,9 +16,7 @@ from ..errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256  # ASVS 6.2.9: at least 64 allowed; bounded for argon2's sake
-COMMON_PASSWORDS = (
-    Path(__file__).resolve().parents[2] / "data" / "common-passwords.txt"
-)
+COMMON_PASSWORDS = Path(__file__).resolve().parents[2] / "data" / "common-passwords.txt"
 # A name shorter than this is refused only as the whole password, not inside it.
 _MIN_NAME_INSIDE = 4
 

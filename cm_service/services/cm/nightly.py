@@ -21,12 +21,12 @@ import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from ... import rules
+from ... import clock, rules
 from ...extensions import db
 from ...models import (
     Clinic,
@@ -140,7 +140,7 @@ def _run_claimed(
         run = JobRun(job=job, clinic_id=clinic.id, run_on=day, started_at=now)
         db.session.add(run)
     run.status, run.counts, run.error = status, counts.as_dict(), None
-    run.finished_at = datetime.now(UTC)
+    run.finished_at = clock.now()
     db.session.flush()
     audit.append(
         SYSTEM,
@@ -179,7 +179,7 @@ def _record_failure(
         run = JobRun(job=job, clinic_id=clinic_id, run_on=day, started_at=now)
         db.session.add(run)
     run.status, run.error = "failed", f"{type(error).__name__}: {error}"[:2000]
-    run.finished_at = datetime.now(UTC)
+    run.finished_at = clock.now()
     db.session.commit()
 
 

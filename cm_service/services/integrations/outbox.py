@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
 
+from ... import clock
 from ...extensions import db
 from ...models import Clinic, OutboxMessage, Participant, ReminderSetting
 from ..access import audit
@@ -202,8 +203,8 @@ def drain(
     counts = Drained()
     config = current_app.config
     chosen = dict(backends or {})
-    for message_id in due(now or datetime.now(UTC), limit):
-        at = now or datetime.now(UTC)
+    for message_id in due(now or clock.now(), limit):
+        at = now or clock.now()
         outgoing = claim(message_id, at, counts)
         if outgoing is None:
             continue
@@ -218,7 +219,7 @@ def drain(
                 counts.dead += status == "dead"
                 counts.failed += status != "dead"
                 continue
-        status = deliver(outgoing, backend, now or datetime.now(UTC))
+        status = deliver(outgoing, backend, now or clock.now())
         if status == "sent":
             counts.sent += 1
         elif status == "dead":

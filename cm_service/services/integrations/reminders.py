@@ -4,7 +4,8 @@ queue (docs/reminders.md).
 A participant opts in per channel (text message, e-mail) under a consent for the
 purpose "reminders" (recorded like any other consent, models.Consent), with quiet
 hours on their own wall clock and private wording unless they chose to have tests
-named. Three causes queue a message in the outbox (services/integrations/outbox.py), each in
+named. Three causes queue a message in the outbox (services/integrations/outbox.py),
+each in
 the transaction of its cause and under a dedupe key naming it, so doing the same
 thing again queues nothing: an award (ledger settle), a missed test day (the
 nightly job) and the evening before a test or booked session (`queue_evenings`,
@@ -29,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from ... import rules
+from ... import clock, rules
 from ...extensions import db
 from ...i18n_messages import render
 from ...models import (
@@ -935,6 +936,6 @@ def _queue_evening(clinic: Clinic, today: date, now: datetime) -> int | None:
             expires_at=expires.astimezone(UTC),
         )
     run.status, run.counts = "succeeded", {"queued": added}
-    run.finished_at = datetime.now(UTC)
+    run.finished_at = clock.now()
     db.session.commit()
     return added

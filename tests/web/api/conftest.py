@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from cm_service.api import views
 from cm_service.services.access import api_tokens
 from cm_service.services.access.actors import SYSTEM
 from tests.factories import NOW
+from tests.support.clock import freeze
 
 
 @pytest.fixture(autouse=True)
 def pinned_clock(monkeypatch):
-    monkeypatch.setattr(views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
 
 
 class Api:

@@ -12,7 +12,7 @@ import traceback
 
 from sqlalchemy import select
 
-from cm_service import create_app
+from cm_service import clock, create_app
 from cm_service.extensions import db
 from cm_service.models import Event
 from tests.conftest import TEST_CONFIG
@@ -29,9 +29,7 @@ def _send_each_day(db_url: str, secret: str, start, results) -> None:
     specimen with the day's key. Reports [(status, body)] or the traceback."""
     answers, errors = [], []
     try:
-        from cm_service.api import views
-
-        views._now = lambda: NOW  # the clock the parent's data was built for
+        clock.now = lambda: NOW  # the clock the parent's data was built for
         app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": db_url})
         client = app.test_client()
         headers = {"Authorization": f"Bearer {secret}"}

@@ -9,9 +9,9 @@ import pytest
 
 from cm_service.extensions import db
 from cm_service.models import Clinic
-from cm_service.portal import access
 from cm_service.services.cm import participants
 from tests.factories import NOW, START, protocol_id
+from tests.support.clock import freeze
 from tests.web.helpers import csrf_token
 
 PIN = "246810"
@@ -28,7 +28,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     clock = Clock(NOW)
-    monkeypatch.setattr(access, "now", clock)
+    freeze(monkeypatch, clock)
     return clock
 
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from cm_service.extensions import db
 from cm_service.models import User
 from cm_service.services.access import totp
-from cm_service.staff import sessions, views
 from tests.factories import NOW, make_staff
+from tests.support.clock import freeze
 from tests.web.helpers import CSRF, csrf_token
 
 PASSWORD = "correct horse battery"
@@ -31,8 +31,8 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     clock = Clock(NOW)
-    monkeypatch.setattr(views, "_now", clock)
-    monkeypatch.setattr(sessions, "now", clock)
+    freeze(monkeypatch, clock)
+    freeze(monkeypatch, clock)
     return clock
 
 

@@ -9,10 +9,10 @@ import pytest
 
 from cm_service import create_app
 from cm_service.extensions import db
-from cm_service.portal import access
 from cm_service.services.cm import participants
 from tests.conftest import TEST_CONFIG
 from tests.factories import NOW, START, make_staff, protocol_id
+from tests.support.clock import freeze
 from tests.web.helpers import CSRF, log_in
 from tests.web.portal.conftest import PIN, portal_log_in
 from tests.web.security.conftest import PASSWORD
@@ -134,7 +134,7 @@ def test_a_trusted_proxy_is_believed_about_https_and_the_client_ip(db_url, staff
 
 @pytest.fixture
 def portal_person(staff, clinic, monkeypatch):
-    monkeypatch.setattr(access, "now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
     person = participants.register_participant(
         staff, clinic.id, "P-0001", now=NOW, pin=PIN
     )

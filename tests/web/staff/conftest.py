@@ -7,15 +7,15 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Event, LedgerEntry
-from cm_service.staff import views
 from tests.factories import NOW, make_enrolled
+from tests.support.clock import freeze
 from tests.web.helpers import log_in
 
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
     # NOW is Monday 2026-02-02, 14:00 in Chicago: a Higgins testing day.
-    monkeypatch.setattr(views, "_now", lambda: NOW)
+    freeze(monkeypatch, lambda: NOW)
 
 
 @pytest.fixture

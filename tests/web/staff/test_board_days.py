@@ -12,8 +12,9 @@ from sqlalchemy import event, select
 from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services.cm import appointments, checkins, groups
-from cm_service.staff import views
 from tests.factories import NOW, make_enrolled
+from tests.support.clock import freeze
+from tests.web.helpers import log_in
 from tests.web.staff.conftest import history, page_of
 
 TODAY = NOW.date()  # Monday 2026-02-02: Higgins tests Mon, Wed, Fri
@@ -191,10 +192,11 @@ def test_a_day_with_nothing_due_names_the_next_clinic_day(logged_in, person):
     assert history()[:2] == before[:2]  # a read: only the audit row is new
 
 
-def test_a_sunday_board_names_monday(logged_in, person, monkeypatch):
-    monkeypatch.setattr(views, "_now", lambda: NOW + timedelta(days=6))
+def test_a_sunday_board_names_monday(client, staff, person, monkeypatch):
+    freeze(monkeypatch, NOW + timedelta(days=6))
+    log_in(client, "tech")  # the one clock moved: Monday's login has timed out
 
-    page = page_of(logged_in.get("/staff/today"))
+    page = page_of(client.get("/staff/today"))
 
     note = text_of(between(page, 'id="next-day"', "</p>"))
     assert "Nothing due today" in note
@@ -223,11 +225,12 @@ def test_a_day_with_something_due_says_nothing_of_the_next(logged_in, person):
 
 @pytest.fixture
 def tuesday(monkeypatch):
-    monkeypatch.setattr(views, "_now", lambda: AT_TUESDAY)
+    # Asked for before `logged_in`, so the login happens on Tuesday too.
+    freeze(monkeypatch, lambda: AT_TUESDAY)
 
 
 def test_missed_yesterday_lists_tests_with_nothing_or_a_missed_mark(
-    logged_in, staff, clinic, tuesday
+    tuesday, logged_in, staff, clinic
 ):
     silent, _ = make_enrolled(staff, clinic, code="P-0001")
     came, _ = make_enrolled(staff, clinic, code="P-0002")
@@ -253,7 +256,7 @@ def test_missed_yesterday_lists_tests_with_nothing_or_a_missed_mark(
 
 
 def test_missed_yesterday_lists_booked_sessions_nobody_checked_in(
-    logged_in, staff, clinic, tuesday
+    tuesday, logged_in, staff, clinic
 ):
     alone, _ = make_enrolled(staff, clinic, "attendance-prize", "P-0001")
     came, _ = make_enrolled(staff, clinic, "attendance-prize", "P-0002")
@@ -287,7 +290,7 @@ def test_nobody_missed_yesterday_says_so(logged_in, person):
 
 
 def test_a_late_checkin_link_opens_the_forms_on_that_day(
-    logged_in, staff, clinic, tuesday
+    tuesday, logged_in, staff, clinic
 ):
     person, _ = make_enrolled(staff, clinic, "attendance-prize", "P-0001")
 
@@ -305,7 +308,7 @@ def test_a_late_checkin_link_opens_the_forms_on_that_day(
 
 
 def test_a_late_checkin_link_with_a_bad_day_opens_on_today(
-    logged_in, staff, clinic, tuesday
+    tuesday, logged_in, staff, clinic
 ):
     person, _ = make_enrolled(staff, clinic, code="P-0001")
 
@@ -316,7 +319,7 @@ def test_a_late_checkin_link_with_a_bad_day_opens_on_today(
 
 @pytest.mark.parametrize("path", ["/staff/today", "/staff/today?week=1"])
 def test_the_missed_list_and_the_week_read_a_clinic_in_the_same_few_queries(
-    logged_in, staff, clinic, tuesday, path
+    tuesday, logged_in, staff, clinic, path
 ):
     def enrol(first: int, last: int) -> None:
         for n in range(first, last):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from cm_service.services.admin import demo
-from cm_service.staff import views
+from tests.support.clock import freeze
 from tests.web.helpers import log_in
 from tests.web.staff.conftest import page_of
 
@@ -18,7 +18,7 @@ SUNDAY = datetime(2026, 12, 6, 20, 0, tzinfo=UTC)  # noon in Los Angeles
 
 @pytest.fixture
 def demo_staff(app, client, monkeypatch):
-    monkeypatch.setattr(views, "_now", lambda: SUNDAY)
+    freeze(monkeypatch, lambda: SUNDAY)
     logins = demo.load_demo(
         now=SUNDAY, secret=b"demo draws", participants_count=6, seed=7
     )

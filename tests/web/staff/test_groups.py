@@ -18,8 +18,8 @@ from cm_service.models import (
     SessionGroup,
 )
 from cm_service.services.cm import groups, participants
-from cm_service.staff import views
 from tests.factories import NOW, make_enrolled, make_staff
+from tests.support.clock import freeze
 from tests.web.helpers import csrf_token, log_in
 from tests.web.staff.conftest import history, page_of
 
@@ -30,7 +30,7 @@ TEN = time(10)
 
 @pytest.fixture(autouse=True)
 def tuesday(monkeypatch):
-    monkeypatch.setattr(views, "_now", lambda: AT_TUESDAY)
+    freeze(monkeypatch, lambda: AT_TUESDAY)
 
 
 @pytest.fixture

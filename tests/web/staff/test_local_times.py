@@ -20,8 +20,8 @@ from cm_service.services.cm import (
     rewards,
 )
 from cm_service.services.cm.timeline import clinic_today
-from cm_service.staff import views
 from tests.factories import make_staff, protocol_id
+from tests.support.clock import freeze
 from tests.web.helpers import log_in
 from tests.web.staff.conftest import page_of
 
@@ -42,7 +42,7 @@ def admin(clinic):
 @pytest.fixture
 def at_clock(monkeypatch):
     """The staff pages' clock an hour after AT (overrides the frozen NOW)."""
-    monkeypatch.setattr(views, "_now", lambda: AT + timedelta(hours=1))
+    freeze(monkeypatch, lambda: AT + timedelta(hours=1))
 
 
 def enrolled(actor, clinic, now: datetime, key: str = "higgins-1994"):
@@ -100,7 +100,7 @@ def test_a_clinic_east_of_utc_shows_the_next_day(client, at_clock):
 def test_a_summer_time_carries_the_daylight_saving_zone(
     client, staff, clinic, monkeypatch
 ):
-    monkeypatch.setattr(views, "_now", lambda: JULY + timedelta(hours=1))
+    freeze(monkeypatch, lambda: JULY + timedelta(hours=1))
     person = recorded_at(staff, clinic, JULY)
     log_in(client, "tech")
 
@@ -161,7 +161,7 @@ def test_custody_files_a_movement_under_its_local_day_and_month(
 ):
     # Already 1 December in UTC, still the evening of 30 November in Chicago.
     month_end = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
-    monkeypatch.setattr(views, "_now", lambda: month_end + timedelta(hours=1))
+    freeze(monkeypatch, lambda: month_end + timedelta(hours=1))
     bus = rewards.add_reward(
         admin, "Bus pass", tier=None, cost_cents=1250, value_cents=1250, stock=0, now=AT
     )
