@@ -77,6 +77,16 @@ def scheduled_days(
     return list(days[bisect_left(days, start) : bisect_right(days, end)])
 
 
+def next_scheduled_day(
+    spec: ProtocolSpec, facts: EnrollmentFacts, after: date
+) -> date | None:
+    """The first scheduled specimen day after `after` (`scheduled_days` from the
+    next day on, its first), if any."""
+    days = _calendar(calendar_key(spec, facts))[0]
+    found = bisect_right(days, after)
+    return days[found] if found < len(days) else None
+
+
 def session_days(
     spec: ProtocolSpec, facts: EnrollmentFacts, start: date, end: date
 ) -> list[date]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-from .caps import CapMeter, Money, active_caps, cap_into
-from .days import last_day, scheduled_days, week_of
+from .caps import ActiveCaps, CapMeter, Money, active_caps, cap_into
+from .days import last_day, next_scheduled_day, week_of
 from .draws import expected_value_cents
 from .escalation import Streak, after_negative, after_reset, bonus_due, resets
 from .facts import EnrollmentFacts, Fact
@@ -323,6 +323,22 @@ def _initial(facts: EnrollmentFacts) -> _State:
     return _State(meter=CapMeter(**meter_facts(facts)))
 
 
+def _meter(facts: EnrollmentFacts) -> CapMeter:
+    """`_initial(facts).meter`, made without CapMeter's __init__."""
+    return made(
+        CapMeter,
+        {
+            "used": _NO_WINDOWS,
+            "year_paid_cents": facts.year_paid_cents,
+            "programs": facts.programs,
+            "paid_elsewhere": facts.program_paid_cents,
+        },
+    )
+
+
+_NO_WINDOWS: Mapping[Hashable, Money] = MappingProxyType({})
+
+
 def _fold(
     spec: ProtocolSpec,
     facts: EnrollmentFacts,
@@ -338,7 +354,7 @@ def _fold(
     `after`; the enrollment's first day without it); also return the state after
     every date <= `snapshot_on`."""
     sessions = session_outcomes(spec, facts, events, as_of, after=after)
-    fold = _Folding(spec, start or _initial(facts))
+    fold = _Folding(spec, start, facts)
     fold.held = sessions
     # Caps apply to awards in date order across schedules (the spec), so both walk
     # the same calendar: a day's specimen first, then its sessions by event id.
@@ -389,11 +405,14 @@ class _Plan:
     capped: bool
 
 
-# id(spec) -> (that spec, a plan per phase, None without a specimen schedule).
-_PLANS: dict[int, tuple[ProtocolSpec, tuple[_Plan | None, ...]]] = {}
+# id(spec) -> (that spec, (a plan per phase, None without a specimen schedule;
+# the protocol's caps that bind, caps.active_caps)).
+_PLANS: dict[int, tuple[ProtocolSpec, tuple[tuple[_Plan | None, ...], ActiveCaps]]] = {}
 
 
-def _specimen_plans(spec: ProtocolSpec) -> tuple[_Plan | None, ...]:
+def _specimen_plans(
+    spec: ProtocolSpec,
+) -> tuple[tuple[_Plan | None, ...], ActiveCaps]:
     found = _PLANS.get(id(spec))
     if found is not None and found[0] is spec:
         return found[1]
@@ -424,7 +443,7 @@ def _specimen_plans(spec: ProtocolSpec) -> tuple[_Plan | None, ...]:
     if len(_PLANS) >= 256:
         _PLANS.clear()
     # The spec is kept with its id, so the id cannot be another object's.
-    _PLANS[id(spec)] = (spec, tuple(plans))
+    _PLANS[id(spec)] = (spec, (tuple(plans), active))
     return _PLANS[id(spec)][1]
 
 
@@ -470,17 +489,34 @@ class _Folding:
     state as `_State`, held in plain mutable fields so a step changes numbers
     instead of copying frozen records. `state()` gives the frozen `_State`."""
 
-    def __init__(self, spec: ProtocolSpec, state: _State) -> None:
+    def __init__(
+        self, spec: ProtocolSpec, state: _State | None, facts: EnrollmentFacts
+    ) -> None:
         self.spec = spec
+        self.active = _specimen_plans(spec)[1]
+        # The awards folded, as records (`_award_of` makes the Award).
+        self.awards: list[_AwardRecord] = []
+        # The sessions folded (session_outcomes), for Evaluation.sessions.
+        self.held: list[SessionOutcome] = []
+        self.units: dict[int, tuple[Money | None, Money | None, bool]] = {}
+        if state is None:  # the enrollment's first day: `_initial(facts)`
+            self.meter = _meter(facts)
+            self.used: dict[Hashable, Money] = {}
+            self.level = self.run = self.since = self.longest = 0
+            self.saved: int | None = None
+            self.sessions: list[Streak] = []
+            self.tally: list[Any] | None = None
+            self.points = self.cents = self.draws = self.capped = 0
+            self.by_year: dict[int, int] = {}
+            return
         self.meter = state.meter
-        self.used: dict[Hashable, Money] = dict(state.meter.used)
-        self.active = active_caps(spec.caps)
+        self.used = dict(state.meter.used)
         streak = state.streak
         self.level, self.run, self.saved = streak.level, streak.run, streak.saved
         self.since, self.longest = streak.since_reset, streak.longest
         self.sessions = list(state.sessions)
         tally = state.tally
-        self.tally: list[Any] | None = (
+        self.tally = (
             None
             if tally is None
             else [tally.week, tally.phase, tally.clean, tally.negatives]
@@ -489,11 +525,6 @@ class _Folding:
         self.points, self.cents, self.draws = totals.points, totals.cents, totals.draws
         self.capped = totals.capped_cents
         self.by_year = dict(totals.cents_by_year)
-        # The awards folded, as records (`_award_of` makes the Award).
-        self.awards: list[_AwardRecord] = []
-        # The sessions folded (session_outcomes), for Evaluation.sessions.
-        self.held: list[SessionOutcome] = []
-        self.units: dict[int, tuple[Money | None, Money | None, bool]] = {}
 
     @property
     def streak(self) -> Streak:
@@ -541,7 +572,7 @@ class _Folding:
         """
         spec = self.spec
         phases = spec.phases
-        plans = _specimen_plans(spec)
+        plans = _specimen_plans(spec)[0]
         programs = bool(self.meter.programs)
         unit_cents = spec.unit_cents
         reset_only = spec.extra_tests == "reset_only"
@@ -1119,13 +1150,11 @@ def _next_test_day(
 ) -> date | None:
     # Today's scheduled test counts while it is still undecided (nothing recorded
     # yet, or a recollection pending): that is the test the participant faces next.
-    today = next((d for d in days if d[0] == as_of and d[1]), None)
+    # The rows are in date order up to as_of, one per date: today's is the last.
+    today = days[-1] if days and days[-1][0] == as_of and days[-1][1] else None
     if today is not None and today[2] in PENDING:
         return as_of
-    ahead = scheduled_days(
-        spec, facts, as_of + timedelta(days=1), last_day(spec, facts)
-    )
-    return ahead[0] if ahead else None
+    return next_scheduled_day(spec, facts, as_of)
 
 
 def _summarise(paid: Sequence[Award], on: date) -> NextNegative:
