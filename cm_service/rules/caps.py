@@ -224,6 +224,8 @@ def cap_into(
                 window = ("test", group)
             elif scope == "per_calendar_year_cents":
                 window = ("year", on.year)
+            elif scope == "per_enrollment_cents":
+                window = ("enrollment",)
             else:
                 window = _window(scope, on, group)
             spent = used.get(window)

@@ -13,6 +13,8 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
+from itertools import repeat
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -42,6 +44,7 @@ from .sessions import SessionOutcome, next_slots, session_outcomes
 from .spec import ProtocolSpec, Schedule
 
 PENDING = (None, "recollect")
+_FIRST = itemgetter(0)
 # How a message is made when read: (function, *its arguments).
 _Recipe = tuple[Any, ...]
 
@@ -201,7 +204,9 @@ def evaluate_rows(
             "next_sessions": _next_sessions(
                 spec, facts, events, days, as_of, fold, start=start, after=after
             ),
-            "session_runs": tuple(streak.run for streak in fold.sessions),
+            "session_runs": (
+                tuple(streak.run for streak in fold.sessions) if fold.sessions else ()
+            ),
         },
     )
 
@@ -358,11 +363,12 @@ def _fold(
     fold.held = sessions
     # Caps apply to awards in date order across schedules (the spec), so both walk
     # the same calendar: a day's specimen first, then its sessions by event id.
-    walk: Iterable[tuple[date, DayRow | None, list[SessionOutcome]]]
+    walk: Iterable[tuple[date, DayRow | None, Sequence[SessionOutcome]]]
     if sessions:
         walk = _calendar(days, sessions)
     else:
-        walk = ((day[0], day, []) for day in days)
+        # (date, day, no sessions) for each day, made in C.
+        walk = zip(map(_FIRST, days), days, repeat(()))
     snapshot = fold.walk(walk, facts.start_on, snapshot_on)
     if snapshot_on is not None and snapshot is None:
         snapshot = fold.state()
@@ -559,7 +565,7 @@ class _Folding:
 
     def walk(
         self,
-        dated: Iterable[tuple[date, DayRow | None, list[SessionOutcome]]],
+        dated: Iterable[tuple[date, DayRow | None, Sequence[SessionOutcome]]],
         start_on: date,
         snapshot_on: date | None,
     ) -> _State | None:
@@ -1088,6 +1094,8 @@ def _next_sessions(
 ) -> tuple[NextSession, ...]:
     """Fold again with each schedule's next session attended: the same arithmetic
     as the real check-in, one probe per attendance schedule."""
+    if not any(phase.attendance for phase in spec.phases):
+        return ()  # no attendance schedule: next_slots finds none
     kept = [event for event in events if event.on <= as_of]
     found = []
     for index, (on, session_type) in sorted(

@@ -274,14 +274,15 @@ def _timeline(
     events: list[Fact] = []
     rows: list[DayRow] | None = [] if alphabet is TOKENS else None
     for n, (on, code) in enumerate(zip(days, codes, strict=False), start=1):
-        found = made_events.get((n, code))
+        key = (n, code)
+        found = made_events.get(key)
         if found is None:
             made_now = tuple(_events(spec, facts, n, on, code, alphabet))
             day: DayRow | None = None
             if alphabet is TOKENS:
                 one = day_rows(spec, facts, made_now, on, after=on - ONE_DAY)
                 day = one[0] if len(one) == 1 else None
-            found = made_events[(n, code)] = (made_now, day)
+            found = made_events[key] = (made_now, day)
         events += found[0]
         if rows is not None:
             if found[1] is None:
