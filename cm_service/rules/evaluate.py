@@ -579,6 +579,7 @@ class _Folding:
         spec = self.spec
         phases = spec.phases
         plans = _specimen_plans(spec)[0]
+        _named = _NAMED
         programs = bool(self.meter.programs)
         unit_cents = spec.unit_cents
         reset_only = spec.extra_tests == "reset_only"
@@ -652,8 +653,10 @@ class _Folding:
                                 level = restored = saved  # a real raise is news
                             saved = None
                     if plan is not None and schedule is not None:
-                        iso = on.isoformat()
-                        group = ("specimen", iso)  # test_group(f"specimen:{iso}")
+                        named = _named.get(on)
+                        if named is None:
+                            named = _specimen_names(on)
+                        iso, group, key = named
                         if plan.escalates:  # Schedule.value
                             amount = plan.start + plan.step * before
                             if plan.max is not None and amount > plan.max:
@@ -697,7 +700,7 @@ class _Folding:
                             )
                             awards.append(
                                 (
-                                    f"specimen:{iso}",
+                                    key,
                                     account,
                                     "award",
                                     paid,
@@ -848,6 +851,19 @@ class _Folding:
             program_unit and self.meter.programs
         )
         return unit, program_unit, capped
+
+
+# A test day's names: its ISO date, its per-test cap group (test_group) and its
+# award key, made once per date.
+_NAMED: dict[date, tuple[str, tuple[str, str], str]] = {}
+
+
+def _specimen_names(on: date) -> tuple[str, tuple[str, str], str]:
+    iso = on.isoformat()
+    if len(_NAMED) >= 100_000:
+        _NAMED.clear()
+    named = _NAMED[on] = (iso, ("specimen", iso), f"specimen:{iso}")
+    return named
 
 
 def session_streak(sessions: Sequence[Streak], index: int) -> Streak:
