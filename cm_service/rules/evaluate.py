@@ -676,10 +676,14 @@ class _Folding:
                                     group,
                                     amount,
                                     unit,
-                                    schedule.account,
+                                    "draws" if plan.draws else "points",
                                     program_unit,
                                 )
-                                withheld = round_half_up(money)
+                                withheld = (
+                                    money
+                                    if type(money) is int
+                                    else round_half_up(money)
+                                )
                             if plan.draws:
                                 account, cents_paid = "draws", 0
                                 draws += paid
