@@ -5,6 +5,11 @@ date order, one outcome per day, applies each phase's schedules to the carried-o
 escalation state, caps each award in order, and explains every amount in plain
 language. It also answers "what would the next negative pay". Imports only the
 standard library.
+
+Kept cheap (issue 19, bench/fold.py): the walk holds its state in local variables
+(`_Folding.walk`), money is whole cents (Fractions only for draws at expected
+value), and awards and days stay tuples until someone reads `Evaluation.awards` or
+`.days`; an award's explanation (`why`, `rule`) is made from its record when read.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """The simulator core: timelines from outcome tokens, cohorts, and budget tables.
 
 Owns docs/protocol-spec.md "The simulator" except argument parsing and printing (the
-CLI's job). It builds Facts from tokens and runs the very same `evaluate` as the
-service, so a simulated total is what a clinic would pay. Money stays in integer cents
-(exact Fractions for draws at expected value); a float appears only in `as_dict`
-percentages. Imports only the standard library.
+CLI's job). It builds Facts from tokens and runs the very same fold as the service
+(`evaluate_rows`: `evaluate` with each token's classified day kept per protocol and
+start date, since a simulated day depends on its own token only), so a simulated
+total is what a clinic would pay. Per-test rows are made when read. Money stays in
+integer cents (exact Fractions for draws at expected value); a float appears only in
+`as_dict` percentages. Imports only the standard library.
 """
 
 from __future__ import annotations
