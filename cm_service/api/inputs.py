@@ -16,6 +16,7 @@ from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from ..rules.breath import BRAC_OUT_OF_RANGE, brac_in_range
 from ..services.cm.checkins import REFUSED_WITH_RESULTS
 from ..services.errors import CMError, InvalidInput
 from ..services.validation import (
@@ -165,8 +166,8 @@ def brac_milli(body: Mapping[str, Any], field: str = "brac") -> int | None:
         milli = None
     if milli is None or not milli.is_finite() or milli != milli.to_integral_value():
         raise InvalidInput(field, "Give the BrAC with at most three decimals.")
-    if not 0 <= milli <= 600:
-        raise InvalidInput(field, "Enter the BrAC reading, between 0.000 and 0.600.")
+    if not brac_in_range(milli):
+        raise InvalidInput(field, BRAC_OUT_OF_RANGE)
     return int(milli)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ... import rules
-from ...extensions import db, reading
+from ...extensions import db
 from ...models import (
     VERIFICATIONS,
     Appointment,
@@ -24,7 +24,9 @@ from ...models import (
     LedgerEntry,
     Participant,
 )
+from ...rules.breath import BRAC_OUT_OF_RANGE, brac_in_range, brac_result
 from ...rules.facts import RESULT_VALUES
+from ...transactions import reading
 from ..access import audit
 from ..access.actors import Actor
 from ..access.scope import get_participant
@@ -63,7 +65,6 @@ RESULTS = RESULT_VALUES
 SESSION_TYPES = ("individual", "group", "cbt", "family", "twelve_step", "other")
 # Meetings held elsewhere: attendance there is confirmed by a slip, a call or a note.
 OFF_SITE_TYPES = ("twelve_step",)
-BRAC_POSITIVE_AT_MILLI = 20  # 0.020 g/210 L, the usual breath-alcohol cutoff
 REFUSED_WITH_RESULTS = (
     "A refused specimen has no results: send refused or the results, not both."
 )
@@ -106,7 +107,7 @@ def record_specimen(
         raise InvalidInput("refused", REFUSED_WITH_RESULTS)
     if brac_milli is not None:
         _check_brac(brac_milli)
-        breath = _brac_result(brac_milli)
+        breath = brac_result(brac_milli)
         if not refused and results.get("alcohol", breath) != breath:
             raise InvalidInput(
                 "brac", f"The BrAC reading is {breath} for alcohol; check both."
@@ -137,7 +138,7 @@ def record_breath(
 ) -> CheckinResult:
     """Record a breath-alcohol test; BrAC in thousandths (0.020 -> 20)."""
     _check_brac(brac_milli)
-    result = _brac_result(brac_milli)
+    result = brac_result(brac_milli)
     return _record(
         actor,
         participant_id,
@@ -153,13 +154,9 @@ def _check_brac(brac_milli: object) -> None:
     if (
         isinstance(brac_milli, bool)
         or not isinstance(brac_milli, int)
-        or not (0 <= brac_milli <= 600)
+        or not brac_in_range(brac_milli)
     ):
-        raise InvalidInput("brac", "Enter the BrAC reading, between 0.000 and 0.600.")
-
-
-def _brac_result(brac_milli: int) -> str:
-    return "positive" if brac_milli >= BRAC_POSITIVE_AT_MILLI else "negative"
+        raise InvalidInput("brac", BRAC_OUT_OF_RANGE)
 
 
 def record_attendance(

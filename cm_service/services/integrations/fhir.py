@@ -48,10 +48,11 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import Enrollment, Event, Participant
+from ...rules.breath import BRAC_OUT_OF_RANGE, brac_in_range, brac_result
 from ..access import audit, consents
 from ..access.actors import Actor, Recipient
 from ..access.scope import get_participant
-from ..cm.checkins import ANALYTES, BRAC_POSITIVE_AT_MILLI, RESULTS
+from ..cm.checkins import ANALYTES, RESULTS
 from ..cm.timeline import clinic_today, events_of
 from ..errors import InvalidInput
 from ..validation import check_depth
@@ -367,7 +368,7 @@ def _analyte(concept: Any, path: str) -> str:
 def _result(concept: Any, brac: int | None, at: str) -> str:
     path = f"{at}.valueCodeableConcept"
     if concept is None and brac is not None:
-        return _brac_result(brac)
+        return brac_result(brac)
     words = set()
     text = concept.get("text") if isinstance(concept, dict) else None
     if isinstance(text, str) and text.strip().lower() in RESULTS:
@@ -386,15 +387,11 @@ def _result(concept: Any, brac: int | None, at: str) -> str:
             f"The value's text and codes {problem}; use one of: {', '.join(RESULTS)}.",
         )
     (word,) = words
-    if brac is not None and word != _brac_result(brac):
+    if brac is not None and word != brac_result(brac):
         raise InvalidInput(
-            path, f"The BrAC reading is {_brac_result(brac)} for alcohol; check both."
+            path, f"The BrAC reading is {brac_result(brac)} for alcohol; check both."
         )
     return word
-
-
-def _brac_result(brac_milli: int) -> str:
-    return "positive" if brac_milli >= BRAC_POSITIVE_AT_MILLI else "negative"
 
 
 def _reading(components: Any, path: str) -> int:
@@ -414,8 +411,8 @@ def _reading(components: Any, path: str) -> int:
         milli = Decimal("NaN")
     if not milli.is_finite() or milli != milli.to_integral_value():
         raise InvalidInput(path, "Give the BrAC with at most three decimals.")
-    if not 0 <= milli <= 600:
-        raise InvalidInput(path, "Enter the BrAC reading, between 0.000 and 0.600.")
+    if not brac_in_range(milli):
+        raise InvalidInput(path, BRAC_OUT_OF_RANGE)
     return int(milli)
 
 
