@@ -216,6 +216,19 @@ def evaluate_rows(
     )
 
 
+def fold_totals(
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    events: Sequence[Fact],
+    days: Sequence[DayRow],
+    as_of: date,
+) -> tuple[int, int]:
+    """`evaluate_rows(...)`'s total_cents and total_draws, folded without the rest
+    (next negative, sessions to come): what a cohort's cost needs."""
+    fold, _ = _fold(spec, facts, events, days, as_of)
+    return fold.cents, fold.draws
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """The fold's state after every date up to `through`. Folding on from it gives

@@ -21,7 +21,7 @@ from typing import Any
 
 from .days import last_day, phase_at, scheduled_days, session_days, session_type_on
 from .draws import expected_value_cents
-from .evaluate import Award, Evaluation, evaluate, evaluate_rows
+from .evaluate import Award, Evaluation, evaluate, evaluate_rows, fold_totals
 from .facts import Booking, EnrollmentFacts, Fact
 from .made import Later, made
 from .money import format_cents, round_half_up
@@ -559,10 +559,18 @@ def simulate_cohort(
     _, alphabet = calendar(spec, EnrollmentFacts(start_on=start))
     success, lapse = ("A", "M") if alphabet is SESSION_TOKENS else ("N", "P")
     count = len(maximum.tests)
+    facts, days, alphabet, made_events = _simulated(spec, start, None)
+    # Each participant's cost is simulate_outcomes(spec, " ".join(codes), start)
+    # .cost_cents (tested), folded without the per-test rows and next awards.
     costs = tuple(
-        simulate_outcomes(
-            spec, _random_tokens(rng, chance, count, success, lapse), start
-        ).cost_cents
+        _cost(
+            spec,
+            facts,
+            days,
+            alphabet,
+            made_events,
+            _random_codes(rng, chance, count, success, lapse),
+        )
         for _ in range(n)
     )
     return CohortResult(
@@ -580,12 +588,30 @@ def _probability(value: Fraction | str) -> Fraction:
     return chance
 
 
-def _random_tokens(
+def _random_codes(
     rng: random.Random, chance: Fraction, count: int, success: str, lapse: str
-) -> str:
+) -> list[str]:
     # randrange over the exact denominator: no float probability anywhere.
-    draws = (rng.randrange(chance.denominator) < chance.numerator for _ in range(count))
-    return " ".join(success if hit else lapse for hit in draws)
+    below, den = chance.numerator, chance.denominator
+    return [success if rng.randrange(den) < below else lapse for _ in range(count)]
+
+
+def _cost(
+    spec: ProtocolSpec,
+    facts: EnrollmentFacts,
+    days: Sequence[date],
+    alphabet: dict[str, str],
+    made_events: dict[tuple[int, str], tuple[tuple[Fact, ...], DayRow | None]],
+    codes: Sequence[str],
+) -> Fraction:
+    """`simulate_outcomes(...).cost_cents` of these (valid) codes: the fold's
+    money and draws, without the rest of the evaluation."""
+    events, rows = _timeline(spec, facts, days, codes, alphabet, made_events)
+    as_of = days[len(codes) - 1]
+    if rows is None:
+        rows = day_rows(spec, facts, events, as_of)
+    cents, draws = fold_totals(spec, facts, events, rows, as_of)
+    return cents + _prize_value(spec, draws)
 
 
 _COLUMNS = (

@@ -13,6 +13,7 @@ from cm_service.rules import (
     evaluate,
     preset_keys,
     scheduled_days,
+    simulate_cohort,
     simulate_outcomes,
 )
 from cm_service.rules.messages import english
@@ -92,3 +93,19 @@ def test_the_calendar_follows_a_discharge_and_testing_days_of_the_enrollment():
         start + timedelta(days=1),
         start + timedelta(days=4),
     ]
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_a_cohorts_costs_are_its_timelines_simulated_one_by_one(key):
+    spec = preset(key)
+    start = date(2026, 11, 30)  # the cohort meets a calendar year's cap twice
+    cohort = simulate_cohort(spec, 25, "3/4", 11, start)
+
+    rng = random.Random(11)
+    _, days, alphabet, _ = _simulated(spec, start, None)
+    hit, miss = ("A", "M") if "A" in alphabet else ("N", "P")
+    costs = []
+    for _ in range(25):
+        codes = [hit if rng.randrange(4) < 3 else miss for _ in days]
+        costs.append(simulate_outcomes(spec, " ".join(codes), start).cost_cents)
+    assert cohort.costs_cents == tuple(costs)
