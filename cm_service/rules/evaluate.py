@@ -619,14 +619,17 @@ class _Folding:
                 self.capped += capped
                 points = cents = draws = capped = 0
                 snapshot = self.state()
-            # Close the tallied week once the fold is past it (per-week
-            # escalation: escalation.after_clean_week).
-            if tally is not None and tally[0] < (on - start_on).days // 7 + 1:
-                if tally[2] and tally[3]:
-                    plan = plans[tally[1]]
-                    if plan is not None and plan.per_week:
-                        level += 1
-                tally = None
+            if tally is not None:
+                # Close the tallied week once the fold is past it (per-week
+                # escalation: escalation.after_clean_week). A day's row has
+                # its week; a date with sessions only is worked out (week_of).
+                week = day[4] if day is not None else (on - start_on).days // 7 + 1
+                if tally[0] < week:
+                    if tally[2] and tally[3]:
+                        plan = plans[tally[1]]
+                        if plan is not None and plan.per_week:
+                            level += 1
+                    tally = None
             if day is not None:
                 _, scheduled, outcome, event_id, week, phase = day
                 schedule = phases[phase].specimen
