@@ -69,7 +69,7 @@ from cm_service.services.access.actors import staff_actor  # noqa: E402
 from cm_service.services.admin import clinics  # noqa: E402
 from cm_service.services.cm import checkins, ledger, participants  # noqa: E402
 from tests.faults.server import Client, free_port  # noqa: E402
-from tests.pg import start_cluster  # noqa: E402
+from tests.support.pg import start_cluster  # noqa: E402
 
 STAFF, PASSWORD, PIN = "bench-staff", "bench password for wrk runs", "739164"
 PROTOCOL = "higgins-1994"

@@ -42,7 +42,7 @@ from cm_service.services.access.actors import SYSTEM  # noqa: E402
 from cm_service.services.admin import clinics  # noqa: E402
 from cm_service.services.cm import ledger, nightly  # noqa: E402
 from cm_service.services.cm.timeline import chunks  # noqa: E402
-from tests.pg import start_cluster  # noqa: E402
+from tests.support.pg import start_cluster  # noqa: E402
 
 START = date(2026, 1, 5)  # a Monday
 PROTOCOL = "ca-recovery-incentives"

@@ -17,8 +17,8 @@ from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.services.access.actors import SYSTEM, Actor
 from cm_service.services.admin import clinics
-from tests.factories import NOW, make_staff
-from tests.pg import Cluster, start_cluster
+from tests.support.factories import NOW, make_staff
+from tests.support.pg import Cluster, start_cluster
 
 TEST_CONFIG = {
     "TESTING": True,

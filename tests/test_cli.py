@@ -263,7 +263,7 @@ def test_simulate_rejects_more_outcomes_than_scheduled_tests(runner):
 
 
 def test_nightly_for_a_date_prints_its_counts(runner, staff, clinic):
-    from tests.factories import make_enrolled
+    from tests.support.factories import make_enrolled
 
     make_enrolled(staff, clinic)
     result = runner.invoke(args=["cm", "nightly", "--date", "2026-01-05"])
@@ -281,7 +281,7 @@ def test_nightly_refuses_a_day_that_has_not_ended(runner, clinic):
 
 
 def test_nightly_catch_up_prints_a_summary(runner, staff, clinic):
-    from tests.factories import make_enrolled
+    from tests.support.factories import make_enrolled
 
     make_enrolled(staff, clinic)
     result = runner.invoke(args=["cm", "nightly", "--catch-up"])
@@ -292,7 +292,7 @@ def test_nightly_catch_up_prints_a_summary(runner, staff, clinic):
 
 
 def test_reconcile_reports_nothing_to_post_on_a_settled_ledger(runner, staff, clinic):
-    from tests.factories import make_enrolled
+    from tests.support.factories import make_enrolled
 
     make_enrolled(staff, clinic)
     result = runner.invoke(args=["cm", "reconcile"])

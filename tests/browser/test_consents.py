@@ -18,9 +18,9 @@ from tests.browser.conftest import (
     serious_accessibility_violations,
 )
 from tests.browser.test_staff_checkin import log_in
-from tests.consents import EHR, grant
-from tests.factories import NOW, make_enrolled, make_staff
 from tests.support.clock import freeze
+from tests.support.consents import EHR, grant
+from tests.support.factories import NOW, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
 DESK = {"width": 1280, "height": 900}

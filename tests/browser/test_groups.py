@@ -21,8 +21,8 @@ from tests.browser.conftest import (
     serious_accessibility_violations,
 )
 from tests.browser.test_staff_checkin import TABLET, log_in
-from tests.factories import NOW, START, make_staff, protocol_id
 from tests.support.clock import freeze
+from tests.support.factories import NOW, START, make_staff, protocol_id
 
 pytestmark = pytest.mark.browser
 TUESDAY = START + timedelta(days=1)  # Tue 6 Jan 2026, the preset's first group day

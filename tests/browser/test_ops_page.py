@@ -14,7 +14,7 @@ from tests.browser.conftest import (
     serious_accessibility_violations,
 )
 from tests.browser.test_staff_security import enrol_admin
-from tests.factories import NOW, make_enrolled, make_staff
+from tests.support.factories import NOW, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
 

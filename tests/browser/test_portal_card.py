@@ -17,8 +17,8 @@ from tests.browser.conftest import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.factories import NOW, START, make_staff, protocol_id
 from tests.support.clock import freeze
+from tests.support.factories import NOW, START, make_staff, protocol_id
 
 pytestmark = pytest.mark.browser
 

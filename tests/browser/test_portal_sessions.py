@@ -17,8 +17,8 @@ from tests.browser.conftest import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.factories import NOW, make_staff
 from tests.support.clock import freeze
+from tests.support.factories import NOW, make_staff
 from tests.web.attendance import NEXT_TUESDAY, attendance_only, combined
 
 pytestmark = pytest.mark.browser

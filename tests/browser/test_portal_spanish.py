@@ -19,8 +19,8 @@ from tests.browser.conftest import (
     serious_accessibility_violations,
 )
 from tests.browser.test_portal import PHONE, enrolled_participant
-from tests.factories import NOW, START
 from tests.support.clock import freeze
+from tests.support.factories import NOW, START
 
 pytestmark = pytest.mark.browser
 

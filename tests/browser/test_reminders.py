@@ -70,7 +70,7 @@ def test_a_spanish_reader_manages_e_mail_and_texts_on_a_narrow_phone(
 
     from cm_service.services.cm import participants
     from cm_service.services.integrations import reminders
-    from tests.factories import NOW
+    from tests.support.factories import NOW
 
     slug, staff, person_id = enrolled_participant(live_app)
     participants.set_language(staff, person_id, "es", now=NOW)

@@ -11,8 +11,8 @@ from tests.browser.conftest import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.factories import NOW, make_staff
 from tests.services.test_report_charts import build_cohort
+from tests.support.factories import NOW, make_staff
 
 pytestmark = pytest.mark.browser
 

@@ -16,8 +16,8 @@ from tests.browser.conftest import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.factories import NOW, make_enrolled, make_staff
 from tests.support.clock import freeze
+from tests.support.factories import NOW, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
 TABLET = {"width": 768, "height": 1024}

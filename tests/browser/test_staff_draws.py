@@ -20,8 +20,8 @@ from tests.browser.conftest import (
     serious_accessibility_violations,
 )
 from tests.browser.test_staff_checkin import TABLET, log_in
-from tests.factories import NOW, make_enrolled, make_staff
 from tests.support.clock import freeze
+from tests.support.factories import NOW, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
 NEGATIVE = dict.fromkeys(("cocaine", "amphetamine", "methamphetamine"), "negative")

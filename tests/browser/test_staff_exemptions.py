@@ -12,8 +12,8 @@ from tests.browser.conftest import (
     serious_accessibility_violations,
 )
 from tests.browser.test_staff_checkin import TABLET, log_in
-from tests.factories import NOW, START, make_enrolled, make_staff
 from tests.support.clock import freeze
+from tests.support.factories import NOW, START, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
 BADGE = "benzodiazepines: exempt, clonazepam prescribed, since 2026-01-05"

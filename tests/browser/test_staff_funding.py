@@ -15,7 +15,7 @@ from tests.browser.conftest import (
     serious_accessibility_violations,
 )
 from tests.browser.test_staff_protocol_builder import log_in_as_admin
-from tests.factories import NOW, make_enrolled, make_staff
+from tests.support.factories import NOW, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}

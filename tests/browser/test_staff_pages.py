@@ -14,7 +14,7 @@ from tests.browser.conftest import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.factories import NOW, START, make_enrolled, make_staff
+from tests.support.factories import NOW, START, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_staff_checkin import TABLET
 from tests.browser.test_staff_security import enrol_admin
-from tests.factories import NOW, make_staff
+from tests.support.factories import NOW, make_staff
 
 pytestmark = pytest.mark.browser
 

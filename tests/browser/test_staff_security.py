@@ -16,7 +16,7 @@ from tests.browser.conftest import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.factories import NOW, make_staff
+from tests.support.factories import NOW, make_staff
 
 pytestmark = pytest.mark.browser
 

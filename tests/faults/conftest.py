@@ -20,8 +20,8 @@ from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import participants
 from cm_service.services.cm.timeline import clinic_today
-from tests.factories import make_staff, protocol_id
 from tests.faults.server import Server
+from tests.support.factories import make_staff, protocol_id
 
 PASSWORD = "correct horse battery"  # make_staff's
 EVERY_DAY = {0: [0, 1, 2, 3, 4, 5, 6]}  # so today is a testing day, whatever day

@@ -11,7 +11,7 @@ from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import checkins, closures, ledger, nightly
 from cm_service.services.errors import InvalidInput
-from tests.factories import START, make_enrolled, make_staff
+from tests.support.factories import START, make_enrolled, make_staff
 
 NEG = {"cocaine": "negative"}
 

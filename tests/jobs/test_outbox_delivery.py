@@ -33,7 +33,7 @@ from cm_service.security import UnsafeConfiguration, check_production_config
 from cm_service.services.integrations import outbox, reminders
 from cm_service.services.integrations.reminders import Choices
 from tests.conftest import TEST_CONFIG
-from tests.factories import make_enrolled
+from tests.support.factories import make_enrolled
 
 TUESDAY_EVENING = datetime(2026, 2, 4, 0, 30, tzinfo=UTC)  # 18:30 in Chicago
 SID, TOKEN = "AC0123456789", "secret-token"

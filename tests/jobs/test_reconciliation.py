@@ -9,7 +9,7 @@ from sqlalchemy import select
 from cm_service.extensions import db
 from cm_service.models import FoldCheckpoint, JobRun
 from cm_service.services.cm import checkins, ledger, nightly
-from tests.factories import START, make_enrolled
+from tests.support.factories import START, make_enrolled
 
 from .test_nightly import NEG, after
 

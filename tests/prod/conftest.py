@@ -14,8 +14,8 @@ import psycopg
 import pytest
 
 from tests.conftest import dsn
-from tests.pg import Cluster
 from tests.prod.serving import ROOT, free_port, stop
+from tests.support.pg import Cluster
 
 # Settings the parent shell might hold that would change what is being tested.
 _SCRUBBED = (

@@ -10,7 +10,7 @@ from cm_service.models import IdempotentResponse
 from cm_service.services.access import api_tokens
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.errors import Conflict
-from tests.factories import NOW
+from tests.support.factories import NOW
 
 KEY, REQUEST = "visit-0105", "a" * 64
 REFUSED = {"error": "insufficient_balance", "field": "points", "message": "No."}

@@ -9,7 +9,7 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog, Event, LedgerEntry
 from cm_service.services.cm import checkins
 from cm_service.services.errors import InvalidInput
-from tests.factories import NOW, START, make_enrolled
+from tests.support.factories import NOW, START, make_enrolled
 
 
 def _count(model) -> int:

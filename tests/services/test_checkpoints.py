@@ -15,7 +15,7 @@ from cm_service.models import Enrollment, Event, FoldCheckpoint, LedgerEntry
 from cm_service.services.cm import checkins, checkpoints, ledger
 from cm_service.services.cm.evaluation import evaluate_enrollment, evaluate_history
 from cm_service.services.cm.timeline import Timeline, load_timelines
-from tests.factories import START, make_enrolled, scheduled
+from tests.support.factories import START, make_enrolled, scheduled
 
 NEG = {"cocaine": "negative"}
 POS = {"cocaine": "positive"}

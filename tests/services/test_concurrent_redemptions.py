@@ -23,7 +23,7 @@ from cm_service.services.access.actors import SYSTEM
 from cm_service.services.cm import corrections, ledger
 from cm_service.services.errors import Conflict
 from tests.conftest import TEST_CONFIG
-from tests.factories import NOW, make_enrolled
+from tests.support.factories import NOW, make_enrolled
 
 WORKERS, ATTEMPTS, COST = 8, 50, 5
 SEEDED = 150  # redemptions the seeded balance covers, of WORKERS * ATTEMPTS

@@ -13,8 +13,8 @@ from cm_service.models import AppendOnlyViolation, AuditLog, Consent, Disclosure
 from cm_service.services.access import api_tokens, consents
 from cm_service.services.access.actors import SYSTEM, Recipient
 from cm_service.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.consents import EHR, EHR_TREATMENT, grant
-from tests.factories import NOW, START, make_enrolled, make_staff
+from tests.support.consents import EHR, EHR_TREATMENT, grant
+from tests.support.factories import NOW, START, make_enrolled, make_staff
 
 TODAY = NOW.date()
 

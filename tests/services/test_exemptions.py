@@ -14,7 +14,7 @@ from cm_service.services.access import audit
 from cm_service.services.cm import checkins, exemptions, participants
 from cm_service.services.cm.ledger import balance_of
 from cm_service.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.factories import NOW, START, make_enrolled, make_staff
+from tests.support.factories import NOW, START, make_enrolled, make_staff
 
 TODAY = NOW.date()  # 2026-02-02, also in Chicago
 PANEL = ["cocaine", "benzodiazepines"]

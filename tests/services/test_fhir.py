@@ -11,8 +11,8 @@ from cm_service import rules
 from cm_service.services.cm import checkins
 from cm_service.services.errors import NotFound
 from cm_service.services.integrations import fhir
-from tests.consents import EHR_TREATMENT, grant
-from tests.factories import NOW, START, make_enrolled, make_staff
+from tests.support.consents import EHR_TREATMENT, grant
+from tests.support.factories import NOW, START, make_enrolled, make_staff
 
 PRESETS = Path(rules.__file__).resolve().parent / "presets"
 

@@ -10,7 +10,7 @@ import pytest
 from cm_service.services.cm import checkins, corrections, ledger
 from cm_service.services.errors import Forbidden, InvalidInput
 from cm_service.services.reads import fidelity, reports
-from tests.factories import START, make_enrolled, make_staff
+from tests.support.factories import START, make_enrolled, make_staff
 
 NEG = {"cocaine": "negative"}
 STIMULANTS = dict.fromkeys(("cocaine", "amphetamine", "methamphetamine"), "negative")

@@ -18,7 +18,7 @@ from cm_service.models import Event, EventVoid, LedgerEntry
 from cm_service.rules.messages import from_json
 from cm_service.services.cm import checkins, funding, participants, rewards
 from cm_service.services.errors import Conflict, InvalidInput
-from tests.factories import make_enrolled, make_staff, protocol_id, scheduled
+from tests.support.factories import make_enrolled, make_staff, protocol_id, scheduled
 
 NEG = {"cocaine": "negative"}
 STIMULANTS_NEG = dict.fromkeys(

@@ -14,7 +14,7 @@ from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import checkins, ledger
 from cm_service.services.errors import Conflict, NotFound
-from tests.factories import NOW, START, make_enrolled, make_staff, scheduled
+from tests.support.factories import NOW, START, make_enrolled, make_staff, scheduled
 
 NEG = {"cocaine": "negative"}
 POS = {"cocaine": "positive"}

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import Event, EventVoid, LedgerEntry
 from cm_service.services.cm import appointments, checkins, nightly
-from tests.factories import START, make_enrolled, scheduled
+from tests.support.factories import START, make_enrolled, scheduled
 
 NEG = {"cocaine": "negative"}
 STIMULANTS_NEG = dict.fromkeys(

@@ -12,7 +12,7 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog, Enrollment, Exemption, Participant
 from cm_service.services.cm import participants
 from cm_service.services.errors import InvalidInput
-from tests.factories import NOW, START, protocol_id
+from tests.support.factories import NOW, START, protocol_id
 
 
 def counts() -> tuple[int, ...]:

@@ -11,7 +11,7 @@ from cm_service.services.access import portal_links
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.errors import NotFound
-from tests.factories import NOW
+from tests.support.factories import NOW
 
 SUFFIX = r"[a-z0-9]{6}"
 

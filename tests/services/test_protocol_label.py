@@ -9,7 +9,7 @@ from cm_service.models import Protocol
 from cm_service.rules import load_preset
 from cm_service.services.admin import clinics
 from cm_service.services.admin.protocol_admin import protocol_label
-from tests.factories import NOW, make_staff, protocol_id
+from tests.support.factories import NOW, make_staff, protocol_id
 
 
 def _unlabelled(preset: str, **changes) -> dict:

@@ -17,7 +17,7 @@ from cm_service.services.errors import InvalidInput
 from cm_service.services.integrations import reminders
 from cm_service.services.integrations.reminders import Choices, quiet_end
 from cm_service.services.reads.portal import participant_actor
-from tests.factories import make_enrolled
+from tests.support.factories import make_enrolled
 
 NEG = {"cocaine": "negative"}
 # Tuesday 3 February 2026, 18:30 in Chicago: Higgins tests Mon/Wed/Fri, so

@@ -17,7 +17,7 @@ from cm_service.services.reads.report_charts import (
     Rate,
     series_of,
 )
-from tests.factories import START, make_enrolled, make_staff, scheduled
+from tests.support.factories import START, make_enrolled, make_staff, scheduled
 
 HIGGINS = "higgins-1994 v1"
 GROUPS = "attendance-prize v1"

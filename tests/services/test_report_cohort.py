@@ -52,7 +52,7 @@ from cm_service.services.cm import (
     participants,
 )
 from cm_service.services.reads import report_exports, reports
-from tests.factories import START, make_staff, protocol_id
+from tests.support.factories import START, make_staff, protocol_id
 
 GOLDEN = Path(__file__).parent / "golden"
 CHICAGO = ZoneInfo("America/Chicago")

@@ -13,7 +13,7 @@ from cm_service.models import AuditLog, Event
 from cm_service.services.cm import checkins, ledger
 from cm_service.services.errors import Forbidden, InvalidInput
 from cm_service.services.reads import report_exports, reports
-from tests.factories import START, make_enrolled, make_staff, scheduled
+from tests.support.factories import START, make_enrolled, make_staff, scheduled
 
 # A worked example: 2 tests a week (Mon, Thu) for 12 weeks.
 WORKED = "N N P N N N M N N N N N E N N P N N N N N N N N"

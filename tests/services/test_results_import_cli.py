@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import Event, LedgerEntry
 from cm_service.services.cm import checkins, ledger
-from tests.factories import NOW, START, make_enrolled
+from tests.support.factories import NOW, START, make_enrolled
 
 HEADER = "participant_code,collected_on,analyte,result,value\n"
 

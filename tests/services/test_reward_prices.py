@@ -12,7 +12,7 @@ from cm_service.extensions import db
 from cm_service.models import LedgerEntry, Reward
 from cm_service.services.cm import corrections, ledger, participants, pricing, rewards
 from cm_service.services.errors import Conflict, InvalidInput
-from tests.factories import NOW, START, make_enrolled, make_staff, protocol_id
+from tests.support.factories import NOW, START, make_enrolled, make_staff, protocol_id
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from cm_service.extensions import db
 from cm_service.models import Appointment, Event, EventVoid, LedgerEntry
 from cm_service.services.cm import appointments, checkins, groups, nightly
 from cm_service.services.errors import Conflict, InvalidInput
-from tests.factories import START, make_enrolled
+from tests.support.factories import START, make_enrolled
 
 TUESDAY = START + timedelta(days=1)  # the attendance preset's group days: Tue, Thu
 TEN = time(10)

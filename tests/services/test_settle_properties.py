@@ -34,7 +34,7 @@ from cm_service.services.cm import (
 )
 from cm_service.services.cm.evaluation import evaluate_history
 from cm_service.services.cm.timeline import clinic_today, load_timeline
-from tests.factories import make_enrolled, make_staff
+from tests.support.factories import make_enrolled, make_staff
 
 PRESETS = [
     "higgins-1994",

@@ -19,7 +19,7 @@ from cm_service.extensions import db
 from cm_service.models import Event, Participant
 from cm_service.services.admin import clinics
 from cm_service.services.cm import appointments, checkins, participants
-from tests.factories import NOW, START, make_staff, protocol_id
+from tests.support.factories import NOW, START, make_staff, protocol_id
 
 ATTENDANCE = "attendance-prize"
 COMBINED = "higgins-groups"

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import Clinic, ClinicClosure, Pause
 from cm_service.services.cm import nightly
-from tests.factories import make_enrolled, make_staff
 from tests.support.clock import freeze
-from tests.web.helpers import csrf_token, log_in
+from tests.support.factories import make_enrolled, make_staff
+from tests.support.web import csrf_token, log_in
 
 
 @pytest.fixture

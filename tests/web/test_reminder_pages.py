@@ -14,8 +14,8 @@ from cm_service.models import Consent, OutboxMessage, Participant, ReminderChann
 from cm_service.services.integrations import reminders
 from cm_service.services.integrations.delivery import twilio_signature
 from cm_service.services.integrations.reminders import Choices
-from tests.factories import make_staff
-from tests.web.helpers import csrf_token, log_in
+from tests.support.factories import make_staff
+from tests.support.web import csrf_token, log_in
 from tests.web.portal.conftest import make_participant, portal_log_in
 
 TOKEN = "twilio-auth-token"

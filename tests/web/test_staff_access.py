@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, LoginAttempt, Participant
-from tests.factories import make_enrolled, make_staff
-from tests.web.helpers import csrf_token, log_in
+from tests.support.factories import make_enrolled, make_staff
+from tests.support.web import csrf_token, log_in
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import pytest
 
 from cm_service.services.access import api_tokens
 from cm_service.services.access.actors import SYSTEM
-from tests.factories import NOW
 from tests.support.clock import freeze
+from tests.support.factories import NOW
 
 
 @pytest.fixture(autouse=True)

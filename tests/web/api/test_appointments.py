@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import Appointment, Event
 from cm_service.services.cm import appointments
-from tests.factories import NOW, make_enrolled, make_staff
+from tests.support.factories import NOW, make_enrolled, make_staff
 
 TUESDAY = "2026-01-27"  # before NOW (Mon 2 Feb), a group day of the preset
 BOOKING = {"session_type": "group", "on": TUESDAY, "starts_at": "10:00"}

@@ -15,7 +15,7 @@ from cm_service.models import (
     Participant,
 )
 from cm_service.services.cm import checkins
-from tests.factories import NOW, START, make_enrolled
+from tests.support.factories import NOW, START, make_enrolled
 
 NEG = {"cocaine": "negative"}
 

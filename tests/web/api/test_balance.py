@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services.access import audit
-from tests.factories import make_enrolled, make_staff
+from tests.support.factories import make_enrolled, make_staff
 
 NEG = {"cocaine": "negative"}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.factories import START, make_enrolled, scheduled
+from tests.support.factories import START, make_enrolled, scheduled
 
 NEG = {"cocaine": "negative"}
 

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import Event, IdempotentResponse, LedgerEntry
-from tests.factories import make_enrolled
+from tests.support.factories import make_enrolled
 
 NEG = {"cocaine": "negative"}
 SPECIMEN = {"kind": "specimen", "on": "2026-01-05", "results": NEG}

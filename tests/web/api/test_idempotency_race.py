@@ -16,7 +16,7 @@ from cm_service import clock, create_app
 from cm_service.extensions import db
 from cm_service.models import Event
 from tests.conftest import TEST_CONFIG
-from tests.factories import NOW, START, make_enrolled, scheduled
+from tests.support.factories import NOW, START, make_enrolled, scheduled
 from tests.web.api.conftest import make_token
 
 WORKERS, ROUNDS = 6, 8

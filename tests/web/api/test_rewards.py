@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import AuditLog, LedgerEntry, StockMovement
 from cm_service.services.cm import corrections, rewards
-from tests.factories import NOW, make_enrolled, make_staff
+from tests.support.factories import NOW, make_enrolled, make_staff
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Draw, Event, EventVoid, Participant
-from tests.factories import START, make_enrolled
+from tests.support.factories import START, make_enrolled
 
 NEG = {"cocaine": "negative"}
 

@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 
 from cm_service.extensions import db
 from cm_service.services.cm import checkins
-from tests.factories import NOW, START, make_enrolled
+from tests.support.factories import NOW, START, make_enrolled
 from tests.web.api.conftest import make_token
 
 CHECKS = [

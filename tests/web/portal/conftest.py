@@ -10,9 +10,9 @@ import pytest
 from cm_service.extensions import db
 from cm_service.models import Clinic
 from cm_service.services.cm import participants
-from tests.factories import NOW, START, protocol_id
 from tests.support.clock import freeze
-from tests.web.helpers import csrf_token
+from tests.support.factories import NOW, START, protocol_id
+from tests.support.web import csrf_token
 
 PIN = "246810"
 

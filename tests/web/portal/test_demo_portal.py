@@ -7,7 +7,7 @@ import re
 
 from cm_service.services.access.passwords import pin_problem
 from cm_service.services.admin import demo
-from tests.web.helpers import csrf_token
+from tests.support.web import csrf_token
 
 PORTAL_LINE = re.compile(r"Portal: (/me/[a-z0-9-]+/login) +code (P-\d{4}) +PIN (\d+)")
 

@@ -4,7 +4,7 @@ lists their upcoming booked sessions, in English and Spanish."""
 from __future__ import annotations
 
 from cm_service.services.cm import checkins
-from tests.factories import NOW
+from tests.support.factories import NOW
 from tests.web.attendance import (
     attendance_only,
     combined,

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import AuditLog, LoginAttempt
 from cm_service.services.access import lockout
-from tests.web.helpers import csrf_token, log_in
+from tests.support.web import csrf_token, log_in
 from tests.web.portal.conftest import (
     PIN,
     login_path,

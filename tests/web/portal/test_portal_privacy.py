@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from cm_service.services.cm import checkins, participants
-from tests.factories import NOW, START, make_staff
+from tests.support.factories import NOW, START, make_staff
 from tests.web.portal.conftest import make_participant, portal_log_in
 
 PAGES = ["/me/", "/me/history", "/me/progress", "/me/rewards", "/me/who-looked"]

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from cm_service.extensions import db
 from cm_service.models import Participant
-from tests.web.helpers import csrf_token
+from tests.support.web import csrf_token
 from tests.web.portal.conftest import login_path, portal_log_in
 
 

@@ -10,8 +10,8 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services.access import api_tokens, consents
 from cm_service.services.access.actors import SYSTEM
-from tests.consents import EHR, grant
-from tests.factories import NOW
+from tests.support.consents import EHR, grant
+from tests.support.factories import NOW
 from tests.web.portal.conftest import make_participant, portal_log_in
 from tests.web.portal.test_portal_language import choose
 

@@ -40,9 +40,9 @@ from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import checkins, corrections, ledger, participants
 from cm_service.services.reads import portal as portal_service
-from tests.consents import EHR, grant
-from tests.factories import NOW, START, make_staff, protocol_id
 from tests.rules.test_messages import folded
+from tests.support.consents import EHR, grant
+from tests.support.factories import NOW, START, make_staff, protocol_id
 from tests.web.attendance import ATTENDANCE, TUESDAY, attend_groups, book_groups
 from tests.web.portal.conftest import PIN, login_path, portal_log_in
 

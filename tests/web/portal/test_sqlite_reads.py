@@ -18,8 +18,8 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog, Participant
 from cm_service.services.access import audit
 from cm_service.services.cm import checkins
-from tests.factories import NOW, START
-from tests.web.helpers import log_in
+from tests.support.factories import NOW, START
+from tests.support.web import log_in
 from tests.web.portal.conftest import portal_log_in
 
 on_sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

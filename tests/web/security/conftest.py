@@ -13,9 +13,9 @@ from sqlalchemy import select
 from cm_service.extensions import db
 from cm_service.models import User
 from cm_service.services.access import totp
-from tests.factories import NOW, make_staff
 from tests.support.clock import freeze
-from tests.web.helpers import CSRF, csrf_token
+from tests.support.factories import NOW, make_staff
+from tests.support.web import CSRF, csrf_token
 
 PASSWORD = "correct horse battery"
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from cm_service.extensions import db
 from cm_service.models import AppendOnlyViolation, AuditLog, Enrollment
-from tests.web.helpers import csrf_token, log_in
+from tests.support.web import csrf_token, log_in
 
 
 @pytest.fixture
@@ -172,7 +172,7 @@ def test_a_malformed_anchor_is_a_usage_error(runner, chain):
 )
 def test_a_pinned_protocol_version_cannot_be_rewritten_in_sql(staff, clinic, statement):
     from cm_service.models import Protocol
-    from tests.factories import make_enrolled
+    from tests.support.factories import make_enrolled
 
     _, enrollment = make_enrolled(staff, clinic)
     other = db.session.scalars(
@@ -191,7 +191,7 @@ def test_a_pinned_protocol_version_cannot_be_rewritten_in_sql(staff, clinic, sta
 
 
 def test_an_enrollment_still_ends_and_changes_status(staff, clinic):
-    from tests.factories import make_enrolled
+    from tests.support.factories import make_enrolled
 
     _, enrollment = make_enrolled(staff, clinic)
 

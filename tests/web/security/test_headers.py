@@ -11,9 +11,9 @@ from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.services.cm import participants
 from tests.conftest import TEST_CONFIG
-from tests.factories import NOW, START, make_staff, protocol_id
 from tests.support.clock import freeze
-from tests.web.helpers import CSRF, log_in
+from tests.support.factories import NOW, START, make_staff, protocol_id
+from tests.support.web import CSRF, log_in
 from tests.web.portal.conftest import PIN, portal_log_in
 from tests.web.security.conftest import PASSWORD
 

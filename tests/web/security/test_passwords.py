@@ -10,7 +10,7 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services.access import passwords
 from cm_service.services.errors import InvalidInput
-from tests.web.helpers import log_in
+from tests.support.web import log_in
 from tests.web.security.conftest import PASSWORD, post_form, user_named
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services.access import accounts
-from tests.factories import NOW
-from tests.web.helpers import csrf_token, log_in
+from tests.support.factories import NOW
+from tests.support.web import csrf_token, log_in
 from tests.web.security.conftest import PASSWORD, post_form, user_named
 
 NEW_PASSWORD = "plum orchard seventeen lanterns"
@@ -100,7 +100,7 @@ def test_deactivation_by_an_admin_ends_the_session(client, staff, admin):
 
 def test_an_admin_cannot_deactivate_another_clinics_staff(staff, other_clinic):
     from cm_service.services.errors import NotFound
-    from tests.factories import make_staff
+    from tests.support.factories import make_staff
 
     outsider = make_staff(other_clinic, "otherboss", "admin")
     try:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from cm_service.extensions import db
 from cm_service.models import AuditLog, LoginAttempt, RecoveryCode
 from cm_service.services.access import totp
-from tests.web.helpers import log_in
+from tests.support.web import log_in
 from tests.web.security.conftest import (
     PASSWORD,
     code_at,

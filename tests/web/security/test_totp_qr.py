@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import segno
 
-from tests.web.helpers import log_in
+from tests.support.web import log_in
 from tests.web.security.conftest import password_step, secret_on
 
 ENROL = "/staff/account/second-factor"

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Event, LedgerEntry
-from tests.factories import NOW, make_enrolled
 from tests.support.clock import freeze
-from tests.web.helpers import log_in
+from tests.support.factories import NOW, make_enrolled
+from tests.support.web import log_in
 
 
 @pytest.fixture(autouse=True)

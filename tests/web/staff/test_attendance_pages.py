@@ -11,7 +11,8 @@ from sqlalchemy import select
 from cm_service.extensions import db
 from cm_service.models import Event
 from cm_service.services.cm import appointments, checkins, groups
-from tests.factories import NOW, make_enrolled
+from tests.support.factories import NOW, make_enrolled
+from tests.support.web import csrf_token
 from tests.web.attendance import (
     ATTENDANCE,
     THURSDAY,
@@ -24,7 +25,6 @@ from tests.web.attendance import (
     void_first_group,
     words,
 )
-from tests.web.helpers import csrf_token
 from tests.web.staff.conftest import page_of
 
 TODAY = NOW.date()  # Monday 2 February 2026

@@ -10,7 +10,7 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services.access import audit
 from cm_service.services.cm import checkins
-from tests.factories import NOW, make_enrolled
+from tests.support.factories import NOW, make_enrolled
 from tests.web.staff.conftest import page_of
 
 TODAY = NOW.date()  # Monday 2026-02-02: a Higgins testing day

@@ -12,9 +12,9 @@ from sqlalchemy import event, select
 from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services.cm import appointments, checkins, groups
-from tests.factories import NOW, make_enrolled
 from tests.support.clock import freeze
-from tests.web.helpers import log_in
+from tests.support.factories import NOW, make_enrolled
+from tests.support.web import log_in
 from tests.web.staff.conftest import history, page_of
 
 TODAY = NOW.date()  # Monday 2026-02-02: Higgins tests Mon, Wed, Fri

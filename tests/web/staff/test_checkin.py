@@ -8,8 +8,8 @@ from sqlalchemy import select
 from cm_service.extensions import db
 from cm_service.models import Event
 from cm_service.services.cm import checkins
-from tests.factories import NOW, START, make_enrolled, make_staff
-from tests.web.helpers import csrf_token, log_in
+from tests.support.factories import NOW, START, make_enrolled, make_staff
+from tests.support.web import csrf_token, log_in
 from tests.web.staff.conftest import history, page_of
 
 TODAY = NOW.date()  # 2026-02-02 in Chicago too (14:00 local)

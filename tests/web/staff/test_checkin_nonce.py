@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import Event
 from cm_service.services.cm import checkins
-from tests.factories import NOW, make_staff
-from tests.web.helpers import CSRF
+from tests.support.factories import NOW, make_staff
+from tests.support.web import CSRF
 from tests.web.staff.conftest import count, history, page_of
 
 TODAY = NOW.date().isoformat()

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Consent
-from tests.consents import grant
-from tests.factories import NOW, make_enrolled, make_staff
-from tests.web.helpers import csrf_token, log_in
+from tests.support.consents import grant
+from tests.support.factories import NOW, make_enrolled, make_staff
+from tests.support.web import csrf_token, log_in
 from tests.web.staff.conftest import count, page_of
 
 GOOD = {

@@ -14,8 +14,8 @@ from cm_service import rules
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Draw, LedgerEntry, Reward, StockMovement
 from cm_service.services.cm import checkins, ledger, rewards
-from tests.factories import NOW, START, make_enrolled, make_staff
-from tests.web.helpers import csrf_token
+from tests.support.factories import NOW, START, make_enrolled, make_staff
+from tests.support.web import csrf_token
 from tests.web.staff.conftest import count, history, page_of
 
 VA = "va-prize-2014"
@@ -255,7 +255,7 @@ def test_no_draws_waiting_is_a_conflict(logged_in, person):
 
 
 def test_an_auditor_sees_the_screen_but_cannot_draw(client, clinic, va_earner):
-    from tests.web.helpers import log_in
+    from tests.support.web import log_in
 
     make_staff(clinic, "reader", role="auditor")
     assert log_in(client, "reader").status_code == 302

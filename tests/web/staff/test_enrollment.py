@@ -6,8 +6,8 @@ from sqlalchemy import select
 from cm_service.extensions import db
 from cm_service.models import Enrollment, Exemption, Participant
 from cm_service.services.cm import participants
-from tests.factories import NOW, make_enrolled, make_staff, protocol_id
-from tests.web.helpers import csrf_token
+from tests.support.factories import NOW, make_enrolled, make_staff, protocol_id
+from tests.support.web import csrf_token
 from tests.web.staff.conftest import count, page_of
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.factories import make_enrolled, make_staff
+from tests.support.factories import make_enrolled, make_staff
 from tests.web.staff.conftest import page_of
 
 

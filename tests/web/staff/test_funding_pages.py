@@ -10,8 +10,8 @@ from sqlalchemy import select
 from cm_service.extensions import db
 from cm_service.models import EnrollmentFunding, FundingProgram
 from cm_service.services.cm import checkins, funding
-from tests.factories import NOW, START, make_enrolled, make_staff, scheduled
-from tests.web.helpers import csrf_token, log_in
+from tests.support.factories import NOW, START, make_enrolled, make_staff, scheduled
+from tests.support.web import csrf_token, log_in
 from tests.web.staff.conftest import page_of
 
 

@@ -18,9 +18,9 @@ from cm_service.models import (
     SessionGroup,
 )
 from cm_service.services.cm import groups, participants
-from tests.factories import NOW, make_enrolled, make_staff
 from tests.support.clock import freeze
-from tests.web.helpers import csrf_token, log_in
+from tests.support.factories import NOW, make_enrolled, make_staff
+from tests.support.web import csrf_token, log_in
 from tests.web.staff.conftest import history, page_of
 
 TUESDAY = date(2026, 2, 3)  # week 5 of the attendance preset, a group day

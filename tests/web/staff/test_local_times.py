@@ -20,9 +20,9 @@ from cm_service.services.cm import (
     rewards,
 )
 from cm_service.services.cm.timeline import clinic_today
-from tests.factories import make_staff, protocol_id
 from tests.support.clock import freeze
-from tests.web.helpers import log_in
+from tests.support.factories import make_staff, protocol_id
+from tests.support.web import log_in
 from tests.web.staff.conftest import page_of
 
 AT = datetime(2026, 11, 30, 0, 19, tzinfo=UTC)  # Sunday evening in Chicago
@@ -200,8 +200,8 @@ def test_the_filters_take_an_explicit_clinic_and_keep_none_as_a_dash(clinic):
 
 def test_no_form_field_says_autocomplete_none(app, staff, clinic):
     # Issue 15, defect 9: the pause form rendered autocomplete="None".
-    from tests.factories import make_staff
-    from tests.web.helpers import log_in
+    from tests.support.factories import make_staff
+    from tests.support.web import log_in
 
     make_staff(clinic, "boss", "admin")
     client = app.test_client()

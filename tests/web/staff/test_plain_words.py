@@ -7,8 +7,8 @@ import re
 from datetime import timedelta
 
 from cm_service.services.cm import checkins
-from tests.factories import NOW, START, make_enrolled, protocol_id
-from tests.web.helpers import csrf_token
+from tests.support.factories import NOW, START, make_enrolled, protocol_id
+from tests.support.web import csrf_token
 from tests.web.staff.conftest import page_of
 
 CODES = ["cocaine", "mdma", "pcp", "etg", "cannabis"]
@@ -82,7 +82,7 @@ def test_the_exemption_form_asks_for_a_substance(logged_in, staff, clinic):
 
 def test_the_enrol_form_offers_checkboxes_in_plain_words(logged_in, clinic):
     from cm_service.services.cm import participants
-    from tests.factories import make_staff
+    from tests.support.factories import make_staff
 
     person = participants.register_participant(
         make_staff(clinic, "desk"), clinic.id, "P-0042", now=NOW
@@ -106,7 +106,7 @@ def test_the_enrol_form_offers_checkboxes_in_plain_words(logged_in, clinic):
 
 def test_the_enrol_form_starts_on_the_clinics_today(logged_in, clinic):
     from cm_service.services.cm import participants
-    from tests.factories import make_staff
+    from tests.support.factories import make_staff
 
     person = participants.register_participant(
         make_staff(clinic, "desk"), clinic.id, "P-0042", now=NOW
@@ -131,7 +131,7 @@ def test_protocols_are_named_by_their_short_name(logged_in, staff, clinic):
 
 def test_the_enrol_select_names_protocols_by_their_short_name(logged_in, clinic):
     from cm_service.services.cm import participants
-    from tests.factories import make_staff
+    from tests.support.factories import make_staff
 
     person = participants.register_participant(
         make_staff(clinic, "desk"), clinic.id, "P-0042", now=NOW

@@ -11,8 +11,8 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog, Participant
 from cm_service.services.cm import participants
 from cm_service.services.errors import Forbidden, InvalidInput
-from tests.factories import NOW, make_enrolled, make_staff
-from tests.web.helpers import csrf_token, log_in
+from tests.support.factories import NOW, make_enrolled, make_staff
+from tests.support.web import csrf_token, log_in
 from tests.web.portal.conftest import login_path, portal_log_in
 from tests.web.staff.conftest import history, page_of
 

@@ -6,8 +6,8 @@ import pytest
 
 from cm_service import rules
 from cm_service.models import Protocol
-from tests.factories import make_staff, protocol_id
-from tests.web.helpers import csrf_token, log_in
+from tests.support.factories import make_staff, protocol_id
+from tests.support.web import csrf_token, log_in
 from tests.web.staff.conftest import count, page_of
 
 

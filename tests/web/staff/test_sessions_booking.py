@@ -13,8 +13,8 @@ from cm_service.extensions import db
 from cm_service.models import Appointment, AuditLog, Event
 from cm_service.services.access import audit
 from cm_service.services.cm import appointments
-from tests.factories import NOW, make_enrolled, make_staff
-from tests.web.helpers import csrf_token, log_in
+from tests.support.factories import NOW, make_enrolled, make_staff
+from tests.support.web import csrf_token, log_in
 from tests.web.staff.conftest import history, page_of
 
 TODAY = NOW.date()  # Monday 2026-02-02 in Chicago

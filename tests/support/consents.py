@@ -8,7 +8,7 @@ from datetime import date
 from cm_service.models import CONSENT_SHARES
 from cm_service.services.access import consents
 from cm_service.services.access.actors import Recipient
-from tests.factories import NOW, START
+from tests.support.factories import NOW, START
 
 EHR = "County EHR"
 EHR_TREATMENT = Recipient(EHR, "treatment")
