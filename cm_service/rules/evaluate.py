@@ -297,20 +297,6 @@ class _Totals:
         default_factory=lambda: MappingProxyType({})
     )
 
-    def plus(self, awards: Iterable[Award]) -> _Totals:
-        totals, by_year = self, dict(self.cents_by_year)
-        for a in awards:
-            points, draws = (a.amount, 0) if a.account == "points" else (0, a.amount)
-            by_year[a.on.year] = by_year.get(a.on.year, 0) + a.cents
-            totals = replace(
-                totals,
-                points=totals.points + points,
-                cents=totals.cents + a.cents,
-                draws=totals.draws + draws,
-                capped_cents=totals.capped_cents + a.capped_cents,
-            )
-        return replace(totals, cents_by_year=MappingProxyType(by_year))
-
 
 @dataclass(frozen=True)
 class _WeekTally:
@@ -342,12 +328,9 @@ def meter_facts(facts: EnrollmentFacts) -> dict[str, Any]:
     }
 
 
-def _initial(facts: EnrollmentFacts) -> _State:
-    return _State(meter=CapMeter(**meter_facts(facts)))
-
-
 def _meter(facts: EnrollmentFacts) -> CapMeter:
-    """`_initial(facts).meter`, made without CapMeter's __init__."""
+    """The cap meter of the enrollment's first day, `CapMeter(**meter_facts(facts))`,
+    made without its __init__."""
     return made(
         CapMeter,
         {
@@ -523,7 +506,7 @@ class _Folding:
         # The sessions folded (session_outcomes), for Evaluation.sessions.
         self.held: list[SessionOutcome] = []
         self.units: dict[int, tuple[Money | None, Money | None, bool]] = {}
-        if state is None:  # the enrollment's first day: `_initial(facts)`
+        if state is None:  # the enrollment's first day: `_State(meter=_meter(facts))`
             self.meter = _meter(facts)
             self.used: dict[Hashable, Money] = {}
             self.level = self.run = self.since = self.longest = 0
