@@ -559,8 +559,8 @@ class _Folding:
         if tally is None or tally[0] >= week:
             return
         if tally[2] and tally[3]:
-            schedule = self.spec.phases[tally[1]].specimen
-            if schedule is not None and schedule.escalates and schedule.per == "week":
+            plan = _specimen_plans(self.spec)[0][tally[1]]
+            if plan is not None and plan.per_week:
                 self.level += 1  # escalation.after_clean_week
         self.tally = None
 
