@@ -47,6 +47,8 @@ def _preset_labels() -> dict[str, tuple[str, str]]:
 def list_protocols(actor: Actor) -> list[Protocol]:
     """The actor's clinic's protocol versions, presets included."""
     actor.require(*READERS)
+    if actor.clinic_id is None:
+        return []  # the system actor: no clinic, so no protocol is its own
     return protocols_of(actor.clinic_id)
 
 

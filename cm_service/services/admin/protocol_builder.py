@@ -505,7 +505,10 @@ def _draws(fields: Mapping[str, Any]) -> bool:
     )
 
 
-def _listed(attendance: object) -> list[dict[str, Any]]:
+def _listed(
+    attendance: dict[str, Any] | list[dict[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """A phase's attendance schedules: none, one or a list of them."""
     if attendance is None:
         return []
     return attendance if isinstance(attendance, list) else [attendance]
@@ -561,7 +564,9 @@ def _escalation(
     }
 
 
-def _bonus(parse: _Parse, prefix: str, values: Mapping[str, Any]) -> dict | None:
+def _bonus(
+    parse: _Parse, prefix: str, values: Mapping[str, Any]
+) -> dict[str, int | None] | None:
     every = parse.whole(f"{prefix}-bonus_every", values["bonus_every"])
     amount = parse.whole(f"{prefix}-bonus_amount", values["bonus_amount"])
     if not values["bonus_every"] and not values["bonus_amount"]:
@@ -572,7 +577,9 @@ def _bonus(parse: _Parse, prefix: str, values: Mapping[str, Any]) -> dict | None
     return {"every": every, "amount": amount}
 
 
-def _attendance(parse: _Parse, prefix: str, values: Mapping[str, Any]) -> dict:
+def _attendance(
+    parse: _Parse, prefix: str, values: Mapping[str, Any]
+) -> dict[str, Any]:
     if values["type"] == "fixed":
         amount = parse.whole(f"{prefix}-amount", values["amount"])
         schedule: dict[str, Any] = {"type": "fixed", "amount": amount}
@@ -707,9 +714,9 @@ def field_names(fields: Mapping[str, Any]) -> set[str]:
     return names
 
 
-def _every_box_ticked(fields: Mapping[str, Any]) -> Mapping[str, Any]:
+def _every_box_ticked(fields: Mapping[str, Any]) -> dict[str, object]:
     # flatten leaves out empty lists and False, which are still inputs on the page.
-    def tick(value: Any) -> Any:
+    def tick(value: object) -> object:
         if isinstance(value, dict):
             return {name: tick(item) for name, item in value.items()}
         if isinstance(value, list) and value and isinstance(value[0], dict):
@@ -718,7 +725,7 @@ def _every_box_ticked(fields: Mapping[str, Any]) -> Mapping[str, Any]:
             return ["y"]
         return value
 
-    return tick(fields)
+    return {name: tick(item) for name, item in fields.items()}
 
 
 # ---- preview ------------------------------------------------------------------------
@@ -745,15 +752,27 @@ class Preview:
 
     @property
     def best_cost_cents(self) -> int:
-        return round_half_up(self.best.cost_cents)
+        return round_half_up(self._best().cost_cents)
 
     @property
     def best_prizes_cents(self) -> int:
-        return round_half_up(self.best.expected_prize_cents)
+        return round_half_up(self._best().expected_prize_cents)
 
     @property
     def chance_percent(self) -> int:
-        return round_half_up(self.cohort.p_negative * 100)
+        return round_half_up(self._cohort().p_negative * 100)
+
+    # The figures of a preview with a `problem` do not exist: AttributeError, as
+    # reading them from None was (a template shows them only without a problem).
+    def _best(self) -> rules.SimulationResult:
+        if self.best is None:
+            raise AttributeError(f"no figures: {self.problem}")
+        return self.best
+
+    def _cohort(self) -> rules.CohortResult:
+        if self.cohort is None:
+            raise AttributeError(f"no figures: {self.problem}")
+        return self.cohort
 
 
 def preview(spec: rules.ProtocolSpec) -> Preview:

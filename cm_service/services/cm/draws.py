@@ -28,7 +28,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..validation import check_date
 from . import ledger
 from .rewards import catalogue
-from .timeline import clinic_today
+from .timeline import clinic_today, not_null
 
 # The draw form's nonce (uuid4().hex when the page is shown), as a check-in's.
 NONCE = re.compile(r"[0-9a-f]{32}\Z")
@@ -293,7 +293,7 @@ def _handed_out(draw_ids: list[int]) -> dict[int, Reward]:
         .join(Reward, Reward.id == StockMovement.reward_id)
         .where(StockMovement.draw_id.in_(draw_ids))
     )
-    return dict(rows.all())
+    return {not_null(draw_id): reward for draw_id, reward in rows}
 
 
 def _owed_since(participant_id: int) -> dict[int, datetime]:
@@ -304,7 +304,8 @@ def _owed_since(participant_id: int) -> dict[int, datetime]:
             AuditLog.object_type == "draw",
         )
     )
-    return {draw_id: at for draw_id, at in rows}
+    # owe_prize always names the draw; a row without one is no draw's.
+    return {draw_id: at for draw_id, at in rows if draw_id is not None}
 
 
 def owe_prize(actor: Actor, draw_id: int, *, now: datetime) -> Draw:
@@ -372,7 +373,9 @@ def waiting(actor: Actor) -> list[Waiting]:
     return [Waiting(p, int(draws.get(p.id, 0)), prizes.get(p.id, 0)) for p in people]
 
 
-def _prizes_to_hand_out(clinic_id: int) -> dict[int, int]:
+def _prizes_to_hand_out(clinic_id: int | None) -> dict[int, int]:
+    """participant -> prizes won and not handed out; none for no clinic (the
+    system actor's)."""
     rows = db.session.execute(
         select(Draw.participant_id, func.count(Draw.id))
         .outerjoin(StockMovement, StockMovement.draw_id == Draw.id)

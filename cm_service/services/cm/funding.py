@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ... import rules
 from ...extensions import db
@@ -42,6 +44,9 @@ NAME_MAX = 120  # FundingProgram.name's width
 SOURCE_MAX = 1000
 MAX_CAP_CENTS = 10_000_000  # $100,000: any larger cap is a typo
 PAID_KINDS = ("award", "bonus", "adjustment")
+# A program's cap window, ("program", id, "award" | "month" | "year", ...): the key
+# of rules.EnrollmentFacts.program_paid_cents.
+Window = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -236,10 +241,16 @@ def paid_rows(
     from .timeline import _specs
 
     protocols = _specs(set(specs.values()))
-    group = [LedgerEntry.enrollment_id, LedgerEntry.on, LedgerEntry.account]
+    # Columns of several types, the award key only when asked for: the rows are
+    # read by position, their types are those of `found`.
+    group: list[InstrumentedAttribute[Any]] = [
+        LedgerEntry.enrollment_id,
+        LedgerEntry.on,
+        LedgerEntry.account,
+    ]
     if keys:
         group.append(LedgerEntry.award_key)
-    found = []
+    found: list[tuple[int, str | None, date, Fraction]] = []
     for part in chunks(sorted(enrollment_ids)):
         rows = db.session.execute(
             select(*group, func.sum(LedgerEntry.amount), func.sum(LedgerEntry.cents))
@@ -263,6 +274,19 @@ def paid_rows(
     return found
 
 
+def program_windows(
+    program: rules.ProgramCaps, on: date, group: Hashable
+) -> dict[str, Window]:
+    """rules.ProgramCaps.windows (typed as any hashable there), each checked to be
+    the tuple the facts key on."""
+    found = {}
+    for scope, window in program.windows(on, group).items():
+        if not isinstance(window, tuple):
+            raise TypeError(f"a program window is a tuple, not {window!r}")
+        found[scope] = window
+    return found
+
+
 def caps_of(periods: Sequence[EnrollmentFunding]) -> tuple[rules.ProgramCaps, ...]:
     """The periods as the fold takes them."""
     return tuple(
@@ -279,14 +303,16 @@ def caps_of(periods: Sequence[EnrollmentFunding]) -> tuple[rules.ProgramCaps, ..
     )
 
 
-def program_caps(enrollment_ids: Iterable[int]) -> dict[int, tuple]:
+def program_caps(
+    enrollment_ids: Iterable[int],
+) -> dict[int, tuple[rules.ProgramCaps, ...]]:
     """enrollment -> its programs' caps (rules.ProgramCaps), for the facts."""
     return {i: caps_of(p) for i, p in periods_of(enrollment_ids).items()}
 
 
 def paid_elsewhere(
     enrollments: Sequence[Enrollment],
-) -> dict[int, dict[tuple, int]]:
+) -> dict[int, dict[Window, int]]:
     """enrollment -> the money each program's month and year windows hold from the
     participant's other enrollments (each award counted in the program funding its
     day there): a program's caps count everything it paid the participant. Only a
@@ -304,21 +330,21 @@ def paid_elsewhere(
         count[participant_id] += 1
     several = [i for i, participant_id in theirs if count[participant_id] > 1]
     periods = program_caps(several)
-    held: dict[int, dict[tuple, Fraction]] = defaultdict(lambda: defaultdict(Fraction))
+    held: dict[int, dict[Window, Fraction]] = defaultdict(lambda: defaultdict(Fraction))
     for enrollment_id, _, on, money in paid_rows(sorted(periods)):
         program = rules.program_on(periods[enrollment_id], on)
         if program is None:
             continue
-        for scope, window in program.windows(on, None).items():
+        for scope, window in program_windows(program, on, None).items():
             if scope != "per_award_cents":
                 held[enrollment_id][window] += money
     participant_of = dict(theirs)
     by_participant: dict[int, list[int]] = defaultdict(list)
     for enrollment_id in held:
         by_participant[participant_of[enrollment_id]].append(enrollment_id)
-    result: dict[int, dict[tuple, int]] = {}
+    result: dict[int, dict[Window, int]] = {}
     for e in enrollments:
-        windows: dict[tuple, Fraction] = defaultdict(Fraction)
+        windows: dict[Window, Fraction] = defaultdict(Fraction)
         for other in by_participant.get(e.participant_id, ()):
             if other != e.id:
                 for window, money in held[other].items():
@@ -403,13 +429,13 @@ def _refuse_over_cap(enrollment: Enrollment, program: FundingProgram) -> None:
         )
     )
     periods = program_caps(e.id for e in theirs)
-    held: dict[tuple, Fraction] = defaultdict(Fraction)
+    held: dict[tuple[str, Window], Fraction] = defaultdict(Fraction)
     for enrollment_id, key, on, money in paid_rows([e.id for e in theirs], keys=True):
         found = rules.program_on(periods.get(enrollment_id, ()), on)
         if found is None or found.program != program.id:
             continue
         group = (enrollment_id, test_group(key)) if key else None
-        for scope, window in found.windows(on, group).items():
+        for scope, window in program_windows(found, on, group).items():
             held[(scope, window)] += money
     for (scope, window), cents in sorted(held.items(), key=str):
         cap = {
@@ -436,7 +462,7 @@ _SCOPE_WORDS = {
 }
 
 
-def _window_words(window: tuple) -> str:
+def _window_words(window: Window) -> str:
     if window[2] == "award":
         return "one award"
     if window[2] == "month":
@@ -549,7 +575,11 @@ def end_period(
     known = isinstance(period_id, int) and 0 < period_id <= INT_MAX
     period = db.session.get(EnrollmentFunding, period_id) if known else None
     enrollment = db.session.get(Enrollment, period.enrollment_id) if period else None
-    if enrollment is None or not actor.may_see_clinic(enrollment.clinic_id):
+    if (
+        period is None
+        or enrollment is None
+        or not actor.may_see_clinic(enrollment.clinic_id)
+    ):
         raise NotFound("No such funding period.", "period")
     if not isinstance(ends_on, date) or not in_range(ends_on):
         raise InvalidInput("ends_on", "Enter the last day the program funds.")

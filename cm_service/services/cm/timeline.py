@@ -64,6 +64,15 @@ def chunks(ids: Sequence[T]) -> Iterator[Sequence[T]]:
         yield ids[i : i + CHUNK]
 
 
+def not_null(value: T | None) -> T:
+    """A value of a nullable column that cannot be NULL where it is read: its
+    query leaves NULL out (`IS NOT NULL`, `IN (...)`), or every writer sets it (a
+    paid ledger entry's enrollment). Typed as present; a clear error if not."""
+    if value is None:
+        raise ValueError("NULL in a column read as never NULL here")
+    return value
+
+
 def load_timelines(
     enrollments: Sequence[Enrollment], *, with_events: bool = True
 ) -> dict[int, Timeline]:
@@ -260,7 +269,9 @@ def _paid_elsewhere_by_year(
     enrollments: Sequence[Enrollment],
 ) -> dict[int, dict[int, int]]:
     # The calendar-year cap spans all of a participant's enrollments (CA: $599/year).
-    by_participant: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    # (enrollment or None, year, cents): an entry without an enrollment, were one
+    # ever posted, would count as paid elsewhere for each of them.
+    by_participant: dict[int, list[tuple[int | None, int, int]]] = defaultdict(list)
     participant_ids = sorted({e.participant_id for e in enrollments})
     year = extract("year", LedgerEntry.on)
     for part in chunks(participant_ids):
@@ -341,7 +352,7 @@ def posted_by_keys(
             for enrollment_id, key, account, total, count, on in db.session.execute(
                 query
             ):
-                posted[enrollment_id][key] = rules.Held(
+                posted[not_null(enrollment_id)][not_null(key)] = rules.Held(
                     account, int(total), int(count), on
                 )
     return posted
@@ -378,7 +389,7 @@ def ledger_rows(
         .group_by(LedgerEntry.award_key, LedgerEntry.account)
     )
     found = [
-        rules.LedgerRow(key, on, account, int(amount))
+        rules.LedgerRow(not_null(key), not_null(on), account, int(amount))
         for key, on, account, amount in rows
     ]
     return found, award_totals([enrollment_id]).get(enrollment_id, {})
@@ -407,5 +418,5 @@ def award_totals(
             query = query.where(LedgerEntry.on <= through)
         rows = db.session.execute(query)
         for enrollment_id, account, amount in rows:
-            totals[enrollment_id][account] = int(amount)
+            totals[not_null(enrollment_id)][account] = int(amount)
     return totals

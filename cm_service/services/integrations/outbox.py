@@ -16,11 +16,14 @@ store by Message-ID, a provider honouring the key) shows one message.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.engine import CursorResult
 
 from ... import clock
 from ...extensions import db
@@ -50,22 +53,24 @@ class Drained:
     deferred: int = 0
 
 
-def _setting(name: str, default):
-    return current_app.config.get(name, default) if current_app else default
+def _config() -> Mapping[str, Any]:
+    """The app's settings (each read converts its value); none outside an app."""
+    return current_app.config if current_app else {}
 
 
 def max_attempts() -> int:
-    return int(_setting("REMINDER_MAX_ATTEMPTS", MAX_ATTEMPTS))
+    return int(_config().get("REMINDER_MAX_ATTEMPTS", MAX_ATTEMPTS))
 
 
 def sending_timeout() -> timedelta:
-    minutes = _setting("REMINDER_SENDING_TIMEOUT_MINUTES", None)
+    minutes = _config().get("REMINDER_SENDING_TIMEOUT_MINUTES")
     return SENDING_TIMEOUT if minutes is None else timedelta(minutes=float(minutes))
 
 
 def backoff(attempts: int) -> timedelta:
     """The wait after the `attempts`-th failed attempt: 1, 4, 16, 64 minutes."""
-    return BACKOFF * (4 ** max(attempts - 1, 0))
+    factor: int = 4 ** max(attempts - 1, 0)  # int ** int is typed Any (a float if < 0)
+    return BACKOFF * factor
 
 
 def due(now: datetime, limit: int = BATCH) -> list[int]:
@@ -105,11 +110,10 @@ def claim(
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     row = db.session.scalars(query).first()
-    due_now = row is not None and (
+    if row is None or not (
         (row.status == "pending" and row.not_before <= now)
         or (row.status == "sending" and row.claimed_at and row.claimed_at <= stuck)
-    )
-    if not due_now:
+    ):
         db.session.rollback()
         return None
     participant = db.session.get(Participant, row.participant_id)
@@ -151,12 +155,20 @@ def claim(
 
 def mark_sent(outgoing: Outgoing, reference: str, now: datetime) -> bool:
     """Record the send (commits); False when the row is no longer this claim's."""
-    done = db.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == outgoing.id, OutboxMessage.status == "sending")
-        .values(
-            status="sent", sent_at=now, provider_ref=reference[:200], last_error=None
-        )
+    # An UPDATE's result is a CursorResult (it has the rowcount); Session.execute
+    # is typed as returning any Result.
+    done = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outgoing.id, OutboxMessage.status == "sending")
+            .values(
+                status="sent",
+                sent_at=now,
+                provider_ref=reference[:200],
+                last_error=None,
+            )
+        ),
     ).rowcount
     db.session.commit()
     return bool(done)
@@ -283,7 +295,9 @@ def retry(actor: Actor, message_id: int, *, now: datetime) -> OutboxMessage:
     if row is None or row.clinic_id != actor.clinic_id:
         raise NotFound("No such message.", "message")
     if row.status != "dead":
-        raise Conflict("Only a message that could not be sent can be retried.")
+        raise Conflict(
+            "not_dead", "Only a message that could not be sent can be retried."
+        )
     row.status, row.attempts, row.not_before = "pending", 0, now
     audit.append(
         actor,

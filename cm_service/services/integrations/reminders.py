@@ -21,13 +21,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from ... import clock, rules
@@ -313,6 +314,8 @@ def save(
         row = current.channels.get(channel)
         address = wanted[channel]
         if address and not current.on(channel):
+            if consent is None:  # never: a wanted address made one above
+                raise ValueError("opting in without a consent for reminders")
             row = _opt_in(row, participant, channel, address, consent, actor, now)
             changes[channel] = "on"
         elif address and row is not None:
@@ -322,7 +325,7 @@ def save(
             if consent is not None and row.consent_id != consent.id:
                 row.consent_id = consent.id
                 changes[f"{channel}_consent_id"] = consent.id
-        elif not address and current.on(channel):
+        elif not address and row is not None and current.on(channel):
             _opt_out(row, actor.kind, actor.id, now)
             changes[channel] = "off"
     setting = db.session.get(ReminderSetting, participant.id)
@@ -427,7 +430,7 @@ def set_by_participant(
                 raise InvalidInput(channel, "Ask staff to set this up with you first.")
             _opt_in(row, participant, channel, row.address, current.consent, actor, now)
             changes[channel] = "on"
-        elif not wanted[channel] and current.on(channel):
+        elif not wanted[channel] and row is not None and current.on(channel):
             _opt_out(row, "participant", participant.id, now)
             changes[channel] = "off"
     setting = db.session.get(ReminderSetting, participant.id)
@@ -692,7 +695,10 @@ def _insert_once(values: dict[str, Any]) -> int:
     statement = make(OutboxMessage).values(**values)
     statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
     try:
-        return db.session.execute(statement).rowcount or 0
+        # An INSERT's result is a CursorResult (it has the rowcount); Session.execute
+        # is typed as returning any Result.
+        result = cast(CursorResult[Any], db.session.execute(statement))
+        return result.rowcount or 0
     except IntegrityError:  # pragma: no cover - on_conflict covers it
         return 0
 

@@ -12,11 +12,12 @@ participants' records.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import contains_eager
 
 from ... import rules
@@ -209,7 +210,11 @@ def _timelines(enrollments: list[Enrollment], since: date) -> dict[int, Timeline
 
 
 def _audit_view(
-    actor: Actor, clinic: Clinic, now: datetime, what: dict, enrollments: int
+    actor: Actor,
+    clinic: Clinic,
+    now: datetime,
+    what: Mapping[str, str],
+    enrollments: int,
 ) -> None:
     audit.append(
         actor,
@@ -507,7 +512,7 @@ def match_codes(actor: Actor, code: str) -> list[Participant]:
     )
 
 
-def _same_number(clinic_id: int, bare: str) -> list[Participant]:
+def _same_number(clinic_id: int | None, bare: str) -> list[Participant]:
     """Codes with `bare`'s letters and its number, leading zeros aside ("p2" and
     "P-02" are P-0002)."""
     found = re.fullmatch(r"([A-Z]+)(\d+)", bare)
@@ -529,7 +534,11 @@ def _same_number(clinic_id: int, bare: str) -> list[Participant]:
     return _participants(clinic_id, Participant.id.in_(ids)) if ids else []
 
 
-def _participants(clinic_id: int, condition) -> list[Participant]:
+def _participants(
+    clinic_id: int | None, condition: ColumnElement[bool]
+) -> list[Participant]:
+    """The clinic's participants meeting `condition`, by code; none for no clinic
+    (the system actor's)."""
     return list(
         db.session.scalars(
             select(Participant)
@@ -659,7 +668,7 @@ def standing_of(
     )
 
 
-def _checkin_record(event: Event) -> dict:
+def _checkin_record(event: Event) -> dict[str, Any]:
     """The detail of the audit row the check-in that recorded `event` wrote."""
     record = db.session.scalars(
         select(AuditLog).where(
@@ -671,7 +680,7 @@ def _checkin_record(event: Event) -> dict:
     return record.detail if record else {}
 
 
-def _posted_by_checkin(detail: dict, event: Event) -> list[LedgerEntry]:
+def _posted_by_checkin(detail: Mapping[str, Any], event: Event) -> list[LedgerEntry]:
     wanted = [tuple(pair) for pair in detail.get("posted", [])]
     entries = []
     for key, amount in wanted:

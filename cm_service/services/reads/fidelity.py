@@ -29,6 +29,7 @@ from sqlalchemy import select
 from ...extensions import db
 from ...models import Clinic, Draw, Event, EventVoid, LedgerEntry, User
 from ..access.actors import Actor
+from ..cm.timeline import not_null
 from ..errors import InvalidInput
 from ..validation import check_date
 from .reports import READERS, OutcomeReport
@@ -170,7 +171,9 @@ def _awards_by_event(
             )
         )
         for event_id, posted_at, account, amount, participant_id in rows:
-            found[event_id].append((posted_at, account, amount, participant_id))
+            found[not_null(event_id)].append(
+                (posted_at, account, amount, participant_id)
+            )
     return found
 
 
@@ -211,7 +214,7 @@ def _adjustments(
         )
     )
     for by, on in rows:
-        row(names.get(by, "(unknown)"), on).adjustments += 1
+        row(names.get(by, "(unknown)"), not_null(on)).adjustments += 1
 
 
 def _collected(report: OutcomeReport) -> list[dict[str, object]]:

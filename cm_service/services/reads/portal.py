@@ -15,12 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from fractions import Fraction
+from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from ... import rules
-from ...extensions import begin_writing, db
+from ...extensions import db
 from ...models import (
     AuditLog,
     Clinic,
@@ -31,6 +32,7 @@ from ...models import (
     Reward,
     StockMovement,
 )
+from ...transactions import begin_writing
 from ..access import audit, lockout
 from ..access.actors import SYSTEM, Actor
 from ..access.passwords import check_secret, hash_secret
@@ -39,7 +41,7 @@ from ..cm.evaluation import evaluate_enrollment, evaluate_history
 from ..cm.ledger import Balance, balance_of
 from ..cm.participants import CODE_PATTERN, PIN_PATTERN, latest_enrollment
 from ..cm.pricing import Price, unit_cents_of
-from ..cm.timeline import bookings_of, clinic_today, facts_of, spec_of
+from ..cm.timeline import bookings_of, clinic_today, facts_of, not_null, spec_of
 from ..errors import InvalidInput, NotFound
 from .outlook import Outlook, outlook_of, plain
 
@@ -221,7 +223,7 @@ class Home:
         return self.evaluation.next_negative if self.evaluation else None
 
 
-def _program_year(enrollment, today: date) -> list[CapProgress]:
+def _program_year(enrollment: Enrollment, today: date) -> list[CapProgress]:
     """Progress toward the yearly cap of the funding program funding the
     enrollment today, if it has one (docs/funding.md): what it paid the
     participant this year, in this enrollment and their others."""
@@ -231,7 +233,7 @@ def _program_year(enrollment, today: date) -> list[CapProgress]:
     program = rules.program_on(programs, today)
     if program is None or program.per_calendar_year_cents is None:
         return []
-    window = program.windows(today, None)["per_calendar_year_cents"]
+    window = funding.program_windows(program, today, None)["per_calendar_year_cents"]
     paid = Fraction(funding.paid_elsewhere([enrollment])[enrollment.id].get(window, 0))
     # What the ledger holds (what the caps are held on), draws at expected value.
     for _, _, on, money in funding.paid_rows([enrollment.id]):
@@ -332,16 +334,19 @@ class HistoryItem:
     session_type: str | None = None
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class Page:
-    items: list = field(default_factory=list)
+class Page(Generic[T]):
+    items: list[T] = field(default_factory=list)
     number: int = 1
     pages: int = 1
     total: int = 0
 
 
 @dataclass(frozen=True)
-class HistoryPage(Page):
+class HistoryPage(Page[HistoryItem]):
     """A page of history, and what the participant's protocols reward (the words
     of its introduction): `tests`, and `sessions` (Rewarded.sessions)."""
 
@@ -441,13 +446,12 @@ def _day_items(
     sessions: dict[tuple[date, str], str | None] = {}
     for enrollment in enrollments:
         evaluation = evaluations[enrollment.id]
-        for day in evaluation.days:
-            outcomes[day.on] = day
+        outcomes.update((d.on, d) for d in evaluation.days)
         sessions.update(session_marks(enrollment, evaluation, today))
     items = []
     for on in outcomes.keys() | {on for on, slot in earned if slot == ""}:
         day = outcomes.get(on)
-        outcome = day.outcome if day else None
+        outcome: str | None = day.outcome if day else None
         if outcome is None and on < today:
             # Past and still empty: the nightly job has not recorded it as missed.
             outcome = "not_recorded"
@@ -488,7 +492,9 @@ def session_marks(
     a booked session nothing is recorded for yet (today's, or a past one the
     nightly job has not closed)."""
     spec, facts = spec_of(enrollment.protocol), facts_of(enrollment)
-    found = {(s.on, s.session_type): s.outcome for s in evaluation.sessions}
+    found: dict[tuple[date, str], str | None] = {
+        (s.on, s.session_type): s.outcome for s in evaluation.sessions
+    }
     last = min(today, rules.last_day(spec, facts))
     for booking in bookings_of([enrollment.id]).get(enrollment.id, ()):
         slot = (booking.on, booking.session_type)
@@ -501,17 +507,25 @@ def session_marks(
 
 
 def _earned_item(
-    on: date, kind: str, entries: list[LedgerEntry], **extra: object
+    on: date,
+    kind: str,
+    entries: list[LedgerEntry],
+    *,
+    outcome: str | None = None,
+    scheduled: bool = True,
+    session_type: str | None = None,
 ) -> HistoryItem:
     entries = sorted(entries, key=lambda e: (_ENTRY_ORDER.get(e.kind, 9), e.id))
     return HistoryItem(
         on=on,
         kind=kind,
+        outcome=outcome,
+        scheduled=scheduled,
         entries=tuple(entries),
         points=sum(e.amount for e in entries if e.account == "points"),
         cents=sum(e.cents for e in entries),
         draws=sum(e.amount for e in entries if e.account == "draws"),
-        **extra,  # type: ignore[arg-type]
+        session_type=session_type,
     )
 
 
@@ -566,10 +580,10 @@ def _rewards_by_entry(participant_id: int) -> dict[int, str]:
             StockMovement.ledger_entry_id.is_not(None),
         )
     )
-    return {entry_id: name for entry_id, name in rows}
+    return {not_null(entry_id): name for entry_id, name in rows}
 
 
-def _paged(items: list, page: int, size: int) -> Page:
+def _paged(items: list[T], page: int, size: int) -> Page[T]:
     pages = max(1, -(-len(items) // size))
     number = min(max(1, page), pages)
     start = (number - 1) * size
@@ -637,7 +651,7 @@ def progress(actor: Actor, *, now: datetime) -> Progress:
             LedgerEntry.on.is_not(None),
         )
     ):
-        week = rules.week_of(facts, entry.on)
+        week = rules.week_of(facts, not_null(entry.on))
         target = draws if entry.account == "draws" else points
         target[week] += entry.amount
         cents[week] += entry.cents
@@ -698,7 +712,7 @@ def rewards(actor: Actor) -> tuple[Balance, list[RewardOption]]:
 # -- who looked at my record ---------------------------------------------------------
 
 
-def record_views(actor: Actor, page: int) -> Page:
+def record_views(actor: Actor, page: int) -> Page[tuple[datetime, str | None, str]]:
     """When staff viewed or changed the participant's record: role, time and action
     of each staff audit row (never who, beyond the role), newest first."""
     participant = own_record(actor)
@@ -715,4 +729,5 @@ def record_views(actor: Actor, page: int) -> Page:
         .limit(VIEWS_PAGE_SIZE)
         .offset((number - 1) * VIEWS_PAGE_SIZE)
     )
-    return Page([tuple(row) for row in rows], number, pages, total)
+    views = [(at, role, action) for at, role, action in rows]
+    return Page(views, number, pages, total)

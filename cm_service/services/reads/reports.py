@@ -29,7 +29,7 @@ from ...rules import outcomes_report as measures
 from ...rules.outcomes_report import Attendance, Cost, Measures
 from ..access import audit, consents
 from ..access.actors import Actor, Recipient
-from ..cm.timeline import Timeline, clinic_today, load_timelines
+from ..cm.timeline import Timeline, clinic_today, load_timelines, not_null
 from ..errors import InvalidInput
 from ..validation import check_date
 
@@ -411,7 +411,7 @@ def _earned(
         .group_by(LedgerEntry.enrollment_id, LedgerEntry.award_key, LedgerEntry.account)
     )
     for enrollment_id, key, account, amount, cents in rows:
-        episode = found[enrollment_id]
+        episode = found[not_null(enrollment_id)]
         was_cents, was_draws = episode["by_key"][key]
         if account == "draws":
             episode["draws"] += int(amount)

@@ -29,8 +29,8 @@ from ...rules.money import format_cents
 from ..access import audit
 from ..access.actors import Actor
 from ..cm import funding
-from ..cm.timeline import clinic_today
-from ..errors import InvalidInput
+from ..cm.timeline import clinic_today, not_null
+from ..errors import Forbidden, InvalidInput
 
 READERS = ("admin", "auditor")
 APPROACHING_PERCENT = 80
@@ -77,6 +77,8 @@ def tax_report(
     actor.require(*READERS)
     if isinstance(year, bool) or not isinstance(year, int) or not 2000 <= year <= 2100:
         raise InvalidInput("year", "Enter a year from 2000 to 2100.")
+    if actor.clinic_id is None:
+        raise Forbidden("The tax report is a clinic's: this needs a clinic's staff.")
     threshold = (thresholds or {}).get(year, default_threshold(year))
     paid = _paid(actor.clinic_id, year)
     floor = -(-threshold * approaching_percent // 100)
@@ -140,7 +142,8 @@ def _paid(clinic_id: int, year: int) -> dict[tuple[int | None, int], int]:
         )
     )
     for enrollment_id, on, cents in awards:
-        _count(paid, periods, enrollments[enrollment_id], on, cents)
+        enrollment = enrollments[not_null(enrollment_id)]
+        _count(paid, periods, enrollment, not_null(on), cents)
     clinic = db.session.get_one(Clinic, clinic_id)
     draws = db.session.execute(
         select(Draw.enrollment_id, Draw.drawn_at, Draw.value_cents).where(
