@@ -21,8 +21,11 @@ _Shape = tuple[tuple[int, int, tuple[int, ...], tuple[tuple[int, ...], ...]], ..
 # One enrollment's calendar: its protocol's shape (by number, `_shape_number`),
 # start, overridden testing days and last day; hashable and cheap to hash.
 _Key = tuple[int, date, tuple[tuple[int, tuple[int, ...]], ...], date]
-_SHAPES: list[_Shape] = []
-_SHAPE_NUMBERS: dict[_Shape, int] = {}
+# Every shape seen, one object per equal shape (never dropped: a handful per
+# deployment), and by the id of that object, its number. dict.setdefault makes
+# two threads meeting a new shape agree on one object.
+_SHAPES: dict[_Shape, _Shape] = {}
+_SHAPE_OF: dict[int, _Shape] = {}
 # id(spec.phases) -> (those phases, their shape's number): the phases are kept,
 # so an id in here cannot be another object's.
 _PHASES_SEEN: dict[int, tuple[tuple[Phase, ...], int]] = {}
@@ -137,10 +140,9 @@ def _shape_number(phases: tuple[Phase, ...]) -> int:
         )
         for phase in phases
     )
-    number = _SHAPE_NUMBERS.get(shape)
-    if number is None:
-        number = _SHAPE_NUMBERS[shape] = len(_SHAPES)
-        _SHAPES.append(shape)
+    shape = _SHAPES.setdefault(shape, shape)
+    number = id(shape)
+    _SHAPE_OF.setdefault(number, shape)
     if len(_PHASES_SEEN) >= 1024:
         _PHASES_SEEN.clear()
     _PHASES_SEEN[id(phases)] = (phases, number)
@@ -155,7 +157,7 @@ def _calendar(
     each scheduled day, from the start to the last day: the loops of
     `scheduled_days` and `session_days` over the whole enrollment, run once."""
     number, start_on, overrides, last = key
-    phases = _SHAPES[number]
+    phases = _SHAPE_OF[number]
     testing = dict(overrides)
     tests: list[date] = []
     sessions: list[date] = []

@@ -450,8 +450,8 @@ def _specimen_plans(
     if len(_PLANS) >= 256:
         _PLANS.clear()
     # The spec is kept with its id, so the id cannot be another object's.
-    _PLANS[id(spec)] = (spec, (tuple(plans), active))
-    return _PLANS[id(spec)][1]
+    found = _PLANS[id(spec)] = (spec, (tuple(plans), active))
+    return found[1]
 
 
 # (id(spec), id(schedule)) -> (spec, schedule, its units): both kept, so neither
