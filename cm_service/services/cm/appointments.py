@@ -26,6 +26,7 @@ from ..access.scope import get_participant
 from ..errors import Conflict, InvalidInput, NotFound
 from ..validation import FAR, check_date, check_reason, horizon
 from .checkins import check_session_type
+from .events import add_event
 from .ledger import settle_many
 from .timeline import chunks, clinic_today, load_timeline
 
@@ -181,6 +182,21 @@ def _days(dates: Sequence[date]) -> str:
     return f"every date from {dates[0]:%d %b} to {dates[-1]:%d %b %Y}"
 
 
+def booked_session(
+    actor: Actor, participant_id: int, appointment_id: int
+) -> Appointment:
+    """The participant's booked session, in the actor's clinic, or NotFound (a
+    URL names both, and the page goes back to this participant)."""
+    appointment = db.session.get(Appointment, appointment_id)
+    if (
+        appointment is None
+        or appointment.participant_id != participant_id
+        or not actor.may_see_clinic(appointment.clinic_id)
+    ):
+        raise NotFound("No such booked session.", "appointment")
+    return appointment
+
+
 def cancel(
     actor: Actor, appointment_id: int, reason: object, *, now: datetime
 ) -> Appointment:
@@ -333,18 +349,13 @@ def close_sessions(
         if reason is None and safe_mode:
             closed.held += 1
             continue
-        db.session.add(
-            Event(
-                clinic_id=appointment.clinic_id,
-                participant_id=appointment.participant_id,
-                enrollment_id=appointment.enrollment_id,
-                kind="excused" if reason else "missed",
-                collected_on=appointment.on,
-                recorded_at=now,
-                verified_at=now,
-                session_type=appointment.session_type,
-                reason=reason,
-            )
+        add_event(
+            enrollment,
+            "excused" if reason else "missed",
+            appointment.on,
+            now=now,
+            session_type=appointment.session_type,
+            reason=reason,
         )
         closed.excused += bool(reason)
         closed.missed += not reason

@@ -33,6 +33,7 @@ from ..access.scope import get_participant
 from ..errors import Conflict, InvalidInput, NotFound
 from ..validation import REASON_MAX, check_date, check_reason, check_text
 from .evaluation import evaluate_enrollment
+from .events import add_event
 from .ledger import Balance, balance_of, settle_explained
 from .timeline import clinic_today, load_timelines, to_facts
 
@@ -332,20 +333,15 @@ def _record(
     if earlier is not None:
         return _replayed(earlier, now)
     enrollment = enrollment_on(participant, on, now)
-    event = Event(
-        clinic_id=participant.clinic_id,
-        participant_id=participant.id,
-        enrollment_id=enrollment.id,
-        kind=kind,
-        collected_on=on,
-        recorded_at=now,
-        recorded_by_id=actor.user_id,
-        verified_by_id=actor.user_id,
-        verified_at=now,
+    event = add_event(
+        enrollment,
+        kind,
+        on,
+        now=now,
+        by_id=actor.user_id,
         source_ref=source_ref,
         **fields,
     )
-    db.session.add(event)
     try:
         db.session.flush()
     except IntegrityError:

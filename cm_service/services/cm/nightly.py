@@ -43,6 +43,7 @@ from ..access.actors import SYSTEM
 from ..errors import InvalidInput, NotFound
 from ..integrations import reminders
 from . import appointments
+from .events import add_event
 from .ledger import settle_many
 from .timeline import Timeline, chunks, clinic_today, closed_through, load_day, to_facts
 
@@ -491,18 +492,7 @@ def _unresolved(timeline: Timeline, day: date) -> bool:
 def _system_event(
     enrollment: Enrollment, day: date, now: datetime, kind: str, reason: str | None
 ) -> None:
-    db.session.add(
-        Event(
-            clinic_id=enrollment.clinic_id,
-            participant_id=enrollment.participant_id,
-            enrollment_id=enrollment.id,
-            kind=kind,
-            collected_on=day,
-            recorded_at=now,
-            verified_at=now,
-            reason=reason,
-        )
-    )
+    add_event(enrollment, kind, day, now=now, reason=reason)
 
 
 def _complete_finished(
@@ -626,6 +616,11 @@ def clinics_to_run(clinic_id: int | None) -> list[Clinic]:
     if clinic_id is not None:
         query = query.where(Clinic.id == clinic_id)
     return list(db.session.scalars(query))
+
+
+def enrollment_count() -> int:
+    """How many enrollments `reconcile_all` would fold (for a progress bar)."""
+    return db.session.scalar(select(func.count()).select_from(Enrollment)) or 0
 
 
 def reconcile_all(

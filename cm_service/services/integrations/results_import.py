@@ -31,6 +31,7 @@ from ...models import Clinic, Enrollment, Event, LedgerEntry, Participant
 from ..access import audit
 from ..access.actors import Actor
 from ..cm.checkins import ANALYTES, RESULTS, enrollment_on, replace_missed
+from ..cm.events import add_event
 from ..cm.ledger import settle_many
 from ..cm.timeline import chunks
 from ..errors import CMError, Conflict, InvalidInput, NotFound
@@ -186,7 +187,6 @@ def _write(
     via: str,
 ) -> ImportResult:
     recorded = [(item.label, _event(actor, item, e, now)) for item, e in fresh]
-    db.session.add_all(event for _, event in recorded)
     try:
         db.session.flush()
     except IntegrityError:
@@ -209,16 +209,12 @@ def _write(
 def _event(
     actor: Actor, item: Incoming, enrollment: Enrollment, now: datetime
 ) -> Event:
-    return Event(
-        clinic_id=item.participant.clinic_id,
-        participant_id=item.participant.id,
-        enrollment_id=enrollment.id,
-        kind=item.kind,
-        collected_on=item.collected_on,
-        recorded_at=now,
-        recorded_by_id=actor.user_id,
-        verified_by_id=actor.user_id,
-        verified_at=now,
+    return add_event(
+        enrollment,
+        item.kind,
+        item.collected_on,
+        now=now,
+        by_id=actor.user_id,
         results=item.results,
         brac_milli=item.brac_milli,
         source_ref=item.source_ref,
