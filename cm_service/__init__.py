@@ -20,7 +20,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     )
     # Imported here so that `import cm_service.models` (migrations, benchmarks) does
     # not pull in every view and command.
-    from . import cli, errors, extensions, security, web
+    from . import cli, errors, extensions, security, transactions, web
     from .staff import account
 
     app.config.from_object("config.Config")
@@ -29,6 +29,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     security.check_production_config(app.config)
     extensions.init_app(app)
+    transactions.init_app(app)
     security.init_app(app)
     web.init_app(app)
     account.init_app(app)

@@ -9,16 +9,16 @@ from typing import Any
 from flask import abort
 from flask_login import current_user
 
-from .extensions import db, login_manager
+from .extensions import login_manager
 from .models import User
+from .services.access import accounts
 from .services.access.actors import Actor, staff_actor
 
 
 def active_user(user_id: str) -> User | None:
     """The active account with this id (staff/sessions.py's user loader, the one
     Flask-Login uses, adds the session-version check)."""
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    return accounts.session_user(user_id)
 
 
 def current_actor() -> Actor:

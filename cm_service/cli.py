@@ -13,12 +13,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
-from sqlalchemy import func, select
 from werkzeug.serving import run_simple
 
 from . import clock, rules
 from .extensions import db
-from .models import Enrollment
 from .scheduler import build_scheduler
 from .services.access import audit
 from .services.access.actors import SYSTEM
@@ -31,8 +29,8 @@ cm = AppGroup("cm", help="cm-service operations.")
 
 
 def init_app(app: Flask) -> None:
-    from .api.commands import import_results, token
-    from .ops.commands import backup
+    from .commands.backup import backup
+    from .commands.tokens import import_results, token
 
     cm.add_command(token)
     cm.add_command(import_results)
@@ -309,7 +307,7 @@ def _echo_outcome(outcome: nightly.RunOutcome) -> None:
 @cm.command("reconcile")
 def reconcile_command() -> None:
     """Re-settle every enrollment and report anything that had to be posted."""
-    total = db.session.scalar(select(func.count()).select_from(Enrollment)) or 0
+    total = nightly.enrollment_count()
     with click.progressbar(length=total, label="Reconciling", file=sys.stderr) as bar:
         result = nightly.reconcile_all(clock.now(), progress=bar.update)
     click.echo(

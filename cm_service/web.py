@@ -11,19 +11,9 @@ from .extensions import csrf, login_manager
 from .hooks import bp as hooks_bp  # the provider's STOP webhook
 from .i18n_messages import init_app as init_explanations
 from .local_time import local_date, local_time
-from .ops import views as ops_views
 from .portal import views as portal_views
-from .reports import tax as reports_tax  # noqa: F401 - on reports_views.bp
-from .reports import views as reports_views
 from .services.validation import INT_MAX
-from .staff import cards as staff_cards  # noqa: F401 - routes on staff_views.bp
-from .staff import consents as staff_consents  # noqa: F401 - routes on staff_views.bp
-from .staff import draws as staff_draws  # noqa: F401 - routes on staff_views.bp
-from .staff import funding as staff_funding  # noqa: F401 - on staff_views.bp
-from .staff import groups as staff_groups  # noqa: F401 - routes on staff_views.bp
-from .staff import protocol_builder  # noqa: F401 - adds its routes to staff_views.bp
-from .staff import reminders as staff_reminders  # noqa: F401 - on staff_views.bp
-from .staff import views as staff_views
+from .staff import bp as staff_bp
 
 
 class RowId(IntegerConverter):
@@ -37,10 +27,9 @@ class RowId(IntegerConverter):
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = RowId  # before any route is added
-    login_manager.login_view = "staff.login"
+    login_manager.login_view = "staff.account.login"
     login_manager.login_message = "Please log in to continue."
-    app.register_blueprint(staff_views.bp)
-    app.register_blueprint(ops_views.bp)
+    app.register_blueprint(staff_bp)
     app.register_blueprint(portal_views.bp)
     portal_views.init_i18n(app)
     init_explanations(app)
@@ -50,11 +39,10 @@ def init_app(app: Flask) -> None:
     # The provider's webhook is authenticated by its signature, not a session.
     csrf.exempt(hooks_bp)
     app.register_blueprint(hooks_bp)
-    app.register_blueprint(reports_views.bp)
     app.add_template_filter(money)
     app.add_template_filter(local_time)
     app.add_template_filter(local_date)
-    app.add_url_rule("/", "index", lambda: redirect(url_for("staff.today")))
+    app.add_url_rule("/", "index", lambda: redirect(url_for("staff.today.today")))
     app.add_url_rule("/healthz", "healthz", healthz)
 
 

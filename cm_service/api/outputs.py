@@ -5,14 +5,16 @@ Amounts are integers (points, draws, cents); dates are ISO strings.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import rules
-from ..models import Appointment, Draw, Enrollment, Event, LedgerEntry, Participant
 from ..services.cm.checkins import CheckinResult
 from ..services.cm.ledger import Balance
 from ..services.cm.rewards import RedeemScreen
 from ..services.integrations.results_import import ImportResult
+
+if TYPE_CHECKING:
+    from ..models import Appointment, Draw, Enrollment, Event, LedgerEntry, Participant
 
 
 def participant(row: Participant, enrollment: Enrollment | None) -> dict[str, Any]:

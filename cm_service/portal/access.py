@@ -16,18 +16,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, flash, g, redirect, session, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
 
 from .. import clock
-from ..extensions import db
-from ..models import Clinic, Participant
+from ..services.access import portal_links
 from ..services.access.actors import Actor
 from ..services.reads import portal
 from .i18n import LANGUAGE_KEY
+
+if TYPE_CHECKING:
+    from ..models import Participant
 
 PARTICIPANT_KEY = "participant_id"
 SEEN_KEY = "portal_seen_at"
@@ -65,7 +67,7 @@ def login_url() -> str:
     """The login a logged-out participant returns to: their clinic's own link if
     this browser logged in there, else the page that points to the card."""
     clinic_id = session.get(CLINIC_KEY)
-    clinic = db.session.get(Clinic, clinic_id) if isinstance(clinic_id, int) else None
+    clinic = portal_links.login_clinic(clinic_id)
     if clinic is not None:
         return url_for("portal.clinic_login", slug=clinic.portal_slug)
     return url_for("portal.login")
@@ -74,13 +76,9 @@ def login_url() -> str:
 def session_participant() -> Participant | None:
     """The participant this session belongs to, idle or not; None if there is none
     or it was ended on the server (a logout or timeout since it began)."""
-    participant_id = session.get(PARTICIPANT_KEY)
-    if not isinstance(participant_id, int):
-        return None
-    participant = db.session.get(Participant, participant_id)
-    if participant is None or session.get(VERSION_KEY) != participant.session_version:
-        return None
-    return participant
+    return portal_links.signed_in(
+        session.get(PARTICIPANT_KEY), session.get(VERSION_KEY)
+    )
 
 
 def _time_out(participant: Participant, at: datetime, reason: str, message: str):

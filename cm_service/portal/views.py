@@ -8,6 +8,8 @@ or lists clinics either: each clinic's login is its own unguessable link
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import (
     Blueprint,
     Flask,
@@ -25,7 +27,6 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from .. import clock
-from ..models import Clinic
 from ..rules.messages import N_
 from ..services.access import consents, portal_links
 from ..services.errors import InvalidInput, NotFound
@@ -34,6 +35,9 @@ from ..services.reads import portal
 from . import access, chart, errors, i18n
 from .access import current_actor, participant_required
 from .forms import LanguageForm, LoginForm, ReminderForm
+
+if TYPE_CHECKING:
+    from ..models import Clinic
 
 bp = Blueprint("portal", __name__, url_prefix="/me")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import segno
 from flask import (
     Blueprint,
@@ -21,10 +23,11 @@ from .. import clock
 from ..auth import ANY_STAFF, role_required
 from ..extensions import login_manager
 from ..services.access import accounts, totp
-from ..services.errors import CMError
-from . import forms, sessions, views
+from ..services.errors import CMError, InvalidInput
+from . import drafts, forms, sessions
+from .common import show_error
 
-bp = Blueprint("account", __name__, url_prefix="/staff/account")
+bp = Blueprint("account", __name__)
 
 NONCE_KEY = "staff_totp_enrolment"
 QR_SCALE = 4  # pixels per module: about 200 px for a setup link
@@ -62,13 +65,13 @@ def _render_index(status: int = 200, **submitted):
     ), status
 
 
-@bp.get("/")
+@bp.get("/account/")
 @role_required(*ANY_STAFF)
 def index():
     return _render_index()
 
 
-@bp.post("/password")
+@bp.post("/account/password")
 @role_required(*ANY_STAFF)
 def change_password():
     form = forms.PasswordChangeForm()
@@ -83,15 +86,15 @@ def change_password():
                 ip=request.remote_addr,
             )
         except CMError as error:
-            views.show_error(form, error)
+            show_error(form, error)
         else:
             sessions.renew_version(user)
             flash("Password changed. Your other sessions were logged out.")
-            return redirect(url_for("account.index"))
+            return redirect(url_for(".index"))
     return _render_index(422, password_form=form)
 
 
-@bp.post("/logout-everywhere")
+@bp.post("/account/logout-everywhere")
 @role_required(*ANY_STAFF)
 def logout_everywhere():
     form = FlaskForm()
@@ -100,15 +103,15 @@ def logout_everywhere():
     accounts.log_out(_me(), now=clock.now(), everywhere=True)
     sessions.end()
     flash("You are logged out on every device.")
-    return redirect(url_for("staff.login"))
+    return redirect(url_for(".login"))
 
 
-@bp.route("/second-factor", methods=["GET", "POST"])
+@bp.route("/account/second-factor", methods=["GET", "POST"])
 def enrol():
     """Set up TOTP: for a logged-in staff member, or for an admin half-way through
     logging in (who cannot log in without it)."""
     if current_user.is_authenticated:
-        user, next_url, login = _me(), url_for("account.index"), False
+        user, next_url, login = _me(), url_for(".index"), False
     else:
         found = sessions.pending("enrol")
         if found is None:
@@ -116,7 +119,7 @@ def enrol():
         (user, next_url), login = found, True
     if user.totp_secret:
         flash("Your second factor is already set up.")
-        return redirect(url_for("account.index"))
+        return redirect(url_for(".index"))
     nonce = session.get(NONCE_KEY)
     if not isinstance(nonce, str):
         nonce = session[NONCE_KEY] = totp.new_nonce()
@@ -133,7 +136,7 @@ def enrol():
                 login=login,
             )
         except CMError as error:
-            views.show_error(form, error)
+            show_error(form, error)
         else:
             session.pop(NONCE_KEY, None)
             if login:
@@ -153,7 +156,7 @@ def enrol():
     ), 422 if form.errors else 200
 
 
-@bp.post("/second-factor/off")
+@bp.post("/account/second-factor/off")
 @role_required(*ANY_STAFF)
 def disable():
     form = forms.PasswordConfirmForm(prefix="off")
@@ -161,14 +164,14 @@ def disable():
         try:
             totp.disable(_me(), form.password.data, now=clock.now())
         except CMError as error:
-            views.show_error(form, error)
+            show_error(form, error)
         else:
             flash("Your second factor is off.")
-            return redirect(url_for("account.index"))
+            return redirect(url_for(".index"))
     return _render_index(422, disable_form=form)
 
 
-@bp.post("/recovery-codes")
+@bp.post("/account/recovery-codes")
 @role_required(*ANY_STAFF)
 def recovery_codes():
     form = forms.PasswordConfirmForm(prefix="codes")
@@ -176,12 +179,12 @@ def recovery_codes():
         try:
             codes = totp.new_recovery_codes(_me(), form.password.data, now=clock.now())
         except CMError as error:
-            views.show_error(form, error)
+            show_error(form, error)
         else:
             return render_template(
                 "staff/totp_recovery.html",
                 codes=codes,
-                next_url=url_for("account.index"),
+                next_url=url_for(".index"),
             )
     return _render_index(422, codes_form=form)
 
@@ -189,3 +192,76 @@ def recovery_codes():
 def init_app(app: Flask) -> None:
     sessions.init_app(app)
     app.register_blueprint(bp)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site relative paths: never an open redirect to another host.
+    if target and target.startswith("/") and not urlsplit(target).netloc:
+        if not target.startswith("//") and "\\" not in target:
+            return target
+    return url_for("staff.today.today")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("staff.today.today"))
+    form = forms.LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(
+                form.username.data,
+                form.password.data,
+                now=clock.now(),
+                ip=request.remote_addr,
+            )
+        except InvalidInput as error:  # a username no one could have
+            show_error(form, error)
+            return render_template("staff/login.html", form=form), 422
+        if user is not None:
+            next_url = _safe_next(request.args.get("next"))
+            step = accounts.second_step(user)
+            if step is None:
+                sessions.start(user)
+                return redirect(next_url)
+            sessions.begin_pending(user, step, next_url)
+            if step == "code":
+                return redirect(url_for(".login_code"))
+            return redirect(url_for(".enrol"))
+        form.password.errors.append("Wrong username or password.")
+    status = 422 if form.errors else 200
+    kept = drafts.waiting_in(request.args.get("next"))
+    return render_template("staff/login.html", form=form, draft_kept=kept), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """The second step of logging in: a TOTP code or a recovery code."""
+    found = sessions.pending("code")
+    if found is None:
+        flash("Please log in again.")
+        return redirect(url_for(".login"))
+    user, next_url = found
+    form = forms.CodeForm()
+    if form.validate_on_submit():
+        if totp.verify_login(
+            user, form.code.data, now=clock.now(), ip=request.remote_addr
+        ):
+            sessions.start(user)
+            return redirect(next_url)
+        form.code.errors.append(
+            "That code did not work. Use the newest code, or a recovery code."
+        )
+    status = 422 if form.errors else 200
+    kept = drafts.waiting_in(next_url)
+    return render_template("staff/login_code.html", form=form, draft_kept=kept), status
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        # Ends every session of this account, here and in any other browser.
+        accounts.log_out(current_user._get_current_object(), now=clock.now())
+    sessions.end()
+    flash("You are logged out.")
+    return redirect(url_for(".login"))

@@ -19,8 +19,9 @@ from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
 from ..services.access import portal_links
 from ..services.cm import participants
 from ..services.errors import CMError
-from . import forms, views
-from .views import bp
+from . import forms
+from .common import show_error
+from .participants import bp, render_record
 
 QR_SCALE = 4  # the printed size comes from card.css; this only sets the viewBox
 
@@ -56,10 +57,10 @@ def set_pin(participant_id: int):
     except CMError as error:
         if error.status == 404:
             raise
-        views.show_error(form, error)
+        show_error(form, error)
         return _refused(participant_id, error.status, pin_form=form)
     flash("PIN set. Any portal session of this participant has ended.")
-    return redirect(url_for("staff.participant_detail", participant_id=participant_id))
+    return redirect(url_for(".participant_detail", participant_id=participant_id))
 
 
 @bp.post("/participants/<int:participant_id>/language")
@@ -75,12 +76,12 @@ def set_language(participant_id: int):
     except CMError as error:
         if error.status == 404:
             raise
-        views.show_error(form, error)
+        show_error(form, error)
         return _refused(participant_id, error.status, language_form=form)
     flash("Portal language saved.")
-    return redirect(url_for("staff.participant_detail", participant_id=participant_id))
+    return redirect(url_for(".participant_detail", participant_id=participant_id))
 
 
 def _refused(participant_id: int, status: int = 422, **access):
     """The record again, with the form's errors and nothing written."""
-    return views._render_record(participant_id, status, again=True, access=access)
+    return render_record(participant_id, status, again=True, access=access)

@@ -18,7 +18,8 @@ from ..services.errors import CMError, NotFound
 from ..services.integrations import fhir
 from ..services.validation import INT_MAX
 from . import consent_forms
-from .views import bp, show_error
+from .common import show_error
+from .participants import bp
 
 
 def _render(
@@ -87,9 +88,7 @@ def record_consent(participant_id: int):
         show_error(form, error)
         return _render(participant_id, error.status, again=True, form=form)
     flash(f"Consent to share with {form.recipient.data.strip()} recorded.")
-    return redirect(
-        url_for("staff.participant_consents", participant_id=participant_id)
-    )
+    return redirect(url_for(".participant_consents", participant_id=participant_id))
 
 
 @bp.post("/participants/<int:participant_id>/consents/<int:consent_id>/revoke")
@@ -121,9 +120,7 @@ def revoke_consent(participant_id: int, consent_id: int):
             participant_id, error.status, again=True, revoke=(consent_id, form)
         )
     flash("Consent revoked: nothing more is shared under it, from now on.")
-    return redirect(
-        url_for("staff.participant_consents", participant_id=participant_id)
-    )
+    return redirect(url_for(".participant_consents", participant_id=participant_id))
 
 
 @bp.get("/participants/<int:participant_id>/consents/fhir")

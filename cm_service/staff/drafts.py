@@ -31,18 +31,24 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import clock
-from ..extensions import SAFE_METHODS, db
+from ..extensions import db
 from ..services.access import drafts
 from ..services.errors import InvalidInput
+from ..transactions import SAFE_METHODS
 from . import sessions
 
 DRAFT_ARG = "draft"
 # Forms never kept: signing in and out, the account's own (passwords, second
 # factor), and what is not a staff page.
 _NOT_KEPT_ENDPOINTS = frozenset(
-    {"staff.login", "staff.login_code", "staff.logout", "static"}
+    {
+        "staff.account.login",
+        "staff.account.login_code",
+        "staff.account.logout",
+        "static",
+    }
 )
-_NOT_KEPT_BLUEPRINTS = frozenset({"api", "portal", "account"})
+_NOT_KEPT_BLUEPRINTS = frozenset({"api", "portal", "staff.account"})
 TOO_LARGE = (
     "What you sent was too large to keep, so it was not saved: log in, then enter "
     "it again."
@@ -76,8 +82,8 @@ def _keep_expired_post() -> Any:
     sessions.end_expired(reason)
     if token is None:
         flash(refused)
-        return redirect(url_for("staff.login", next=page))
-    return redirect(url_for("staff.login", next=with_draft(page, token)))
+        return redirect(url_for("staff.account.login", next=page))
+    return redirect(url_for("staff.account.login", next=with_draft(page, token)))
 
 
 def _cross_site() -> bool:
@@ -111,7 +117,7 @@ def _form_page() -> str:
             continue
         if _safe(target):
             return target
-    return url_for("staff.today")
+    return url_for("staff.today.today")
 
 
 def _safe(target: str) -> bool:
@@ -181,7 +187,7 @@ def _pass_draft_on(response: Response) -> Response:
         and "form_draft" not in g
         and _safe(location)
         and draft_in(location) is None
-        and not location.startswith(url_for("staff.login"))
+        and not location.startswith(url_for("staff.account.login"))
     ):
         response.headers["Location"] = with_draft(location, token)
     return response

@@ -9,6 +9,7 @@ draw re-renders the screen with the service's message and writes nothing.
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -17,12 +18,15 @@ from wtforms import HiddenField, StringField
 
 from .. import clock
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
-from ..models import Draw
 from ..rules.draws import prize_words
 from ..services.cm import draws, rewards
 from ..services.errors import CMError, InvalidInput
-from . import forms, views
-from .views import bp
+from . import forms
+from .common import typed_date
+from .rewards import bp
+
+if TYPE_CHECKING:
+    from ..models import Draw
 
 
 class DrawForm(FlaskForm):
@@ -83,7 +87,7 @@ def receipt(participant_id: int):
         made = draws.view_receipt(
             actor,
             participant_id,
-            views.typed_date(request.args.get("day")),
+            typed_date(request.args.get("day")),
             now=clock.now(),
         )
     except InvalidInput as bad:
@@ -113,7 +117,7 @@ def make(participant_id: int):
             raise
         return _again(participant_id, error.status, error.message)
     return redirect(
-        url_for("staff.draws", participant_id=participant_id, made=form.nonce.data)
+        url_for(".draws", participant_id=participant_id, made=form.nonce.data)
     )
 
 
@@ -132,7 +136,7 @@ def hand_out(draw_id: int):
             raise
         return _again(participant_id, error.status, error.message)
     flash("Prize handed out and taken from stock.")
-    return redirect(url_for("staff.draws", participant_id=participant_id))
+    return redirect(url_for(".draws", participant_id=participant_id))
 
 
 @bp.post("/draws/<int:draw_id>/owe", endpoint="owe_prize")
@@ -146,4 +150,4 @@ def owe(draw_id: int):
             raise
         return _again(participant_id, error.status, error.message)
     flash("Recorded as owed: hand the prize out here when stock arrives.")
-    return redirect(url_for("staff.draws", participant_id=participant_id))
+    return redirect(url_for(".draws", participant_id=participant_id))

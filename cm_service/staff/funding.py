@@ -6,7 +6,7 @@ the staff blueprint (`web.init_app` imports this module).
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -15,9 +15,10 @@ from .. import clock
 from ..auth import ADMINS, ANY_STAFF, WRITERS, current_actor, role_required
 from ..services.cm import funding
 from ..services.errors import CMError, InvalidInput
-from . import views
+from .common import show_error
 from .forms import MoneyField
-from .views import bp
+
+bp = Blueprint("funding", __name__)
 
 
 class ProgramForm(FlaskForm):
@@ -100,7 +101,7 @@ def add_funding_program():
             now=clock.now(),
         )
     except CMError as error:
-        views.show_error(
+        show_error(
             form,
             error,
             {
@@ -111,7 +112,7 @@ def add_funding_program():
         )
         return _render_programs(error.status, form)
     flash(f"Added {program.name}.")
-    return redirect(url_for("staff.funding_programs"))
+    return redirect(url_for(".funding_programs"))
 
 
 @bp.post("/funding/presets")
@@ -127,7 +128,7 @@ def add_funding_preset():
         page.form_errors.append(error.message)
         return _render_programs(error.status, page)
     flash(f"Added {program.name}.")
-    return redirect(url_for("staff.funding_programs"))
+    return redirect(url_for(".funding_programs"))
 
 
 def _render_assign(
@@ -182,10 +183,10 @@ def assign_funding(participant_id: int):
     except CMError as error:
         if error.status == 404:
             raise
-        views.show_error(form, error)
+        show_error(form, error)
         return _render_assign(participant_id, error.status, form)
     flash("Funding recorded.")
-    return redirect(url_for("staff.participant_funding", participant_id=participant_id))
+    return redirect(url_for(".participant_funding", participant_id=participant_id))
 
 
 @bp.post("/participants/<int:participant_id>/funding/<int:period_id>/end")
@@ -204,7 +205,7 @@ def end_funding(participant_id: int, period_id: int):
     except CMError as error:
         if error.status == 404:
             raise
-        views.show_error(form, error)
+        show_error(form, error)
         return _render_assign(participant_id, error.status, end=form, end_for=period_id)
     flash("Funding period ended.")
-    return redirect(url_for("staff.participant_funding", participant_id=participant_id))
+    return redirect(url_for(".participant_funding", participant_id=participant_id))

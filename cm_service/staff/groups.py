@@ -12,15 +12,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import clock, rules
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
-from ..extensions import db
-from ..models import Appointment, LedgerEntry, Participant, SessionGroup
+from ..rules.money import format_cents
 from ..services.access.actors import Actor
 from ..services.cm import appointments, groups, participants
 from ..services.cm.checkins import CheckinResult
@@ -28,8 +27,13 @@ from ..services.cm.participants import ParticipantRecord
 from ..services.cm.timeline import clinic_today
 from ..services.errors import CMError, InvalidInput, NotFound
 from ..services.reads import board
-from . import forms, views
-from .views import bp, show_error
+from . import forms
+from .common import show_error
+
+if TYPE_CHECKING:
+    from ..models import Appointment, LedgerEntry, Participant, SessionGroup
+
+bp = Blueprint("groups", __name__)
 
 MEETINGS_SHOWN = 5  # last week's meeting (a late check-in) and the next four
 UPCOMING_SHOWN = 20
@@ -77,7 +81,7 @@ def amount_words(draws: int, points: int, cents: int, *, signed: bool = False) -
         parts.append(f"{count} draw{'' if abs(draws) == 1 else 's'}")
     if points:
         sign = "+" if signed and cents >= 0 else ""
-        parts.append(f"{sign}{views._money(cents)} ({points} points)")
+        parts.append(f"{sign}{format_cents(cents)} ({points} points)")
     return " and ".join(parts)
 
 
@@ -158,7 +162,7 @@ def create_group():
     if group is None:
         return _render_groups(form, status)
     flash(f"Created {group.name}. Add its members next.")
-    return redirect(url_for("staff.group_detail", group_id=group.id))
+    return redirect(url_for(".group_detail", group_id=group.id))
 
 
 def _on_roster(group: SessionGroup, today: date) -> list:
@@ -226,7 +230,7 @@ def add_group_member(group_id: int):
         f"Added {member.participant.code}: booked into every meeting from "
         f"{member.joined_on:%a %d %b %Y} to the end of their protocol."
     )
-    return redirect(url_for("staff.group_detail", group_id=group_id))
+    return redirect(url_for(".group_detail", group_id=group_id))
 
 
 @bp.route(
@@ -252,7 +256,7 @@ def remove_group_member(group_id: int, participant_id: int):
         f"Removed {member.participant.code} from {group.name}; "
         "their meetings from today on are cancelled."
     )
-    return redirect(url_for("staff.group_detail", group_id=group_id))
+    return redirect(url_for(".group_detail", group_id=group_id))
 
 
 # A meeting's check-in
@@ -451,9 +455,7 @@ def book_session(participant_id: int):
     if booked is None:
         return _render_sessions(_record_again(participant_id), form, status)
     flash(_booked_message(booked))
-    return redirect(
-        url_for("staff.participant_sessions", participant_id=participant_id)
-    )
+    return redirect(url_for(".participant_sessions", participant_id=participant_id))
 
 
 def _day_list(days: Sequence[date]) -> str:
@@ -475,23 +477,11 @@ def _booked_message(booked: appointments.Booked) -> str:
     return message + "."
 
 
-def _appointment_of(actor: Actor, participant_id: int, appointment_id: int) -> None:
-    """404 unless the booked session is this participant's, in the actor's clinic
-    (a read: the URL names both, and the page goes back to this participant)."""
-    appointment = db.session.get(Appointment, appointment_id)
-    if (
-        appointment is None
-        or appointment.participant_id != participant_id
-        or not actor.may_see_clinic(appointment.clinic_id)
-    ):
-        raise NotFound("No such booked session.", "appointment")
-
-
 @bp.post("/participants/<int:participant_id>/sessions/<int:appointment_id>/cancel")
 @role_required(*WRITERS)
 def cancel_session(participant_id: int, appointment_id: int):
     actor = current_actor()
-    _appointment_of(actor, participant_id, appointment_id)
+    appointments.booked_session(actor, participant_id, appointment_id)
     form = forms.CancelSessionForm(prefix=f"cancel-{appointment_id}")
     done, status = _submit(
         form,
@@ -509,6 +499,4 @@ def cancel_session(participant_id: int, appointment_id: int):
         )
     label = forms.SESSION_LABELS.get(done.session_type, done.session_type)
     flash(f"Cancelled the {label.lower()} session on {done.on:%a %d %b %Y}.")
-    return redirect(
-        url_for("staff.participant_sessions", participant_id=participant_id)
-    )
+    return redirect(url_for(".participant_sessions", participant_id=participant_id))

@@ -25,7 +25,7 @@ from ..services.cm.checkins import ANALYTES, SESSION_TYPES
 from ..services.errors import CMError, NotFound
 from . import forms
 from .forms import SESSION_LABELS
-from .views import bp
+from .protocols import bp
 
 # Choices as (value, label): what the page offers; the spec decides what is valid.
 CHOICES: dict[str, Any] = {
@@ -99,7 +99,7 @@ def protocol_builder():
     except CMError as error:
         return _page(actor, fields, built=_refused(built, error)), error.status
     flash(f"Added {added.name} version {added.version}.")
-    return redirect(url_for("staff.protocol_preview", protocol_id=added.id))
+    return redirect(url_for(".protocol_preview", protocol_id=added.id))
 
 
 @bp.get("/protocols/<int:protocol_id>/export")

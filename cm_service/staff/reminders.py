@@ -17,8 +17,8 @@ from .. import clock
 from ..auth import ANY_STAFF, WRITERS, current_actor, role_required
 from ..services.errors import CMError
 from ..services.integrations import outbox, reminders
-from . import views
-from .views import bp
+from .common import show_error
+from .participants import bp
 
 
 class ReminderForm(FlaskForm):
@@ -108,10 +108,10 @@ def save_reminders(participant_id: int):
         except CMError as error:
             if error.status == 404:
                 raise
-            views.show_error(form, error)
+            show_error(form, error)
         else:
             flash("Reminder choices saved.")
             return redirect(
-                url_for("staff.participant_reminders", participant_id=participant_id)
+                url_for(".participant_reminders", participant_id=participant_id)
             )
     return _page(participant_id, form, 422)

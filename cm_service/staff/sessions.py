@@ -20,15 +20,17 @@ second factor, enrolment). Between them the session holds only a short-lived
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from .. import auth, clock
-from ..extensions import db, login_manager
-from ..models import User
+from ..extensions import login_manager
 from ..services.access import accounts
+
+if TYPE_CHECKING:
+    from ..models import User
 
 VERSION_KEY = "staff_session_version"
 STARTED_KEY = "staff_session_started_at"
@@ -38,7 +40,12 @@ PENDING_SECONDS = 300
 DEFAULT_IDLE_MINUTES = 15
 DEFAULT_SESSION_HOURS = 12
 # Where an admin without a second factor may still go: enrol, or leave.
-_ENROLMENT_ENDPOINTS = {"account.enrol", "staff.logout", "staff.login", "static"}
+_ENROLMENT_ENDPOINTS = {
+    "staff.account.enrol",
+    "staff.account.logout",
+    "staff.account.login",
+    "static",
+}
 
 
 def start(user: User) -> None:
@@ -87,11 +94,11 @@ def pending(step: str) -> tuple[User, str] | None:
     ):
         session.pop(PENDING_KEY, None)
         return None
-    user = db.session.get(User, state.get("user")) if state.get("user") else None
-    if user is None or not user.active or user.session_version != state.get("version"):
+    user = accounts.session_user(state.get("user"), state.get("version"))
+    if user is None:
         session.pop(PENDING_KEY, None)
         return None
-    return user, str(state.get("next") or url_for("staff.today"))
+    return user, str(state.get("next") or url_for("staff.today.today"))
 
 
 def clear_pending() -> None:
@@ -151,14 +158,14 @@ def _check_session() -> Any:
         session[SEEN_KEY] = at
         return None
     end_expired(reason)
-    if request.endpoint == "staff.login" or request.blueprint == "api":
+    if request.endpoint == "staff.account.login" or request.blueprint == "api":
         return None
     if request.method == "GET":
-        return redirect(url_for("staff.login", next=request.full_path))
-    if request.endpoint != "staff.logout":
+        return redirect(url_for("staff.account.login", next=request.full_path))
+    if request.endpoint != "staff.account.logout":
         # A form the session could not keep (drafts.py keeps those it can): say so.
         flash(NOT_SAVED)
-    return redirect(url_for("staff.login"))
+    return redirect(url_for("staff.account.login"))
 
 
 def expired_owner() -> tuple[User, str] | None:
@@ -174,12 +181,8 @@ def expired_owner() -> tuple[User, str] | None:
     user_id = session.get("_user_id")
     if reason not in ("idle", "absolute") or not isinstance(user_id, str):
         return None
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if (
-        user is None
-        or not user.active
-        or session.get(VERSION_KEY) != user.session_version
-    ):
+    user = accounts.session_user(user_id, session.get(VERSION_KEY))
+    if user is None:
         return None
     return user, reason
 
@@ -209,7 +212,7 @@ def _require_admin_second_factor() -> Any:
         and request.blueprint not in ("api", "portal")
     ):
         flash("Admins must set up a second factor before going on.")
-        return redirect(url_for("account.enrol"))
+        return redirect(url_for("staff.account.enrol"))
     return None
 
 

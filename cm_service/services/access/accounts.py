@@ -31,6 +31,19 @@ from .passwords import check_password, check_secret, hash_secret
 _DUMMY_HASH: list[str] = []
 
 
+def session_user(user_id: object, version: object = None) -> User | None:
+    """The active account a session names (its id as the cookie keeps it, a
+    string or an int), at `version` when one is given; None for any other."""
+    if isinstance(user_id, str):
+        user_id = int(user_id) if user_id.isdigit() else None
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active:
+        return None
+    if version is not None and user.session_version != version:
+        return None
+    return user
+
+
 def second_step(user: User) -> str | None:
     """What signing in still needs after the password: "code" (a TOTP or recovery
     code), "enrol" (an admin without a second factor sets one up first), or None."""

@@ -21,8 +21,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select, text
 
-from ...extensions import begin_writing, db
+from ...extensions import db
 from ...models import AuditLog
+from ...transactions import begin_writing
 from .actors import Actor
 
 GENESIS = "0" * 64
@@ -64,7 +65,7 @@ def append(
     """Add one audit row to the current transaction (the caller commits).
 
     In a read-only request (a GET's deferred SQLite read) the read is ended first and
-    the row goes in a transaction of its own: see extensions.begin_writing."""
+    the row goes in a transaction of its own: see transactions.begin_writing."""
     begin_writing()
     if db.session.get_bind().dialect.name == "postgresql":
         # Two transactions reading the same chain head would fork the chain.

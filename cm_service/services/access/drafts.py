@@ -25,8 +25,9 @@ from typing import Any, cast
 from sqlalchemy import delete, select
 from sqlalchemy.engine import CursorResult
 
-from ...extensions import begin_writing, db
+from ...extensions import db
 from ...models import FormDraft, User
+from ...transactions import begin_writing
 from ..errors import InvalidInput
 from ..validation import check_text
 from . import audit

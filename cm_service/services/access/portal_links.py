@@ -53,6 +53,22 @@ def unused_slug(name: str) -> str:
     return slug
 
 
+def login_clinic(clinic_id: object) -> Clinic | None:
+    """The clinic whose portal login this browser used (its id from the session)."""
+    return db.session.get(Clinic, clinic_id) if isinstance(clinic_id, int) else None
+
+
+def signed_in(participant_id: object, version: object) -> Participant | None:
+    """The participant a portal session names, while it is at their current
+    session_version (a logout or timeout since bumps it); None otherwise."""
+    if not isinstance(participant_id, int):
+        return None
+    participant = db.session.get(Participant, participant_id)
+    if participant is None or participant.session_version != version:
+        return None
+    return participant
+
+
 def clinic_of(slug: str) -> Clinic:
     """The clinic whose portal link this is; NotFound, saying nothing more, if none."""
     clinic = None

@@ -14,9 +14,17 @@ from ...models import ROLES, Clinic, Protocol, User
 from ..access import audit, portal_links
 from ..access.actors import Actor
 from ..access.passwords import check_password, hash_secret
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, NotFound
 from ..validation import check_text
 from . import protocol_checks
+
+
+def own_clinic(actor: Actor) -> Clinic:
+    """The clinic the actor works in (the system actor has none: NotFound)."""
+    clinic = db.session.get(Clinic, actor.clinic_id) if actor.clinic_id else None
+    if clinic is None:
+        raise NotFound("No such clinic.")
+    return clinic
 
 
 def create_clinic(actor: Actor, name: str, timezone: str, *, now: datetime) -> Clinic:
