@@ -33,6 +33,7 @@ import argparse
 import cProfile
 import pstats
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -235,21 +236,24 @@ def bench_cohort(cohort: int, cli: bool) -> None:
     flask = ROOT / ".venv" / "bin" / "flask"
     command = [str(flask), "--app", "wsgi", "cm", "simulate", CALIFORNIA]
     command += ["--cohort", str(cohort), "--p-negative", "0.7"]
+    took, cpu = _timed(command)
+    startup, startup_cpu = _timed([str(flask), "--app", "wsgi", "cm", "--help"])
+    print(
+        f"cm simulate {CALIFORNIA} --cohort {cohort:,} --p-negative 0.7:"
+        f" {took:.2f} s wall, {cpu:.2f} s CPU, start-up included"
+        f" (`cm --help` alone {startup:.2f} s wall, {startup_cpu:.2f} s CPU)"
+    )
+
+
+def _timed(command: list[str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of a command run to its end."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
     took = time.perf_counter() - began
-    began = time.perf_counter()
-    subprocess.run(
-        [str(flask), "--app", "wsgi", "cm", "--help"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    startup = time.perf_counter() - began
-    print(
-        f"cm simulate {CALIFORNIA} --cohort {cohort:,} --p-negative 0.7:"
-        f" {took:.2f} s wall, start-up included (`cm --help` alone {startup:.2f} s)"
-    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return took, cpu
 
 
 def profile(key: str, participants: int) -> None:
