@@ -1,7 +1,8 @@
 """Scheduled tests folded per second: the engine beside a minimal fold, per preset.
 
     .venv/bin/python bench/fold.py [--participants 1000] [--cohort 20000]
-                                   [--repeat 5] [--no-cli] [--profile PRESET]
+                                   [--repeat 5] [--no-cli] [--only PRESET]
+                                   [--profile PRESET]
 
 For every preset in cm_service/rules/presets it draws --participants timelines (each
 scheduled test negative with probability 0.7, else positive; for an attendance-only
@@ -275,6 +276,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-cli", action="store_true")
     parser.add_argument("--profile", metavar="PRESET")
+    parser.add_argument("--only", metavar="PRESET", help="this preset only")
     args = parser.parse_args()
     if args.profile:
         profile(args.profile, args.participants)
@@ -287,7 +289,7 @@ def main() -> None:
         f"{'preset':<24} {'days':>4} {'engine':>12} {'rows read':>12}"
         f" {'minimal':>12} {'ratio':>7}"
     )
-    for key in rules.preset_keys():
+    for key in [args.only] if args.only else rules.preset_keys():
         bench_preset(key, args.participants, args.repeat)
     bench_cohort(args.cohort, not args.no_cli)
 
