@@ -28,7 +28,7 @@ from ...models import (
     Participant,
 )
 from ...rules import units_text
-from ...rules.messages import N_, english, msg, to_json
+from ...rules.messages import N_, msg
 from ..access import audit
 from ..access.actors import Actor
 from ..access.scope import get_participant
@@ -37,7 +37,7 @@ from ..reads.records import get_event
 from ..validation import check_int, check_reason
 from . import checkins
 from .evaluation import evaluate_enrollment, offsets
-from .ledger import balance_of, lock_row
+from .ledger import balance_of, lock_row, post_entry
 from .participants import latest_enrollment
 from .timeline import clinic_today, spec_of
 
@@ -258,7 +258,7 @@ def _post_adjustment(
     enrollment = latest_enrollment(participant.id)
     unit = spec_of(enrollment.protocol).unit_cents
     why = msg(N_("Manual adjustment of %(points)s points"), points=f"{points:+d}")
-    entry = LedgerEntry(
+    entry = post_entry(
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
         enrollment_id=enrollment.id,
@@ -268,13 +268,11 @@ def _post_adjustment(
         cents=points * unit,
         idempotency_key=key,
         on=clinic_today(participant.clinic, now),
-        rule=english(why),
-        why=to_json(why),
+        why=why,
         memo=memo,
         posted_at=now,
         posted_by_id=actor.user_id,
     )
-    db.session.add(entry)
     db.session.flush()
     return entry
 

@@ -1,5 +1,8 @@
 """The append-only ledger: settle, balances, redemptions and prize draws.
 
+Each kind of write has one function here: `post_entry` makes every ledger row,
+`move_stock` changes a reward's stock and `record_custody` writes its custody row.
+
 `settle` is the one way points and draw credits are awarded. It posts only the
 difference between what the protocol prescribes (by stable award key) and what the
 ledger already holds, so running it again posts nothing.
@@ -19,7 +22,7 @@ from ... import rules
 from ...extensions import db
 from ...models import Draw, Enrollment, LedgerEntry, Participant, Reward, StockMovement
 from ...rules.draws import draw_msg
-from ...rules.messages import N_, english, msg, to_json
+from ...rules.messages import N_, Msg, english, msg, to_json
 from ...rules.spec import CAP_SCOPES
 from ..access import audit
 from ..access.actors import Actor
@@ -40,6 +43,9 @@ from .timeline import (
 )
 
 ONE_DAY = timedelta(days=1)
+# All of one item in stock: far below the INTEGER column, which many deliveries
+# (services/cm/rewards.py MAX_RECEIVED) must never reach.
+MAX_STOCK = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -144,7 +150,7 @@ def _settle(
     after = checkpoints.resume_dates(plans)
     timelines = with_events_after(timelines, after)
     posted = posted_by_keys(ids, after)
-    settled: dict[int, Settled] = {}
+    owed = {}
     for enrollment in enrollments:
         timeline, plan = timelines[enrollment.id], plans[enrollment.id]
         folded = rules.fold_awards(
@@ -164,12 +170,15 @@ def _settle(
             used=_ledger_used(timeline, folded.awards, held),
             programs=timeline.facts.programs,
         )
-        entries = [_entry(enrollment, timeline.spec, p) for p in settlement.postings]
-        settled[enrollment.id] = Settled(entries, list(settlement.withheld))
+        owed[enrollment.id] = (enrollment, timeline.spec, settlement)
+    settled: dict[int, Settled] = {}
+    for enrollment_id, (enrollment, spec, settlement) in owed.items():
+        entries = [
+            _entry(enrollment, spec, posting, now=now, actor_id=actor_id)
+            for posting in settlement.postings
+        ]
+        settled[enrollment_id] = Settled(entries, list(settlement.withheld))
     entries = [entry for s in settled.values() for entry in s.entries]
-    for entry in entries:
-        entry.posted_at, entry.posted_by_id = now, actor_id
-    db.session.add_all(entries)
     db.session.flush()
     if entries:
         # Imported here: reminders reads appointments, which settles through here.
@@ -233,11 +242,60 @@ def _ledger_used(
     )
 
 
+def post_entry(
+    *,
+    clinic_id: int,
+    participant_id: int,
+    enrollment_id: int | None,
+    account: str,
+    kind: str,
+    amount: int,
+    cents: int,
+    idempotency_key: str,
+    on: date | None,
+    why: Msg,
+    posted_at: datetime,
+    posted_by_id: int | None,
+    award_key: str | None = None,
+    event_id: int | None = None,
+    memo: str | None = None,
+) -> LedgerEntry:
+    """Post one ledger row: the only place one is made (settlements, redemptions,
+    draws, manual adjustments). `why` is kept as a message and, in English, as its
+    rule. Added to the session in the caller's transaction; the caller flushes when
+    it needs the id. The unique `idempotency_key` makes a repeat collide, not pay."""
+    entry = LedgerEntry(
+        clinic_id=clinic_id,
+        participant_id=participant_id,
+        enrollment_id=enrollment_id,
+        account=account,
+        kind=kind,
+        amount=amount,
+        cents=cents,
+        award_key=award_key,
+        idempotency_key=idempotency_key,
+        event_id=event_id,
+        on=on,
+        rule=english(why),
+        why=to_json(why),
+        memo=memo,
+        posted_at=posted_at,
+        posted_by_id=posted_by_id,
+    )
+    db.session.add(entry)
+    return entry
+
+
 def _entry(
-    enrollment: Enrollment, spec: rules.ProtocolSpec, posting: rules.Posting
+    enrollment: Enrollment,
+    spec: rules.ProtocolSpec,
+    posting: rules.Posting,
+    *,
+    now: datetime,
+    actor_id: int | None,
 ) -> LedgerEntry:
     unit = spec.unit_cents if posting.account == "points" else 0
-    return LedgerEntry(
+    return post_entry(
         clinic_id=enrollment.clinic_id,
         participant_id=enrollment.participant_id,
         enrollment_id=enrollment.id,
@@ -251,8 +309,9 @@ def _entry(
         idempotency_key=f"enrollment:{enrollment.id}:{posting.key}:{posting.nth}",
         event_id=posting.event_id,
         on=posting.on,
-        rule=posting.rule,
-        why=to_json(posting.why),
+        why=posting.why,
+        posted_at=now,
+        posted_by_id=actor_id,
     )
 
 
@@ -319,7 +378,7 @@ def redeem_points(
             "points",
         )
     if reward is not None:
-        _take_from_stock(reward)
+        move_stock(reward, -1)
     if price and reward:
         why = price.rule_msg(reward.name)
     elif reward:
@@ -330,36 +389,32 @@ def redeem_points(
         )
     else:
         why = msg(N_("Redeemed %(points)s points"), points=points)
-    entry = LedgerEntry(
+    entry = post_entry(
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
+        enrollment_id=None,
         account="points",
         kind="redemption",
         amount=-points,
         cents=-_redeemed_cents(points, balance),
         idempotency_key=key,
         on=clinic_today(participant.clinic, now),
-        rule=english(why),
-        why=to_json(why),
+        why=why,
         memo=memo,
         posted_at=now,
         posted_by_id=actor.user_id,
     )
-    db.session.add(entry)
     db.session.flush()
     if reward is not None:
         # Custody in the same transaction as the debit: stock, ledger and the
         # custody log can never disagree, whichever door (form or API) it came by.
-        db.session.add(
-            StockMovement(
-                clinic_id=reward.clinic_id,
-                reward_id=reward.id,
-                quantity=-1,
-                participant_id=participant.id,
-                ledger_entry_id=entry.id,
-                at=now,
-                by_id=actor.user_id,
-            )
+        record_custody(
+            reward,
+            -1,
+            at=now,
+            by_id=actor.user_id,
+            participant_id=participant.id,
+            entry=entry,
         )
     audit.append(
         actor,
@@ -420,14 +475,55 @@ def _reward_in_scope(
     return reward
 
 
-def _take_from_stock(reward: Reward) -> None:
-    taken = db.session.execute(
+def move_stock(reward: Reward, quantity: int) -> None:
+    """The one change of a reward's stock: `quantity` items in (+) or out (-), in
+    one guarded UPDATE, so racing requests never take it below zero nor above
+    MAX_STOCK. Its custody row is `record_custody`'s, in the same transaction
+    (written after the ledger entry or draw it is tied to). Raises
+    Conflict("out_of_stock") or InvalidInput("quantity")."""
+    if quantity < 0:
+        room = Reward.stock >= -quantity
+    else:
+        room = Reward.stock <= MAX_STOCK - quantity
+    moved = db.session.execute(
         update(Reward)
-        .where(Reward.id == reward.id, Reward.stock > 0)
-        .values(stock=Reward.stock - 1)
+        .where(Reward.id == reward.id, room)
+        .values(stock=Reward.stock + quantity)
     )
-    if taken.rowcount != 1:
+    if moved.rowcount == 1:
+        return
+    if quantity < 0:
         raise Conflict("out_of_stock", f"{reward.name} is out of stock.", "reward")
+    raise InvalidInput("quantity", f"The stock can be at most {MAX_STOCK:,}.")
+
+
+def record_custody(
+    reward: Reward,
+    quantity: int,
+    *,
+    at: datetime,
+    by_id: int | None,
+    note: str | None = None,
+    participant_id: int | None = None,
+    entry: LedgerEntry | None = None,
+    draw: Draw | None = None,
+) -> StockMovement:
+    """The custody row of a stock change (+ received, - issued), tied to the
+    ledger entry or draw that released the item; the only place one is made."""
+    movement = StockMovement(
+        clinic_id=reward.clinic_id,
+        reward_id=reward.id,
+        quantity=quantity,
+        participant_id=participant_id,
+        ledger_entry_id=entry.id if entry else None,
+        draw_id=draw.id if draw else None,
+        note=note,
+        at=at,
+        by_id=by_id,
+    )
+    db.session.add(movement)
+    db.session.flush()
+    return movement
 
 
 def draw_prize(
@@ -473,7 +569,7 @@ def add_draw(
     digest = rules.draw_digest(secret, reference)
     tier = rules.pick_tier(bowl, digest)
     drawn = draw_msg(number, tier.tier, tier.value_cents)
-    entry = LedgerEntry(
+    entry = post_entry(
         clinic_id=participant.clinic_id,
         participant_id=participant.id,
         enrollment_id=enrollment.id,
@@ -483,12 +579,10 @@ def add_draw(
         cents=0,
         idempotency_key=key or reference,
         on=clinic_today(participant.clinic, now),
-        rule=english(drawn),
-        why=to_json(drawn),
+        why=drawn,
         posted_at=now,
         posted_by_id=actor.user_id,
     )
-    db.session.add(entry)
     db.session.flush()
     draw = Draw(
         clinic_id=participant.clinic_id,

@@ -3,7 +3,8 @@ handed out for draws, and redemptions that take an item from stock.
 
 Every change of stock is a StockMovement (+ received, - issued) tied to the ledger
 entry or draw that released it, so the monthly reconciliation can say what came in,
-what went out, to whom, and what is left.
+what went out, to whom, and what is left. The stock and custody writes themselves
+are ledger.move_stock and ledger.record_custody, which redemptions there use too.
 
 The redeem screen shows a participant's standing, so opening it writes the audit
 "view_redeem" row; the same reads without the row serve the form re-rendered after
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from ...extensions import db
 from ...models import (
@@ -43,9 +44,6 @@ NOTE_MAX = 200  # a supplier and a receipt number
 # One delivery (or an opening stock): a clinic's shelf holds dozens; 10,000 at once
 # is a mistyped quantity.
 MAX_RECEIVED = 10_000
-# All of one item in stock: far below the INTEGER column, which many deliveries of
-# MAX_RECEIVED must never reach.
-MAX_STOCK = 1_000_000
 
 
 def catalogue(actor: Actor, *, active_only: bool = False) -> list[Reward]:
@@ -100,7 +98,9 @@ def add_reward(
     db.session.add(reward)
     db.session.flush()
     if stock:
-        _move(actor, reward, stock, now, note="opening stock")
+        ledger.record_custody(
+            reward, stock, at=now, by_id=actor.user_id, note="opening stock"
+        )
     audit.append(
         actor,
         "add_reward",
@@ -145,14 +145,10 @@ def receive_stock(
         message=f"Enter how many arrived, 1 to {MAX_RECEIVED}.",
     )
     note = check_text("note", note, max_length=NOTE_MAX, multiline=True) or None
-    added = db.session.execute(
-        update(Reward)
-        .where(Reward.id == reward.id, Reward.stock <= MAX_STOCK - quantity)
-        .values(stock=Reward.stock + quantity)
+    ledger.move_stock(reward, quantity)
+    movement = ledger.record_custody(
+        reward, quantity, at=now, by_id=actor.user_id, note=note
     )
-    if added.rowcount != 1:
-        raise InvalidInput("quantity", f"The stock can be at most {MAX_STOCK:,}.")
-    movement = _move(actor, reward, quantity, now, note=note)
     audit.append(
         actor,
         "receive_stock",
@@ -264,15 +260,14 @@ def hand_out_prize(
         select(StockMovement.id).where(StockMovement.draw_id == draw.id)
     ):
         raise Conflict("already_handed_out", "A prize was already handed out.")
-    taken = db.session.execute(
-        update(Reward)
-        .where(Reward.id == reward.id, Reward.stock > 0)
-        .values(stock=Reward.stock - 1)
-    )
-    if taken.rowcount != 1:
-        raise Conflict("out_of_stock", f"{reward.name} is out of stock.", "reward")
-    movement = _move(
-        actor, reward, -1, now, participant_id=draw.participant_id, draw=draw
+    ledger.move_stock(reward, -1)
+    movement = ledger.record_custody(
+        reward,
+        -1,
+        at=now,
+        by_id=actor.user_id,
+        participant_id=draw.participant_id,
+        draw=draw,
     )
     audit.append(
         actor,
@@ -349,30 +344,3 @@ def _reward(actor: Actor, reward_id: int, field: str = "reward") -> Reward:
     if reward is None or reward.clinic_id != actor.clinic_id:
         raise InvalidInput(field, "Choose a reward from this clinic's catalogue.")
     return reward
-
-
-def _move(
-    actor: Actor,
-    reward: Reward,
-    quantity: int,
-    now: datetime,
-    *,
-    note: str | None = None,
-    participant_id: int | None = None,
-    entry: LedgerEntry | None = None,
-    draw: Draw | None = None,
-) -> StockMovement:
-    movement = StockMovement(
-        clinic_id=reward.clinic_id,
-        reward_id=reward.id,
-        quantity=quantity,
-        participant_id=participant_id,
-        ledger_entry_id=entry.id if entry else None,
-        draw_id=draw.id if draw else None,
-        note=note,
-        at=now,
-        by_id=actor.user_id,
-    )
-    db.session.add(movement)
-    db.session.flush()
-    return movement
