@@ -165,7 +165,7 @@ def _disclose(person: Any, shared: tuple[str, ...]) -> None:
 
 @bp.get("/participants/<code>")
 def participant(code: str):
-    person = api_tokens.participant_by_code(_actor(), code)
+    person = participants.participant_by_code(_actor(), code)
     _disclose(person, ("identity",))
     record = participants.view_participant(_actor(), person.id, now=clock.now())
     return outputs.participant(record.participant, record.enrollment)
@@ -177,7 +177,7 @@ def create_enrollment(code: str):
     body = _body(
         "protocol", "protocol_id", "start_on", "testing_days", "targets", "exemptions"
     )
-    person = api_tokens.participant_by_code(_actor(), code)
+    person = participants.participant_by_code(_actor(), code)
     enrollment = participants.enroll(
         _actor(),
         person.id,
@@ -226,7 +226,7 @@ def create_event(code: str):
     for field in body.keys() - {"kind", "on", *EVENT_FIELDS[kind]}:
         raise InvalidInput(field, f"Not used for {kind} events.")
     on = inputs.day(body, "on", required=True)
-    person = api_tokens.participant_by_code(_actor(), code)
+    person = participants.participant_by_code(_actor(), code)
     try:
         result = _record(kind, body, person.id, on)
     except InvalidInput as error:
@@ -272,7 +272,7 @@ def _record(kind: str, body: dict[str, Any], participant_id: int, on: Any):
 @bp.get("/participants/<code>/appointments")
 def list_appointments(code: str):
     """Booked sessions from today on (a view of the record: audited)."""
-    person = api_tokens.participant_by_code(_actor(), code)
+    person = participants.participant_by_code(_actor(), code)
     _disclose(person, ("identity", "attendance"))
     record = participants.view_participant(_actor(), person.id, now=clock.now())
     found = appointments.upcoming(person.id, record.today, limit=100)
@@ -283,7 +283,7 @@ def list_appointments(code: str):
 @idempotent
 def book_appointments(code: str):
     body = _body("session_type", "on", "starts_at", "weekly", "until")
-    person = api_tokens.participant_by_code(_actor(), code)
+    person = participants.participant_by_code(_actor(), code)
     booked = appointments.book(
         _actor(),
         person.id,
@@ -324,7 +324,7 @@ def void_event(event_id: int):
 
 @bp.get("/participants/<code>/balance")
 def balance(code: str):
-    person = api_tokens.participant_by_code(_actor(), code)
+    person = participants.participant_by_code(_actor(), code)
     _disclose(person, ("identity", "incentives"))
     record = participants.view_balance(_actor(), person.id, now=clock.now())
     return outputs.balance_of(record.balance, record.evaluation)
@@ -332,7 +332,7 @@ def balance(code: str):
 
 @bp.get("/participants/<code>/ledger")
 def ledger_entries(code: str):
-    person = api_tokens.participant_by_code(_actor(), code)
+    person = participants.participant_by_code(_actor(), code)
     _disclose(person, ("identity", "incentives"))
     record = participants.view_participant(_actor(), person.id, now=clock.now())
     return {
@@ -349,7 +349,7 @@ def redeem(code: str):
     points = inputs.whole_number(body, "points")
     reward_id = inputs.whole_number(body, "reward_id")
     memo = inputs.text(body, "memo")
-    person = api_tokens.participant_by_code(_actor(), code)
+    person = participants.participant_by_code(_actor(), code)
     entry = ledger.redeem_points(
         _actor(),
         person.id,
@@ -372,7 +372,7 @@ def redeem(code: str):
 
 @bp.get("/participants/<code>/rewards")
 def reward_prices(code: str):
-    person = api_tokens.participant_by_code(_actor(), code)
+    person = participants.participant_by_code(_actor(), code)
     _disclose(person, ("identity", "incentives"))
     screen = rewards.view_redeem(_actor(), person.id, now=clock.now())
     return outputs.reward_prices(screen)
@@ -388,7 +388,7 @@ def _nonce() -> str | None:
 @idempotent
 def draw(code: str):
     _body()
-    person = api_tokens.participant_by_code(_actor(), code)
+    person = participants.participant_by_code(_actor(), code)
     made = ledger.draw_prize(
         _actor(),
         person.id,
@@ -501,7 +501,7 @@ def report_dictionary():
 
 @bp.get("/participants/<code>/observations")
 def observations(code: str):
-    person = api_tokens.participant_by_code(_actor(), code)
+    person = participants.participant_by_code(_actor(), code)
     recipient = _named_recipient(default_purpose="treatment")
     bundle = fhir.export_observations(
         _actor(), person.id, now=clock.now(), recipient=recipient, route=_route()
@@ -517,7 +517,7 @@ def observations(code: str):
 @idempotent
 def import_observations(code: str):
     bundle = inputs.json_document(request.get_data(cache=True))
-    person = api_tokens.participant_by_code(_actor(), code)
+    person = participants.participant_by_code(_actor(), code)
     result = fhir.import_observations(_actor(), person.id, bundle, now=clock.now())
     return outputs.import_of(result), 201 if result.recorded else 200
 

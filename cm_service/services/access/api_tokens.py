@@ -1,4 +1,4 @@
-"""The JSON API's access: bearer tokens, idempotency keys, and participant codes.
+"""The JSON API's access: bearer tokens and idempotency keys.
 
 Tokens are `secrets.token_urlsafe(32)` strings shown once; only their SHA-256 is
 stored, so a database dump holds nothing that authenticates. An `Idempotency-Key` is
@@ -19,15 +19,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ...extensions import db, reading
+from ...extensions import db
 from ...models import (
     CONSENT_PURPOSES,
     ApiToken,
     Clinic,
     IdempotentResponse,
-    Participant,
 )
-from ..cm.participants import CODE_PATTERN
+from ...transactions import reading
 from ..errors import Conflict, InvalidInput, NotFound
 from ..validation import check_text
 from . import audit
@@ -167,27 +166,6 @@ def authenticate(secret: str) -> ApiToken | None:
         select(ApiToken).where(ApiToken.token_hash == token_hash(secret))
     ).first()
     return token if token is not None and token.revoked_at is None else None
-
-
-def participant_by_code(actor: Actor, code: str) -> Participant:
-    """The actor's clinic's participant with this code (case-insensitive).
-
-    Raises NotFound for unknown codes and for codes registered in another clinic.
-    """
-    code = code.strip().upper()
-    # Text no code can be (a NUL, 10,000 characters) is unknown, never looked up.
-    participant = (
-        db.session.scalars(
-            select(Participant).where(
-                Participant.clinic_id == actor.clinic_id, Participant.code == code
-            )
-        ).first()
-        if CODE_PATTERN.match(code)
-        else None
-    )
-    if participant is None:
-        raise NotFound("No such participant.", "code")
-    return participant
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,31 @@ DISPLAY_NAME_MAX = MEDICATION_MAX = 120
 MAX_PHASE = 52  # phase indexes are weeks at most; anything larger is a typo
 
 
+def participant_with_code(clinic_id: int | None, code: str) -> Participant | None:
+    """The clinic's participant with this code, typed in any case and with spaces
+    around it, or None: the one lookup by code (the API, the register form and
+    operations all use it)."""
+    code = code.strip().upper()
+    if not CODE_PATTERN.match(code):
+        return None  # text no code can be (a NUL, 10,000 characters): not looked up
+    return db.session.scalars(
+        select(Participant).where(
+            Participant.clinic_id == clinic_id, Participant.code == code
+        )
+    ).first()
+
+
+def participant_by_code(actor: Actor, code: str) -> Participant:
+    """The actor's clinic's participant with this code (case-insensitive).
+
+    Raises NotFound for unknown codes and for codes registered in another clinic.
+    """
+    participant = participant_with_code(actor.clinic_id, code)
+    if participant is None:
+        raise NotFound("No such participant.", "code")
+    return participant
+
+
 def register_participant(
     actor: Actor,
     clinic_id: int,
@@ -64,11 +89,7 @@ def register_participant(
     )
     if pin is not None:
         check_pin(pin)
-    if db.session.scalar(
-        select(Participant.id).where(
-            Participant.clinic_id == clinic_id, Participant.code == code
-        )
-    ):
+    if participant_with_code(clinic_id, code) is not None:
         raise Conflict("code_taken", f"{code} is already registered.", "code")
     participant = Participant(
         clinic_id=clinic_id,
