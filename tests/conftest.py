@@ -17,17 +17,9 @@ from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.services.access.actors import SYSTEM, Actor
 from cm_service.services.admin import clinics
+from tests.support.config import TEST_CONFIG, dsn
 from tests.support.factories import NOW, make_staff
 from tests.support.pg import Cluster, start_cluster
-
-TEST_CONFIG = {
-    "TESTING": True,
-    "SECRET_KEY": "test-secret-key",
-    "DRAW_SECRET": "test-draw-secret",
-    # Cheap hashing keeps the suite fast while still exercising argon2id for real.
-    "ARGON2_TIME_COST": 1,
-    "ARGON2_MEMORY_KIB": 8,
-}
 
 
 def _migrated(uri: str) -> None:
@@ -47,12 +39,6 @@ def pg_cluster() -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.stop()
-
-
-def dsn(cluster: Cluster, database: str) -> str:
-    return (
-        f"host={cluster.socket_dir} port={cluster.port} user=postgres dbname={database}"
-    )
 
 
 @pytest.fixture(scope="session")

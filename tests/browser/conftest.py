@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from cm_service import create_app
 from cm_service.extensions import db
-from tests.conftest import TEST_CONFIG
+from tests.support.config import TEST_CONFIG
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-ARTEFACTS = ROOT / "test-results" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -60,29 +55,3 @@ def live_server(live_app) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(5)
-
-
-def release_database() -> None:
-    """End the test thread's transaction: on SQLite it holds the one writer lock,
-    which the live server's requests need."""
-    db.session.remove()
-
-
-def screenshot(page, name: str) -> Path:
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTEFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def serious_accessibility_violations(page) -> list[str]:
-    """axe-core's serious and critical violations on the current page."""
-    # Evaluated through the DevTools protocol: the page's CSP (no inline script)
-    # stays on while axe runs.
-    page.evaluate(AXE.read_text())
-    found = page.evaluate("async () => (await axe.run(document)).violations")
-    return [
-        f"{v['id']}: {v['help']} at {json.dumps([n['target'] for n in v['nodes']])}"
-        for v in found
-        if v["impact"] in ("serious", "critical")
-    ]

@@ -9,12 +9,12 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import (
+from tests.browser.test_staff_checkin import log_in
+from tests.support.browser import (
     release_database,
     screenshot,
     serious_accessibility_violations,
 )
-from tests.browser.test_staff_checkin import log_in
 from tests.support.clock import freeze
 from tests.support.factories import NOW, make_enrolled, make_staff
 

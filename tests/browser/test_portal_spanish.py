@@ -13,12 +13,12 @@ from cm_service.extensions import db
 from cm_service.models import Participant
 from cm_service.services.cm import checkins
 from cm_service.services.reads import portal as portal_service
-from tests.browser.conftest import (
+from tests.browser.test_portal import PHONE, enrolled_participant
+from tests.support.browser import (
     release_database,
     screenshot,
     serious_accessibility_violations,
 )
-from tests.browser.test_portal import PHONE, enrolled_participant
 from tests.support.clock import freeze
 from tests.support.factories import NOW, START
 

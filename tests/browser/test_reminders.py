@@ -8,12 +8,12 @@ from playwright.sync_api import Page, expect
 
 from cm_service.extensions import db
 from cm_service.models import ReminderChannel
-from tests.browser.conftest import (
+from tests.browser.test_portal import PHONE, enrolled_participant, log_in
+from tests.support.browser import (
     release_database,
     screenshot,
     serious_accessibility_violations,
 )
-from tests.browser.test_portal import PHONE, enrolled_participant, log_in
 
 pytestmark = pytest.mark.browser
 

@@ -5,13 +5,13 @@ from playwright.sync_api import Page, expect
 
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
-from tests.browser.conftest import (
+from tests.services.test_report_charts import build_cohort
+from tests.support.browser import (
     ARTEFACTS,
     release_database,
     screenshot,
     serious_accessibility_violations,
 )
-from tests.services.test_report_charts import build_cohort
 from tests.support.factories import NOW, make_staff
 
 pytestmark = pytest.mark.browser

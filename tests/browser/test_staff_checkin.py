@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import checkins
-from tests.browser.conftest import (
+from tests.support.browser import (
     release_database,
     screenshot,
     serious_accessibility_violations,

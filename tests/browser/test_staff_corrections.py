@@ -8,12 +8,12 @@ from playwright.sync_api import Page, expect
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
 from cm_service.services.cm import checkins
-from tests.browser.conftest import (
+from tests.browser.test_staff_checkin import TABLET, log_in
+from tests.support.browser import (
     release_database,
     screenshot,
     serious_accessibility_violations,
 )
-from tests.browser.test_staff_checkin import TABLET, log_in
 from tests.support.clock import freeze
 from tests.support.factories import NOW, START, make_enrolled, make_staff
 

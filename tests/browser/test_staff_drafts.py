@@ -15,7 +15,7 @@ from cm_service.models import User
 from cm_service.services.access import drafts
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
-from tests.browser.conftest import (
+from tests.support.browser import (
     release_database,
     screenshot,
     serious_accessibility_violations,

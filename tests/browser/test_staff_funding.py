@@ -9,12 +9,12 @@ from playwright.sync_api import Page, expect
 
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
-from tests.browser.conftest import (
+from tests.browser.test_staff_protocol_builder import log_in_as_admin
+from tests.support.browser import (
     release_database,
     screenshot,
     serious_accessibility_violations,
 )
-from tests.browser.test_staff_protocol_builder import log_in_as_admin
 from tests.support.factories import NOW, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser

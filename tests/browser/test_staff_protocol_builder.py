@@ -7,14 +7,14 @@ from playwright.sync_api import Page, expect
 
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
-from tests.browser.conftest import (
+from tests.browser.test_staff_checkin import TABLET
+from tests.browser.test_staff_security import enrol_admin
+from tests.support.browser import (
     ARTEFACTS,
     release_database,
     screenshot,
     serious_accessibility_violations,
 )
-from tests.browser.test_staff_checkin import TABLET
-from tests.browser.test_staff_security import enrol_admin
 from tests.support.factories import NOW, make_staff
 
 pytestmark = pytest.mark.browser

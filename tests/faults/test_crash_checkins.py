@@ -25,8 +25,8 @@ from sqlalchemy import select
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Event, LedgerEntry
 from cm_service.services.access import audit
-from tests.faults.conftest import PASSWORD, Enrolled, enrol_clinic
 from tests.faults.server import Client
+from tests.support.faults import PASSWORD, Enrolled, enrol_clinic
 
 BATCH = 36
 FIRST_AWARD = 10  # Higgins 1994: the first negative specimen earns 10 points

@@ -26,8 +26,8 @@ from sqlalchemy.engine import make_url
 
 from cm_service.extensions import db
 from cm_service.models import Event, LedgerEntry
-from tests.faults.conftest import enrol_clinic
 from tests.faults.server import Client, Response
+from tests.support.faults import enrol_clinic
 
 TRIES = 5  # the claim may be answered before the kill lands; try another participant
 NEG = {"cocaine": "negative"}

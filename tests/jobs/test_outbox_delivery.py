@@ -32,7 +32,7 @@ from cm_service.scheduler import build_scheduler
 from cm_service.security import UnsafeConfiguration, check_production_config
 from cm_service.services.integrations import outbox, reminders
 from cm_service.services.integrations.reminders import Choices
-from tests.conftest import TEST_CONFIG
+from tests.support.config import TEST_CONFIG
 from tests.support.factories import make_enrolled
 
 TUESDAY_EVENING = datetime(2026, 2, 4, 0, 30, tzinfo=UTC)  # 18:30 in Chicago

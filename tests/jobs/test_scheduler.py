@@ -16,7 +16,7 @@ from cm_service.extensions import db
 from cm_service.models import Event, JobRun
 from cm_service.scheduler import build_scheduler
 from cm_service.services.cm import nightly
-from tests.conftest import TEST_CONFIG
+from tests.support.config import TEST_CONFIG
 from tests.support.factories import make_enrolled
 
 NOW = datetime(2026, 2, 5, 12, 0, tzinfo=UTC)

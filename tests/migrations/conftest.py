@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.conftest import dsn
+from tests.support.config import dsn
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

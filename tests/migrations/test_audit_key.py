@@ -14,7 +14,7 @@ from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services.access import audit
-from tests.conftest import TEST_CONFIG
+from tests.support.config import TEST_CONFIG
 
 BEFORE = "7c4d2e9a1b60"  # the revision before the chain was keyed
 # audit_log as it was then, without the `keyed` column.

@@ -9,7 +9,7 @@ from flask_migrate import downgrade, upgrade
 
 from cm_service import create_app
 from cm_service.extensions import db
-from tests.conftest import TEST_CONFIG
+from tests.support.config import TEST_CONFIG
 
 BEFORE = "e2d1b6f8c4a3"  # the revision before funding programs
 

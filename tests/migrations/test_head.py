@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from cm_service import create_app
 from cm_service.extensions import db
-from tests.conftest import TEST_CONFIG
+from tests.support.config import TEST_CONFIG
 
 FIRST = "836172a188df"  # create the CM schema
 

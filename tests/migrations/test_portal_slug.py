@@ -12,7 +12,7 @@ from flask_migrate import downgrade, upgrade
 
 from cm_service import create_app
 from cm_service.extensions import db
-from tests.conftest import TEST_CONFIG
+from tests.support.config import TEST_CONFIG
 
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 BEFORE = "9e2b4c6d8f10"  # key the audit chain: the last revision without the slug

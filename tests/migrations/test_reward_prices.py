@@ -10,7 +10,7 @@ from flask_migrate import downgrade, upgrade
 from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.rules import load_preset
-from tests.conftest import TEST_CONFIG
+from tests.support.config import TEST_CONFIG
 
 BEFORE = "0de09fe690b4"  # the last revision with reward.cost_points
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)

@@ -13,31 +13,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import dsn
 from tests.prod.serving import ROOT, free_port, stop
+from tests.support.config import dsn
 from tests.support.pg import Cluster
 
-# Settings the parent shell might hold that would change what is being tested.
-_SCRUBBED = (
-    "CM_ENV",
-    "SECRET_KEY",
-    "DRAW_SECRET",
-    "AUDIT_KEY",
-    "DATABASE_URL",
-    "ALLOW_SQLITE_IN_PRODUCTION",
-    "WEB_CONCURRENCY",
-    "GUNICORN_THREADS",
-    "GUNICORN_BIND",
-    "GUNICORN_CMD_ARGS",
-    "PORT",
-    "TRUSTED_PROXIES",
-)
 _names = itertools.count()
-
-
-def clean_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
-    return {**env, "PYTHONUNBUFFERED": "1", **settings}
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog, Clinic
 from cm_service.services.access import audit
 from cm_service.services.admin import backup
-from tests.conftest import TEST_CONFIG
+from tests.support.config import TEST_CONFIG
 
 on_sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 

@@ -8,7 +8,6 @@ import psycopg
 import pytest
 
 from config import DEV_SECRET_KEY
-from tests.prod.conftest import clean_env
 from tests.prod.serving import (
     ROOT,
     get,
@@ -17,6 +16,7 @@ from tests.prod.serving import (
     wait_for,
     wait_until_serving,
 )
+from tests.support.prod import clean_env
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "frame-ancestors 'none'",

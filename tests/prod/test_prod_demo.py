@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.prod.conftest import clean_env
 from tests.prod.serving import (
     ROOT,
     alive,
@@ -17,6 +16,7 @@ from tests.prod.serving import (
     stop,
     wait_for,
 )
+from tests.support.prod import clean_env
 
 # About 20 s on an idle 2-core machine (initdb, migrations, the demo clinic, gunicorn
 # and the scheduler starting), about 60 s while other test suites load it.

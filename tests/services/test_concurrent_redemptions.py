@@ -22,7 +22,7 @@ from cm_service.services.access import audit
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.cm import corrections, ledger
 from cm_service.services.errors import Conflict
-from tests.conftest import TEST_CONFIG
+from tests.support.config import TEST_CONFIG
 from tests.support.factories import NOW, make_enrolled
 
 WORKERS, ATTEMPTS, COST = 8, 50, 5

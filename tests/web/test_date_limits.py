@@ -14,10 +14,10 @@ from cm_service.models import ClinicClosure, Enrollment, Pause
 from cm_service.services.cm import closures, participants
 from cm_service.services.errors import InvalidInput
 from cm_service.services.reads import reports
+from tests.support.api import Api, make_token
 from tests.support.clock import freeze
 from tests.support.factories import NOW, START, make_enrolled, make_staff, protocol_id
 from tests.support.web import csrf_token, log_in
-from tests.web.api.conftest import Api, make_token
 
 FAR_FUTURE = "The start date is more than a year from today: check the year."
 

@@ -26,12 +26,12 @@ from cm_service.services.access import api_tokens, consents
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.cm import checkins, participants
 from cm_service.services.errors import InvalidInput
+from tests.support.api import Api, make_token
 from tests.support.clock import freeze
 from tests.support.consents import EHR, EHR_QUERY, grant
 from tests.support.factories import NOW, START, make_enrolled, make_staff
+from tests.support.portal import portal_log_in
 from tests.support.web import log_in
-from tests.web.api.conftest import Api, make_token
-from tests.web.portal.conftest import portal_log_in
 
 WINDOW = "from=2026-01-05&to=2026-01-11"
 NEG = {"cocaine": "negative"}

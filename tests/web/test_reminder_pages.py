@@ -15,8 +15,8 @@ from cm_service.services.integrations import reminders
 from cm_service.services.integrations.delivery import twilio_signature
 from cm_service.services.integrations.reminders import Choices
 from tests.support.factories import make_staff
+from tests.support.portal import make_participant, portal_log_in
 from tests.support.web import csrf_token, log_in
-from tests.web.portal.conftest import make_participant, portal_log_in
 
 TOKEN = "twilio-auth-token"
 HOOK = "/hooks/sms/twilio"

@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import ApiToken, Enrollment, Event, LedgerEntry, Participant
 from cm_service.services.cm import checkins, participants
+from tests.support.api import Api, make_token
 from tests.support.consents import EHR_QUERY, grant
 from tests.support.factories import NOW, START, make_enrolled, make_staff
-from tests.web.api.conftest import Api, make_token
 
 NEG = {"cocaine": "negative"}
 OBSERVATIONS = {

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from cm_service import clock, create_app
 from cm_service.extensions import db
 from cm_service.models import Event
-from tests.conftest import TEST_CONFIG
+from tests.support.api import make_token
+from tests.support.config import TEST_CONFIG
 from tests.support.factories import NOW, START, make_enrolled, scheduled
-from tests.web.api.conftest import make_token
 
 WORKERS, ROUNDS = 6, 8
 START_TIMEOUT = 60  # seconds for every process to build its app and reach the start

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Disclosure, Event, LedgerEntry
 from cm_service.services.cm import checkins, ledger
+from tests.support.api import Api
 from tests.support.consents import EHR_QUERY, grant
 from tests.support.factories import NOW, START, make_enrolled, make_staff
-from tests.web.api.conftest import Api
 
 LOINC = "http://loinc.org"
 TUESDAY, WEDNESDAY, THURSDAY = "2026-01-06", "2026-01-07", "2026-01-08"

@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services.cm import checkins
+from tests.support.api import Api, make_token
 from tests.support.consents import RESEARCH_QUERY, grant_research
 from tests.support.factories import NOW, START, make_enrolled, make_staff
-from tests.web.api.conftest import Api, make_token
 
 NEG = {"cocaine": "negative"}
 WINDOW = "from=2026-01-05&to=2026-01-11"

@@ -21,8 +21,8 @@ from werkzeug.serving import make_server
 
 from cm_service.extensions import db
 from cm_service.services.cm import checkins
+from tests.support.api import make_token
 from tests.support.factories import NOW, START, make_enrolled
-from tests.web.api.conftest import make_token
 
 CHECKS = [
     not_a_server_error,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cm_service.services.cm import checkins
 from tests.support.factories import NOW
+from tests.support.portal import PIN, portal_log_in
 from tests.web.attendance import (
     attendance_only,
     combined,
@@ -12,7 +13,6 @@ from tests.web.attendance import (
     void_first_group,
     words,
 )
-from tests.web.portal.conftest import PIN, portal_log_in
 from tests.web.portal.test_portal_language import choose
 
 

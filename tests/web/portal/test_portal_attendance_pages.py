@@ -13,6 +13,7 @@ from sqlalchemy import select
 from cm_service.extensions import db
 from cm_service.models import Event
 from cm_service.services.cm import checkins, nightly
+from tests.support.portal import PIN, portal_log_in
 from tests.web.attendance import (
     NEXT_TUESDAY,
     attendance_only,
@@ -20,7 +21,6 @@ from tests.web.attendance import (
     section,
     words,
 )
-from tests.web.portal.conftest import PIN, portal_log_in
 from tests.web.portal.test_portal_language import choose
 from tests.web.portal.test_portal_pages import record_negatives
 

@@ -12,8 +12,8 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog, Event, Participant
 from cm_service.services.cm import checkins
 from tests.support.factories import NOW, START
+from tests.support.portal import login_path, portal_log_in
 from tests.support.web import csrf_token
-from tests.web.portal.conftest import login_path, portal_log_in
 
 MESSAGES = Path(__file__).resolve().parents[3] / "cm_service" / "translations"
 SPANISH_PO = MESSAGES / "es" / "LC_MESSAGES" / "messages.po"

@@ -8,13 +8,13 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import AuditLog, LoginAttempt
 from cm_service.services.access import lockout
-from tests.support.web import csrf_token, log_in
-from tests.web.portal.conftest import (
+from tests.support.portal import (
     PIN,
     login_path,
     make_participant,
     portal_log_in,
 )
+from tests.support.web import csrf_token, log_in
 
 GENERIC = "That code and PIN do not match. Check them, or ask staff for help."
 

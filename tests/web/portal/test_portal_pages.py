@@ -10,7 +10,7 @@ from cm_service.extensions import db
 from cm_service.models import Reward
 from cm_service.services.cm import checkins, ledger, participants
 from tests.support.factories import NOW, START, make_staff, protocol_id, scheduled
-from tests.web.portal.conftest import PIN, portal_log_in
+from tests.support.portal import PIN, portal_log_in
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "portal"
 

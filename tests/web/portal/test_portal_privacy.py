@@ -6,7 +6,7 @@ import pytest
 
 from cm_service.services.cm import checkins, participants
 from tests.support.factories import NOW, START, make_staff
-from tests.web.portal.conftest import make_participant, portal_log_in
+from tests.support.portal import make_participant, portal_log_in
 
 PAGES = ["/me/", "/me/history", "/me/progress", "/me/rewards", "/me/who-looked"]
 

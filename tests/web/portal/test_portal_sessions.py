@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from cm_service.extensions import db
 from cm_service.models import Participant
+from tests.support.portal import login_path, portal_log_in
 from tests.support.web import csrf_token
-from tests.web.portal.conftest import login_path, portal_log_in
 
 
 def _copy_of(app, client):

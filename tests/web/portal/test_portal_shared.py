@@ -12,7 +12,7 @@ from cm_service.services.access import api_tokens, consents
 from cm_service.services.access.actors import SYSTEM
 from tests.support.consents import EHR, grant
 from tests.support.factories import NOW
-from tests.web.portal.conftest import make_participant, portal_log_in
+from tests.support.portal import make_participant, portal_log_in
 from tests.web.portal.test_portal_language import choose
 
 

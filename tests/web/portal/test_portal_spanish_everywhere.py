@@ -43,8 +43,8 @@ from cm_service.services.reads import portal as portal_service
 from tests.rules.test_messages import folded
 from tests.support.consents import EHR, grant
 from tests.support.factories import NOW, START, make_staff, protocol_id
+from tests.support.portal import PIN, login_path, portal_log_in
 from tests.web.attendance import ATTENDANCE, TUESDAY, attend_groups, book_groups
-from tests.web.portal.conftest import PIN, login_path, portal_log_in
 
 SPANISH_PO = (
     Path(__file__).resolve().parents[3]

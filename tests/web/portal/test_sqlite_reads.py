@@ -19,8 +19,8 @@ from cm_service.models import AuditLog, Participant
 from cm_service.services.access import audit
 from cm_service.services.cm import checkins
 from tests.support.factories import NOW, START
+from tests.support.portal import portal_log_in
 from tests.support.web import log_in
-from tests.web.portal.conftest import portal_log_in
 
 on_sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import AuditLog, Event, FormDraft, LedgerEntry
 from tests.support.factories import NOW, make_enrolled, make_staff
+from tests.support.security import PASSWORD, user_named
 from tests.support.web import CODE, CSRF, csrf_token, log_in, totp_code
-from tests.web.security.conftest import PASSWORD, user_named
 
 NOT_SAVED = "Not saved yet: check and submit."
 KEPT = "Your session ended before this was saved. Sign in to see it again."

@@ -10,12 +10,12 @@ import pytest
 from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.services.cm import participants
-from tests.conftest import TEST_CONFIG
 from tests.support.clock import freeze
+from tests.support.config import TEST_CONFIG
 from tests.support.factories import NOW, START, make_staff, protocol_id
+from tests.support.portal import PIN, portal_log_in
+from tests.support.security import PASSWORD
 from tests.support.web import CSRF, log_in
-from tests.web.portal.conftest import PIN, portal_log_in
-from tests.web.security.conftest import PASSWORD
 
 HSTS = "max-age=31536000; includeSubDomains"
 

@@ -10,8 +10,8 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services.access import passwords
 from cm_service.services.errors import InvalidInput
+from tests.support.security import PASSWORD, post_form, user_named
 from tests.support.web import log_in
-from tests.web.security.conftest import PASSWORD, post_form, user_named
 
 
 @pytest.mark.parametrize(

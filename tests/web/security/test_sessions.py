@@ -11,8 +11,8 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog
 from cm_service.services.access import accounts
 from tests.support.factories import NOW
+from tests.support.security import PASSWORD, post_form, user_named
 from tests.support.web import csrf_token, log_in
-from tests.web.security.conftest import PASSWORD, post_form, user_named
 
 NEW_PASSWORD = "plum orchard seventeen lanterns"
 

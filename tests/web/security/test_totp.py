@@ -14,8 +14,7 @@ from sqlalchemy import select
 from cm_service.extensions import db
 from cm_service.models import AuditLog, LoginAttempt, RecoveryCode
 from cm_service.services.access import totp
-from tests.support.web import log_in
-from tests.web.security.conftest import (
+from tests.support.security import (
     PASSWORD,
     code_at,
     password_step,
@@ -23,6 +22,7 @@ from tests.web.security.conftest import (
     secret_on,
     user_named,
 )
+from tests.support.web import log_in
 
 ENROL = "/staff/account/second-factor"
 CODE = "/staff/login/code"

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import segno
 
+from tests.support.security import password_step, secret_on
 from tests.support.web import log_in
-from tests.web.security.conftest import password_step, secret_on
 
 ENROL = "/staff/account/second-factor"
 QR = re.compile(r'<figure[^>]*id="totp-qr"[^>]*>(.*?)</figure>', re.S)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
 
-from cm_service.extensions import db
-from cm_service.models import AuditLog, Event, LedgerEntry
 from tests.support.clock import freeze
 from tests.support.factories import NOW, make_enrolled
 from tests.support.web import log_in
@@ -33,16 +30,3 @@ def logged_in(client, staff):
 def person(staff, clinic):
     participant, _ = make_enrolled(staff, clinic)
     return participant
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
-def history() -> tuple[int, int, int]:
-    """Events, ledger entries and audit rows: what 'nothing was written' compares."""
-    return count(Event), count(LedgerEntry), count(AuditLog)
-
-
-def page_of(response) -> str:
-    return response.get_data(as_text=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from tests.web.staff.conftest import page_of
+from tests.support.pages import page_of
 
 ACCOUNT_LINK = re.compile(r'<a href="([^"]+)"( aria-current="page")?>My account</a>')
 

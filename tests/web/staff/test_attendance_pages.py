@@ -12,6 +12,7 @@ from cm_service.extensions import db
 from cm_service.models import Event
 from cm_service.services.cm import appointments, checkins, groups
 from tests.support.factories import NOW, make_enrolled
+from tests.support.pages import page_of
 from tests.support.web import csrf_token
 from tests.web.attendance import (
     ATTENDANCE,
@@ -25,7 +26,6 @@ from tests.web.attendance import (
     void_first_group,
     words,
 )
-from tests.web.staff.conftest import page_of
 
 TODAY = NOW.date()  # Monday 2 February 2026
 STANDING = 'aria-label="Standing"'

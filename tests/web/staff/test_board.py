@@ -11,7 +11,7 @@ from cm_service.models import AuditLog
 from cm_service.services.access import audit
 from cm_service.services.cm import checkins
 from tests.support.factories import NOW, make_enrolled
-from tests.web.staff.conftest import page_of
+from tests.support.pages import page_of
 
 TODAY = NOW.date()  # Monday 2026-02-02: a Higgins testing day
 # Petry CTN 2005 tests a panel: a specimen missing a target must be recollected.

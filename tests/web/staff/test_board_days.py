@@ -14,8 +14,8 @@ from cm_service.models import AuditLog
 from cm_service.services.cm import appointments, checkins, groups
 from tests.support.clock import freeze
 from tests.support.factories import NOW, make_enrolled
+from tests.support.pages import history, page_of
 from tests.support.web import log_in
-from tests.web.staff.conftest import history, page_of
 
 TODAY = NOW.date()  # Monday 2026-02-02: Higgins tests Mon, Wed, Fri
 TUESDAY = TODAY + timedelta(days=1)

@@ -9,8 +9,8 @@ from cm_service.extensions import db
 from cm_service.models import Event
 from cm_service.services.cm import checkins
 from tests.support.factories import NOW, START, make_enrolled, make_staff
+from tests.support.pages import history, page_of
 from tests.support.web import csrf_token, log_in
-from tests.web.staff.conftest import history, page_of
 
 TODAY = NOW.date()  # 2026-02-02 in Chicago too (14:00 local)
 

@@ -11,8 +11,8 @@ from cm_service.extensions import db
 from cm_service.models import Event
 from cm_service.services.cm import checkins
 from tests.support.factories import NOW, make_staff
+from tests.support.pages import count, history, page_of
 from tests.support.web import CSRF
-from tests.web.staff.conftest import count, history, page_of
 
 TODAY = NOW.date().isoformat()
 NONCE = re.compile(r'name="(\w)-nonce"[^>]*value="([0-9a-f]{32})"')

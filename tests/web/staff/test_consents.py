@@ -11,8 +11,8 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog, Consent
 from tests.support.consents import grant
 from tests.support.factories import NOW, make_enrolled, make_staff
+from tests.support.pages import count, page_of
 from tests.support.web import csrf_token, log_in
-from tests.web.staff.conftest import count, page_of
 
 GOOD = {
     "recipient": "Los Angeles County DMH EHR",

@@ -9,8 +9,8 @@ from cm_service.extensions import db
 from cm_service.models import Approval, Event, EventVoid, LedgerEntry
 from cm_service.services.cm import checkins, ledger
 from tests.support.factories import NOW, START, make_enrolled, make_staff
+from tests.support.pages import count, history, page_of
 from tests.support.web import csrf_token, log_in
-from tests.web.staff.conftest import count, history, page_of
 
 MON, WED, FRI = START, START + timedelta(days=2), START + timedelta(days=4)
 NEG = {"cocaine": "negative"}

@@ -10,8 +10,8 @@ import pytest
 
 from cm_service.services.admin import demo
 from tests.support.clock import freeze
+from tests.support.pages import page_of
 from tests.support.web import log_in
-from tests.web.staff.conftest import page_of
 
 SUNDAY = datetime(2026, 12, 6, 20, 0, tzinfo=UTC)  # noon in Los Angeles
 

@@ -15,8 +15,8 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog, Draw, LedgerEntry, Reward, StockMovement
 from cm_service.services.cm import checkins, ledger, rewards
 from tests.support.factories import NOW, START, make_enrolled, make_staff
+from tests.support.pages import count, history, page_of
 from tests.support.web import csrf_token
-from tests.web.staff.conftest import count, history, page_of
 
 VA = "va-prize-2014"
 NEGATIVE = dict.fromkeys(("cocaine", "amphetamine", "methamphetamine"), "negative")

@@ -7,8 +7,8 @@ from cm_service.extensions import db
 from cm_service.models import Enrollment, Exemption, Participant
 from cm_service.services.cm import participants
 from tests.support.factories import NOW, make_enrolled, make_staff, protocol_id
+from tests.support.pages import count, page_of
 from tests.support.web import csrf_token
-from tests.web.staff.conftest import count, page_of
 
 
 def _register(client, **data):

@@ -12,8 +12,8 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog, Exemption
 from cm_service.services.cm import checkins, exemptions
 from tests.support.factories import NOW, START, make_enrolled, make_staff
+from tests.support.pages import count, history, page_of
 from tests.support.web import csrf_token, log_in
-from tests.web.staff.conftest import count, history, page_of
 
 BADGE = "benzodiazepines: exempt, clonazepam prescribed, since 2026-01-05"
 PANEL = ["cocaine", "benzodiazepines"]

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.support.factories import make_enrolled, make_staff
-from tests.web.staff.conftest import page_of
+from tests.support.pages import page_of
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from cm_service.extensions import db
 from cm_service.models import EnrollmentFunding, FundingProgram
 from cm_service.services.cm import checkins, funding
 from tests.support.factories import NOW, START, make_enrolled, make_staff, scheduled
+from tests.support.pages import page_of
 from tests.support.web import csrf_token, log_in
-from tests.web.staff.conftest import page_of
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from cm_service.models import (
 from cm_service.services.cm import groups, participants
 from tests.support.clock import freeze
 from tests.support.factories import NOW, make_enrolled, make_staff
+from tests.support.pages import history, page_of
 from tests.support.web import csrf_token, log_in
-from tests.web.staff.conftest import history, page_of
 
 TUESDAY = date(2026, 2, 3)  # week 5 of the attendance preset, a group day
 AT_TUESDAY = datetime(2026, 2, 3, 20, 0, tzinfo=UTC)  # 14:00 in Chicago

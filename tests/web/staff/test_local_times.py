@@ -22,8 +22,8 @@ from cm_service.services.cm import (
 from cm_service.services.cm.timeline import clinic_today
 from tests.support.clock import freeze
 from tests.support.factories import make_staff, protocol_id
+from tests.support.pages import page_of
 from tests.support.web import log_in
-from tests.web.staff.conftest import page_of
 
 AT = datetime(2026, 11, 30, 0, 19, tzinfo=UTC)  # Sunday evening in Chicago
 CHICAGO = "Sun 29 Nov 2026, 18:19 CST"

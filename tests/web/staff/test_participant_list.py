@@ -12,7 +12,7 @@ from sqlalchemy import event
 from cm_service.extensions import db
 from cm_service.services.cm import checkins, participants
 from tests.support.factories import NOW, START, make_enrolled, make_staff
-from tests.web.staff.conftest import page_of
+from tests.support.pages import page_of
 
 TODAY = NOW.date()  # Monday 2026-02-02: a Higgins testing day (Mon, Wed, Fri)
 

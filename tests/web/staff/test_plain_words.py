@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from cm_service.services.cm import checkins
 from tests.support.factories import NOW, START, make_enrolled, protocol_id
+from tests.support.pages import page_of
 from tests.support.web import csrf_token
-from tests.web.staff.conftest import page_of
 
 CODES = ["cocaine", "mdma", "pcp", "etg", "cannabis"]
 

@@ -12,9 +12,9 @@ from cm_service.models import AuditLog, Participant
 from cm_service.services.cm import participants
 from cm_service.services.errors import Forbidden, InvalidInput
 from tests.support.factories import NOW, make_enrolled, make_staff
+from tests.support.pages import history, page_of
+from tests.support.portal import login_path, portal_log_in
 from tests.support.web import csrf_token, log_in
-from tests.web.portal.conftest import login_path, portal_log_in
-from tests.web.staff.conftest import history, page_of
 
 NEW_PIN = "583014"
 

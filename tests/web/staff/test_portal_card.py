@@ -15,8 +15,8 @@ from cm_service.models import AuditLog
 from cm_service.services.access import audit
 from cm_service.services.cm import participants
 from tests.support.factories import NOW, START, make_enrolled, make_staff, protocol_id
+from tests.support.pages import page_of
 from tests.support.web import log_in
-from tests.web.staff.conftest import page_of
 
 PIN = "246810"
 

@@ -15,8 +15,8 @@ from cm_service.extensions import db
 from cm_service.models import AuditLog, Protocol
 from cm_service.services.admin import protocol_builder as builder
 from tests.support.factories import make_staff, protocol_id
+from tests.support.pages import count, page_of
 from tests.support.web import csrf_token, log_in
-from tests.web.staff.conftest import count, page_of
 
 BUILD = "/staff/protocols/build"
 

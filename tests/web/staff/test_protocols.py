@@ -7,8 +7,8 @@ import pytest
 from cm_service import rules
 from cm_service.models import Protocol
 from tests.support.factories import make_staff, protocol_id
+from tests.support.pages import count, page_of
 from tests.support.web import csrf_token, log_in
-from tests.web.staff.conftest import count, page_of
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from cm_service.extensions import db
 from cm_service.models import Draw, LedgerEntry, Reward, StockMovement
 from cm_service.services.cm import checkins, ledger, rewards
 from tests.support.factories import NOW, START, make_enrolled, make_staff
+from tests.support.pages import count, history, page_of
 from tests.support.web import csrf_token, log_in
-from tests.web.staff.conftest import count, history, page_of
 
 NONCE = re.compile(r'name="nonce" type="hidden" value="([0-9a-f]+)"')
 FORM_NONCE = "ab12" * 8  # the shape of a nonce the redeem page makes

@@ -14,8 +14,8 @@ from cm_service.models import Appointment, AuditLog, Event
 from cm_service.services.access import audit
 from cm_service.services.cm import appointments
 from tests.support.factories import NOW, make_enrolled, make_staff
+from tests.support.pages import history, page_of
 from tests.support.web import csrf_token, log_in
-from tests.web.staff.conftest import history, page_of
 
 TODAY = NOW.date()  # Monday 2026-02-02 in Chicago
 TEN = time(10)

@@ -8,8 +8,8 @@ from cm_service.models import AuditLog
 from cm_service.services.access import audit
 from cm_service.services.cm import checkins, corrections, rewards
 from tests.support.factories import NOW, START, make_enrolled, make_staff
+from tests.support.pages import page_of
 from tests.support.web import csrf_token
-from tests.web.staff.conftest import page_of
 
 
 def last_id() -> int:
