@@ -768,10 +768,11 @@ class _Folding:
             return
         # One award per clinic-local day and session type: a session entered twice
         # (or re-entered after a void) maps to the award already posted.
-        slot = f"{session.on.isoformat()}:{session.session_type}"
+        iso = session.on.isoformat()
+        slot = f"{iso}:{session.session_type}"
         step = after_negative(schedule, before)
         key = f"attendance:{slot}"
-        group = test_group(key)
+        group = ("attendance", iso, session.session_type)  # test_group(key)
         why: _Recipe = (
             _session_why,
             spec,

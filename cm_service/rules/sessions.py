@@ -11,12 +11,13 @@ still open is not folded yet. Imports only the standard library.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .days import last_day, phase_at
 from .facts import EnrollmentFacts, Fact
+from .made import made
 from .spec import ProtocolSpec, Schedule
 
 ONE_DAY = timedelta(days=1)
@@ -68,7 +69,18 @@ def session_outcomes(
         outcome = _ended(schedule, facts, on, by_slot.get(slot, ()))
         if outcome is not None:
             found.append(
-                SessionOutcome(on, session_type, *outcome, phase, index, slot in booked)
+                made(
+                    SessionOutcome,
+                    {
+                        "on": on,
+                        "session_type": session_type,
+                        "outcome": outcome[0],
+                        "event_id": outcome[1],
+                        "phase": phase,
+                        "index": index,
+                        "booked": slot in booked,
+                    },
+                )
             )
     return found
 
@@ -87,10 +99,13 @@ def schedule_for(
 
 
 def _ended(
-    schedule: Schedule, facts: EnrollmentFacts, on: date, events: Iterable[Fact]
+    schedule: Schedule, facts: EnrollmentFacts, on: date, events: Sequence[Fact]
 ) -> tuple[str, int | None] | None:
-    ordered = sorted(events, key=lambda e: (_PRECEDENCE.get(e.kind, 9), e.event_id))
-    decider = ordered[0] if ordered else None
+    decider = None
+    if len(events) == 1:
+        decider = events[0]
+    elif events:
+        decider = min(events, key=lambda e: (_PRECEDENCE.get(e.kind, 9), e.event_id))
     if decider is not None and decider.kind == "attendance":
         late = decider.late and schedule.on_time_minutes is not None
         return ("late" if late else "attended"), decider.event_id
