@@ -376,7 +376,10 @@ def replace_missed(
         db.session.flush()
         return replaced
     timelines = load_timelines(
-        [db.session.get(Enrollment, i) for i in {e.enrollment_id for e in deciding}],
+        [
+            db.session.get_one(Enrollment, i)
+            for i in {e.enrollment_id for e in deciding}
+        ],
         with_events=False,
     )
     for event in deciding:

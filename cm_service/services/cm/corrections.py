@@ -12,8 +12,10 @@ participants' records); the reads without it serve forms re-rendered after bad i
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -256,6 +258,8 @@ def _post_adjustment(
     key: str,
 ) -> LedgerEntry:
     enrollment = latest_enrollment(participant.id)
+    if enrollment is None:  # adjust_points refuses it first; enrollments stay
+        raise InvalidInput("points", f"{participant.code} has never been enrolled.")
     unit = spec_of(enrollment.protocol).unit_cents
     why = msg(N_("Manual adjustment of %(points)s points"), points=f"{points:+d}")
     entry = post_entry(
@@ -292,7 +296,7 @@ def _request(
     clinic_id: int,
     participant_id: int,
     kind: str,
-    payload: dict,
+    payload: dict[str, Any],
     now: datetime,
 ) -> Correction:
     approval = Approval(
@@ -306,7 +310,7 @@ def _request(
     )
     db.session.add(approval)
     db.session.flush()
-    participant = db.session.get(Participant, participant_id)
+    participant = db.session.get_one(Participant, participant_id)
     _audit(actor, f"request_{kind}", "approval", approval.id, participant, now, payload)
     db.session.commit()
     return Correction(participant_id, [], approval)
@@ -324,7 +328,15 @@ def _refuse_duplicate(clinic_id: int, kind: str, key: str, value: int) -> None:
         raise Conflict("already_pending", "A correction of this is already waiting.")
 
 
-def _audit(actor, action, object_type, object_id, participant, now, detail) -> None:
+def _audit(
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: int,
+    participant: Participant,
+    now: datetime,
+    detail: Mapping[str, Any],
+) -> None:
     audit.append(
         actor,
         action,
@@ -345,7 +357,7 @@ def _event_in_scope(actor: Actor, event_id: int) -> Event:
 
 
 def _maker_checker(clinic_id: int) -> bool:
-    return bool(db.session.get(Clinic, clinic_id).maker_checker)
+    return bool(db.session.get_one(Clinic, clinic_id).maker_checker)
 
 
 def _explain(event: Event, now: datetime) -> str:

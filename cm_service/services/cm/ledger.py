@@ -11,12 +11,14 @@ ledger already holds, so running it again posts nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 
 from ... import rules
 from ...extensions import db
@@ -42,6 +44,9 @@ from .timeline import (
     with_events_after,
 )
 
+if TYPE_CHECKING:
+    from .pricing import Price
+
 ONE_DAY = timedelta(days=1)
 # All of one item in stock: far below the INTEGER column, which many deliveries
 # (services/cm/rewards.py MAX_RECEIVED) must never reach.
@@ -55,7 +60,7 @@ class Balance:
     draws: int
 
 
-def lock_row(model: type, row_id: int) -> object:
+def lock_row(model: type[Any], row_id: int) -> object:
     """Load a row for update: a row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE
     already made this transaction the only writer."""
     return db.session.scalars(
@@ -209,8 +214,8 @@ def _agreeing_with_ledger(
 
 
 def _ledger_used(
-    timeline: Timeline, awards: Sequence[rules.Award], held: dict
-) -> dict | None:
+    timeline: Timeline, awards: Sequence[rules.Award], held: Mapping[str, rules.Held]
+) -> dict[Hashable, Fraction] | None:
     """Money the ledger holds per cap window, read only when a capped protocol has
     something to pay."""
     spec = timeline.spec
@@ -225,12 +230,14 @@ def _ledger_used(
     first = min(a.on for a in owed)
     since = min(date(first.year, 1, 1), first - timedelta(days=first.weekday()))
     rows, total = ledger_rows(timeline.enrollment.id, since)
-    enrollment_cents = sum(
-        (
-            amount * (rules.unit_value(spec, account) or 0)
-            for account, amount in total.items()
-        ),
-        Fraction(0),
+    enrollment_cents = Fraction(
+        sum(
+            (
+                amount * (rules.unit_value(spec, account) or 0)
+                for account, amount in total.items()
+            ),
+            Fraction(0),
+        )
     )
     return rules.ledger_windows(
         spec,
@@ -238,7 +245,9 @@ def _ledger_used(
         enrollment_cents=enrollment_cents,
         year_paid_elsewhere=timeline.facts.year_paid_cents,
         programs=timeline.facts.programs,
-        program_paid_elsewhere=timeline.facts.program_paid_cents,
+        program_paid_elsewhere=cast(
+            "Mapping[Hashable, int]", timeline.facts.program_paid_cents
+        ),
     )
 
 
@@ -437,7 +446,7 @@ def redeem_points(
 
 def _redemption_points(
     participant: Participant, points: int | None, reward: Reward | None
-):
+) -> tuple[int, Price | None]:
     """The points to debit and, for an item priced in money, its price in the
     participant's points (their protocol's unit, rounded up)."""
     from .pricing import price_for
@@ -485,10 +494,15 @@ def move_stock(reward: Reward, quantity: int) -> None:
         room = Reward.stock >= -quantity
     else:
         room = Reward.stock <= MAX_STOCK - quantity
-    moved = db.session.execute(
-        update(Reward)
-        .where(Reward.id == reward.id, room)
-        .values(stock=Reward.stock + quantity)
+    # An UPDATE's result is a CursorResult (it has the rowcount); Session.execute
+    # is typed as returning any Result.
+    moved = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(Reward)
+            .where(Reward.id == reward.id, room)
+            .values(stock=Reward.stock + quantity)
+        ),
     )
     if moved.rowcount == 1:
         return

@@ -496,7 +496,7 @@ def list_participants(
     return rows
 
 
-def _latest_enrollments(clinic_id: int) -> dict[int, Enrollment]:
+def _latest_enrollments(clinic_id: int | None) -> dict[int, Enrollment]:
     """Each participant's latest enrollment (as latest_enrollment picks it)."""
     found: dict[int, Enrollment] = {}
     for enrollment in db.session.scalars(
@@ -509,7 +509,7 @@ def _latest_enrollments(clinic_id: int) -> dict[int, Enrollment]:
     return found
 
 
-def _balances(clinic_id: int) -> dict[int, Balance]:
+def _balances(clinic_id: int | None) -> dict[int, Balance]:
     """Every participant's balance, as balance_of sums it, in one query."""
     sums: dict[int, dict[str, tuple[int, int]]] = {}
     for participant_id, account, amount, cents in db.session.execute(
@@ -534,7 +534,7 @@ def _balances(clinic_id: int) -> dict[int, Balance]:
     }
 
 
-def _last_results(clinic_id: int) -> dict[int, LastResult]:
+def _last_results(clinic_id: int | None) -> dict[int, LastResult]:
     """Each participant's latest verified, unvoided specimen or breath test."""
     ranked = (
         select(

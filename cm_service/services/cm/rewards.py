@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import (
+    CASH_EQUIVALENT,
     REWARD_KINDS,
     Clinic,
     Draw,
@@ -144,10 +145,10 @@ def receive_stock(
         maximum=MAX_RECEIVED,
         message=f"Enter how many arrived, 1 to {MAX_RECEIVED}.",
     )
-    note = check_text("note", note, max_length=NOTE_MAX, multiline=True) or None
+    text = check_text("note", note, max_length=NOTE_MAX, multiline=True) or None
     ledger.move_stock(reward, quantity)
     movement = ledger.record_custody(
-        reward, quantity, at=now, by_id=actor.user_id, note=note
+        reward, quantity, at=now, by_id=actor.user_id, note=text
     )
     audit.append(
         actor,
@@ -212,7 +213,7 @@ def redeem_screen(actor: Actor, participant_id: int, *, now: datetime) -> Redeem
         (r, None if unit is None else pricing.Price(r.cost_cents, unit))
         for r in catalogue(actor, active_only=True)
         if r.cost_cents is not None
-        and not (non_cash and r.kind in funding.CASH_EQUIVALENT)
+        and not (non_cash and r.kind in CASH_EQUIVALENT)
         and not (cap is not None and r.cost_cents > cap)
     ]
     item_cap = (program.name, cap) if program is not None and cap is not None else None
@@ -307,7 +308,7 @@ def reconcile_month(actor: Actor, month: date) -> Reconciliation:
     ).all()
     clinic = db.session.get_one(Clinic, actor.clinic_id)
     tally: dict[int, list[int]] = {}
-    inside = []
+    inside: list[tuple[StockMovement, Reward, Participant | None]] = []
     for move, reward, person in moves:
         counts = tally.setdefault(reward.id, [0, 0, 0])
         day = clinic_today(clinic, move.at)
