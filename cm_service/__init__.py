@@ -21,7 +21,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     # Imported here so that `import cm_service.models` (migrations, benchmarks) does
     # not pull in every view and command.
     from . import cli, errors, extensions, security, transactions, web
-    from .staff import account
+    from .staff import sessions
 
     app.config.from_object("config.Config")
     if overrides:
@@ -32,7 +32,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     transactions.init_app(app)
     security.init_app(app)
     web.init_app(app)
-    account.init_app(app)
+    sessions.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     return app

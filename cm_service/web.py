@@ -12,6 +12,7 @@ from .hooks import bp as hooks_bp  # the provider's STOP webhook
 from .i18n_messages import init_app as init_explanations
 from .local_time import local_date, local_time
 from .portal import views as portal_views
+from .rules.money import format_cents
 from .services.validation import INT_MAX
 from .staff import bp as staff_bp
 
@@ -54,6 +55,4 @@ def healthz():
 
 def money(cents: int) -> str:
     """Integer cents as dollars, e.g. 123450 -> "$1,234.50"; no float on the way."""
-    sign = "-" if cents < 0 else ""
-    dollars, rest = divmod(abs(int(cents)), 100)
-    return f"{sign}${dollars:,}.{rest:02d}"
+    return format_cents(int(cents))

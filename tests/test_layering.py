@@ -1,6 +1,7 @@
 """Layering (docs/architecture.md): pages and commands parse, call one service and
 render; only services query and write, only services and `transactions.py` commit;
-services never reach for the request."""
+services never reach for the request; only the outbox's delivery backends talk to
+the network."""
 
 from __future__ import annotations
 
@@ -119,6 +120,33 @@ def test_services_never_reach_for_the_request(path):
     assert request_imports(path) == []
 
 
+NETWORK = {"smtplib", "urllib.request", "http.client", "socket", "requests", "httpx"}
+DELIVERY = PACKAGE / "services" / "integrations" / "delivery.py"
+
+
+def network_imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name in NETWORK]
+        elif isinstance(node, ast.ImportFrom) and node.module in NETWORK:
+            found.append(node.module or "")
+    return found
+
+
+def test_the_delivery_backends_are_what_talks_to_the_network():
+    assert network_imports(DELIVERY) != []
+
+
+@pytest.mark.parametrize("path", _files("."), ids=_name)
+def test_side_effects_leave_only_through_the_outbox_delivery(path):
+    # A message or webhook made inside a use case could go out for a transaction
+    # that then rolls back; the outbox sends after the commit (docs/reminders.md).
+    if path == DELIVERY:
+        return
+    assert network_imports(path) == []
+
+
 @pytest.mark.parametrize(
     ("source", "check", "expected"),
     [
@@ -133,6 +161,11 @@ def test_services_never_reach_for_the_request(path):
         ("db.session.rollback()\n", session_calls, []),
         ("db.session.commit()\n", commits, ["1: db.session.commit()"]),
         ("from flask import current_app, request\n", request_imports, ["request"]),
+        (
+            "import smtplib\nfrom urllib.request import urlopen\n",
+            network_imports,
+            ["smtplib", "urllib.request"],
+        ),
     ],
 )
 def test_the_checks_find_what_they_look_for(tmp_path, source, check, expected):

@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 import segno
 from flask import (
     Blueprint,
-    Flask,
     flash,
     redirect,
     render_template,
@@ -187,11 +186,6 @@ def recovery_codes():
                 next_url=url_for(".index"),
             )
     return _render_index(422, codes_form=form)
-
-
-def init_app(app: Flask) -> None:
-    sessions.init_app(app)
-    app.register_blueprint(bp)
 
 
 def _safe_next(target: str | None) -> str:

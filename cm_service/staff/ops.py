@@ -4,21 +4,21 @@ that could not be sent (the outbox's dead letters)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, flash, redirect, render_template, url_for
-from sqlalchemy import select
 
 from .. import clock
 from ..auth import ANY_STAFF, current_actor, role_required
-from ..extensions import db
-from ..models import Participant
 from ..services.admin import clinics
-from ..services.cm import closures
-from ..services.cm.participants import CODE_PATTERN
+from ..services.cm import closures, participants
 from ..services.errors import CMError, InvalidInput
 from ..services.integrations import outbox
 from ..services.reads import operations
 from .ops_forms import ClosureForm, ConfirmForm, PauseForm
+
+if TYPE_CHECKING:
+    from ..models import Participant
 
 bp = Blueprint("ops", __name__, url_prefix="/ops")
 
@@ -160,18 +160,7 @@ def retry_message(message_id: int):
 
 
 def _participant_by_code(code: str) -> Participant:
-    typed = code.strip().upper()
-    # Text no code can be (a NUL, a lone surrogate) is never looked up as one.
-    participant = (
-        db.session.scalar(
-            select(Participant).where(
-                Participant.clinic_id == current_actor().clinic_id,
-                Participant.code == typed,
-            )
-        )
-        if CODE_PATTERN.match(typed)
-        else None
-    )
+    participant = participants.participant_with_code(current_actor().clinic_id, code)
     if participant is None:
         raise InvalidInput("code", f"No participant {code} in this clinic.")
     return participant

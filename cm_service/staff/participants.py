@@ -296,4 +296,6 @@ def end_enrollment(participant_id: int):
 
 def record_url(participant_id: int) -> str:
     """The participant's record, where a correction or redemption goes back to."""
-    return url_for(".participant_detail", participant_id=participant_id)
+    return url_for(
+        "staff.participants.participant_detail", participant_id=participant_id
+    )

@@ -23,24 +23,24 @@ from cm_service.services.cm import (
     rewards,
 )
 from cm_service.services.cm.timeline import clinic_today
-from tests.browser.conftest import (
+from tests.browser.test_staff_protocol_builder import log_in_as_admin
+from tests.support.browser import (
     release_database,
     screenshot,
     serious_accessibility_violations,
 )
-from tests.browser.test_staff_protocol_builder import log_in_as_admin
-from tests.factories import make_staff, protocol_id
+from tests.support.factories import make_staff, protocol_id
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}
 # Not pages: files, the login steps, and the second-factor set-up (done already).
 NOT_PAGES = {
-    "staff.login",
-    "staff.login_code",
-    "account.enrol",
-    "reports.dictionary_csv",
-    "reports.outcomes_csv",
-    "reports.tests_csv",
+    "staff.account.login",
+    "staff.account.login_code",
+    "staff.account.enrol",
+    "staff.reports.dictionary_csv",
+    "staff.reports.outcomes_csv",
+    "staff.reports.tests_csv",
 }
 # What sticks out: the outermost elements past the right edge, as tag#id.class.
 WIDEST = """() => [...document.querySelectorAll("body *")]

@@ -54,7 +54,6 @@ from cm_service import create_app, rules
 from cm_service.api import views as api_views
 from cm_service.api.openapi import openapi_document
 from cm_service.extensions import db
-from cm_service.ops import forms as ops_forms
 from cm_service.portal import forms as portal_forms
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
@@ -70,18 +69,18 @@ from cm_service.services.cm import (
     participants,
     rewards,
 )
-from cm_service.staff import consent_forms
+from cm_service.staff import consent_forms, ops_forms
 from cm_service.staff import draws as staff_draws
 from cm_service.staff import forms as staff_forms
 from cm_service.staff import funding as staff_funding
 from cm_service.staff import reminders as staff_reminders
-from tests.conftest import TEST_CONFIG, dsn
-from tests.consents import grant
-from tests.factories import NOW, START, make_enrolled, make_staff, protocol_id
+from tests.support.api import make_token
 from tests.support.clock import freeze
-from tests.web.api.conftest import make_token
-from tests.web.helpers import CSRF, ENROL, csrf_token, log_in, totp_code
-from tests.web.helpers import SECRET as TOTP_KEY
+from tests.support.config import TEST_CONFIG, dsn
+from tests.support.consents import grant
+from tests.support.factories import NOW, START, make_enrolled, make_staff, protocol_id
+from tests.support.web import CSRF, ENROL, csrf_token, log_in, totp_code
+from tests.support.web import SECRET as TOTP_KEY
 
 TODAY = "2026-02-02"  # NOW in the clinic's zone (America/Chicago)
 PIN = "246810"
@@ -1093,7 +1092,7 @@ BUNDLE = {
 }
 REPORT_QUERY = {"from": "2026-01-05", "to": "2026-02-01", "format": "json",
                 "missing": "positive", "deidentified": "0",
-                # The consent the world's P-0001 gave (tests/consents.py).
+                # The consent the world's P-0001 gave (tests/support/consents.py).
                 "recipient": "County EHR", "recipient_class": "",
                 "purpose": "treatment"}  # fmt: skip
 # Read by nobody, so anything goes (FHIR display texts, the subject, categories).
@@ -1400,11 +1399,12 @@ def test_a_page_path_segment_refuses_hostile_input(world, template, client, host
 
 # POST routes whose only input is the CSRF token (or that take no body at all).
 NOTHING_TYPED = {
-    "staff.logout", "account.logout_everywhere", "staff.decide",
-    "staff.remove_group_member", "ops.toggle_safe_mode", "ops.toggle_maker_checker",
-    "ops.release_held", "portal.logout", "staff.owe_prize",
+    "staff.account.logout", "staff.account.logout_everywhere",
+    "staff.corrections.decide", "staff.groups.remove_group_member",
+    "staff.ops.toggle_safe_mode", "staff.ops.toggle_maker_checker",
+    "staff.ops.release_held", "portal.logout", "staff.rewards.owe_prize",
     "portal.login",  # the form of portal.clinic_login (or, now, no form at all)
-    "ops.retry_message",
+    "staff.ops.retry_message",
     # Signed by the provider, not a form: tests/web/test_reminder_pages.py.
     "hooks.twilio_reply",
 }  # fmt: skip
