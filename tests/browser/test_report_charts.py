@@ -5,7 +5,7 @@ from playwright.sync_api import Page, expect
 
 from cm_service.services.access.actors import SYSTEM
 from cm_service.services.admin import clinics
-from tests.services.test_report_charts import build_cohort
+from tests.services.reads.test_report_charts import build_cohort
 from tests.support.browser import (
     ARTEFACTS,
     release_database,

@@ -9,12 +9,12 @@ from fractions import Fraction
 
 import pytest
 
-from cm_service.reports import charts, figures
 from cm_service.services.reads.report_charts import CostPerNegative, Rate, ReportSeries
-from tests.factories import make_staff
-from tests.services.test_report_charts import LATER, build_cohort
+from cm_service.staff.reports import charts, figures
+from tests.services.reads.test_report_charts import LATER, build_cohort
 from tests.support.clock import freeze
-from tests.web.helpers import log_in
+from tests.support.factories import make_staff
+from tests.support.web import log_in
 
 WINDOW = "from=2026-01-05&to=2026-01-25"
 
