@@ -17,6 +17,7 @@ from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.services.access.actors import SYSTEM, Actor
 from cm_service.services.admin import clinics
+from tests.support.clock import Clock, freeze
 from tests.support.config import TEST_CONFIG, dsn
 from tests.support.factories import NOW, make_staff
 from tests.support.pg import Cluster, start_cluster
@@ -95,3 +96,12 @@ def other_clinic(app: Flask):
 @pytest.fixture
 def staff(clinic) -> Actor:
     return make_staff(clinic)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The app's one clock, stopped at NOW (Monday 2026-02-02, 14:00 in Chicago);
+    set `clock.now` to move it."""
+    stopped = Clock(NOW)
+    freeze(monkeypatch, stopped)
+    return stopped

@@ -18,7 +18,6 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.consents import EHR, grant
 from tests.support.factories import NOW, make_enrolled, make_staff
 
@@ -34,10 +33,9 @@ def fits(page: Page, size: dict) -> bool:
 
 @pytest.mark.parametrize(("name", "size"), SIZES, ids=[n for n, _ in SIZES])
 def test_staff_record_and_revoke_a_consent(
-    page: Page, live_server, live_app, monkeypatch, name, size
+    page: Page, live_server, live_app, clock, name, size
 ):
     # Given a participant with no consent on file
-    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     person, _ = make_enrolled(staff, clinic)
@@ -103,10 +101,9 @@ def test_staff_record_and_revoke_a_consent(
 
 @pytest.mark.parametrize(("name", "size"), SIZES, ids=[n for n, _ in SIZES])
 def test_the_participant_sees_who_their_records_were_shared_with(
-    page: Page, live_server, live_app, monkeypatch, name, size
+    page: Page, live_server, live_app, clock, name, size
 ):
     # Given a consent to the county EHR, one revoked, and a disclosure under one
-    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     person, _ = make_enrolled(staff, clinic)

@@ -15,7 +15,6 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.factories import NOW, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
@@ -26,13 +25,11 @@ SIZES = {
 
 
 @pytest.fixture
-def clinic(live_app, monkeypatch):
+def clinic(live_app, clock):
     """Monday 2 Feb 2026: P-0001 to P-0003 due to test, P-0003 with no PIN yet."""
     from cm_service.services.access.actors import SYSTEM
     from cm_service.services.admin import clinics
 
-    freeze(monkeypatch, lambda: NOW)
-    freeze(monkeypatch, lambda: NOW)
     made = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(made, "tech")
     ids = [make_enrolled(staff, made, code=f"P-000{n}")[0].id for n in (1, 2, 3)]

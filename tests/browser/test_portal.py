@@ -14,7 +14,6 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.factories import NOW, START, make_staff, protocol_id
 
 pytestmark = pytest.mark.browser
@@ -23,9 +22,8 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def phone(page: Page, monkeypatch) -> Page:
+def phone(page: Page, clock) -> Page:
     # The portal's clock is the suite's NOW: a Monday in week 5 of START.
-    freeze(monkeypatch, lambda: NOW)
     page.set_viewport_size(PHONE)
     return page
 

@@ -17,7 +17,6 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.factories import NOW, START, make_staff, protocol_id
 
 pytestmark = pytest.mark.browser
@@ -26,8 +25,8 @@ PIN = "246810"
 
 
 @pytest.fixture
-def frozen(monkeypatch):
-    freeze(monkeypatch, lambda: NOW)
+def frozen(clock):
+    return clock
 
 
 def participant_with_pin(name: str = "Browser Clinic"):

@@ -17,7 +17,6 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.factories import NOW, make_staff
 from tests.web.attendance import NEXT_TUESDAY, attendance_only, combined
 
@@ -26,13 +25,6 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 780}
 PIN = "246810"
 THURSDAY = datetime(2026, 2, 5, 20, 0, tzinfo=UTC)  # after Thursday's group
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    moments = [NOW]
-    freeze(monkeypatch, lambda: moments[-1])
-    return moments
 
 
 @pytest.fixture
@@ -73,7 +65,7 @@ def test_group_attendance_progress_and_history_on_a_phone(
     checkins.record_attendance(
         staff, person.id, NEXT_TUESDAY.replace(day=5), "group", now=THURSDAY
     )
-    clock.append(THURSDAY)
+    clock.now = THURSDAY
     slug = clinic.portal_slug
     release_database()
 

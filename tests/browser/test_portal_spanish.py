@@ -19,17 +19,9 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.factories import NOW, START
 
 pytestmark = pytest.mark.browser
-
-
-class Clock:
-    now = NOW
-
-    def __call__(self):
-        return self.now
 
 
 def log_in_es(page: Page, base: str, slug: str) -> None:
@@ -40,10 +32,8 @@ def log_in_es(page: Page, base: str, slug: str) -> None:
 
 
 def test_a_spanish_speaker_reads_why_errors_and_the_timeout_in_spanish(
-    page: Page, live_server, live_app, monkeypatch
+    page: Page, live_server, live_app, clock
 ):
-    clock = Clock()
-    freeze(monkeypatch, clock)
     page.set_viewport_size(PHONE)
     slug, staff, person_id = enrolled_participant(live_app)
     for offset in (0, 2, 4):

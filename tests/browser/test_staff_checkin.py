@@ -14,7 +14,6 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.factories import NOW, START, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
@@ -22,9 +21,8 @@ TABLET = {"width": 768, "height": 1024}
 
 
 @pytest.fixture
-def front_desk(live_app, monkeypatch):
+def front_desk(live_app, clock):
     """A clinic on Monday 2026-02-02 with two participants due to test."""
-    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     first, _ = make_enrolled(staff, clinic, code="P-0001")

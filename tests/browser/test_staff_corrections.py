@@ -14,17 +14,15 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.factories import NOW, START, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
 
 
 def test_staff_void_a_wrong_positive_and_see_the_ledger_adjust(
-    page: Page, live_server, live_app, monkeypatch
+    page: Page, live_server, live_app, clock
 ):
     # Given a negative, a positive typed in error, and a negative
-    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     person, _ = make_enrolled(staff, clinic)

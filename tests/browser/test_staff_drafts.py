@@ -4,7 +4,7 @@ again the staff member sees it filled in, told it was not saved, and submits it.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -20,7 +20,6 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.factories import NOW, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
@@ -30,20 +29,9 @@ SIZES = {
 }
 
 
-class SessionClock:
-    """The app's clock from NOW, moved forward instead of waiting 15 minutes."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def __call__(self) -> datetime:
-        return NOW + self.offset
-
-
 @pytest.fixture
-def desk(live_app, monkeypatch):
-    clock = SessionClock()
-    freeze(monkeypatch, clock)
+def desk(live_app, clock):
+    # The clock is moved forward instead of waiting 15 minutes.
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     person, _ = make_enrolled(staff, clinic, code="P-0001")
@@ -72,7 +60,7 @@ def test_a_checkin_submitted_after_the_timeout_comes_back_filled_in(
     # Given a filled specimen form, left open past the idle limit
     page.get_by_label("Cocaine").select_option("negative")
     page.get_by_label("BrAC (optional)").fill("0.000")
-    clock.offset += timedelta(minutes=16)
+    clock.advance(timedelta(minutes=16))
 
     # When it is submitted, the login page says the work was kept, not saved
     page.get_by_role("button", name="Record specimen").click()
@@ -118,7 +106,7 @@ def test_choices_ticks_and_text_come_back_in_the_attendance_form(
     page.get_by_label("Arrived late").check()
     page.get_by_label("Phone call").check()
     page.get_by_label("Confirmed by").fill("R. Diaz, meeting secretary")
-    clock.offset += timedelta(minutes=16)
+    clock.advance(timedelta(minutes=16))
     page.get_by_role("button", name="Record attendance").click()
     sign_in(page)
 

@@ -20,7 +20,6 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.factories import NOW, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
@@ -41,10 +40,9 @@ def _rig(monkeypatch, *tiers: str) -> None:
 
 
 @pytest.fixture
-def va_clinic(live_app, monkeypatch):
+def va_clinic(live_app, clock):
     """A VA prize participant whose Thursday negative left 1 draw waiting; the
     clinic's bowl prizes as the demo's, the jumbo tier out of stock."""
-    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     admin = make_staff(clinic, "boss", role="admin")

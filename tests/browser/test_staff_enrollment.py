@@ -15,16 +15,14 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.factories import NOW, make_staff
 
 pytestmark = pytest.mark.browser
 
 
 def test_staff_register_and_enrol_a_participant(
-    page: Page, live_server, live_app, monkeypatch
+    page: Page, live_server, live_app, clock
 ):
-    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     make_staff(clinic, "tech")
     release_database()
@@ -54,9 +52,8 @@ def test_staff_register_and_enrol_a_participant(
 
 
 def test_staff_enrol_on_a_phone_by_ticking_days_and_substances(
-    page: Page, live_server, live_app, monkeypatch
+    page: Page, live_server, live_app, clock
 ):
-    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     person = participants.register_participant(staff, clinic.id, "P-0042", now=NOW)

@@ -12,7 +12,6 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.factories import NOW, START, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
@@ -20,10 +19,9 @@ BADGE = "benzodiazepines: exempt, clonazepam prescribed, since 2026-01-05"
 
 
 def test_staff_add_an_exemption_on_the_record_and_see_it_on_check_in(
-    page: Page, live_server, live_app, monkeypatch
+    page: Page, live_server, live_app, clock
 ):
     # Given a participant whose first specimen was positive for a prescribed drug
-    freeze(monkeypatch, lambda: NOW)
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     person, _ = make_enrolled(staff, clinic, targets=["cocaine", "benzodiazepines"])

@@ -15,7 +15,6 @@ from tests.support.browser import (
     screenshot,
     serious_accessibility_violations,
 )
-from tests.support.clock import freeze
 from tests.support.factories import NOW, START, make_enrolled, make_staff
 
 pytestmark = pytest.mark.browser
@@ -25,8 +24,7 @@ NEGATIVE = dict.fromkeys(
 
 
 @pytest.fixture
-def stocked(live_app, monkeypatch):
-    freeze(monkeypatch, lambda: NOW)
+def stocked(live_app, clock):
     clinic = clinics.create_clinic(SYSTEM, "Browser Clinic", "America/Chicago", now=NOW)
     staff = make_staff(clinic, "tech")
     admin = make_staff(clinic, "boss", role="admin")

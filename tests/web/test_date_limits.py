@@ -15,7 +15,6 @@ from cm_service.services.cm import closures, participants
 from cm_service.services.errors import InvalidInput
 from cm_service.services.reads import reports
 from tests.support.api import Api, make_token
-from tests.support.clock import freeze
 from tests.support.factories import NOW, START, make_enrolled, make_staff, protocol_id
 from tests.support.web import csrf_token, log_in
 
@@ -23,9 +22,8 @@ FAR_FUTURE = "The start date is more than a year from today: check the year."
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch):
-    freeze(monkeypatch, lambda: NOW)
-    freeze(monkeypatch, lambda: NOW)
+def frozen_clock(clock):
+    return clock
 
 
 def _count(model) -> int:

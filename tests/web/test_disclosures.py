@@ -27,7 +27,6 @@ from cm_service.services.access.actors import SYSTEM
 from cm_service.services.cm import checkins, participants
 from cm_service.services.errors import InvalidInput
 from tests.support.api import Api, make_token
-from tests.support.clock import freeze
 from tests.support.consents import EHR, EHR_QUERY, grant
 from tests.support.factories import NOW, START, make_enrolled, make_staff
 from tests.support.portal import portal_log_in
@@ -63,10 +62,8 @@ def person(staff, clinic):
 
 
 @pytest.fixture(autouse=True)
-def pinned(monkeypatch):
-
-    freeze(monkeypatch, lambda: NOW)
-    freeze(monkeypatch, lambda: NOW)
+def pinned(clock):
+    return clock
 
 
 # -- the walk ---------------------------------------------------------------------
@@ -455,10 +452,8 @@ def test_token_create_takes_a_recipient(runner, clinic):
 @pytest.mark.parametrize("consented", [False, True], ids=["no-consent", "consent"])
 @pytest.mark.parametrize("role", ["admin", "staff", "auditor"])
 def test_the_staff_fhir_export_needs_a_matching_consent(
-    app, staff, clinic, person, role, consented, monkeypatch
+    app, staff, clinic, person, role, consented, clock
 ):
-
-    freeze(monkeypatch, lambda: NOW)
     if consented:
         grant(staff, person, purposes=("treatment",))
     make_staff(clinic, "boss", role)

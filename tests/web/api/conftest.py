@@ -5,13 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.support.api import Api, make_token
-from tests.support.clock import freeze
-from tests.support.factories import NOW
 
 
 @pytest.fixture(autouse=True)
-def pinned_clock(monkeypatch):
-    freeze(monkeypatch, lambda: NOW)
+def pinned_clock(clock):
+    return clock
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import pytest
 from cm_service import create_app
 from cm_service.extensions import db
 from cm_service.services.cm import participants
-from tests.support.clock import freeze
 from tests.support.config import TEST_CONFIG
 from tests.support.factories import NOW, START, make_staff, protocol_id
 from tests.support.portal import PIN, portal_log_in
@@ -133,8 +132,7 @@ def test_a_trusted_proxy_is_believed_about_https_and_the_client_ip(db_url, staff
 
 
 @pytest.fixture
-def portal_person(staff, clinic, monkeypatch):
-    freeze(monkeypatch, lambda: NOW)
+def portal_person(staff, clinic, clock):
     person = participants.register_participant(
         staff, clinic.id, "P-0001", now=NOW, pin=PIN
     )

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.clock import freeze
-from tests.support.factories import NOW, make_enrolled
+from tests.support.factories import make_enrolled
 from tests.support.web import log_in
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch):
+def frozen_clock(clock):
     # NOW is Monday 2026-02-02, 14:00 in Chicago: a Higgins testing day.
-    freeze(monkeypatch, lambda: NOW)
+    return clock
 
 
 @pytest.fixture
