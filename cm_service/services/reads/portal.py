@@ -39,7 +39,12 @@ from ..access.passwords import check_secret, hash_secret
 from ..cm import appointments
 from ..cm.evaluation import evaluate_enrollment, evaluate_history
 from ..cm.ledger import Balance, balance_of
-from ..cm.participants import CODE_PATTERN, PIN_PATTERN, latest_enrollment
+from ..cm.participants import (
+    CODE_PATTERN,
+    PIN_PATTERN,
+    latest_enrollment,
+    participant_with_code,
+)
 from ..cm.pricing import Price, unit_cents_of
 from ..cm.timeline import bookings_of, clinic_today, facts_of, not_null, spec_of
 from ..errors import InvalidInput, NotFound
@@ -105,11 +110,7 @@ def log_in(
     if not PIN_PATTERN.match(pin or ""):
         raise InvalidInput("pin", "Your PIN is 6 to 12 digits.")
     key = f"{clinic.id}:{code}"
-    participant = db.session.scalars(
-        select(Participant).where(
-            Participant.clinic_id == clinic.id, Participant.code == code
-        )
-    ).first()
+    participant = participant_with_code(clinic.id, code)
     locked = lockout.is_locked(LOCKOUT_KIND, key, now=now) or lockout.is_throttled(
         LOCKOUT_KIND, ip=ip, scope=f"{clinic.id}:", now=now
     )
