@@ -146,6 +146,9 @@ class Evaluation(Later):
     next_sessions: tuple[NextSession, ...] = ()
     # Per attendance schedule (by index): sessions attended in a row now.
     session_runs: tuple[int, ...] = ()
+    # The state after `checkpoint_on`, when `evaluate` was asked for one and could
+    # take it (as `fold_awards` does): settling keeps it for the next fold.
+    checkpoint: Checkpoint | None = field(default=None, compare=False, repr=False)
 
 
 def evaluate(
@@ -155,6 +158,7 @@ def evaluate(
     *,
     as_of: date,
     resume: Checkpoint | None = None,
+    checkpoint_on: date | None = None,
 ) -> Evaluation:
     """Every award the protocol prescribes for `events` up to `as_of`, and the state.
 
@@ -162,7 +166,9 @@ def evaluate(
     amounts in points or draws after caps. Events after `as_of`, outside the
     protocol's weeks or after `facts.ends_on` earn nothing. From `resume` (a
     checkpoint before `as_of`) it folds only the dates after it, ignoring events
-    on or before it, and gives the same run, next negative and totals.
+    on or before it, and gives the same run, next negative and totals. With
+    `checkpoint_on`, the same walk also takes the state after that date
+    (`Evaluation.checkpoint`, as `fold_awards` would).
     """
     if resume is not None and resume.through >= as_of:
         raise ValueError("A resumed evaluation must start before its as_of date.")
@@ -171,7 +177,16 @@ def evaluate(
         events = [event for event in events if event.on > after]
     start = _resumed(resume, facts)
     days = day_rows(spec, facts, events, as_of, after=after)
-    return evaluate_rows(spec, facts, events, days, as_of, start=start, after=after)
+    return evaluate_rows(
+        spec,
+        facts,
+        events,
+        days,
+        as_of,
+        start=start,
+        after=after,
+        snapshot_on=_wanted(checkpoint_on, as_of, after),
+    )
 
 
 def evaluate_rows(
@@ -183,11 +198,21 @@ def evaluate_rows(
     *,
     start: _State | None = None,
     after: date | None = None,
+    snapshot_on: date | None = None,
 ) -> Evaluation:
     """`evaluate` of `events` whose days are `days`, exactly what
     `outcomes.day_rows(spec, facts, events, as_of, after=after)` gives (the
     simulator keeps each token's row instead of classifying it again)."""
-    fold, _ = _fold(spec, facts, events, days, as_of, start=start, after=after)
+    fold, snapshot = _fold(
+        spec,
+        facts,
+        events,
+        days,
+        as_of,
+        start=start,
+        after=after,
+        snapshot_on=snapshot_on,
+    )
     return made(
         Evaluation,
         {
@@ -211,6 +236,11 @@ def evaluate_rows(
             ),
             "session_runs": (
                 tuple(streak.run for streak in fold.sessions) if fold.sessions else ()
+            ),
+            "checkpoint": (
+                None
+                if snapshot_on is None or snapshot is None
+                else Checkpoint(snapshot_on, snapshot)
             ),
         },
     )
@@ -265,15 +295,23 @@ def fold_awards(
     if after is not None:
         events = [event for event in events if event.on > after]
     start = _resumed(resume, facts)
-    wanted = checkpoint_on
-    if wanted is not None and (wanted > as_of or (after or wanted) > wanted):
-        wanted = None  # beyond what is folded, or older than the resume point
+    wanted = _wanted(checkpoint_on, as_of, after)
     days = day_rows(spec, facts, events, as_of, after=after)
     fold, snapshot = _fold(
         spec, facts, events, days, as_of, start=start, after=after, snapshot_on=wanted
     )
     taken = None if wanted is None or snapshot is None else Checkpoint(wanted, snapshot)
     return Folded(tuple(_award_of(record) for record in fold.awards), taken)
+
+
+def _wanted(checkpoint_on: date | None, as_of: date, after: date | None) -> date | None:
+    """The checkpoint date a fold can take: none beyond what is folded, or older
+    than the resume point."""
+    if checkpoint_on is None or checkpoint_on > as_of:
+        return None
+    if after is not None and after > checkpoint_on:
+        return None
+    return checkpoint_on
 
 
 def _resumed(resume: Checkpoint | None, facts: EnrollmentFacts) -> _State | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -84,6 +84,8 @@ class CheckinResult:
     next_cents: int
     # Per attendance schedule: what its next session pays (rules.NextSession).
     next_sessions: tuple[rules.NextSession, ...] = ()
+    # Where the enrollment stands, as settle folded it (None for a replay).
+    evaluation: rules.Evaluation | None = field(default=None, compare=False)
 
 
 def record_specimen(
@@ -472,7 +474,7 @@ def _settle_and_commit(
     )
     db.session.commit()
     with reading():
-        return _result(event, posted, now)
+        return _result(event, posted, now, settled.evaluation)
 
 
 def _replayed(event: Event, now: datetime) -> CheckinResult:
@@ -483,11 +485,19 @@ def _replayed(event: Event, now: datetime) -> CheckinResult:
         return _result(event, [], now)
 
 
-def _result(event: Event, posted: list[LedgerEntry], now: datetime) -> CheckinResult:
-    # Read after the commit: folding holds no lock (PostgreSQL's audit-chain lock,
-    # SQLite's write lock) that other check-ins wait on.
-    enrollment = db.session.get_one(Enrollment, event.enrollment_id)
-    evaluation = evaluate_enrollment(enrollment, clinic_today(enrollment.clinic, now))
+def _result(
+    event: Event,
+    posted: list[LedgerEntry],
+    now: datetime,
+    evaluation: rules.Evaluation | None = None,
+) -> CheckinResult:
+    """The answer: where the enrollment stands as its settle folded it, or for a
+    replay (nothing settled) a fold read after the transaction ended, holding no
+    lock (PostgreSQL's audit-chain lock, SQLite's write lock) others wait on."""
+    if evaluation is None:
+        enrollment = db.session.get_one(Enrollment, event.enrollment_id)
+        today = clinic_today(enrollment.clinic, now)
+        evaluation = evaluate_enrollment(enrollment, today)
     nxt = evaluation.next_negative
     return CheckinResult(
         event=event,
@@ -498,6 +508,7 @@ def _result(event: Event, posted: list[LedgerEntry], now: datetime) -> CheckinRe
         next_draws=nxt.draws + nxt.bonus_draws,
         next_cents=nxt.cents,
         next_sessions=evaluation.next_sessions,
+        evaluation=evaluation,
     )
 
 

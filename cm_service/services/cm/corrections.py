@@ -29,7 +29,7 @@ from ...models import (
     LedgerEntry,
     Participant,
 )
-from ...rules import units_text
+from ...rules import Evaluation, units_text
 from ...rules.messages import N_, msg
 from ..access import audit
 from ..access.actors import Actor
@@ -71,7 +71,9 @@ def void_event(
     if not _maker_checker(event.clinic_id):
         result = checkins.void_event(actor, event.id, reason, now=now)
         return Correction(
-            event.participant_id, result.posted, explanation=_explain(event, now)
+            event.participant_id,
+            result.posted,
+            explanation=_explain(event, now, result.evaluation),
         )
     if db.session.scalar(select(EventVoid.id).where(EventVoid.event_id == event.id)):
         raise Conflict("already_voided", "This event was already voided.")
@@ -236,7 +238,8 @@ def _apply(
             actor, payload["event_id"], payload["reason"], now=now
         )
         event = db.session.get_one(Event, payload["event_id"])
-        return Correction(participant.id, result.posted, approval, _explain(event, now))
+        explanation = _explain(event, now, result.evaluation)
+        return Correction(participant.id, result.posted, approval, explanation)
     entry = _post_adjustment(
         actor,
         participant,
@@ -360,10 +363,10 @@ def _maker_checker(clinic_id: int) -> bool:
     return bool(db.session.get_one(Clinic, clinic_id).maker_checker)
 
 
-def _explain(event: Event, now: datetime) -> str:
+def _explain(event: Event, now: datetime, evaluation: Evaluation | None = None) -> str:
     """What a void did to the money under the protocol's correction rule, e.g.
     "keeps 25 points: this protocol never takes back earned points; the next
-    awards withhold $6.25"."""
+    awards withhold $6.25". `evaluation` is what the void's settle folded."""
     enrollment = db.session.get_one(Enrollment, event.enrollment_id)
     spec = spec_of(enrollment.protocol)
     if spec.corrections == "clawback":
@@ -371,7 +374,9 @@ def _explain(event: Event, now: datetime) -> str:
             "This protocol takes back what the corrected history no longer earns, "
             "so the ledger now equals what the protocol pays for it."
         )
-    evaluation = evaluate_enrollment(enrollment, clinic_today(enrollment.clinic, now))
+    if evaluation is None:
+        today = clinic_today(enrollment.clinic, now)
+        evaluation = evaluate_enrollment(enrollment, today)
     over = offsets({enrollment.id: evaluation})[enrollment.id]
     kept = dict(
         db.session.execute(

@@ -1,16 +1,18 @@
-"""What an enrollment's protocol prescribes now, for the screens that show it.
+"""What an enrollment's protocol prescribes now, for settle and the screens.
 
+`fold_enrollments` is the one load -> plan -> fold: it resumes each enrollment's fold
+from its checkpoint when that can be trusted, so a page or a settle costs the days
+since the last settle, not the whole history. Settle folds through it and hands
+back what it folded, so a check-in's answer is not folded again.
 `evaluate_enrollments` is what pages and check-in answers show (the run, what the next
-negative earns, totals): it resumes each fold from the enrollment's checkpoint when
-that can be trusted, so a page costs the days since the last settle, not the whole
-history. `evaluate_history` folds from the first day and lists every day, for the
-pages that show them (history, progress).
+negative earns, totals). `evaluate_history` folds from the first day and lists every
+day, for the pages that show them (history, progress).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from ... import rules
@@ -21,9 +23,123 @@ from .timeline import (
     award_totals,
     load_timeline,
     load_timelines,
+    posted_totals_through,
     to_facts,
     with_events_after,
 )
+
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One enrollment folded: its timeline (events only after the resume point),
+    the checkpoint plan it resumed from, and what the engine gave: the evaluation
+    (awards after the resume point; the run, next negative and totals of the whole
+    enrollment, before the ledger's offset: see `shown`), or for a settle nobody
+    reads the answer of, only the awards (`folded`: no next-award probes)."""
+
+    timeline: Timeline
+    plan: checkpoints.Resume
+    evaluation: rules.Evaluation | None
+    folded: rules.Folded | None = None
+
+    @property
+    def awards(self) -> tuple[rules.Award, ...]:
+        """The awards after the resume point, what settle compares with the ledger."""
+        if self.folded is not None:
+            return self.folded.awards
+        return self.evaluation.awards if self.evaluation is not None else ()
+
+
+def fold_enrollments(
+    enrollments: Sequence[Enrollment],
+    as_of: Mapping[int, date],
+    *,
+    trust: bool = True,
+    settling: bool = False,
+    answer: bool = True,
+) -> dict[int, Fold]:
+    """Load, plan and fold each enrollment to `as_of[its id]`, in a few set-based
+    queries: the one place this sequence is written (settle and pages).
+
+    The fold resumes from the stored checkpoint when it may be trusted (`trust`) and
+    is before `as_of`. `settling` also requires the ledger to agree with the
+    checkpoint (else the fold starts from day one) and stores the state after the
+    day before `as_of` as the next checkpoint, inside the caller's transaction.
+    `answer=False` (a settle whose caller shows nothing: the nightly job, imports)
+    folds the awards alone, without working out what the next awards pay.
+    """
+    timelines = load_timelines(enrollments, with_events=False)
+    plans: dict[int, checkpoints.Resume] = {}
+    for on in set(as_of.values()):
+        group = {i: t for i, t in timelines.items() if as_of[i] == on}
+        plans.update(checkpoints.plan(group, on - ONE_DAY, trust=trust))
+    for i, plan in plans.items():
+        if plan.checkpoint is not None and plan.checkpoint.through >= as_of[i]:
+            plans[i] = replace(plan, checkpoint=None)
+    if settling:
+        plans = _agreeing_with_ledger(plans)
+    timelines = with_events_after(timelines, checkpoints.resume_dates(plans))
+    folds = {}
+    for i, timeline in timelines.items():
+        plan = plans[i]
+        events = to_facts(timeline.events)
+        take = as_of[i] - ONE_DAY if settling else None
+        if answer:
+            evaluation = rules.evaluate(
+                timeline.spec,
+                timeline.facts,
+                events,
+                as_of=as_of[i],
+                resume=plan.checkpoint,
+                checkpoint_on=take,
+            )
+            fold = Fold(timeline, plan, evaluation)
+            taken = evaluation.checkpoint
+        else:
+            folded = rules.fold_awards(
+                timeline.spec,
+                timeline.facts,
+                events,
+                as_of=as_of[i],
+                resume=plan.checkpoint,
+                checkpoint_on=take,
+            )
+            fold = Fold(timeline, plan, None, folded)
+            taken = folded.checkpoint
+        if settling:
+            checkpoints.store(timeline, plan, taken)
+        folds[i] = fold
+    return folds
+
+
+def _agreeing_with_ledger(
+    plans: dict[int, checkpoints.Resume],
+) -> dict[int, checkpoints.Resume]:
+    """Keep a checkpoint only where the ledger holds exactly what the fold paid up
+    to it: an offset still being absorbed (or a withheld award) needs the whole
+    history to be settled right, so those enrollments fold from day one."""
+    through = checkpoints.resume_dates(plans)
+    held = posted_totals_through(through)
+    kept = {}
+    for enrollment_id, plan in plans.items():
+        if enrollment_id in through:
+            totals = plan.checkpoint.state.totals  # type: ignore[union-attr]
+            points, draws = held.get(enrollment_id, (0, 0))
+            if (points, draws) != (totals.points, totals.draws):
+                plan = replace(plan, checkpoint=None)
+        kept[enrollment_id] = plan
+    return kept
+
+
+def shown(folds: Mapping[int, Fold]) -> dict[int, rules.Evaluation]:
+    """The evaluations as pages and answers show them: what the next negative and
+    sessions pay after the ledger's offset (read now: after settle posted)."""
+    evaluations = {
+        i: fold.evaluation for i, fold in folds.items() if fold.evaluation is not None
+    }
+    return _offset({i: folds[i].timeline for i in evaluations}, evaluations)
 
 
 def evaluate_enrollment(enrollment: Enrollment, as_of: date) -> rules.Evaluation:
@@ -36,21 +152,7 @@ def evaluate_enrollments(
     enrollments: Sequence[Enrollment], as_of: date
 ) -> dict[int, rules.Evaluation]:
     """The same for many enrollments, in a few set-based queries."""
-    timelines = load_timelines(enrollments, with_events=False)
-    plans = checkpoints.plan(timelines, as_of - timedelta(days=1))
-    after = {i: on for i, on in checkpoints.resume_dates(plans).items() if on < as_of}
-    timelines = with_events_after(timelines, after)
-    evaluations = {
-        i: rules.evaluate(
-            t.spec,
-            t.facts,
-            to_facts(t.events),
-            as_of=as_of,
-            resume=plans[i].checkpoint if i in after else None,
-        )
-        for i, t in timelines.items()
-    }
-    return _offset(timelines, evaluations)
+    return shown(fold_enrollments(enrollments, {e.id: as_of for e in enrollments}))
 
 
 def _offset(

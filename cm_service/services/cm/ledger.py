@@ -31,17 +31,14 @@ from ..access.actors import Actor
 from ..access.scope import get_participant
 from ..errors import Conflict, InvalidInput, NotFound
 from . import checkpoints
+from .evaluation import Fold, fold_enrollments, shown
 from .timeline import (
     Timeline,
     chunks,
     clinic_today,
     ledger_rows,
-    load_timelines,
     posted_by_keys,
-    posted_totals_through,
     spec_of,
-    to_facts,
-    with_events_after,
 )
 
 if TYPE_CHECKING:
@@ -86,10 +83,13 @@ def balance_of(participant_id: int) -> Balance:
 @dataclass(frozen=True)
 class Settled:
     """What one settle posted, and the awards it withheld to offset an earlier
-    overpayment (no ledger row: a withheld award pays nothing)."""
+    overpayment (no ledger row: a withheld award pays nothing). `evaluation` is
+    what settle folded, as pages show it (after the offset, with this settle's
+    postings): a check-in's answer, without folding again."""
 
     entries: list[LedgerEntry]
     withheld: list[rules.Withheld]
+    evaluation: rules.Evaluation | None = None
 
 
 def settle(
@@ -102,10 +102,12 @@ def settle(
 def settle_explained(
     enrollment: Enrollment, *, now: datetime, actor_id: int | None = None
 ) -> Settled:
-    """Settle one enrollment and say what was withheld (see settle_many)."""
-    return _settle([enrollment], now=now, actor_id=actor_id, resume=True).get(
-        enrollment.id, Settled([], [])
+    """Settle one enrollment and say what was withheld and where it now stands
+    (see settle_many; `Settled.evaluation`)."""
+    settled, folds = _settle(
+        [enrollment], now=now, actor_id=actor_id, resume=True, answer=True
     )
+    return replace(settled[enrollment.id], evaluation=shown(folds)[enrollment.id])
 
 
 def settle_many(
@@ -125,7 +127,9 @@ def settle_many(
     to there (`resume=False` folds every day, as reconciliation must), and leaves a
     new one at yesterday. Runs inside the caller's transaction and does not commit.
     """
-    settled = _settle(enrollments, now=now, actor_id=actor_id, resume=resume)
+    settled, _ = _settle(
+        enrollments, now=now, actor_id=actor_id, resume=resume, answer=False
+    )
     return [entry for s in settled.values() for entry in s.entries]
 
 
@@ -135,9 +139,10 @@ def _settle(
     now: datetime,
     actor_id: int | None,
     resume: bool,
-) -> dict[int, Settled]:
+    answer: bool,
+) -> tuple[dict[int, Settled], dict[int, Fold]]:
     if not enrollments:
-        return {}
+        return {}, {}
     ids = sorted(e.id for e in enrollments)
     for part in chunks(ids):
         # Serialise settles of the same enrollment on PostgreSQL; SQLite's
@@ -145,34 +150,26 @@ def _settle(
         db.session.execute(
             select(Enrollment.id).where(Enrollment.id.in_(part)).with_for_update()
         ).all()
-    timelines = load_timelines(enrollments, with_events=False)
     today = {e.id: clinic_today(e.clinic, now) for e in enrollments}
-    plans = {}
-    for on in set(today.values()):
-        group = {i: t for i, t in timelines.items() if today[i] == on}
-        plans.update(checkpoints.plan(group, on - ONE_DAY, trust=resume))
-    plans = _agreeing_with_ledger(plans)
-    after = checkpoints.resume_dates(plans)
-    timelines = with_events_after(timelines, after)
-    posted = posted_by_keys(ids, after)
+    # The fold resumes from yesterday's checkpoint while the ledger agrees with
+    # it, and leaves a new one at yesterday; with `answer`, it also says where
+    # each enrollment stands (Settled.evaluation).
+    folds = fold_enrollments(
+        enrollments, today, trust=resume, settling=True, answer=answer
+    )
+    posted = posted_by_keys(
+        ids, checkpoints.resume_dates({i: f.plan for i, f in folds.items()})
+    )
     owed = {}
     for enrollment in enrollments:
-        timeline, plan = timelines[enrollment.id], plans[enrollment.id]
-        folded = rules.fold_awards(
-            timeline.spec,
-            timeline.facts,
-            to_facts(timeline.events),
-            as_of=today[enrollment.id],
-            resume=plan.checkpoint,
-            checkpoint_on=today[enrollment.id] - ONE_DAY,
-        )
-        checkpoints.store(timeline, plan, folded.checkpoint)
+        timeline = folds[enrollment.id].timeline
+        awards = folds[enrollment.id].awards
         held = posted.get(enrollment.id, {})
         settlement = rules.settle_awards(
             timeline.spec,
-            folded.awards,
+            awards,
             held,
-            used=_ledger_used(timeline, folded.awards, held),
+            used=_ledger_used(timeline, awards, held),
             programs=timeline.facts.programs,
         )
         owed[enrollment.id] = (enrollment, timeline.spec, settlement)
@@ -191,26 +188,7 @@ def _settle(
 
         # "You earned ...", in the outbox in this same transaction (opted in only).
         reminders.queue_awards(entries, now=now)
-    return settled
-
-
-def _agreeing_with_ledger(
-    plans: dict[int, checkpoints.Resume],
-) -> dict[int, checkpoints.Resume]:
-    """Keep a checkpoint only where the ledger holds exactly what the fold paid up
-    to it: an offset still being absorbed (or a withheld award) needs the whole
-    history to be settled right, so those enrollments fold from day one."""
-    through = checkpoints.resume_dates(plans)
-    held = posted_totals_through(through)
-    kept = {}
-    for enrollment_id, plan in plans.items():
-        if enrollment_id in through:
-            totals = plan.checkpoint.state.totals  # type: ignore[union-attr]
-            points, draws = held.get(enrollment_id, (0, 0))
-            if (points, draws) != (totals.points, totals.draws):
-                plan = replace(plan, checkpoint=None)
-        kept[enrollment_id] = plan
-    return kept
+    return settled, folds
 
 
 def _ledger_used(
