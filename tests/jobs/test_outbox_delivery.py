@@ -30,6 +30,7 @@ from cm_service.extensions import db
 from cm_service.models import OutboxMessage
 from cm_service.scheduler import build_scheduler
 from cm_service.security import UnsafeConfiguration, check_production_config
+from cm_service.services.errors import Conflict
 from cm_service.services.integrations import outbox, reminders
 from cm_service.services.integrations.reminders import Choices
 from tests.support.config import TEST_CONFIG
@@ -245,6 +246,22 @@ def test_a_dead_letter_is_retried_by_staff_and_then_sent(wired, staff, clinic):
     assert row.status == "sent"
     assert outbox.dead_letters(staff) == []
     assert len(stand_in.messages) == 1
+
+
+def test_only_a_dead_letter_can_be_retried_and_a_refusal_names_why(
+    wired, staff, clinic
+):
+    queued_evening(staff, clinic, Choices(**{**vars(BOTH), "email": False}))
+    (queued,) = rows()
+
+    with pytest.raises(Conflict) as refused:
+        outbox.retry(staff, queued.id, now=TUESDAY_EVENING)
+
+    assert refused.value.code == "not_dead"
+    assert refused.value.status == 409
+    assert "could not be sent" in refused.value.message
+    (row,) = rows()
+    assert (row.status, row.attempts) == ("pending", 0)
 
 
 def test_an_opt_out_after_queueing_cancels_the_message_at_send_time(
