@@ -131,9 +131,7 @@ def add_exemption(participant_id: int):
             status = error.status
         else:
             flash("Exemption added. " + ledger_change(done.posted))
-            return redirect(
-                url_for(".participant_detail", participant_id=participant_id)
-            )
+            return redirect(record_url(participant_id))
     return render_record(participant_id, status, again=True, exemption=form)
 
 
@@ -158,9 +156,7 @@ def end_exemption(participant_id: int, exemption_id: int):
             status = error.status
         else:
             flash("Exemption ended. " + ledger_change(done.posted))
-            return redirect(
-                url_for(".participant_detail", participant_id=participant_id)
-            )
+            return redirect(record_url(participant_id))
     else:
         # Bad input for an exemption that is not this participant's is still a 404.
         exemptions.exemption_of(current_actor(), participant_id, exemption_id)
@@ -220,9 +216,7 @@ def enroll(participant_id: int):
             status = error.status
         else:
             flash("Enrolled.")
-            return redirect(
-                url_for(".participant_detail", participant_id=participant_id)
-            )
+            return redirect(record_url(participant_id))
     elif form.is_submitted():
         status = 422
     return render_template(
@@ -282,9 +276,7 @@ def end_enrollment(participant_id: int):
             show_error(end, error)
         else:
             flash(f"Enrollment {end.status.data}.")
-            return redirect(
-                url_for(".participant_detail", participant_id=participant_id)
-            )
+            return redirect(record_url(participant_id))
     standing = board.current_standing(actor, participant_id, now=clock.now())
     form = forms.EnrollForm(formdata=None)
     form.protocol.choices = _protocol_choices(actor)
