@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -67,6 +68,40 @@ class DaySwitch:
         ]
 
 
+# A participant id no URL holds otherwise: a link built for it is cut there into
+# the link's head and tail, which make the link for any id (`_per_participant`).
+_MARK = 987_654_321_012_345
+
+
+def _per_participant(endpoint: str, **values: str) -> Callable[[int], str]:
+    """url_for(endpoint, participant_id=pid, **values) for every pid, built once:
+    a board links each of its hundreds of rows (the id is the path's integer)."""
+    head, _, tail = url_for(endpoint, participant_id=_MARK, **values).partition(
+        str(_MARK)
+    )
+    return lambda pid: f"{head}{pid}{tail}"
+
+
+@dataclass(frozen=True)
+class BoardLinks:
+    """Where the board's codes lead, per participant id: `visit` from the day's
+    lists (today's check-in; a past day's, dated that day; a day ahead's record),
+    `checkin` today's check-in, `record` the participant's record."""
+
+    visit: Callable[[int], str]
+    checkin: Callable[[int], str]
+    record: Callable[[int], str]
+
+
+def _links(shown: board.Board) -> BoardLinks:
+    checkin = _per_participant(".checkin")
+    record = _per_participant("staff.participants.participant_detail")
+    visit = {"future": record, "today": checkin}.get(shown.when)
+    if visit is None:  # a past day: the check-in dated that day
+        visit = _per_participant(".checkin", on=shown.day.isoformat())
+    return BoardLinks(visit, checkin, record)
+
+
 @bp.get("/today")
 @role_required(*ANY_STAFF)
 def today():
@@ -82,6 +117,7 @@ def today():
         shown = {
             "board": day,
             "switch": DaySwitch(day.today, day.day, error=bad.message),
+            "links": _links(day),
         }
     return render_template(
         template,
@@ -97,7 +133,8 @@ def _board_of(actor, args) -> tuple[str, dict]:
     if week is None:
         shown = board.day_board(actor, now=clock.now(), day=day)
         switch = DaySwitch(shown.today, shown.day)
-        return "staff/today.html", {"board": shown, "switch": switch}
+        links = _links(shown)
+        return "staff/today.html", {"board": shown, "switch": switch, "links": links}
     if week != "1":
         raise InvalidInput("week", "Choose a week with week=1.")
     shown = board.week_board(actor, now=clock.now(), day=day)

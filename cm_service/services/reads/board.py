@@ -12,13 +12,13 @@ participants' records.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import ColumnElement, Select, func, select
 
 from ... import rules
 from ...extensions import db
@@ -28,26 +28,26 @@ from ...models import (
     Clinic,
     Enrollment,
     Event,
+    EventVoid,
     Exemption,
     LedgerEntry,
     Participant,
+    Protocol,
     SessionGroup,
 )
 from ..access import audit
 from ..access.actors import Actor
 from ..access.scope import get_participant
+from ..admin.protocol_admin import protocol_label
 from ..cm import appointments, groups
-from ..cm.evaluation import evaluate_enrollment
+from ..cm.evaluation import standing as kept_standing
 from ..cm.ledger import Balance, balance_of
 from ..cm.participants import CODE_PATTERN, exemptions_of
 from ..cm.timeline import (
-    Timeline,
     clinic_today,
+    closed_through,
     facts_of,
-    load_timelines,
     spec_of,
-    to_facts,
-    with_events_after,
 )
 from ..errors import NotFound
 from ..validation import FAR, HORIZON, check_date, horizon
@@ -68,9 +68,18 @@ _SESSION_WORD = {"attendance": "attended"}  # excused and missed keep their kind
 
 
 @dataclass(frozen=True)
+class Person:
+    """A participant as the boards list them: the columns their pages show."""
+
+    id: int
+    code: str
+    display_name: str | None
+
+
+@dataclass(frozen=True)
 class BoardRow:
-    participant: Participant
-    enrollment: Enrollment
+    participant: Person
+    protocol: str  # the enrollment's protocol version, labelled (protocol_label)
     scheduled: bool
     outcome: str | None  # today's test outcome; None while nothing is recorded
     # The sessions attended today, in words ("group session", "group session, late").
@@ -91,6 +100,7 @@ class SessionToday:
     """A session booked today outside a group, and how it stands."""
 
     appointment: Appointment
+    participant: Person
     outcome: str | None  # attended | late | excused | missed; None while open
 
     @property
@@ -100,7 +110,7 @@ class SessionToday:
 
 @dataclass(frozen=True)
 class PendingItem:
-    participant: Participant
+    participant: Person
     on: date
     what: str
 
@@ -110,7 +120,7 @@ class MissedItem:
     """A test or booked session of the day before with nothing recorded, or marked
     missed: a late check-in or an excuse may still be recorded for it."""
 
-    participant: Participant
+    participant: Person
     on: date
     what: str
     marked: bool  # recorded missed (by the nightly job or by staff)
@@ -155,11 +165,25 @@ class Board:
         return "past" if self.day < today else "future"
 
 
+@dataclass(frozen=True)
+class Line:
+    """One active enrollment as the boards read it: who, its protocol, the facts
+    that decide its days (calendar, targets, exemptions, the dates closed) and its
+    verified, non-voided events of the days the board looks at, as rules facts."""
+
+    enrollment_id: int
+    participant: Person
+    protocol: str  # labelled (protocol_label)
+    spec: rules.ProtocolSpec
+    facts: rules.EnrollmentFacts
+    events: list[rules.Fact]
+
+
 def day_board(actor: Actor, *, now: datetime, day: object = None) -> Board:
     """Who the actor's clinic expects on `day` (default: its today), who has
     checked in (for a test or only for a session), what is pending (specimens to
     recollect within the PENDING_DAYS days before), the day's group meetings and
-    other booked sessions, what was missed the day before, and, when nothing is
+    other booked sessions, what was missed the day before and, when nothing is
     due, the next day something is.
 
     Classifies only those days' events (rules.day_outcomes), in a few set-based
@@ -172,20 +196,22 @@ def day_board(actor: Actor, *, now: datetime, day: object = None) -> Board:
     today = clinic_today(clinic, now)
     day = today if day is None else check_day(day, today)
     since = day - timedelta(PENDING_DAYS)
-    enrollments = _active_enrollments(clinic.id)
-    timelines = _timelines(enrollments, since)
+    lines = lines_of(clinic.id, after=since, through=day)
     board = Board(day, [], [], [], [], today=today)
-    for enrollment in enrollments:
-        _place(board, timelines[enrollment.id], since)
+    for line in lines:
+        _place(board, line, since)
     clinic_groups = groups.groups_of(clinic.id)
-    _add_sessions(board, clinic.id, timelines, clinic_groups)
+    booked = appointments.on_day(clinic.id, day)
+    booked_before = (
+        appointments.on_day(clinic.id, day - ONE_DAY) if day <= today else []
+    )
+    people = _people(lines, booked + booked_before)
+    _add_sessions(board, lines, booked, people, clinic_groups)
     if day <= today:
-        _add_missed_sessions(board, clinic.id, timelines)
+        _add_missed_sessions(board, lines, booked_before, people)
     if board.nothing_due:
-        board = replace(
-            board, next_day=_next_day(clinic.id, timelines, clinic_groups, day)
-        )
-    _audit_view(actor, clinic, now, {"on": day.isoformat()}, len(enrollments))
+        board = replace(board, next_day=_next_day(clinic.id, lines, clinic_groups, day))
+    _audit_view(actor, clinic, now, {"on": day.isoformat()}, len(lines))
     return board
 
 
@@ -203,10 +229,121 @@ def _clinic_of(actor: Actor) -> Clinic:
     return clinic
 
 
-def _timelines(enrollments: list[Enrollment], since: date) -> dict[int, Timeline]:
-    """The enrollments' timelines holding only the events dated after `since`."""
-    timelines = load_timelines(enrollments, with_events=False)
-    return with_events_after(timelines, dict.fromkeys(timelines, since))
+def lines_of(clinic_id: int, *, after: date, through: date) -> list[Line]:
+    """The clinic's active enrollments, by participant code, each with its events
+    dated after `after` up to `through`.
+
+    Five queries whatever the clinic's size, of columns, not model objects (the
+    board lists every enrollment on every view): the enrollments with their
+    participants, their exemptions, their protocols, the dates the nightly job has
+    closed, the events. Only the facts a day's outcome and the calendar read are
+    loaded (timeline.facts_of and closed_through): no ledger, bookings or funding,
+    which only the fold's awards and caps read.
+    """
+    active = select(Enrollment.id).where(
+        Enrollment.clinic_id == clinic_id, Enrollment.status == "active"
+    )
+    enrollments = db.session.execute(
+        select(
+            Enrollment.id,
+            Enrollment.protocol_id,
+            # What facts_of reads, by the names it reads.
+            Enrollment.start_on,
+            Enrollment.targets,
+            Enrollment.testing_days,
+            Enrollment.status,
+            Enrollment.ends_on,
+            Participant.id.label("participant_id"),
+            Participant.code,
+            Participant.display_name,
+        )
+        .join(Participant, Participant.id == Enrollment.participant_id)
+        .where(Enrollment.clinic_id == clinic_id, Enrollment.status == "active")
+        .order_by(Participant.code)
+    ).all()
+    if not enrollments:
+        return []
+    exemptions: dict[int, list[Any]] = defaultdict(list)
+    for exemption in db.session.execute(
+        select(
+            Exemption.enrollment_id,
+            Exemption.analyte,
+            Exemption.starts_on,
+            Exemption.ends_on,
+            Exemption.medication,
+        )
+        .where(Exemption.enrollment_id.in_(active))
+        .order_by(Exemption.id)
+    ):
+        exemptions[exemption.enrollment_id].append(exemption)
+    protocols = _protocols({row.protocol_id for row in enrollments})
+    closed = closed_through([clinic_id]).get(clinic_id)
+    events = _facts_between(active, after, through)
+    lines = []
+    for row in enrollments:
+        spec, label = protocols[row.protocol_id]
+        # facts_of reads an enrollment's and its exemptions' columns only.
+        facts = facts_of(cast(Enrollment, row), exemptions.get(row.id, ()))
+        lines.append(
+            Line(
+                row.id,
+                Person(row.participant_id, row.code, row.display_name),
+                label,
+                spec,
+                replace(facts, closed_through=closed),
+                events.get(row.id, []),
+            )
+        )
+    return lines
+
+
+def _protocols(ids: set[int]) -> dict[int, tuple[rules.ProtocolSpec, str]]:
+    """protocol id -> its validated spec and its label."""
+    found = db.session.scalars(select(Protocol).where(Protocol.id.in_(ids)))
+    return {p.id: (spec_of(p), protocol_label(p)) for p in found}
+
+
+def _facts_between(
+    enrollment_ids: Select[int], after: date, through: date
+) -> dict[int, list[rules.Fact]]:
+    """enrollment -> its verified, non-voided events dated after `after` up to
+    `through`, as rules facts (timeline.to_facts), in date order."""
+    query = (
+        select(
+            Event.enrollment_id,
+            Event.id,
+            Event.kind,
+            Event.collected_on,
+            Event.results,
+            Event.refused,
+            Event.session_type,
+            Event.late,
+        )
+        .outerjoin(EventVoid, EventVoid.event_id == Event.id)
+        .where(
+            Event.enrollment_id.in_(enrollment_ids),
+            EventVoid.id.is_(None),
+            Event.verified_at.is_not(None),
+            Event.collected_on > after,
+            Event.collected_on <= through,
+        )
+        .order_by(Event.collected_on, Event.id)
+    )
+    found: dict[int, list[rules.Fact]] = defaultdict(list)
+    for row in db.session.execute(query):
+        enrollment_id, event_id, kind, on, results, refused, session_type, late = row
+        found[enrollment_id].append(
+            rules.Fact(
+                event_id=event_id,
+                kind=kind,
+                on=on,
+                results=dict(results or {}),
+                refused=refused,
+                session_type=session_type,
+                late=bool(late),
+            )
+        )
+    return found
 
 
 def _audit_view(
@@ -228,39 +365,25 @@ def _audit_view(
     db.session.commit()
 
 
-def _active_enrollments(clinic_id: int) -> list[Enrollment]:
-    return list(
-        db.session.scalars(
-            select(Enrollment)
-            .join(Participant, Participant.id == Enrollment.participant_id)
-            .options(contains_eager(Enrollment.participant))
-            .where(Enrollment.clinic_id == clinic_id, Enrollment.status == "active")
-            .order_by(Participant.code)
-        )
-    )
-
-
-def _place(board: Board, timeline: Timeline, since: date) -> None:
+def _place(board: Board, line: Line, since: date) -> None:
     """Put one enrollment's day, its pending recollections and the day before's
     missed test on the board."""
-    on, enrollment = board.day, timeline.enrollment
-    days = rules.day_outcomes(
-        timeline.spec, timeline.facts, to_facts(timeline.events), on, after=since
-    )
+    on, participant = board.day, line.participant
+    days = rules.day_outcomes(line.spec, line.facts, line.events, on, after=since)
     board.pending.extend(
-        PendingItem(enrollment.participant, day.on, "recollect specimen")
+        PendingItem(participant, day.on, "recollect specimen")
         for day in days
         if day.outcome == "recollect"
     )
-    _add_missed_test(board, enrollment, days)
-    scheduled = bool(rules.scheduled_days(timeline.spec, timeline.facts, on, on))
+    _add_missed_test(board, participant, days)
+    scheduled = bool(rules.scheduled_days(line.spec, line.facts, on, on))
     day = next((d for d in days if d.on == on), None)
-    attended = _attended_on(timeline, on)
+    attended = _attended_on(line, on)
     if not scheduled and day is None and not attended:
         return
     row = BoardRow(
-        enrollment.participant,
-        enrollment,
+        participant,
+        line.protocol,
         scheduled,
         day.outcome if day else None,
         attended,
@@ -276,7 +399,7 @@ def _place(board: Board, timeline: Timeline, since: date) -> None:
 
 
 def _add_missed_test(
-    board: Board, enrollment: Enrollment, days: list[rules.DayOutcome]
+    board: Board, participant: Person, days: list[rules.DayOutcome]
 ) -> None:
     """The day before's scheduled test, if nothing was recorded or it was missed
     (only on today's board and past days': tomorrow's yesterday is not over)."""
@@ -286,25 +409,48 @@ def _add_missed_test(
     for day in days:
         if day.on == before and day.scheduled and day.outcome in (None, "missed"):
             board.missed.append(
-                MissedItem(
-                    enrollment.participant, before, "test", day.outcome is not None
-                )
+                MissedItem(participant, before, "test", day.outcome is not None)
             )
 
 
+def _people(lines: list[Line], booked: list[Appointment]) -> dict[int, Person]:
+    """participant id -> Person, for everyone the lines and the sessions `booked`
+    name: the lines' own, and one query for anyone booked with no active
+    enrollment (none, as a rule)."""
+    people = {line.participant.id: line.participant for line in lines}
+    others = {a.participant_id for a in booked} - people.keys()
+    if others:
+        rows = db.session.execute(
+            select(Participant.id, Participant.code, Participant.display_name).where(
+                Participant.id.in_(sorted(others))
+            )
+        )
+        people.update((i, Person(i, code, name)) for i, code, name in rows)
+    return people
+
+
 def _add_missed_sessions(
-    board: Board, clinic_id: int, timelines: dict[int, Timeline]
+    board: Board,
+    lines: list[Line],
+    booked: list[Appointment],
+    people: Mapping[int, Person],
 ) -> None:
-    """The day before's booked sessions nobody checked in (or marked missed)."""
+    """The day before's booked sessions (`booked`) nobody checked in (or marked
+    missed)."""
     before = board.day_before
-    outcomes = _session_outcomes(timelines.values(), before)
-    for booked in appointments.on_day(clinic_id, before):
-        outcome = outcomes.get(_slot(booked))
-        if booked.enrollment_id in timelines and outcome in (None, "missed"):
-            what = f"{_session_name(booked)} {booked.starts_at.strftime('%H:%M')}"
+    outcomes = _session_outcomes(lines, before)
+    shown = {line.enrollment_id for line in lines}
+    for appointment in booked:
+        outcome = outcomes.get(_slot(appointment))
+        if appointment.enrollment_id in shown and outcome in (None, "missed"):
+            when = appointment.starts_at.strftime("%H:%M")
             board.missed.append(
                 MissedItem(
-                    booked.participant, before, what, outcome is not None, booked
+                    people[appointment.participant_id],
+                    before,
+                    f"{_session_name(appointment)} {when}",
+                    outcome is not None,
+                    appointment,
                 )
             )
     board.missed.sort(key=lambda item: item.participant.code)
@@ -316,37 +462,40 @@ def _session_name(appointment: Appointment) -> str:
     return session_noun(appointment.session_type)
 
 
-def _attended_on(timeline: Timeline, on: date) -> tuple[str, ...]:
+def _attended_on(line: Line, on: date) -> tuple[str, ...]:
     return tuple(
         session_noun(e.session_type) + (", late" if e.late else "")
-        for e in timeline.events
-        if e.kind == "attendance" and e.collected_on == on and e.session_type
+        for e in line.events
+        if e.kind == "attendance" and e.on == on and e.session_type
     )
 
 
 def _add_sessions(
     board: Board,
-    clinic_id: int,
-    timelines: dict[int, Timeline],
+    lines: list[Line],
+    booked: list[Appointment],
+    people: Mapping[int, Person],
     clinic_groups: list[SessionGroup],
 ) -> None:
     """The day's group meetings (by weekday, or with a member booked that day) and
-    the sessions booked outside a group, with what the day's events say of each."""
-    outcomes = _session_outcomes(timelines.values(), board.day)
-    booked = appointments.on_day(clinic_id, board.day)
+    the sessions booked outside a group (of `booked`, the day's), with what the
+    day's events say of each."""
+    outcomes = _session_outcomes(lines, board.day)
     for group in clinic_groups:
         members = [a for a in booked if a.group_id == group.id]
         if members or group.weekday == board.day.weekday():
             came = [a for a in members if outcomes.get(_slot(a)) in CAME]
             board.meetings.append(MeetingToday(group, len(members), len(came)))
     board.sessions.extend(
-        SessionToday(a, outcomes.get(_slot(a))) for a in booked if a.group_id is None
+        SessionToday(a, people[a.participant_id], outcomes.get(_slot(a)))
+        for a in booked
+        if a.group_id is None
     )
 
 
 def _next_day(
     clinic_id: int,
-    timelines: dict[int, Timeline],
+    lines: list[Line],
     clinic_groups: list[SessionGroup],
     after: date,
 ) -> date | None:
@@ -354,8 +503,8 @@ def _next_day(
     booked session or a group meeting: what a board with nothing due offers."""
     first, last = after + ONE_DAY, after + timedelta(NEXT_DAYS)
     found = [groups.next_meeting(group, first) for group in clinic_groups]
-    for timeline in timelines.values():
-        tests = rules.scheduled_days(timeline.spec, timeline.facts, first, last)
+    for line in lines:
+        tests = rules.scheduled_days(line.spec, line.facts, first, last)
         found.extend(tests[:1])
     booked = db.session.scalar(
         select(func.min(Appointment.on)).where(
@@ -373,18 +522,16 @@ def _slot(appointment: Appointment) -> tuple[int, str]:
     return appointment.enrollment_id, appointment.session_type
 
 
-def _session_outcomes(
-    timelines: Iterable[Timeline], on: date
-) -> dict[tuple[int, str], str]:
+def _session_outcomes(lines: Iterable[Line], on: date) -> dict[tuple[int, str], str]:
     """(enrollment, session type) -> how that day's session of that type stands:
     attendance decides it before an excuse, an excuse before a missed mark."""
     found: dict[tuple[int, str], str] = {}
-    for timeline in timelines:
-        for e in timeline.events:
-            if e.collected_on != on or not e.session_type:
+    for line in lines:
+        for e in line.events:
+            if e.on != on or not e.session_type:
                 continue  # a test day's event, or another day's
             word = "late" if e.late else _SESSION_WORD.get(e.kind, e.kind)
-            slot = (e.enrollment_id, e.session_type)
+            slot = (line.enrollment_id, e.session_type)
             if _DECIDES.get(word, 9) < _DECIDES.get(found.get(slot, ""), 9):
                 found[slot] = word
     return found
@@ -395,8 +542,8 @@ class WeekDay:
     """One day of the week view: its tests due and recorded, its sessions."""
 
     on: date
-    due: list[Participant] = field(default_factory=list)
-    recorded: list[Participant] = field(default_factory=list)
+    due: list[Person] = field(default_factory=list)
+    recorded: list[Person] = field(default_factory=list)
     booked: int = 0
     meetings: list[SessionGroup] = field(default_factory=list)
 
@@ -426,29 +573,29 @@ def week_board(actor: Actor, *, now: datetime, day: object = None) -> Week:
     day = today if day is None else check_day(day, today)
     monday = day - timedelta(day.weekday())
     week = Week(today, [WeekDay(monday + timedelta(n)) for n in range(7)])
-    enrollments = _active_enrollments(clinic.id)
-    for timeline in _timelines(enrollments, monday - ONE_DAY).values():
-        _add_week_tests(week, timeline)
+    lines = lines_of(clinic.id, after=monday - ONE_DAY, through=monday + timedelta(6))
+    for line in lines:
+        _add_week_tests(week, line)
     _add_week_sessions(week, clinic.id)
-    _audit_view(actor, clinic, now, {"week": monday.isoformat()}, len(enrollments))
+    _audit_view(actor, clinic, now, {"week": monday.isoformat()}, len(lines))
     return week
 
 
-def _add_week_tests(week: Week, timeline: Timeline) -> None:
-    monday, participant = week.start, timeline.enrollment.participant
+def _add_week_tests(week: Week, line: Line) -> None:
+    monday, participant = week.start, line.participant
     days = rules.day_outcomes(
-        timeline.spec,
-        timeline.facts,
-        to_facts(timeline.events),
+        line.spec,
+        line.facts,
+        line.events,
         monday + timedelta(6),
         after=monday - ONE_DAY,
     )
     for found in days:
-        line = week.days[(found.on - monday).days]
+        entry = week.days[(found.on - monday).days]
         if found.scheduled:
-            line.due.append(participant)
+            entry.due.append(participant)
             if found.outcome not in (None, "recollect", "missed"):
-                line.recorded.append(participant)
+                entry.recorded.append(participant)
 
 
 def _add_week_sessions(week: Week, clinic_id: int) -> None:
@@ -575,7 +722,7 @@ class Standing:
     targets: tuple[str, ...]
     today: date
     balance: Balance
-    evaluation: rules.Evaluation | None
+    evaluation: rules.Standing | rules.Evaluation | None
     # The enrollment's prescribed-medication exemptions (badges on check-in).
     exemptions: tuple[Exemption, ...] = ()
     # Which lines fit the protocol: tests, sessions, money, draws (outlook.py).
@@ -636,7 +783,7 @@ def _targets(enrollment: Enrollment | None) -> tuple[str, ...]:
 def _standing(participant: Participant, now: datetime) -> Standing:
     today = clinic_today(participant.clinic, now)
     enrollment = _active_enrollment(participant)
-    evaluation = evaluate_enrollment(enrollment, today) if enrollment else None
+    evaluation = kept_standing(enrollment, today) if enrollment else None
     return standing_of(
         participant,
         enrollment,
@@ -652,7 +799,7 @@ def standing_of(
     enrollment: Enrollment | None,
     today: date,
     balance: Balance,
-    evaluation: rules.Evaluation | None,
+    evaluation: rules.Standing | rules.Evaluation | None,
     exemptions: tuple[Exemption, ...] = (),
 ) -> Standing:
     """The standing block's read-model from what a page has already read."""
