@@ -11,14 +11,16 @@ participants' records.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from types import MappingProxyType
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, Text, func, select, type_coerce
 
 from ... import rules
 from ...extensions import db
@@ -237,8 +239,8 @@ def lines_of(clinic_id: int, *, after: date, through: date) -> list[Line]:
     board lists every enrollment on every view): the enrollments with their
     participants, their exemptions, their protocols, the dates the nightly job has
     closed, the events. Only the facts a day's outcome and the calendar read are
-    loaded (timeline.facts_of and closed_through): no ledger, bookings or funding,
-    which only the fold's awards and caps read.
+    loaded (`_facts`): no ledger, bookings or funding, which only the fold's
+    awards and caps read.
     """
     active = select(Enrollment.id).where(
         Enrollment.clinic_id == clinic_id, Enrollment.status == "active"
@@ -247,13 +249,12 @@ def lines_of(clinic_id: int, *, after: date, through: date) -> list[Line]:
         select(
             Enrollment.id,
             Enrollment.protocol_id,
-            # What facts_of reads, by the names it reads.
-            Enrollment.start_on,
-            Enrollment.targets,
-            Enrollment.testing_days,
+            _raw(Enrollment.start_on),
+            _raw(Enrollment.targets),
+            _raw(Enrollment.testing_days),
             Enrollment.status,
             Enrollment.ends_on,
-            Participant.id.label("participant_id"),
+            Participant.id,
             Participant.code,
             Participant.display_name,
         )
@@ -263,8 +264,8 @@ def lines_of(clinic_id: int, *, after: date, through: date) -> list[Line]:
     ).all()
     if not enrollments:
         return []
-    exemptions: dict[int, list[Any]] = defaultdict(list)
-    for exemption in db.session.execute(
+    exemptions: dict[int, list[rules.Exemption]] = defaultdict(list)
+    for enrollment_id, analyte, starts_on, ends_on, medication in db.session.execute(
         select(
             Exemption.enrollment_id,
             Exemption.analyte,
@@ -275,26 +276,77 @@ def lines_of(clinic_id: int, *, after: date, through: date) -> list[Line]:
         .where(Exemption.enrollment_id.in_(active))
         .order_by(Exemption.id)
     ):
-        exemptions[exemption.enrollment_id].append(exemption)
-    protocols = _protocols({row.protocol_id for row in enrollments})
+        exemptions[enrollment_id].append(
+            rules.Exemption(analyte, starts_on, ends_on, medication)
+        )
+    protocols = _protocols({row[1] for row in enrollments})
     closed = closed_through([clinic_id]).get(clinic_id)
     events = _facts_between(active, after, through)
+    day, targets, testing = _Decoder(_day), _Decoder(_panel), _Decoder(_testing_days)
     lines = []
     for row in enrollments:
-        spec, label = protocols[row.protocol_id]
-        # facts_of reads an enrollment's and its exemptions' columns only.
-        facts = facts_of(cast(Enrollment, row), exemptions.get(row.id, ()))
-        lines.append(
-            Line(
-                row.id,
-                Person(row.participant_id, row.code, row.display_name),
-                label,
-                spec,
-                replace(facts, closed_through=closed),
-                events.get(row.id, []),
-            )
+        enrollment_id, protocol_id, start_on = row[0], row[1], day(row[2])
+        spec, label = protocols[protocol_id]
+        facts = rules.EnrollmentFacts(
+            start_on=start_on,
+            targets=targets(row[3]),
+            testing_days=testing(row[4]),
+            exemptions=tuple(exemptions.get(enrollment_id, ())),
+            ends_on=row[6] if row[5] == "discharged" else None,
+            closed_through=closed,
         )
+        person = Person(row[7], row[8], row[9])
+        events_of = events.get(enrollment_id, [])
+        lines.append(Line(enrollment_id, person, label, spec, facts, events_of))
     return lines
+
+
+# A board reads a few thousand values per view, most of them repeated (the same
+# dates, panels and testing days): `_raw` reads a column as the database sends
+# it, and a `_Decoder` decodes each distinct value once. A backend that sends the
+# value decoded already (a date, a JSON document) passes it through.
+def _raw(column: Any) -> Any:
+    return type_coerce(column, Text)
+
+
+class _Decoder:
+    """One request's memo of a column decoder (`decode` of the raw text)."""
+
+    def __init__(self, decode: Callable[[Any], Any]) -> None:
+        self.decode = decode
+        self.seen: dict[str, Any] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value if value is None else self.decode(value)
+        found = self.seen.get(value, _UNSEEN)
+        if found is _UNSEEN:
+            found = self.seen[value] = self.decode(value)
+        return found
+
+
+_UNSEEN = object()
+
+
+def _day(value: str | date) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _panel(value: Any) -> tuple[str, ...] | None:
+    """facts_of's targets: the enrollment's panel, if it names one."""
+    targets = _json(value)
+    return tuple(targets) if targets else None
+
+
+def _testing_days(value: Any) -> Mapping[int, tuple[int, ...]]:
+    """facts_of's testing days (phase index -> weekdays), read-only: one mapping
+    serves every enrollment that overrides the same days."""
+    days = _json(value) or {}
+    return MappingProxyType({int(k): tuple(v) for k, v in days.items()})
 
 
 def _protocols(ids: set[int]) -> dict[int, tuple[rules.ProtocolSpec, str]]:
@@ -313,8 +365,8 @@ def _facts_between(
             Event.enrollment_id,
             Event.id,
             Event.kind,
-            Event.collected_on,
-            Event.results,
+            _raw(Event.collected_on),
+            _raw(Event.results),
             Event.refused,
             Event.session_type,
             Event.late,
@@ -329,6 +381,7 @@ def _facts_between(
         )
         .order_by(Event.collected_on, Event.id)
     )
+    day, json_of = _Decoder(_day), _Decoder(_json)
     found: dict[int, list[rules.Fact]] = defaultdict(list)
     for row in db.session.execute(query):
         enrollment_id, event_id, kind, on, results, refused, session_type, late = row
@@ -336,8 +389,8 @@ def _facts_between(
             rules.Fact(
                 event_id=event_id,
                 kind=kind,
-                on=on,
-                results=dict(results or {}),
+                on=day(on),
+                results=dict(json_of(results) or {}),
                 refused=refused,
                 session_type=session_type,
                 late=bool(late),
