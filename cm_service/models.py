@@ -527,6 +527,28 @@ class FoldCheckpoint(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class EnrollmentStanding(Model):
+    """A cache of where one enrollment stands on the clinic day `as_of` (run, level,
+    what the next negative and sessions pay, totals: rules.Standing), so pages read
+    it instead of folding.
+
+    Not history: written by settle and by the nightly job, deleted in the same flush
+    by any write to what the fold reads (services/cm/standings.py), and read only
+    on its day and for the engine that wrote it; reconciliation compares it with a
+    fresh fold.
+    """
+
+    __tablename__ = "enrollment_standing"
+
+    enrollment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollment.id"), primary_key=True
+    )
+    as_of: Mapped[date] = mapped_column(Date)
+    engine: Mapped[str] = mapped_column(String(64))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class RecoveryCode(Model):
     """A one-time staff second-factor recovery code, stored hashed."""
 

@@ -108,7 +108,9 @@ def entry_of(row: LedgerEntry) -> dict[str, Any]:
     }
 
 
-def balance_of(balance: Balance, evaluation: rules.Evaluation | None) -> dict[str, Any]:
+def balance_of(
+    balance: Balance, evaluation: rules.Standing | rules.Evaluation | None
+) -> dict[str, Any]:
     nxt = evaluation.next_negative if evaluation else None
     return {
         "points": balance.points,

@@ -74,6 +74,7 @@ from .spec import (
     bowl_of,
     validate_spec,
 )
+from .standing import Standing, standing_of
 
 __all__ = [
     "after_offset",
@@ -106,6 +107,7 @@ __all__ = [
     "SimulationError",
     "SimulationResult",
     "SpecError",
+    "Standing",
     "Streak",
     "Targets",
     "Tier",
@@ -128,6 +130,7 @@ __all__ = [
     "program_on",
     "program_unit_value",
     "scheduled_days",
+    "standing_of",
     "next_slots",
     "schedule_for",
     "session_after_offset",

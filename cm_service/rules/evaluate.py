@@ -146,6 +146,8 @@ class Evaluation(Later):
     next_sessions: tuple[NextSession, ...] = ()
     # Per attendance schedule (by index): sessions attended in a row now.
     session_runs: tuple[int, ...] = ()
+    # The level recovery would restore after a reset (None: not recovering).
+    saved_level: int | None = None
     # The state after `checkpoint_on`, when `evaluate` was asked for one and could
     # take it (as `fold_awards` does): settling keeps it for the next fold.
     checkpoint: Checkpoint | None = field(default=None, compare=False, repr=False)
@@ -220,6 +222,7 @@ def evaluate_rows(
             "_days": days,
             "run": fold.run,
             "level": fold.level,
+            "saved_level": fold.saved,
             "longest_run": fold.longest,
             "next_negative": _next_negative(
                 spec, facts, events, days, as_of, start=start, after=after

@@ -32,7 +32,7 @@ from ..access.actors import Actor
 from ..access.scope import get_participant
 from ..errors import Conflict, InvalidInput, NotFound
 from ..validation import REASON_MAX, check_date, check_reason, check_text
-from .evaluation import evaluate_enrollment
+from .evaluation import standing
 from .events import add_event
 from .ledger import Balance, balance_of, settle_explained
 from .timeline import clinic_today, load_timelines, to_facts
@@ -85,7 +85,9 @@ class CheckinResult:
     # Per attendance schedule: what its next session pays (rules.NextSession).
     next_sessions: tuple[rules.NextSession, ...] = ()
     # Where the enrollment stands, as settle folded it (None for a replay).
-    evaluation: rules.Evaluation | None = field(default=None, compare=False)
+    evaluation: rules.Evaluation | rules.Standing | None = field(
+        default=None, compare=False
+    )
 
 
 def record_specimen(
@@ -489,7 +491,7 @@ def _result(
     event: Event,
     posted: list[LedgerEntry],
     now: datetime,
-    evaluation: rules.Evaluation | None = None,
+    evaluation: rules.Evaluation | rules.Standing | None = None,
 ) -> CheckinResult:
     """The answer: where the enrollment stands as its settle folded it, or for a
     replay (nothing settled) a fold read after the transaction ended, holding no
@@ -497,7 +499,7 @@ def _result(
     if evaluation is None:
         enrollment = db.session.get_one(Enrollment, event.enrollment_id)
         today = clinic_today(enrollment.clinic, now)
-        evaluation = evaluate_enrollment(enrollment, today)
+        evaluation = standing(enrollment, today)
     nxt = evaluation.next_negative
     return CheckinResult(
         event=event,

@@ -29,7 +29,7 @@ from ...models import (
     LedgerEntry,
     Participant,
 )
-from ...rules import Evaluation, units_text
+from ...rules import Evaluation, Standing, units_text
 from ...rules.messages import N_, msg
 from ..access import audit
 from ..access.actors import Actor
@@ -38,7 +38,7 @@ from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..reads.records import get_event
 from ..validation import check_int, check_reason
 from . import checkins
-from .evaluation import evaluate_enrollment, offsets
+from .evaluation import offsets, standing
 from .ledger import balance_of, lock_row, post_entry
 from .participants import latest_enrollment
 from .timeline import clinic_today, spec_of
@@ -363,7 +363,9 @@ def _maker_checker(clinic_id: int) -> bool:
     return bool(db.session.get_one(Clinic, clinic_id).maker_checker)
 
 
-def _explain(event: Event, now: datetime, evaluation: Evaluation | None = None) -> str:
+def _explain(
+    event: Event, now: datetime, evaluation: Evaluation | Standing | None = None
+) -> str:
     """What a void did to the money under the protocol's correction rule, e.g.
     "keeps 25 points: this protocol never takes back earned points; the next
     awards withhold $6.25". `evaluation` is what the void's settle folded."""
@@ -376,7 +378,7 @@ def _explain(event: Event, now: datetime, evaluation: Evaluation | None = None) 
         )
     if evaluation is None:
         today = clinic_today(enrollment.clinic, now)
-        evaluation = evaluate_enrollment(enrollment, today)
+        evaluation = standing(enrollment, today)
     over = offsets({enrollment.id: evaluation})[enrollment.id]
     kept = dict(
         db.session.execute(

@@ -4,9 +4,10 @@
 from its checkpoint when that can be trusted, so a page or a settle costs the days
 since the last settle, not the whole history. Settle folds through it and hands
 back what it folded, so a check-in's answer is not folded again.
-`evaluate_enrollments` is what pages and check-in answers show (the run, what the next
-negative earns, totals). `evaluate_history` folds from the first day and lists every
-day, for the pages that show them (history, progress).
+`standings_of` is what pages and check-in answers show (the run, what the next
+negative earns, totals): the standing settle or the nightly job kept for the day, or
+a fold (`evaluate_enrollments`) where none is kept. `evaluate_history` folds from the
+first day and lists every day, for the pages that show them (history, progress).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import date, timedelta
 
 from ... import rules
 from ...models import Enrollment
-from . import checkpoints
+from . import checkpoints, standings
 from .timeline import (
     Timeline,
     award_totals,
@@ -173,7 +174,9 @@ def _offset(
     return adjusted
 
 
-def offsets(evaluations: dict[int, rules.Evaluation]) -> dict[int, dict[str, int]]:
+def offsets(
+    evaluations: Mapping[int, rules.Evaluation | rules.Standing],
+) -> dict[int, dict[str, int]]:
     """Per enrollment and account, what the ledger holds above what the fold of
     the current history pays (positive while an offset is being absorbed)."""
     held = award_totals(list(evaluations))
@@ -183,6 +186,25 @@ def offsets(evaluations: dict[int, rules.Evaluation]) -> dict[int, dict[str, int
             "draws": held.get(i, {}).get("draws", 0) - evaluation.total_draws,
         }
         for i, evaluation in evaluations.items()
+    }
+
+
+def standing(enrollment: Enrollment, as_of: date) -> rules.Standing:
+    """Where the enrollment stands at `as_of`, as pages show it (see `standings`)."""
+    return standings_of([enrollment], as_of)[enrollment.id]
+
+
+def standings_of(
+    enrollments: Sequence[Enrollment], as_of: date
+) -> dict[int, rules.Standing]:
+    """The standings kept for `as_of` (services/cm/standings.py), and for the
+    enrollments with none kept, a fold: the same answer either way."""
+    kept = standings.read([e.id for e in enrollments], as_of)
+    rest = [e for e in enrollments if e.id not in kept]
+    folded = evaluate_enrollments(rest, as_of) if rest else {}
+    return {
+        **kept,
+        **{i: rules.standing_of(ev, as_of) for i, ev in folded.items()},
     }
 
 

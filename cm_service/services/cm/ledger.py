@@ -30,7 +30,7 @@ from ..access import audit
 from ..access.actors import Actor
 from ..access.scope import get_participant
 from ..errors import Conflict, InvalidInput, NotFound
-from . import checkpoints
+from . import checkpoints, standings
 from .evaluation import Fold, fold_enrollments, shown
 from .timeline import (
     Timeline,
@@ -104,10 +104,30 @@ def settle_explained(
 ) -> Settled:
     """Settle one enrollment and say what was withheld and where it now stands
     (see settle_many; `Settled.evaluation`)."""
+    settled, evaluations = settle_standing([enrollment], now=now, actor_id=actor_id)
+    return replace(settled[enrollment.id], evaluation=evaluations[enrollment.id])
+
+
+def settle_standing(
+    enrollments: Sequence[Enrollment],
+    *,
+    now: datetime,
+    actor_id: int | None = None,
+    resume: bool = True,
+) -> tuple[dict[int, Settled], dict[int, rules.Evaluation]]:
+    """Settle (see settle_many), then keep where each enrollment now stands for
+    today (services/cm/standings.py) in the same transaction, so pages read it.
+    Returns what was settled and the evaluations the standings were made from."""
     settled, folds = _settle(
-        [enrollment], now=now, actor_id=actor_id, resume=True, answer=True
+        enrollments, now=now, actor_id=actor_id, resume=resume, answer=True
     )
-    return replace(settled[enrollment.id], evaluation=shown(folds)[enrollment.id])
+    evaluations = shown(folds)
+    today = {e.id: clinic_today(e.clinic, now) for e in enrollments}
+    standings.write(
+        {i: rules.standing_of(ev, today[i]) for i, ev in evaluations.items()},
+        now=now,
+    )
+    return settled, evaluations
 
 
 def settle_many(

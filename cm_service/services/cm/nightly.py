@@ -42,10 +42,19 @@ from ..access import audit, drafts
 from ..access.actors import SYSTEM
 from ..errors import InvalidInput, NotFound
 from ..integrations import reminders
-from . import appointments
+from . import appointments, standings
+from .evaluation import evaluate_enrollments
 from .events import add_event
-from .ledger import settle_many
-from .timeline import Timeline, chunks, clinic_today, closed_through, load_day, to_facts
+from .ledger import settle_many, settle_standing
+from .timeline import (
+    CHUNK,
+    Timeline,
+    chunks,
+    clinic_today,
+    closed_through,
+    load_day,
+    to_facts,
+)
 
 JOB = "nightly"
 RECONCILE_JOB = "reconcile"
@@ -68,6 +77,8 @@ class Counts:
     completed: int = 0
     reconciled: int = 0
     reconcile_differences: int = 0
+    # Kept standings (services/cm/standings.py) that differed from a fresh fold.
+    standing_differences: int = 0
     reminders: int = 0
     # The enrollments whose test on the run's day was recorded missed (not a count).
     missed_on: list[Enrollment] = field(default_factory=list, repr=False)
@@ -124,9 +135,7 @@ def _run_once(
 def _run_claimed(
     job: str, clinic: Clinic, day: date, now: datetime, work: Work
 ) -> RunOutcome:
-    if not _advisory_lock(job, clinic.id, day):
-        db.session.rollback()
-        return RunOutcome(clinic.id, day, "skipped")
+    _one_run_per_clinic(job, clinic.id)
     run = db.session.scalars(
         select(JobRun)
         .where(JobRun.job == job, JobRun.clinic_id == clinic.id, JobRun.run_on == day)
@@ -156,15 +165,15 @@ def _run_claimed(
     return RunOutcome(clinic.id, day, status, counts)
 
 
-def _advisory_lock(job: str, clinic_id: int, day: date) -> bool:
-    """On PostgreSQL, one transaction per (clinic, day) at a time: a second scheduler
-    skips instead of waiting. SQLite's BEGIN IMMEDIATE already serialises writers."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return True
-    key = zlib.crc32(f"{job}:{clinic_id}:{day.isoformat()}".encode())
-    return bool(
-        db.session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key})
-    )
+def _one_run_per_clinic(job: str, clinic_id: int) -> None:
+    """On PostgreSQL, one run of a job per clinic at a time; a second scheduler waits
+    its turn, then finds the date done and skips it. Per clinic, not per date: two
+    processes closing different dates of one clinic each lock its enrollments in
+    two steps (the day's gaps, then settle) and could deadlock. SQLite's BEGIN
+    IMMEDIATE already serialises writers."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"{job}:{clinic_id}".encode())
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def _record_failure(
@@ -202,9 +211,22 @@ def _close_day(clinic: Clinic, day: date, now: datetime) -> Counts:
 
 
 def _reconcile_slice(clinic: Clinic, day: date, now: datetime) -> Counts:
+    """Settle the slice from day one and check each standing kept for today
+    against that fold (the fresh one replaces it)."""
     counts = Counts()
     enrollments = _load(_reconciliation_slice(clinic.id, day))
-    posted = settle_many(enrollments, now=now, resume=False)
+    today = clinic_today(clinic, now)
+    kept = standings.read([e.id for e in enrollments], today)
+    settled, evaluations = settle_standing(enrollments, now=now, resume=False)
+    posted = [entry for s in settled.values() for entry in s.entries]
+    differ = [
+        i
+        for i, standing in kept.items()
+        if standing != rules.standing_of(evaluations[i], today)
+    ]
+    if differ:
+        log.error("Standings differed from a fresh fold: enrollments %s", differ)
+    counts.standing_differences = len(differ)
     _count_posted(counts, posted)
     counts.settled = counts.reconciled = len(enrollments)
     counts.reconcile_differences = len({e.enrollment_id for e in posted})
@@ -607,8 +629,33 @@ def tick(now: datetime) -> tuple[list[RunOutcome], list[RunOutcome]]:
     """The scheduler's every-15-minutes job: close due days, then reconcile (and
     delete the staff form drafts that expired unclaimed)."""
     outcomes = run_due(now), reconcile_due(now)
+    keep_standings(now)
     drafts.purge(now=now)
     return outcomes
+
+
+def keep_standings(now: datetime, *, clinic_id: int | None = None) -> int:
+    """Keep today's standing of every active enrollment that has none kept for
+    today, so the day's first page reads instead of folding. Commits per chunk;
+    safe to run again or to stop halfway (it writes what pages would fold).
+    Returns how many it wrote."""
+    written = 0
+    for clinic in clinics_to_run(clinic_id):
+        today = clinic_today(clinic, now)
+        enrollments = _enrollments_on(clinic.id, today)
+        kept = standings.read([e.id for e in enrollments], today)
+        missing = [e for e in enrollments if e.id not in kept]
+        for start in range(0, len(missing), CHUNK):
+            part = missing[start : start + CHUNK]
+            evaluations = evaluate_enrollments(part, today)
+            standings.write(
+                {i: rules.standing_of(ev, today) for i, ev in evaluations.items()},
+                now=now,
+            )
+            db.session.commit()
+            written += len(part)
+    db.session.commit()
+    return written
 
 
 def clinics_to_run(clinic_id: int | None) -> list[Clinic]:

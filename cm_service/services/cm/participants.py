@@ -31,7 +31,7 @@ from ..access.scope import get_participant
 from ..errors import Conflict, InvalidInput, NotFound
 from ..validation import FAR, check_date, check_text, horizon
 from .checkins import ANALYTES
-from .evaluation import evaluate_enrollment
+from .evaluation import evaluate_enrollment, standing
 from .ledger import Balance, balance_of
 from .timeline import Timeline, clinic_today, load_timelines
 
@@ -399,7 +399,7 @@ class BalanceRecord:
 
     participant: Participant
     balance: Balance
-    evaluation: rules.Evaluation | None
+    evaluation: rules.Standing | None
 
 
 def view_balance(actor: Actor, participant_id: int, *, now: datetime) -> BalanceRecord:
@@ -414,7 +414,7 @@ def view_balance(actor: Actor, participant_id: int, *, now: datetime) -> Balance
     evaluation = None
     if enrollment is not None:
         today = clinic_today(participant.clinic, now)
-        evaluation = evaluate_enrollment(enrollment, today)
+        evaluation = standing(enrollment, today)
     balance = balance_of(participant.id)
     audit.append(
         actor,

@@ -53,7 +53,7 @@ from ..access import audit, consents
 from ..access.actors import SYSTEM, Actor
 from ..access.scope import get_participant
 from ..cm import appointments
-from ..cm.evaluation import evaluate_enrollment
+from ..cm.evaluation import evaluate_enrollment, standing
 from ..cm.timeline import clinic_today, facts_of, spec_of
 from ..errors import InvalidInput, NotFound
 
@@ -795,7 +795,7 @@ def queue_missed(
         recipient = found.get(enrollment.participant_id)
         if recipient is None:
             continue
-        evaluation = evaluate_enrollment(enrollment, today)
+        evaluation = standing(enrollment, today)
         nxt = evaluation.next_negative
         amount = earns(nxt.points, nxt.cents, nxt.draws) if nxt.on else None
         explicit = recipient.setting.explicit
@@ -837,7 +837,7 @@ def tomorrow_of(enrollment: Enrollment, today: date) -> Tomorrow | None:
     if not test and not booked:
         return None
     points = cents = draws = 0
-    evaluation = evaluate_enrollment(enrollment, today)
+    evaluation = standing(enrollment, today)
     nxt = evaluation.next_negative
     if test and nxt.on != tomorrow:
         # Today's test is still open: tomorrow's is the one after it.

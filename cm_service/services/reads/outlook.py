@@ -143,7 +143,7 @@ def plain(balance: Balance) -> Outlook:
 
 def outlook_of(
     enrollment: Enrollment | None,
-    evaluation: rules.Evaluation | None,
+    evaluation: rules.Standing | rules.Evaluation | None,
     balance: Balance,
     today: date,
     starts: Mapping[tuple[date, str], time] | None = None,
@@ -169,7 +169,7 @@ def outlook_of(
 def _session_lines(
     spec: rules.ProtocolSpec,
     facts: rules.EnrollmentFacts,
-    evaluation: rules.Evaluation,
+    evaluation: rules.Standing | rules.Evaluation,
     today: date,
     starts: Mapping[tuple[date, str], time] | None,
 ) -> tuple[SessionLine, ...]:

@@ -37,7 +37,7 @@ from ..access import audit, lockout
 from ..access.actors import SYSTEM, Actor
 from ..access.passwords import check_secret, hash_secret
 from ..cm import appointments
-from ..cm.evaluation import evaluate_enrollment, evaluate_history
+from ..cm.evaluation import evaluate_history, standing
 from ..cm.ledger import Balance, balance_of
 from ..cm.participants import (
     CODE_PATTERN,
@@ -211,7 +211,7 @@ class Home:
     today: date
     balance: Balance
     enrollment: Enrollment | None
-    evaluation: rules.Evaluation | None
+    evaluation: rules.Standing | None
     week: int = 0
     weeks: int = 0
     caps: tuple[CapProgress, ...] = ()
@@ -256,7 +256,7 @@ def home(actor: Actor, *, now: datetime) -> Home:
         return Home(participant, today, balance, None, None, outlook=plain(balance))
     spec = spec_of(enrollment.protocol)
     facts = facts_of(enrollment)
-    evaluation = evaluate_enrollment(enrollment, today)
+    evaluation = standing(enrollment, today)
     upcoming = _upcoming(participant.id, today, evaluation)
     starts = {(u.on, u.session_type): u.starts_at for u in upcoming}
     outlook = outlook_of(enrollment, evaluation, balance, today, starts)
@@ -295,7 +295,7 @@ def home(actor: Actor, *, now: datetime) -> Home:
 
 
 def _upcoming(
-    participant_id: int, today: date, evaluation: rules.Evaluation
+    participant_id: int, today: date, evaluation: rules.Standing
 ) -> tuple[UpcomingSession, ...]:
     """The sessions booked from today, less today's already attended, excused or
     missed; the next session of each schedule says what it earns."""

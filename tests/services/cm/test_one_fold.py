@@ -7,14 +7,11 @@ answer is the engine's, only the calls are counted.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 
-from cm_service import rules
 from cm_service.extensions import db
 from cm_service.models import Event
 from cm_service.services.cm import appointments, checkins, corrections
@@ -27,21 +24,6 @@ DAYS = scheduled(START, (0, 2, 4), 6)  # Mon/Wed/Fri, as Higgins tests
 
 def afternoon(clinic, day: date) -> datetime:
     return datetime.combine(day, time(14), ZoneInfo(clinic.timezone))
-
-
-@pytest.fixture
-def folds(monkeypatch) -> Counter[str]:
-    """Calls of the engine's folds, by name, from here on."""
-    calls: Counter[str] = Counter()
-    for name in ("evaluate", "fold_awards"):
-        real = getattr(rules, name)
-
-        def spy(*args, _real=real, _name=name, **kwargs):
-            calls[_name] += 1
-            return _real(*args, **kwargs)
-
-        monkeypatch.setattr(rules, name, spy)
-    return calls
 
 
 def answer(result: checkins.CheckinResult) -> tuple:
