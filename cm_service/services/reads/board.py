@@ -37,6 +37,7 @@ from ...models import (
     Protocol,
     SessionGroup,
 )
+from ...rules.outcomes import day_rows
 from ..access import audit
 from ..access.actors import Actor
 from ..access.scope import get_participant
@@ -420,50 +421,39 @@ def _audit_view(
 
 def _place(board: Board, line: Line, since: date) -> None:
     """Put one enrollment's day, its pending recollections and the day before's
-    missed test on the board."""
+    missed test on the board.
+
+    Reads the days the fold walks after `since` up to the day (rules.day_outcomes,
+    as its rows): a scheduled day is among them (nothing is scheduled after the
+    protocol's last day), with an extra test's."""
     on, participant = board.day, line.participant
-    days = rules.day_outcomes(line.spec, line.facts, line.events, on, after=since)
-    board.pending.extend(
-        PendingItem(participant, day.on, "recollect specimen")
-        for day in days
-        if day.outcome == "recollect"
-    )
-    _add_missed_test(board, participant, days)
-    scheduled = bool(rules.scheduled_days(line.spec, line.facts, on, on))
-    day = next((d for d in days if d.on == on), None)
+    # The day before's test is missed only on today's board and past days':
+    # tomorrow's yesterday is not over.
+    before = board.day_before if board.when != "future" else None
+    scheduled, outcome, found = False, None, False
+    for when, due, result, *_ in day_rows(
+        line.spec, line.facts, line.events, on, after=since
+    ):
+        if result == "recollect":
+            board.pending.append(PendingItem(participant, when, "recollect specimen"))
+        if when == before and due and result in (None, "missed"):
+            board.missed.append(
+                MissedItem(participant, before, "test", result is not None)
+            )
+        if when == on:
+            scheduled, outcome, found = due, result, True
     attended = _attended_on(line, on)
-    if not scheduled and day is None and not attended:
+    if not found and not attended:
         return
-    row = BoardRow(
-        participant,
-        line.protocol,
-        scheduled,
-        day.outcome if day else None,
-        attended,
-    )
-    if day is None and not scheduled:
+    row = BoardRow(participant, line.protocol, scheduled, outcome, attended)
+    if not found:
         board.checked_in.append(row)  # came only for a session
-    elif row.outcome in (None, "recollect"):
+    elif outcome in (None, "recollect"):
         board.waiting.append(row)
-    elif row.outcome == "excused":
+    elif outcome == "excused":
         board.excused.append(row)
     else:
         board.checked_in.append(row)
-
-
-def _add_missed_test(
-    board: Board, participant: Person, days: list[rules.DayOutcome]
-) -> None:
-    """The day before's scheduled test, if nothing was recorded or it was missed
-    (only on today's board and past days': tomorrow's yesterday is not over)."""
-    if board.when == "future":
-        return
-    before = board.day_before
-    for day in days:
-        if day.on == before and day.scheduled and day.outcome in (None, "missed"):
-            board.missed.append(
-                MissedItem(participant, before, "test", day.outcome is not None)
-            )
 
 
 def _people(lines: list[Line], booked: list[Appointment]) -> dict[int, Person]:
@@ -636,18 +626,14 @@ def week_board(actor: Actor, *, now: datetime, day: object = None) -> Week:
 
 def _add_week_tests(week: Week, line: Line) -> None:
     monday, participant = week.start, line.participant
-    days = rules.day_outcomes(
-        line.spec,
-        line.facts,
-        line.events,
-        monday + timedelta(6),
-        after=monday - ONE_DAY,
-    )
-    for found in days:
-        entry = week.days[(found.on - monday).days]
-        if found.scheduled:
+    sunday = monday + timedelta(6)
+    for on, scheduled, outcome, *_ in day_rows(
+        line.spec, line.facts, line.events, sunday, after=monday - ONE_DAY
+    ):
+        if scheduled:
+            entry = week.days[(on - monday).days]
             entry.due.append(participant)
-            if found.outcome not in (None, "recollect", "missed"):
+            if outcome not in (None, "recollect", "missed"):
                 entry.recorded.append(participant)
 
 
