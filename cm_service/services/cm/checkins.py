@@ -376,24 +376,38 @@ def replace_missed(
         for e in events
         if e.kind in ("specimen", "breath", "excused") and e.session_type is None
     ]
-    if not deciding:
+    # Most check-ins replace nothing: look for a missed event before loading
+    # what deciding the day's outcome needs.
+    found = [(event, _missed_test(event)) for event in deciding]
+    stale_by_event = [(event, stale) for event, stale in found if stale]
+    if not stale_by_event:
         db.session.flush()
         return replaced
     timelines = load_timelines(
         [
             db.session.get_one(Enrollment, i)
-            for i in {e.enrollment_id for e in deciding}
+            for i in {event.enrollment_id for event, _ in stale_by_event}
         ],
         with_events=False,
     )
-    for event in deciding:
+    for event, stale in stale_by_event:
         timeline = timelines[event.enrollment_id]
         outcome, _ = rules.outcome_of_day(
             timeline.spec, timeline.facts, to_facts([event])
         )
         if outcome not in ("negative", "positive", "refused", "excused"):
             continue  # a pending or untargeted result leaves the day missed
-        stale = db.session.scalars(
+        # A specimen and a breath test of one day decide the same missed event.
+        stale = [missed for missed in stale if missed.id not in replaced]
+        replaced += _void_replaced(stale, event, actor_id, now)
+    db.session.flush()
+    return replaced
+
+
+def _missed_test(event: Event) -> list[Event]:
+    """The live `missed` events of the event's enrollment and day."""
+    return list(
+        db.session.scalars(
             select(Event)
             .outerjoin(EventVoid, EventVoid.event_id == Event.id)
             .where(
@@ -404,9 +418,7 @@ def replace_missed(
                 EventVoid.id.is_(None),
             )
         )
-        replaced += _void_replaced(stale, event, actor_id, now)
-    db.session.flush()
-    return replaced
+    )
 
 
 def _replace_missed_sessions(

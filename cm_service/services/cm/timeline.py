@@ -8,6 +8,8 @@ enrollments, never one query per participant (the nightly job settles thousands)
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -43,7 +45,15 @@ def clinic_today(clinic: Clinic, now: datetime) -> date:
 
 def spec_of(protocol: Protocol) -> rules.ProtocolSpec:
     """The validated spec of a stored protocol version (versions are immutable)."""
-    return rules.validate_spec(protocol.spec)
+    return _validated(json.dumps(protocol.spec, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=256)
+def _validated(document: str) -> rules.ProtocolSpec:
+    """Validated once per document: a page would otherwise spend more on checking
+    the protocol than on reading the participant (the spec is frozen, so sharing
+    it is safe). Keyed by content, not id, as ids repeat across databases."""
+    return rules.validate_spec(json.loads(document))
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from cm_service.extensions import db
 from cm_service.models import Event, EventVoid, LedgerEntry
 from cm_service.services.cm import appointments, checkins, nightly
+from cm_service.services.cm.events import add_event
 from tests.support.factories import START, make_enrolled, scheduled
 
 NEG = {"cocaine": "negative"}
@@ -148,6 +149,25 @@ def test_a_voided_result_leaves_a_missed_day_the_nightly_job_writes(staff, clini
     assert event_on(enrollment.id, days[1]).kind == "specimen"
     reasons = db.session.scalars(select(EventVoid.reason)).all()
     assert any(r.startswith("Replaced by specimen event") for r in reasons)
+
+
+def test_two_results_of_a_missed_day_imported_together_void_it_once(staff, clinic):
+    person, enrollment = make_enrolled(staff, clinic)
+    days = scheduled(START, MWF, 2)
+    checkins.record_specimen(staff, person.id, days[1], NEG, now=at(clinic, days[1]))
+    nightly.run_due(at(clinic, days[1] + timedelta(days=1)), clinic_id=clinic.id)
+    assert event_on(enrollment.id, days[0]).kind == "missed"
+    now = at(clinic, days[1] + timedelta(days=1))
+    late = [
+        add_event(enrollment, "specimen", days[0], now=now, results=NEG)
+        for _ in range(2)
+    ]
+
+    replaced = checkins.replace_missed(late, actor_id=None, now=now)
+
+    voids = db.session.scalars(select(EventVoid.event_id)).all()
+    assert len(replaced) == 1
+    assert voids == replaced
 
 
 def test_a_group_session_entered_twice_on_one_day_pays_once(staff, clinic):
