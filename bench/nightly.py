@@ -6,8 +6,9 @@ Builds two clinics of N participants each on the California preset (24 weeks), o
 with a week of history and one with 23 weeks, settled; then times `run_nightly` for a
 scheduled day of each, with 90% of that day's specimens already recorded (the rest
 become missed), then that date's reconciliation slice (a seventh of the clinic,
-folded from day one). Closing the day should cost what the day's activity costs,
-not what the history's length does; the reconciliation, by design, does not.
+folded from day one), then keeping the next day's standing of every active
+enrollment (what pages read). Closing the day should cost what the day's activity
+costs, not what the history's length does; the reconciliation, by design, does not.
 Without --database-url a fresh SQLite file in a temporary folder is used.
 """
 
@@ -164,6 +165,16 @@ def _settle_all(enrollment_ids: list[int], day: date) -> None:
 
 
 def timed_run(job, clinic_id: int, day: date) -> tuple[Timing, int, nightly.Counts]:
+    elapsed, queries, outcome = _timed(lambda: job(clinic_id, day, now=_after(day)))
+    return elapsed, queries, outcome.counts
+
+
+def timed_standings(clinic_id: int, day: date) -> tuple[Timing, int, int]:
+    """The tick's last step after closing `day`: keep the new day's standings."""
+    return _timed(lambda: nightly.keep_standings(_after(day), clinic_id=clinic_id))
+
+
+def _timed(call):
     queries = 0
 
     def count(*_args) -> None:
@@ -173,10 +184,10 @@ def timed_run(job, clinic_id: int, day: date) -> tuple[Timing, int, nightly.Coun
     db.session.expunge_all()
     event.listen(db.engine, "before_cursor_execute", count)
     started, cpu = time.perf_counter(), time.process_time()
-    outcome = job(clinic_id, day, now=_after(day))
+    result = call()
     elapsed = Timing(time.perf_counter() - started, time.process_time() - cpu)
     event.remove(db.engine, "before_cursor_execute", count)
-    return elapsed, queries, outcome.counts
+    return elapsed, queries, result
 
 
 @dataclass(frozen=True)
@@ -232,7 +243,7 @@ def run(url: str, args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     with app.app_context():
         upgrade()
-        closing, checking = {}, {}
+        closing, checking, keeping = {}, {}, {}
         for weeks in (1, 24):
             built = time.perf_counter()
             clinic_id, day = build_clinic(args.participants, weeks - 1, rng)
@@ -252,10 +263,19 @@ def run(url: str, args: argparse.Namespace) -> None:
             print(
                 f"week {weeks:>2} ({day}) reconciliation: {elapsed}, "
                 f"{queries} queries, {counts.reconciled} enrollments folded from day "
-                f"one, {counts.reconcile_differences} needed a correction",
+                f"one, {counts.reconcile_differences} needed a correction, "
+                f"{counts.standing_differences} standings differed",
                 flush=True,
             )
-        for name, runs in (("nightly", closing), ("reconciliation", checking)):
+            elapsed, queries, written = timed_standings(clinic_id, day)
+            keeping[weeks] = elapsed
+            print(
+                f"week {weeks:>2} ({day + timedelta(days=1)}) standings kept: "
+                f"{elapsed}, {queries} queries, {written} written",
+                flush=True,
+            )
+        jobs = ("nightly", closing), ("reconciliation", checking)
+        for name, runs in (*jobs, ("standings", keeping)):
             print(
                 f"{name} ratio week 24 / week 1: "
                 f"{runs[24].wall / runs[1].wall:.2f} wall, "
