@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint system-deps prod-demo clean
+.PHONY: run test lint system-deps prod-demo bench-deps clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,17 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -q >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing >/dev/null; \
 	fi
+
+# What the benchmarks need (bench/README.md): the venv, Debian's PostgreSQL server
+# and wrk, installed with apt-get when missing.
+bench-deps: NEED_CHROMIUM = no
+bench-deps: system-deps $(VENV)/.installed
+	@command -v wrk >/dev/null || { \
+		echo "Installing: wrk"; \
+		if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -q >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q wrk >/dev/null; \
+	}
 
 # axe-core, injected into pages by the browser tests' accessibility checks.
 node_modules/.installed: package.json

@@ -397,6 +397,31 @@ def leave_fold_checkpoints(url: str, today: date) -> int:
     return len(others) + 1
 
 
+def migrate_to_head(url: str) -> None:
+    """Bring the run's copy of a cached database to the code's schema (a cache
+    built before a migration lacks its tables); the cache itself stays as built."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def keep_standings(url: str) -> int:
+    """Keep today's standing of every enrollment as the nightly job does after
+    closing yesterday (services/cm/standings.py), so pages read as in a clinic at
+    work. Per run, like the checkpoints: a new engine stales every standing."""
+    from cm_service import clock
+    from cm_service.services.cm import nightly
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        written = nightly.keep_standings(clock.now())
+        db.session.remove()
+        db.engine.dispose()
+    return written
+
+
 def _checkpoint_sqlite(path: Path) -> None:
     import sqlite3
 
@@ -531,9 +556,13 @@ def run(args: argparse.Namespace) -> None:
     server = None
     try:
         backend = make_url(database.url).get_backend_name()
+        migrate_to_head(database.url)
         started = time.perf_counter()
         kept = leave_fold_checkpoints(database.url, today)
         print(f"{kept} fold checkpoints in {time.perf_counter() - started:.0f} s")
+        started = time.perf_counter()
+        kept = keep_standings(database.url)
+        print(f"{kept} standings kept in {time.perf_counter() - started:.0f} s")
         server = Gunicorn(database.url, database.work / "gunicorn.log")
         port, results = server.port, {}
         print(f"gunicorn workers: {len(server.workers())} on port {port}")
