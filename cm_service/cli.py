@@ -313,7 +313,8 @@ def reconcile_command() -> None:
     click.echo(
         f"{result.get('enrollments', 0)} enrollments checked; "
         f"{result.get('entries', 0)} differences posted "
-        f"({result.get('points', 0)} points)."
+        f"({result.get('points', 0)} points); "
+        f"{result.get('standings', 0)} kept standings differed and were replaced."
     )
 
 

@@ -211,26 +211,39 @@ def _close_day(clinic: Clinic, day: date, now: datetime) -> Counts:
 
 
 def _reconcile_slice(clinic: Clinic, day: date, now: datetime) -> Counts:
-    """Settle the slice from day one and check each standing kept for today
-    against that fold (the fresh one replaces it)."""
     counts = Counts()
     enrollments = _load(_reconciliation_slice(clinic.id, day))
-    today = clinic_today(clinic, now)
-    kept = standings.read([e.id for e in enrollments], today)
-    settled, evaluations = settle_standing(enrollments, now=now, resume=False)
-    posted = [entry for s in settled.values() for entry in s.entries]
-    differ = [
-        i
-        for i, standing in kept.items()
-        if standing != rules.standing_of(evaluations[i], today)
-    ]
-    if differ:
-        log.error("Standings differed from a fresh fold: enrollments %s", differ)
+    posted, differ = _reconcile(enrollments, now)
     counts.standing_differences = len(differ)
     _count_posted(counts, posted)
     counts.settled = counts.reconciled = len(enrollments)
     counts.reconcile_differences = len({e.enrollment_id for e in posted})
     return counts
+
+
+def _reconcile(
+    enrollments: Sequence[Enrollment], now: datetime
+) -> tuple[list[LedgerEntry], list[int]]:
+    """Settle the enrollments from day one, and check each standing kept for today
+    against that fold (the fresh one replaces it). Returns what had to be posted
+    and the enrollments whose kept standing differed."""
+    today = {e.id: clinic_today(e.clinic, now) for e in enrollments}
+    kept = {
+        i: standing
+        for on in set(today.values())
+        for i, standing in standings.read(
+            [i for i, d in today.items() if d == on], on
+        ).items()
+    }
+    settled, evaluations = settle_standing(enrollments, now=now, resume=False)
+    differ = [
+        i
+        for i, standing in kept.items()
+        if standing != rules.standing_of(evaluations[i], today[i])
+    ]
+    if differ:
+        log.error("Standings differed from a fresh fold: enrollments %s", differ)
+    return [entry for s in settled.values() for entry in s.entries], differ
 
 
 def _count_posted(counts: Counts, posted: Sequence[LedgerEntry]) -> None:
@@ -673,15 +686,16 @@ def enrollment_count() -> int:
 def reconcile_all(
     now: datetime, *, progress: Callable[[int], None] | None = None
 ) -> dict[str, int]:
-    """Re-settle every enrollment from day one; report what had to be posted.
-    Commits per chunk."""
+    """Re-settle every enrollment from day one; report what had to be posted and
+    how many kept standings differed from the fold. Commits per chunk."""
     ids = list(db.session.scalars(select(Enrollment.id).order_by(Enrollment.id)))
     differences: dict[str, int] = defaultdict(int)
     for part in chunks(ids):
-        posted = settle_many(_load(part), now=now, resume=False)
+        posted, differ = _reconcile(_load(part), now)
         db.session.commit()
         differences["enrollments"] += len(part)
         differences["entries"] += len(posted)
+        differences["standings"] += len(differ)
         differences["points"] += sum(e.amount for e in posted if e.account == "points")
         if progress:
             progress(len(part))

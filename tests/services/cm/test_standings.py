@@ -265,3 +265,22 @@ def test_every_table_is_read_by_the_fold_or_says_why_not():
 
     assert not inputs & set(standings.NOT_INPUTS)
     assert tables == inputs | set(standings.NOT_INPUTS)
+
+
+def test_reconciling_everything_checks_every_kept_standing(staff, clinic):
+    person, enrollment = checked_in(staff, clinic)
+    today = DAYS[2]
+    db.session.execute(
+        update(EnrollmentStanding).values(
+            state={
+                **db.session.get(EnrollmentStanding, enrollment.id).state,
+                "level": 7,
+            }
+        )
+    )
+    db.session.commit()
+
+    result = nightly.reconcile_all(afternoon(clinic, today))
+
+    assert result["standings"] == 1
+    assert kept(enrollment, today) == fresh(enrollment, today)
