@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ... import clock, rules
@@ -47,7 +47,6 @@ from .evaluation import evaluate_enrollments
 from .events import add_event
 from .ledger import settle_many, settle_standing
 from .timeline import (
-    CHUNK,
     Timeline,
     chunks,
     clinic_today,
@@ -254,13 +253,15 @@ def _count_posted(counts: Counts, posted: Sequence[LedgerEntry]) -> None:
 
 def _enrollments_on(clinic_id: int, day: date) -> list[Enrollment]:
     return list(
-        db.session.scalars(
-            select(Enrollment).where(
-                Enrollment.clinic_id == clinic_id,
-                Enrollment.status == "active",
-                Enrollment.start_on <= day,
-            )
-        )
+        db.session.scalars(select(Enrollment).where(*_active_on(clinic_id, day)))
+    )
+
+
+def _active_on(clinic_id: int, day: date) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Enrollment.clinic_id == clinic_id,
+        Enrollment.status == "active",
+        Enrollment.start_on <= day,
     )
 
 
@@ -655,12 +656,16 @@ def keep_standings(now: datetime, *, clinic_id: int | None = None) -> int:
     written = 0
     for clinic in clinics_to_run(clinic_id):
         today = clinic_today(clinic, now)
-        enrollments = _enrollments_on(clinic.id, today)
-        kept = standings.read([e.id for e in enrollments], today)
-        missing = [e for e in enrollments if e.id not in kept]
-        for start in range(0, len(missing), CHUNK):
-            part = missing[start : start + CHUNK]
-            evaluations = evaluate_enrollments(part, today)
+        ids = list(
+            db.session.scalars(
+                select(Enrollment.id).where(*_active_on(clinic.id, today))
+            )
+        )
+        kept = standings.read(ids, today)
+        missing = [i for i in ids if i not in kept]
+        for part in chunks(missing):
+            # Loaded per chunk: a commit expires what was loaded before it.
+            evaluations = evaluate_enrollments(_load(part), today)
             standings.write(
                 {i: rules.standing_of(ev, today) for i, ev in evaluations.items()},
                 now=now,
