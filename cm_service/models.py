@@ -355,6 +355,14 @@ class LedgerEntry(Model):
         CheckConstraint("amount <> 0", name="amount_nonzero"),
         Index("ix_ledger_entry_participant_account", "participant_id", "account"),
         Index("ix_ledger_entry_enrollment_award_key", "enrollment_id", "award_key"),
+        # The board's draws waiting: one clinic's draw balances without reading
+        # every participant's ledger.
+        Index(
+            "ix_ledger_entry_clinic_account_participant",
+            "clinic_id",
+            "account",
+            "participant_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

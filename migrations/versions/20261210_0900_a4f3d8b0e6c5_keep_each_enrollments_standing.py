@@ -1,8 +1,10 @@
-"""keep each enrollment's standing
+"""keep each enrollment's standing; index draw balances by clinic
 
 `enrollment_standing` holds, per enrollment, where it stands on one clinic day
 (rules.Standing as JSON) so that pages read it instead of folding. A cache: it
 starts empty and pages fold until settle or the nightly job writes a row.
+`ix_ledger_entry_clinic_account_participant` lets the Today board sum one clinic's
+draw balances without reading the whole ledger.
 
 Revision ID: a4f3d8b0e6c5
 Revises: f3e2c7a9d5b4
@@ -35,7 +37,13 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint('enrollment_id', name=op.f('pk_enrollment_standing')),
     )
+    op.create_index(
+        'ix_ledger_entry_clinic_account_participant',
+        'ledger_entry',
+        ['clinic_id', 'account', 'participant_id'],
+    )
 
 
 def downgrade():
+    op.drop_index('ix_ledger_entry_clinic_account_participant', 'ledger_entry')
     op.drop_table('enrollment_standing')
