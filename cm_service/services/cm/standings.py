@@ -21,9 +21,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, event, insert, select
+from sqlalchemy import Select, delete, event, insert, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from ... import rules
 from ...extensions import db
@@ -167,26 +166,25 @@ def _forget_what_changed(session: Session, _context: Any) -> None:
     if not touched:
         return
     connection = session.connection()
-    for condition in _conditions(touched):
-        connection.execute(delete(EnrollmentStanding).where(condition))
+    ids = set(touched.get("enrollment", ()))
+    for scope, query in _WHOSE.items():
+        for part in chunks(sorted(touched.get(scope, ()))):
+            ids.update(connection.execute(query(list(part))).scalars())
+    # By primary key, the ids found first: with a subquery SQLite scans the table
+    # (50 ms at 100,000 enrollments, inside the write lock).
+    for part in chunks(sorted(ids)):
+        connection.execute(
+            delete(EnrollmentStanding).where(
+                EnrollmentStanding.enrollment_id.in_(list(part))
+            )
+        )
 
 
-def _conditions(touched: Mapping[str, set[int]]) -> list[ColumnElement[bool]]:
-    standing = EnrollmentStanding.enrollment_id
-    of = {
-        "enrollment": lambda ids: standing.in_(ids),
-        "event": lambda ids: standing.in_(
-            select(Event.enrollment_id).where(Event.id.in_(ids))
-        ),
-        "participant": lambda ids: standing.in_(
-            select(Enrollment.id).where(Enrollment.participant_id.in_(ids))
-        ),
-        "clinic": lambda ids: standing.in_(
-            select(Enrollment.id).where(Enrollment.clinic_id.in_(ids))
-        ),
-    }
-    return [
-        of[scope](list(part))
-        for scope, ids in touched.items()
-        for part in chunks(sorted(ids))
-    ]
+# How to find the enrollments of a scope's ids.
+_WHOSE: dict[str, Callable[[list[int]], Select[int]]] = {
+    "event": lambda ids: select(Event.enrollment_id).where(Event.id.in_(ids)),
+    "participant": lambda ids: select(Enrollment.id).where(
+        Enrollment.participant_id.in_(ids)
+    ),
+    "clinic": lambda ids: select(Enrollment.id).where(Enrollment.clinic_id.in_(ids)),
+}
