@@ -184,7 +184,11 @@ def main() -> None:
     database = bench.Database(args, today)
     server = None
     try:
+        bench.migrate_to_head(database.url)
         bench.leave_fold_checkpoints(database.url, today)
+        started = time.perf_counter()
+        kept = bench.keep_standings(database.url)
+        print(f"{kept} standings kept in {time.perf_counter() - started:.0f} s")
         server = bench.Gunicorn(database.url, database.work / "gunicorn.log")
         slug, people = bench._clinic_people(database.url)
         rng = random.Random(args.seed)
