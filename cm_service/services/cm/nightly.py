@@ -265,12 +265,11 @@ def _active_on(clinic_id: int, day: date) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def _load(ids: Sequence[int]) -> list[Enrollment]:
+def _load(ids: Sequence[int], *, lock: bool = False) -> list[Enrollment]:
     found: list[Enrollment] = []
-    for part in chunks(list(ids)):
-        found.extend(
-            db.session.scalars(select(Enrollment).where(Enrollment.id.in_(part)))
-        )
+    for part in chunks(sorted(ids)):
+        query = select(Enrollment).where(Enrollment.id.in_(part))
+        found.extend(db.session.scalars(query.with_for_update() if lock else query))
     return found
 
 
@@ -664,8 +663,13 @@ def keep_standings(now: datetime, *, clinic_id: int | None = None) -> int:
         kept = standings.read(ids, today)
         missing = [i for i in ids if i not in kept]
         for part in chunks(missing):
-            # Loaded per chunk: a commit expires what was loaded before it.
-            evaluations = evaluate_enrollments(_load(part), today)
+            # Never beside a run closing this clinic's day, and each enrollment
+            # locked as settle locks it: on PostgreSQL a check-in committed
+            # between this fold and its write would otherwise be overwritten by
+            # a standing that missed it. Loaded per chunk: a commit expires
+            # what was loaded before it.
+            _one_run_per_clinic(JOB, clinic.id)
+            evaluations = evaluate_enrollments(_load(part, lock=True), today)
             standings.write(
                 {i: rules.standing_of(ev, today) for i, ev in evaluations.items()},
                 now=now,
