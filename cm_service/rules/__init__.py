@@ -27,6 +27,7 @@ from .evaluate import (
     NextSession,
     evaluate,
     fold_awards,
+    with_next,
 )
 from .facts import Booking, EnrollmentFacts, Exemption, Fact
 from .money import format_cents
@@ -131,6 +132,7 @@ __all__ = [
     "program_unit_value",
     "scheduled_days",
     "standing_of",
+    "with_next",
     "next_slots",
     "schedule_for",
     "session_after_offset",

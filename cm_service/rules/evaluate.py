@@ -1057,6 +1057,18 @@ def _evaluation_days(evaluation: Evaluation) -> tuple[DayOutcome, ...]:
 Evaluation._later = {"awards": _evaluation_awards, "days": _evaluation_days}
 
 
+def with_next(
+    evaluation: Evaluation,
+    next_negative: NextNegative,
+    next_sessions: tuple[NextSession, ...],
+) -> Evaluation:
+    """`evaluation` saying what the next negative and sessions pay instead.
+    Unlike `dataclasses.replace`, which reads every field, it leaves the award and
+    day records unmade (for a fold from day one, most of what reconciling costs)."""
+    fields = {**evaluation.__dict__, "next_negative": next_negative}
+    return made(Evaluation, {**fields, "next_sessions": next_sessions})
+
+
 NEGATIVE_TEST = Msg(N_("Negative test"))
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cm_service.rules import Fact, evaluate, scheduled_days, standing_of
+from cm_service.rules import Fact, evaluate, scheduled_days, standing_of, with_next
 from cm_service.rules.standing import dump, load
 
 from .builders import START, facts
@@ -73,3 +74,20 @@ def test_a_standing_kept_in_another_format_is_not_read():
         evaluate(SPECS["higgins-1994"], facts(), [], as_of=START), START
     )
     assert load({**dump(standing), "format": 0}) is None
+
+
+def test_saying_what_the_next_awards_pay_leaves_the_day_records_unmade():
+    spec = SPECS["higgins-1994"]
+    enrollment = facts()
+    negative = dict.fromkeys(spec.targets.substances, "negative")
+    days = scheduled_days(spec, enrollment, START, START + timedelta(days=20))
+    events = [Fact(n, "specimen", on, negative) for n, on in enumerate(days, 1)]
+    evaluation = evaluate(spec, enrollment, events, as_of=days[-1])
+    cheaper = replace(evaluation.next_negative, points=1)
+
+    changed = with_next(evaluation, cheaper, ())
+
+    assert "days" not in changed.__dict__
+    assert "awards" not in changed.__dict__
+    assert changed.next_negative.points == 1
+    assert changed == replace(evaluation, next_negative=cheaper, next_sessions=())

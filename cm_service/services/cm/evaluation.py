@@ -170,7 +170,7 @@ def _offset(
             rules.session_after_offset(spec, session, over[i])
             for session in evaluation.next_sessions
         )
-        adjusted[i] = replace(evaluation, next_negative=nxt, next_sessions=sessions)
+        adjusted[i] = rules.with_next(evaluation, nxt, sessions)
     return adjusted
 
 
