@@ -84,10 +84,8 @@ class CheckinResult:
     next_cents: int
     # Per attendance schedule: what its next session pays (rules.NextSession).
     next_sessions: tuple[rules.NextSession, ...] = ()
-    # Where the enrollment stands, as settle folded it (None for a replay).
-    evaluation: rules.Evaluation | rules.Standing | None = field(
-        default=None, compare=False
-    )
+    # Where the enrollment stands, as its settle kept it (None for a replay).
+    evaluation: rules.Standing | None = field(default=None, compare=False)
 
 
 def record_specimen(
@@ -503,7 +501,7 @@ def _result(
     event: Event,
     posted: list[LedgerEntry],
     now: datetime,
-    evaluation: rules.Evaluation | rules.Standing | None = None,
+    evaluation: rules.Standing | None = None,
 ) -> CheckinResult:
     """The answer: where the enrollment stands as its settle folded it, or for a
     replay (nothing settled) a fold read after the transaction ended, holding no

@@ -29,7 +29,7 @@ from ...models import (
     LedgerEntry,
     Participant,
 )
-from ...rules import Evaluation, Standing, units_text
+from ...rules import Standing, units_text
 from ...rules.messages import N_, msg
 from ..access import audit
 from ..access.actors import Actor
@@ -363,12 +363,10 @@ def _maker_checker(clinic_id: int) -> bool:
     return bool(db.session.get_one(Clinic, clinic_id).maker_checker)
 
 
-def _explain(
-    event: Event, now: datetime, evaluation: Evaluation | Standing | None = None
-) -> str:
+def _explain(event: Event, now: datetime, evaluation: Standing | None = None) -> str:
     """What a void did to the money under the protocol's correction rule, e.g.
     "keeps 25 points: this protocol never takes back earned points; the next
-    awards withhold $6.25". `evaluation` is what the void's settle folded."""
+    awards withhold $6.25". `evaluation` is where the void's settle left it."""
     enrollment = db.session.get_one(Enrollment, event.enrollment_id)
     spec = spec_of(enrollment.protocol)
     if spec.corrections == "clawback":

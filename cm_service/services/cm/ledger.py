@@ -84,12 +84,12 @@ def balance_of(participant_id: int) -> Balance:
 class Settled:
     """What one settle posted, and the awards it withheld to offset an earlier
     overpayment (no ledger row: a withheld award pays nothing). `evaluation` is
-    what settle folded, as pages show it (after the offset, with this settle's
-    postings): a check-in's answer, without folding again."""
+    where the enrollment stands after this settle, as pages show it (the standing
+    it kept): a check-in's answer, without folding again."""
 
     entries: list[LedgerEntry]
     withheld: list[rules.Withheld]
-    evaluation: rules.Evaluation | None = None
+    evaluation: rules.Standing | None = None
 
 
 def settle(
@@ -104,8 +104,8 @@ def settle_explained(
 ) -> Settled:
     """Settle one enrollment and say what was withheld and where it now stands
     (see settle_many; `Settled.evaluation`)."""
-    settled, evaluations = settle_standing([enrollment], now=now, actor_id=actor_id)
-    return replace(settled[enrollment.id], evaluation=evaluations[enrollment.id])
+    settled, kept = settle_standing([enrollment], now=now, actor_id=actor_id)
+    return replace(settled[enrollment.id], evaluation=kept[enrollment.id])
 
 
 def settle_standing(
@@ -114,20 +114,17 @@ def settle_standing(
     now: datetime,
     actor_id: int | None = None,
     resume: bool = True,
-) -> tuple[dict[int, Settled], dict[int, rules.Evaluation]]:
+) -> tuple[dict[int, Settled], dict[int, rules.Standing]]:
     """Settle (see settle_many), then keep where each enrollment now stands for
     today (services/cm/standings.py) in the same transaction, so pages read it.
-    Returns what was settled and the evaluations the standings were made from."""
+    Returns what was settled and the standings kept."""
     settled, folds = _settle(
         enrollments, now=now, actor_id=actor_id, resume=resume, answer=True
     )
-    evaluations = shown(folds)
     today = {e.id: clinic_today(e.clinic, now) for e in enrollments}
-    standings.write(
-        {i: rules.standing_of(ev, today[i]) for i, ev in evaluations.items()},
-        now=now,
-    )
-    return settled, evaluations
+    kept = {i: rules.standing_of(ev, today[i]) for i, ev in shown(folds).items()}
+    standings.write(kept, now=now)
+    return settled, kept
 
 
 def settle_many(

@@ -234,12 +234,8 @@ def _reconcile(
             [i for i, d in today.items() if d == on], on
         ).items()
     }
-    settled, evaluations = settle_standing(enrollments, now=now, resume=False)
-    differ = [
-        i
-        for i, standing in kept.items()
-        if standing != rules.standing_of(evaluations[i], today[i])
-    ]
+    settled, fresh = settle_standing(enrollments, now=now, resume=False)
+    differ = [i for i, standing in kept.items() if standing != fresh[i]]
     if differ:
         log.error("Standings differed from a fresh fold: enrollments %s", differ)
     return [entry for s in settled.values() for entry in s.entries], differ
