@@ -35,22 +35,24 @@ ONE_DAY = timedelta(days=1)
 @dataclass(frozen=True)
 class Fold:
     """One enrollment folded: its timeline (events only after the resume point),
-    the checkpoint plan it resumed from, and what the engine gave: the evaluation
+    the checkpoint plan it resumed from, and what the engine gave: an evaluation
     (awards after the resume point; the run, next negative and totals of the whole
     enrollment, before the ledger's offset: see `shown`), or for a settle nobody
-    reads the answer of, only the awards (`folded`: no next-award probes)."""
+    reads the answer of, the awards alone (`rules.Folded`: no next-award probes)."""
 
     timeline: Timeline
     plan: checkpoints.Resume
-    evaluation: rules.Evaluation | None
-    folded: rules.Folded | None = None
+    result: rules.Evaluation | rules.Folded
 
     @property
     def awards(self) -> tuple[rules.Award, ...]:
         """The awards after the resume point, what settle compares with the ledger."""
-        if self.folded is not None:
-            return self.folded.awards
-        return self.evaluation.awards if self.evaluation is not None else ()
+        return self.result.awards
+
+    @property
+    def evaluation(self) -> rules.Evaluation | None:
+        result = self.result
+        return result if isinstance(result, rules.Evaluation) else None
 
 
 def fold_enrollments(
@@ -87,31 +89,19 @@ def fold_enrollments(
         plan = plans[i]
         events = to_facts(timeline.events)
         take = as_of[i] - ONE_DAY if settling else None
-        if answer:
-            evaluation = rules.evaluate(
-                timeline.spec,
-                timeline.facts,
-                events,
-                as_of=as_of[i],
-                resume=plan.checkpoint,
-                checkpoint_on=take,
-            )
-            fold = Fold(timeline, plan, evaluation)
-            taken = evaluation.checkpoint
-        else:
-            folded = rules.fold_awards(
-                timeline.spec,
-                timeline.facts,
-                events,
-                as_of=as_of[i],
-                resume=plan.checkpoint,
-                checkpoint_on=take,
-            )
-            fold = Fold(timeline, plan, None, folded)
-            taken = folded.checkpoint
+        # `evaluate` also works out what the next awards pay; `fold_awards` not.
+        fold = rules.evaluate if answer else rules.fold_awards
+        result = fold(
+            timeline.spec,
+            timeline.facts,
+            events,
+            as_of=as_of[i],
+            resume=plan.checkpoint,
+            checkpoint_on=take,
+        )
         if settling:
-            checkpoints.store(timeline, plan, taken)
-        folds[i] = fold
+            checkpoints.store(timeline, plan, result.checkpoint)
+        folds[i] = Fold(timeline, plan, result)
     return folds
 
 
