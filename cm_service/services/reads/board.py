@@ -243,9 +243,8 @@ def lines_of(clinic_id: int, *, after: date, through: date) -> list[Line]:
     loaded (`_facts`): no ledger, bookings or funding, which only the fold's
     awards and caps read.
     """
-    active = select(Enrollment.id).where(
-        Enrollment.clinic_id == clinic_id, Enrollment.status == "active"
-    )
+    is_active = (Enrollment.clinic_id == clinic_id, Enrollment.status == "active")
+    active = select(Enrollment.id).where(*is_active)
     enrollments = db.session.execute(
         select(
             Enrollment.id,
@@ -260,7 +259,7 @@ def lines_of(clinic_id: int, *, after: date, through: date) -> list[Line]:
             Participant.display_name,
         )
         .join(Participant, Participant.id == Enrollment.participant_id)
-        .where(Enrollment.clinic_id == clinic_id, Enrollment.status == "active")
+        .where(*is_active)
         .order_by(Participant.code)
     ).all()
     if not enrollments:
